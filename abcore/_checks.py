@@ -1,0 +1,58 @@
+"""Parameter validation that names the parameter, in the spirit of tea-tasting's checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    in_: Iterable[Any] | None = None,
+) -> Any:
+    """Return ``value`` if it satisfies every bound, else raise ``ValueError`` naming ``name``.
+
+    Works element-wise on numpy arrays so vectorised calls validate every point.
+
+    >>> check_scalar(0.05, "alpha", gt=0, lt=1)
+    0.05
+    >>> check_scalar(1.2, "power", gt=0, lt=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: power must be < 1, got 1.2.
+    """
+    if in_ is not None:
+        allowed = tuple(in_)
+        if value not in allowed:
+            raise ValueError(
+                f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}."
+            )
+        return value
+    arr = np.asarray(value, dtype=float)
+    if np.any(np.isnan(arr)):
+        raise ValueError(f"{name} must be a number, got {value!r}.")
+    shown = _show(value)
+    if gt is not None and np.any(arr <= gt):
+        raise ValueError(f"{name} must be > {gt}, got {shown}.")
+    if ge is not None and np.any(arr < ge):
+        raise ValueError(f"{name} must be >= {ge}, got {shown}.")
+    if lt is not None and np.any(arr >= lt):
+        raise ValueError(f"{name} must be < {lt}, got {shown}.")
+    if le is not None and np.any(arr > le):
+        raise ValueError(f"{name} must be <= {le}, got {shown}.")
+    return value
+
+
+def _show(value: Any) -> str:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return repr(value.item() if hasattr(value, "item") else value)
+    return f"an array with min {arr.min():g} and max {arr.max():g}"

@@ -1,0 +1,68 @@
+"""One place for the engine's defaults.
+
+Pages, the plan object and the statistics all read their defaults from here, so changing a
+default (say, the SRM threshold) changes it everywhere at once.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Alternative = Literal["two-sided", "greater", "less"]
+RelativeCI = Literal["fieller", "log", "delta"]
+Correction = Literal["holm", "bonferroni", "bh", "none"]
+
+ALTERNATIVES: Final[tuple[str, ...]] = ("two-sided", "greater", "less")
+RELATIVE_CI_METHODS: Final[tuple[str, ...]] = ("fieller", "log", "delta")
+CORRECTIONS: Final[tuple[str, ...]] = ("holm", "bonferroni", "bh", "none")
+
+ALPHA: Final = 0.05
+POWER: Final = 0.8
+ALTERNATIVE: Final[Alternative] = "two-sided"
+RELATIVE_CI: Final[RelativeCI] = "fieller"
+CORRECTION: Final[Correction] = "holm"
+DECISION_CORRECTION: Final[Correction] = "bonferroni"
+
+SRM_THRESHOLD: Final = 0.001
+"""p-value below which a sample ratio mismatch fails the experiment (Kohavi's 0.001)."""
+SRM_WARN_THRESHOLD: Final = 0.05
+"""p-value below which a sample ratio mismatch is worth a warning but not a failure."""
+
+DAILY_UNITS: Final = 20_000
+EXPOSURE: Final = 1.0
+MIN_DAYS: Final = 7
+WEEK: Final = 7
+
+CURVE_POINTS: Final = 200
+"""Points on each planning curve: one vectorised call computes them all."""
+
+DEMO_SEED: Final = 20260302
+
+# Ingestion (abcore.ingest): DuckDB session settings and schema-detection thresholds.
+DUCKDB_MEMORY_LIMIT: Final = "2GB"
+"""Memory a session's DuckDB connection may use before it spills to its temporary directory."""
+DUCKDB_THREADS: Final = 2
+INGEST_MAX_COLUMNS: Final = 1000
+"""Files with more columns are refused: an experiment export needs a handful, not thousands."""
+VARIANT_MAX_LEVELS: Final = 10
+"""Most arms a column may have to be proposed as the variant column."""
+SEGMENT_MAX_LEVELS: Final = 20
+"""Most distinct values a text column may have to be proposed as a segment."""
+CONTROL_LABELS: Final[tuple[str, ...]] = (
+    "control",
+    "ctrl",
+    "baseline",
+    "base",
+    "a",
+    "off",
+    "0",
+    "false",
+    "old",
+    "default",
+    "original",
+    "holdout",
+    "psa",
+    "placebo",
+    "c",
+)
+"""Arm labels taken as the control, in order of preference (case-insensitive)."""

@@ -1,0 +1,240 @@
+"""The experiment plan: one typed object that the pages edit, the link carries and the
+analysis checks against.
+
+It round-trips through JSON (the exported brief) and URL query parameters (the share link).
+Unknown keys are kept, not dropped, so a link made by a newer version survives an older one;
+missing optional keys take the defaults from :mod:`abcore.config`.
+
+>>> plan = ExperimentPlan(name="Checkout copy")
+>>> ExperimentPlan.from_query_params(plan.to_query_params()) == plan
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from abcore import config
+from abcore._checks import check_scalar
+from abcore.errors import InputError
+
+__all__ = ["METRIC_DIRECTIONS", "METRIC_ROLES", "METRIC_TYPES", "ExperimentPlan", "MetricSpec"]
+
+METRIC_ROLES = ("success", "secondary", "guardrail")
+METRIC_TYPES = ("binary", "continuous", "ratio")
+METRIC_DIRECTIONS = ("increase", "decrease")
+QUERY_KEY = "plan"
+SCHEMA_VERSION = 1
+
+
+def _known(cls: type, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    known = {k: v for k, v in data.items() if k in names}
+    extra = {k: v for k, v in data.items() if k not in names}
+    return known, extra
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric of the plan and its role in the decision.
+
+    ``baseline`` is the control's rate (binary) or mean (continuous, ratio); ``sd`` the
+    per-unit standard deviation of a continuous metric. ``margin`` is the relative harm a
+    guardrail may show and still pass non-inferiority (0.02: at most 2% worse).
+    """
+
+    name: str
+    role: str = "success"
+    type: str = "binary"
+    direction: str = "increase"
+    baseline: float | None = None
+    sd: float | None = None
+    mde: float | None = None
+    relative: bool = True
+    margin: float | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError("metric name must be a non-empty string.")
+        check_scalar(self.role, "role", in_=METRIC_ROLES)
+        check_scalar(self.type, "type", in_=METRIC_TYPES)
+        check_scalar(self.direction, "direction", in_=METRIC_DIRECTIONS)
+        if self.margin is not None:
+            check_scalar(self.margin, "margin", ge=0)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.direction == "increase"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        out = {k: v for k, v in out.items() if v is not None}
+        return {**self.extra, **out}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricSpec:
+        known, extra = _known(cls, data)
+        return cls(**known, extra=extra)
+
+
+def _default_metrics() -> tuple[MetricSpec, ...]:
+    return (MetricSpec("converted", "success", "binary", "increase", baseline=0.10, mde=0.05),)
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """Everything decided before launch. Edit with :func:`dataclasses.replace`.
+
+    ``expected_shares`` maps every arm (control first) to its share of traffic;
+    ``min_effect_to_launch`` is the relative lift on the success metric below which a launch
+    does not pay for itself; ``variance_reduction`` the share of variance CUPED is expected
+    to remove (rho squared).
+    """
+
+    name: str = "Untitled experiment"
+    hypothesis: str = ""
+    randomization_unit: str = "user"
+    control: str = "control"
+    expected_shares: dict[str, float] = field(
+        default_factory=lambda: {"control": 0.5, "treatment": 0.5}
+    )
+    alpha: float = config.ALPHA
+    power: float = config.POWER
+    alternative: str = config.ALTERNATIVE
+    metrics: tuple[MetricSpec, ...] = field(default_factory=_default_metrics)
+    min_effect_to_launch: float = 0.0
+    daily_units: float = config.DAILY_UNITS
+    exposure: float = config.EXPOSURE
+    variance_reduction: float = 0.0
+    planned_n_per_arm: int | None = None
+    start_date: str | None = None
+    planned_days: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_scalar(self.alpha, "alpha", gt=0, lt=1)
+        check_scalar(self.power, "power", gt=0, lt=1)
+        check_scalar(self.alternative, "alternative", in_=config.ALTERNATIVES)
+        check_scalar(self.daily_units, "daily_units", gt=0)
+        check_scalar(self.exposure, "exposure", gt=0, le=1)
+        check_scalar(self.variance_reduction, "variance_reduction", ge=0, lt=1)
+        if len(self.expected_shares) < 2:
+            raise ValueError("expected_shares must name at least two arms (control first).")
+        if self.control not in self.expected_shares:
+            raise ValueError(
+                f"control {self.control!r} must be one of the arms in expected_shares."
+            )
+        for arm, share in self.expected_shares.items():
+            check_scalar(share, f"expected share of {arm!r}", gt=0)
+        total = sum(self.expected_shares.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"expected_shares must add up to 1, got {total:g}.")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+
+    # ---- derived views -------------------------------------------------------------
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        return tuple(arm for arm in self.expected_shares if arm != self.control)
+
+    @property
+    def ratio(self) -> float:
+        """n_treatment / n_control for the smallest treatment arm (the binding one)."""
+        control = self.expected_shares[self.control]
+        return min(self.expected_shares[arm] for arm in self.treatments) / control
+
+    @property
+    def success(self) -> MetricSpec | None:
+        """The primary success metric: the first with role "success"."""
+        return next((m for m in self.metrics if m.role == "success"), None)
+
+    @property
+    def guardrails(self) -> tuple[MetricSpec, ...]:
+        return tuple(m for m in self.metrics if m.role == "guardrail")
+
+    # ---- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"schema": SCHEMA_VERSION}
+        out.update(self.extra)
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "metrics":
+                value = [m.to_dict() for m in value]
+            elif f.name == "expected_shares":
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExperimentPlan:
+        """Build a plan from a dict; a malformed plan raises InputError saying what is wrong."""
+        if not isinstance(data, Mapping):
+            raise InputError("A plan must be a JSON object with keys such as alpha and metrics.")
+        body = {k: v for k, v in data.items() if k != "schema"}
+        known, extra = _known(cls, body)
+        try:
+            if "metrics" in known:
+                known["metrics"] = tuple(MetricSpec.from_dict(m) for m in known["metrics"])
+            if "expected_shares" in known:
+                known["expected_shares"] = {
+                    str(k): float(v) for k, v in known["expected_shares"].items()
+                }
+            return cls(**known, extra=extra)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"This plan cannot be read: {exc}") from exc
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ExperimentPlan:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"This plan is not valid JSON ({exc.msg}).") from exc
+        return cls.from_dict(data)
+
+    def to_query_params(self) -> dict[str, str]:
+        """The plan as one URL-safe query parameter: compact JSON, deflated, base64url."""
+        raw = json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        packed = base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode()
+        return {QUERY_KEY: packed.rstrip("=")}
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, Any]) -> ExperimentPlan:
+        """Rebuild the plan from a link's query parameters (``st.query_params`` works)."""
+        packed = params.get(QUERY_KEY)
+        if isinstance(packed, list):
+            packed = packed[-1] if packed else None
+        if not packed:
+            raise InputError("This link carries no plan (the 'plan' parameter is missing).")
+        try:
+            padded = str(packed) + "=" * (-len(str(packed)) % 4)
+            raw = zlib.decompress(base64.urlsafe_b64decode(padded)).decode()
+        except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+            raise InputError(
+                "This link's plan is damaged (it may have been cut when copied): "
+                "ask for the link again."
+            ) from exc
+        return cls.from_json(raw)
+
+    def fingerprint(self) -> str:
+        """Short hash of the plan's content: shows whether the plan changed after launch.
+
+        >>> ExperimentPlan().fingerprint() == ExperimentPlan().fingerprint()
+        True
+        """
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]

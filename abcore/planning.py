@@ -1,0 +1,335 @@
+"""From a plan to numbers: sample size, duration, and the planning curves.
+
+The sizing mirrors the launch decision (DESIGN.md): the success metric is tested at alpha
+split across treatment arms, every guardrail for non-inferiority at its margin at the full
+alpha, and power is corrected to ``1 - beta / (G + 1)`` so that the chance of passing *every*
+test when the change is good stays near the planned power. The plan needs the largest of
+these sample sizes.
+
+>>> from abcore.plan import ExperimentPlan
+>>> sizing = size_plan(ExperimentPlan())
+>>> sizing.n_control, sizing.days, sizing.recommended_days
+(57763, 6, 7)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from abcore import config, power
+from abcore.plan import ExperimentPlan, MetricSpec
+
+__all__ = [
+    "GuardrailSize",
+    "PlanSizing",
+    "corrected_power",
+    "days_curve",
+    "default_hypothesis",
+    "describe_effect",
+    "detectable_lift_by_days",
+    "power_by_days",
+    "sample_size_curve",
+    "size_plan",
+]
+
+
+@dataclass(frozen=True)
+class GuardrailSize:
+    """Units per arm a guardrail's non-inferiority test needs (None when it can't be sized)."""
+
+    name: str
+    n_control: int | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanSizing:
+    """How big and how long: the answer the Plan page shows.
+
+    ``n_control``/``n_treatment`` are per arm; ``n_total`` covers every arm. ``days`` is the
+    time to enrol them; ``recommended_days`` rounds up to whole weeks (at least one), since
+    behaviour differs by weekday. ``binding`` names the test that sets the size.
+    """
+
+    n_control: int
+    n_treatment: int
+    n_total: int
+    days: int
+    recommended_days: int
+    binding: str
+    success_n_control: int
+    guardrails: tuple[GuardrailSize, ...]
+    alpha_per_test: float
+    power_per_test: float
+    rule_of_thumb_n: float
+    """Lehr's 16 sigma^2 / delta^2 for the success metric (5% two-sided, 80%, equal split)."""
+    exact_reference_n: int
+    """The exact normal-approximation answer under the rule of thumb's own assumptions."""
+    daily_units_in_test: float
+
+
+def corrected_power(target: float, guardrails: int) -> float:
+    """Per-test power so that success and G guardrails all pass with about ``target``.
+
+    >>> corrected_power(0.8, 2)
+    0.9333333333333333
+    """
+    return 1 - (1 - target) / (guardrails + 1)
+
+
+def signed_mde(metric: MetricSpec) -> float:
+    """The metric's mde pointing in its good direction."""
+    mde = abs(metric.mde or 0.0)
+    return -mde if metric.direction == "decrease" else mde
+
+
+def alternative_for(plan: ExperimentPlan, metric: MetricSpec) -> str:
+    """'two-sided' stays; a one-sided plan tests in the metric's good direction."""
+    if plan.alternative == "two-sided":
+        return "two-sided"
+    return "greater" if metric.higher_is_better else "less"
+
+
+def _options(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> dict:
+    return {
+        "relative": metric.relative,
+        "alpha": plan.alpha,
+        "power": power_,
+        "alternative": alternative_for(plan, metric),
+        "ratio": plan.ratio,
+        "treatments": len(plan.treatments),
+        "variance_reduction": plan.variance_reduction,
+    }
+
+
+def _check_success(metric: MetricSpec | None) -> MetricSpec:
+    if metric is None:
+        raise ValueError("The plan has no success metric: choose one on the Metrics page.")
+    if metric.baseline is None:
+        raise ValueError(f"baseline of {metric.name!r} is missing.")
+    if not metric.mde:
+        raise ValueError(f"mde of {metric.name!r} must be set and not 0.")
+    if metric.type != "binary" and not metric.sd:
+        raise ValueError(f"sd of {metric.name!r} must be > 0 for a continuous metric.")
+    return metric
+
+
+def _success_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> power.SampleSize:
+    options = _options(plan, metric, power_)
+    if metric.type == "binary":
+        return power.sample_size_proportion(metric.baseline, signed_mde(metric), **options)
+    return power.sample_size_mean(metric.baseline, metric.sd, signed_mde(metric), **options)
+
+
+def _guardrail_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> GuardrailSize:
+    if not metric.margin:
+        return GuardrailSize(metric.name, None, "no non-inferiority margin set")
+    if metric.baseline is None:
+        return GuardrailSize(metric.name, None, "no baseline set")
+    options = {
+        "alpha": plan.alpha,
+        "power": power_,
+        "ratio": plan.ratio,
+        "variance_reduction": plan.variance_reduction,
+    }
+    if metric.type == "binary":
+        size = power.noninferiority_sample_size_proportion(
+            metric.baseline, metric.margin, higher_is_better=metric.higher_is_better, **options
+        )
+    elif not metric.sd:
+        return GuardrailSize(metric.name, None, "no standard deviation set")
+    else:
+        size = power.noninferiority_sample_size_mean(
+            metric.baseline, metric.sd, metric.margin, **options
+        )
+    return GuardrailSize(metric.name, int(size.n_control))
+
+
+def _metric_variance(metric: MetricSpec) -> float:
+    if metric.type == "binary":
+        return metric.baseline * (1 - metric.baseline)
+    return metric.sd**2
+
+
+def _absolute(metric: MetricSpec) -> float:
+    return abs(metric.mde) * (abs(metric.baseline) if metric.relative else 1.0)
+
+
+def _reference_size(metric: MetricSpec) -> int:
+    """Exact n at 5% two-sided, 80% power, equal split: what the rule of thumb approximates."""
+    options = {"relative": metric.relative, "alpha": 0.05, "power": 0.8}
+    if metric.type == "binary":
+        size = power.sample_size_proportion(metric.baseline, signed_mde(metric), **options)
+    else:
+        size = power.sample_size_mean(metric.baseline, metric.sd, signed_mde(metric), **options)
+    return int(size.n_control)
+
+
+def _daily_in_test(plan: ExperimentPlan) -> float:
+    return plan.daily_units * plan.exposure
+
+
+def _total_for(plan: ExperimentPlan, n_control: ArrayLike) -> np.ndarray:
+    n_c = np.asarray(n_control, dtype=float)
+    return n_c + len(plan.treatments) * np.ceil(plan.ratio * n_c - 1e-9)
+
+
+def size_plan(plan: ExperimentPlan) -> PlanSizing:
+    """Size the whole plan; ValueError (naming the parameter) when it can't be sized."""
+    metric = _check_success(plan.success)
+    guard_count = len(plan.guardrails)
+    power_ = corrected_power(plan.power, guard_count)
+    success = _success_size(plan, metric, power_)
+    guards = tuple(_guardrail_size(plan, g, power_) for g in plan.guardrails)
+    binding, n_control = metric.name, int(success.n_control)
+    for guard in guards:
+        if guard.n_control is not None and guard.n_control > n_control:
+            binding, n_control = guard.name, guard.n_control
+    n_treatment = math.ceil(plan.ratio * n_control - 1e-9)
+    n_total = int(_total_for(plan, n_control))
+    days = int(power.duration_days(n_total, plan.daily_units, plan.exposure))
+    weeks = max(1, math.ceil(days / config.WEEK))
+    thumb = power.rule_of_thumb_n(_metric_variance(metric), _absolute(metric))
+    reference = _reference_size(metric)
+    return PlanSizing(
+        n_control=n_control,
+        n_treatment=n_treatment,
+        n_total=n_total,
+        days=days,
+        recommended_days=weeks * config.WEEK,
+        binding=binding,
+        success_n_control=int(success.n_control),
+        guardrails=guards,
+        alpha_per_test=plan.alpha / len(plan.treatments),
+        power_per_test=power_,
+        rule_of_thumb_n=thumb,
+        exact_reference_n=reference,
+        daily_units_in_test=_daily_in_test(plan),
+    )
+
+
+def _n_control_after(plan: ExperimentPlan, days: ArrayLike) -> np.ndarray:
+    """Control-arm units enrolled after ``days`` days of traffic."""
+    share = plan.expected_shares[plan.control]
+    return np.asarray(days, dtype=float) * _daily_in_test(plan) * share
+
+
+def detectable_lift_by_days(plan: ExperimentPlan, days: ArrayLike) -> np.ndarray:
+    """Smallest relative lift on the success metric detectable after each number of days."""
+    metric = _check_success(plan.success)
+    n = _n_control_after(plan, days)
+    options = _options(plan, metric, corrected_power(plan.power, len(plan.guardrails)))
+    options["relative"] = True
+    if metric.type == "binary":
+        lift = power.mde_proportion(metric.baseline, n, **options)
+    else:
+        lift = power.mde_mean(metric.baseline, metric.sd, n, **options)
+    return np.abs(np.asarray(lift, dtype=float))
+
+
+def power_by_days(plan: ExperimentPlan, days: ArrayLike) -> np.ndarray:
+    """Power of the success test after each number of days, at the planned mde."""
+    metric = _check_success(plan.success)
+    n = _n_control_after(plan, days)
+    options = _options(plan, metric, corrected_power(plan.power, len(plan.guardrails)))
+    options.pop("power")
+    if metric.type == "binary":
+        out = power.power_proportion(metric.baseline, signed_mde(metric), n, **options)
+    else:
+        out = power.power_mean(metric.baseline, metric.sd, signed_mde(metric), n, **options)
+    return np.asarray(out, dtype=float)
+
+
+def sample_size_curve(plan: ExperimentPlan, points: int = config.CURVE_POINTS) -> pd.DataFrame:
+    """Users per arm against the mde, around the planned one (one vectorised call).
+
+    Columns: ``mde`` (in the plan's units: relative or absolute), ``n_control``,
+    ``n_total``, ``days``.
+    """
+    metric = _check_success(plan.success)
+    planned = abs(metric.mde)
+    upper = planned * 3
+    if metric.type == "binary":
+        room = (1 - metric.baseline) if metric.higher_is_better else metric.baseline
+        room = room / metric.baseline if metric.relative else room
+        upper = min(upper, room * 0.95)
+    grid = np.linspace(planned / 3, upper, points)
+    options = _options(plan, metric, corrected_power(plan.power, len(plan.guardrails)))
+    sign = 1.0 if metric.higher_is_better else -1.0
+    if metric.type == "binary":
+        size = power.sample_size_proportion(metric.baseline, sign * grid, **options)
+    else:
+        size = power.sample_size_mean(metric.baseline, metric.sd, sign * grid, **options)
+    total = _total_for(plan, size.n_control)
+    days = power.duration_days(total, plan.daily_units, plan.exposure)
+    return pd.DataFrame({"mde": grid, "n_control": size.n_control, "n_total": total, "days": days})
+
+
+def days_curve(plan: ExperimentPlan, max_days: int | None = None) -> pd.DataFrame:
+    """Power and detectable lift for each day from 1 to ``max_days`` (default: 2x plan)."""
+    sizing = size_plan(plan)
+    last = max_days or max(28, 2 * sizing.recommended_days)
+    days = np.arange(1, last + 1)
+    return pd.DataFrame(
+        {
+            "day": days,
+            "power": power_by_days(plan, days),
+            "detectable_lift": detectable_lift_by_days(plan, days),
+        }
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{x:.4g}%" if abs(x) < 1 else f"{x:.3g}%"
+
+
+def describe_effect(metric: MetricSpec) -> str:
+    """'+5% relative' or '+0.5 points' for the metric's mde, signed by its direction."""
+    mde = signed_mde(metric)
+    if metric.relative:
+        return f"{mde * 100:+.3g}% relative"
+    if metric.type == "binary":
+        return f"{mde * 100:+.3g} percentage points"
+    return f"{mde:+.4g} (absolute)"
+
+
+def default_hypothesis(plan: ExperimentPlan) -> str:
+    """H0 / H1 in plain words, built from the plan's choices.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> print(default_hypothesis(ExperimentPlan()).splitlines()[0])
+    H1: the treatment changes converted (control 10% now) by at least +5% relative.
+    """
+    metric = plan.success
+    if metric is None:
+        return "Choose a success metric to state the hypothesis."
+    if metric.baseline is None:
+        now = ""
+    elif metric.type == "binary":
+        now = f" (control {_pct(metric.baseline * 100)} now)"
+    else:
+        now = f" (control mean {metric.baseline:.4g} now)"
+    verb = {
+        "two-sided": "changes",
+        "greater": "raises",
+        "less": "lowers",
+    }[alternative_for(plan, metric)]
+    lines = [
+        f"H1: the treatment {verb} {metric.name}{now} by at least {describe_effect(metric)}.",
+        f"H0: the treatment does not change {metric.name}.",
+    ]
+    guards = [g for g in plan.guardrails if g.margin]
+    if guards:
+        names = ", ".join(f"{g.name} (no more than {g.margin * 100:.3g}% worse)" for g in guards)
+        lines.append(f"Guardrails that must hold: {names}.")
+    if plan.min_effect_to_launch:
+        lines.append(
+            f"Launch only if the lift is above {plan.min_effect_to_launch * 100:.3g}% "
+            "(the cost of launching)."
+        )
+    return "\n".join(lines)

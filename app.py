@@ -1,0 +1,46 @@
+"""Router: page config, the plan carried by a shared link, and the navigation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.state import get_plan, load_plan_from_link
+
+st.set_page_config(page_title="A/B planner & interpreter", page_icon="🧪", layout="wide")
+
+link_error = load_plan_from_link()
+
+pages = [
+    st.Page(
+        "app_pages/metrics.py", title="Metrics", icon=":material/filter_alt:", url_path="metrics"
+    ),
+    st.Page(
+        "app_pages/plan.py",
+        title="Plan",
+        icon=":material/calculate:",
+        url_path="plan",
+        default=True,
+    ),
+    st.Page(
+        "app_pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"
+    ),
+    st.Page(
+        "app_pages/decision.py",
+        title="Validity & decision",
+        icon=":material/verified:",
+        url_path="decision",
+    ),
+]
+page = st.navigation(pages)
+
+if link_error:
+    st.error(link_error, icon=":material/link_off:")
+
+page.run()
+
+# Drawn after the page so it shows the plan as the page left it.
+plan = get_plan()
+with st.sidebar:
+    st.caption("Experiment")
+    st.markdown(f"**{plan.name}**")
+    st.caption(f"Plan fingerprint `{plan.fingerprint()}`")

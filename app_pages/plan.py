@@ -1,0 +1,535 @@
+"""Plan: how many users, how many days, and what lift can we detect?
+
+Thin page: reads the plan from the session, lets the user edit it, asks ``abcore.planning``
+for the numbers and draws them. The URL always carries the current plan, so the address bar
+is the share link.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from abcore import charts, planning
+from abcore.plan import ExperimentPlan, MetricSpec
+from abcore.report import plan_brief_json, plan_brief_markdown
+from ui.state import WIDGET_PREFIX, get_plan, set_plan, sync_link
+
+K = WIDGET_PREFIX
+TYPE_LABELS = {"binary": "Conversion rate (yes/no per user)", "continuous": "Average per user"}
+SIDES = {
+    "two-sided": "Two-sided (detect a change either way)",
+    "one-sided": "One-sided (only in the good direction)",
+}
+LABELS = {
+    "alpha": "Significance level (alpha)",
+    "power": "Power",
+    "baseline": "Baseline",
+    "mde": "Minimum detectable effect",
+    "sd": "Standard deviation",
+    "daily_units": "Daily eligible users",
+    "exposure": "Share of traffic in the test",
+    "variance_reduction": "Variance reduction",
+    "expected share": "Split",
+}
+GUARD_COLUMNS = ["name", "type", "direction", "baseline", "sd", "margin_pct"]
+
+
+def seed(key: str, value: object) -> str:
+    """Give a widget its starting value from the plan, once; return the full key."""
+    full = K + key
+    if full not in st.session_state:
+        st.session_state[full] = value
+    return full
+
+
+def friendly(exc: Exception) -> str:
+    text = str(exc)
+    for name, label in LABELS.items():
+        if text.startswith(name):
+            text = label + text[len(name) :]
+            break
+    return f"{text} Change it on the left and the numbers will update."
+
+
+def guardrail_frame(plan: ExperimentPlan) -> pd.DataFrame:
+    rows = [
+        {
+            "name": g.name,
+            "type": g.type if g.type == "binary" else "continuous",
+            "direction": g.direction,
+            "baseline": g.baseline,
+            "sd": g.sd,
+            "margin_pct": (g.margin or 0) * 100,
+        }
+        for g in plan.guardrails
+    ]
+    return pd.DataFrame(rows, columns=GUARD_COLUMNS).astype(
+        {
+            "name": "object",
+            "type": "object",
+            "direction": "object",
+            "baseline": "float64",
+            "sd": "float64",
+            "margin_pct": "float64",
+        }
+    )
+
+
+def pick(value: object, allowed: tuple[str, ...], default: str) -> str:
+    return value if value in allowed else default
+
+
+def guardrails_from(frame: pd.DataFrame, previous: tuple[MetricSpec, ...]) -> list[MetricSpec]:
+    extras = {g.name: g for g in previous}
+    out = []
+    for row in frame.to_dict("records"):
+        name = str(row.get("name") or "").strip()
+        if not name or name == "nan":
+            continue
+        old = extras.get(name)
+        out.append(
+            MetricSpec(
+                name=name,
+                role="guardrail",
+                type=pick(row.get("type"), ("binary", "continuous"), "continuous"),
+                direction=pick(row.get("direction"), ("increase", "decrease"), "decrease"),
+                baseline=None if pd.isna(row.get("baseline")) else float(row["baseline"]),
+                sd=None if pd.isna(row.get("sd")) else float(row["sd"]),
+                margin=None if pd.isna(row.get("margin_pct")) else float(row["margin_pct"]) / 100,
+                numerator=old.numerator if old else None,
+                denominator=old.denominator if old else None,
+                extra=old.extra if old else {},
+            )
+        )
+    return out
+
+
+plan = get_plan()
+success = plan.success or MetricSpec("converted", baseline=0.10, mde=0.05)
+
+st.title("Plan the experiment")
+st.caption(
+    "How many users and how many days does the test need, and what lift can it detect? "
+    "Every number updates as you type; the page address is the share link."
+)
+
+name = st.text_input("Experiment name", key=seed("name", plan.name))
+
+left, right = st.columns([1, 1.35], gap="large")
+
+with left:
+    st.subheader("Success metric", divider="gray")
+    metric_name = st.text_input(
+        "Metric", key=seed("metric", success.name), help="The one metric that decides the launch."
+    )
+    metric_type = st.radio(
+        "What kind of metric?",
+        list(TYPE_LABELS),
+        format_func=TYPE_LABELS.get,
+        key=seed("type", "binary" if success.type == "binary" else "continuous"),
+        horizontal=True,
+    )
+    binary = metric_type == "binary"
+    c1, c2 = st.columns(2)
+    if binary:
+        base_default = (
+            success.baseline if success.type == "binary" and success.baseline else 0.10
+        ) * 100
+        baseline = (
+            c1.number_input(
+                "Baseline conversion rate (%)",
+                min_value=0.0,
+                max_value=100.0,
+                step=0.1,
+                format="%.2f",
+                key=seed("baseline_pct", base_default),
+                help="The control arm's rate today, e.g. from last month's data.",
+            )
+            / 100
+        )
+        sd = None
+    else:
+        baseline = c1.number_input(
+            "Baseline mean",
+            step=1.0,
+            format="%.4g",
+            key=seed(
+                "baseline_mean",
+                success.baseline if success.type != "binary" and success.baseline else 50.0,
+            ),
+            help="Today's average per user (e.g. revenue per user).",
+        )
+        sd = c2.number_input(
+            "Standard deviation per user",
+            min_value=0.0,
+            step=1.0,
+            format="%.4g",
+            key=seed("sd", success.sd or 100.0),
+            help="Spread between users; for revenue it is often 2-5x the mean.",
+        )
+    direction = st.radio(
+        "Good direction",
+        ["increase", "decrease"],
+        horizontal=True,
+        format_func={"increase": "Higher is better", "decrease": "Lower is better"}.get,
+        key=seed("direction", success.direction),
+    )
+    c1, c2 = st.columns(2)
+    relative = (
+        c2.radio(
+            "MDE is",
+            ["relative", "absolute"],
+            horizontal=True,
+            format_func={"relative": "relative (%)", "absolute": "absolute"}.get,
+            key=seed("relative", "relative" if success.relative else "absolute"),
+        )
+        == "relative"
+    )
+    mde_label = (
+        "Minimum detectable effect (% relative)"
+        if relative
+        else "Minimum detectable effect (percentage points)"
+        if binary
+        else "Minimum detectable effect (absolute)"
+    )
+    mde_default = abs(success.mde or 0.05) * (100 if (success.relative or binary) else 1)
+    mde_input = c1.number_input(
+        mde_label,
+        min_value=0.0,
+        step=0.5,
+        format="%.3g",
+        key=seed("mde", mde_default),
+        help="The smallest change worth detecting. Smaller effects need many more users.",
+    )
+    mde = mde_input / 100 if (relative or binary) else mde_input
+
+    st.subheader("Test settings", divider="gray")
+    c1, c2 = st.columns(2)
+    alpha = c1.number_input(
+        "Significance level alpha",
+        min_value=0.0,
+        max_value=1.0,
+        step=0.01,
+        format="%.3g",
+        key=seed("alpha", plan.alpha),
+        help="The false-positive rate you accept: 0.05 means 1 in 20 tests of a change "
+        "that does nothing would look like a win.",
+    )
+    power_pct = c2.number_input(
+        "Power (%)",
+        min_value=0.0,
+        max_value=100.0,
+        step=5.0,
+        format="%.3g",
+        key=seed("power_pct", plan.power * 100),
+        help="The chance to detect an effect as large as the MDE if it is real.",
+    )
+    sides = st.radio(
+        "Test",
+        list(SIDES),
+        format_func=SIDES.get,
+        horizontal=True,
+        key=seed("sides", "two-sided" if plan.alternative == "two-sided" else "one-sided"),
+    )
+
+    st.subheader("Traffic and arms", divider="gray")
+    c1, c2 = st.columns(2)
+    daily_units = c1.number_input(
+        "Daily eligible users",
+        min_value=0,
+        step=1000,
+        key=seed("daily", int(plan.daily_units)),
+        help="Users per day who reach the place where the change is.",
+    )
+    exposure_pct = c2.number_input(
+        "Share of them in the test (%)",
+        min_value=0.0,
+        max_value=100.0,
+        step=5.0,
+        format="%.3g",
+        key=seed("exposure_pct", plan.exposure * 100),
+    )
+    c1, c2 = st.columns(2)
+    arms = c1.number_input(
+        "Treatment arms",
+        min_value=1,
+        max_value=8,
+        step=1,
+        key=seed("arms", max(1, len(plan.treatments))),
+        help="Several variants are each compared with the control; alpha is split across "
+        "them (Bonferroni).",
+    )
+    control_share = c2.number_input(
+        "Control share (%)",
+        min_value=1.0,
+        max_value=99.0,
+        step=5.0,
+        format="%.3g",
+        key=seed("control_pct", plan.expected_shares[plan.control] * 100),
+        help="The rest is split equally between the treatment arms.",
+    )
+
+    with st.expander("Variance reduction, launch threshold and unit"):
+        rho = st.slider(
+            "Correlation with a pre-period covariate (CUPED)",
+            0.0,
+            0.95,
+            step=0.05,
+            key=seed("rho", round(plan.variance_reduction**0.5, 2)),
+            help="If you will adjust for the same metric measured before the test, "
+            "the variance shrinks by rho squared.",
+        )
+        min_launch = st.number_input(
+            "Cost of launching: smallest lift worth shipping (% relative)",
+            min_value=0.0,
+            step=0.5,
+            format="%.3g",
+            key=seed("min_launch", plan.min_effect_to_launch * 100),
+        )
+        unit = st.selectbox(
+            "Randomization unit",
+            ["user", "session", "search", "page view", "cluster"],
+            key=seed(
+                "unit",
+                plan.randomization_unit
+                if plan.randomization_unit in ("user", "session", "search", "page view", "cluster")
+                else "user",
+            ),
+        )
+
+    st.subheader("Guardrails", divider="gray")
+    st.caption(
+        "Metrics that must not get worse by more than a margin (non-inferiority). "
+        "Each one raises the power needed, so the test can pass all of them."
+    )
+    seed_key = K + "guard_seed"
+    if seed_key not in st.session_state:
+        st.session_state[seed_key] = guardrail_frame(plan)
+    guard_frame = st.data_editor(
+        st.session_state[seed_key],
+        key=K + "guards",
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("Guardrail", required=True),
+            "type": st.column_config.SelectboxColumn(
+                "Type", options=["binary", "continuous"], default="continuous", width="small"
+            ),
+            "direction": st.column_config.SelectboxColumn(
+                "Better if",
+                options=["increase", "decrease"],
+                default="decrease",
+                width="small",
+            ),
+            "baseline": st.column_config.NumberColumn(
+                "Baseline", help="Rate (0-1) or mean", width="small"
+            ),
+            "sd": st.column_config.NumberColumn("SD", help="For continuous metrics", width="small"),
+            "margin_pct": st.column_config.NumberColumn(
+                "Margin %",
+                width="small",
+                help="How much worse it may get, relative",
+                min_value=0.0,
+                format="%.2f",
+            ),
+        },
+    )
+
+control_name = plan.control
+names = (
+    list(plan.treatments)
+    if len(plan.treatments) == arms
+    else (["treatment"] if arms == 1 else [f"treatment_{i + 1}" for i in range(int(arms))])
+)
+shares = {control_name: control_share / 100}
+shares.update({arm: (1 - control_share / 100) / arms for arm in names})
+
+error = None
+new_plan = plan
+try:
+    success_spec = MetricSpec(
+        name=metric_name.strip() or "success metric",
+        role="success",
+        type=metric_type,
+        direction=direction,
+        baseline=baseline,
+        sd=sd,
+        mde=mde,
+        relative=relative,
+        extra=success.extra,
+    )
+    others = [m for m in plan.metrics if m.role == "secondary"]
+    guards = guardrails_from(guard_frame, plan.guardrails)
+    alternative = (
+        "two-sided" if sides == "two-sided" else ("greater" if direction == "increase" else "less")
+    )
+    new_plan = dataclasses.replace(
+        plan,
+        name=name.strip() or "Untitled experiment",
+        alpha=alpha,
+        power=power_pct / 100,
+        alternative=alternative,
+        metrics=(success_spec, *others, *guards),
+        daily_units=daily_units,
+        exposure=exposure_pct / 100,
+        expected_shares=shares,
+        control=control_name,
+        variance_reduction=round(rho**2, 6),
+        min_effect_to_launch=min_launch / 100,
+        randomization_unit=unit,
+    )
+    sizing = planning.size_plan(new_plan)
+    new_plan = dataclasses.replace(
+        new_plan, planned_n_per_arm=sizing.n_control, planned_days=sizing.recommended_days
+    )
+except ValueError as exc:
+    error = friendly(exc)
+
+with right:
+    if error:
+        st.error(error, icon=":material/error:")
+        st.stop()
+    if new_plan != plan:
+        set_plan(new_plan)
+        plan = new_plan
+    sync_link(plan)
+
+    st.subheader("What the test needs", divider="gray")
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        "Users per arm",
+        f"{sizing.n_control:,}",
+        help=f"Control arm; each treatment arm gets {sizing.n_treatment:,} at this split.",
+    )
+    c2.metric("Users in total", f"{sizing.n_total:,}")
+    c3.metric(
+        "Duration",
+        f"{sizing.recommended_days} days",
+        help=f"{sizing.days} days to enrol, rounded up to whole weeks: behaviour differs "
+        "by weekday.",
+    )
+    weeks = sizing.recommended_days // 7
+    st.info(
+        f"Run the test for **{sizing.recommended_days} days ({weeks} full "
+        f"week{'s' if weeks > 1 else ''})**: enrolling {sizing.n_total:,} users takes "
+        f"{sizing.days} day{'s' if sizing.days > 1 else ''} at "
+        f"{sizing.daily_units_in_test:,.0f} users a day in the test. "
+        f"The size is set by **{sizing.binding}**.",
+        icon=":material/event:",
+    )
+    notes = []
+    if len(plan.treatments) > 1:
+        notes.append(
+            f"alpha split across {len(plan.treatments)} arms: "
+            f"{sizing.alpha_per_test:.3g} per comparison"
+        )
+    if plan.guardrails:
+        notes.append(
+            f"power per test raised to {sizing.power_per_test:.1%} so the success "
+            f"metric and {len(plan.guardrails)} guardrail(s) all pass together"
+        )
+    if plan.variance_reduction:
+        notes.append(f"CUPED assumed to remove {plan.variance_reduction:.0%} of the variance")
+    for g in sizing.guardrails:
+        if g.n_control is None:
+            notes.append(f"guardrail {g.name} not sized: {g.reason}")
+        else:
+            notes.append(f"guardrail {g.name} alone needs {g.n_control:,} per arm")
+    if notes:
+        st.caption("; ".join(notes).capitalize() + ".")
+
+    st.markdown(
+        f"**Rule of thumb** n ≈ 16σ²/δ² = **{sizing.rule_of_thumb_n:,.0f}** per arm, "
+        f"against the exact **{sizing.exact_reference_n:,}** under the same assumptions "
+        "(5% two-sided, 80% power, 50/50 split)."
+    )
+    checkpoints = [7, 14, 21, 28]
+    checkpoint_days = pd.Series(checkpoints, dtype=float)
+    control_per_day = sizing.daily_units_in_test * plan.expected_shares[plan.control]
+    lifts = planning.detectable_lift_by_days(plan, checkpoints)
+    st.markdown("**Detectable lift if you stop after…**")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Stop after": [f"{d // 7} week{'s' if d > 7 else ''}" for d in checkpoints],
+                "Users per arm": [f"{n:,.0f}" for n in control_per_day * checkpoint_days],
+                "Smallest detectable lift": [
+                    f"{x:.2%}" if x == x else "not reachable" for x in lifts
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+    tab1, tab2, tab3 = st.tabs(["Sample size vs MDE", "Power by day", "Detectable lift by day"])
+    metric = plan.success
+    days_frame = planning.days_curve(plan)
+    with tab1:
+        st.altair_chart(
+            charts.sample_size_chart(
+                planning.sample_size_curve(plan),
+                abs(metric.mde),
+                relative=metric.relative,
+                binary=metric.type == "binary",
+            ),
+            width="stretch",
+        )
+    with tab2:
+        st.altair_chart(
+            charts.power_days_chart(days_frame, sizing.power_per_test, sizing.recommended_days),
+            width="stretch",
+        )
+    with tab3:
+        planned_rel = abs(metric.mde) if metric.relative else abs(metric.mde) / metric.baseline
+        st.altair_chart(
+            charts.detectable_lift_chart(days_frame, planned_rel, sizing.recommended_days),
+            width="stretch",
+        )
+
+    st.subheader("Hypothesis", divider="gray")
+    generated = planning.default_hypothesis(plan)
+    hkey, gkey = K + "hypothesis", K + "hypothesis_generated"
+    if hkey not in st.session_state or st.session_state[hkey] == st.session_state.get(gkey):
+        st.session_state[hkey] = plan.hypothesis or generated
+    st.session_state[gkey] = generated
+    text = st.text_area(
+        "Hypothesis (edit freely; while you don't, it follows your choices)",
+        key=hkey,
+        height=110,
+    ).strip()
+    custom = "" if text in ("", generated) else text
+    if custom != plan.hypothesis:
+        set_plan(dataclasses.replace(plan, hypothesis=custom))
+        plan = get_plan()
+        sync_link(plan)
+
+    st.subheader("Share and export", divider="gray")
+    base = (st.context.url or "").split("?")[0]
+    link = f"{base}?{urlencode(plan.to_query_params())}"
+    st.caption("Anyone who opens this link sees this plan with every input as you set it.")
+    st.code(link, language=None, wrap_lines=True)
+    c1, c2, c3 = st.columns([1, 1, 1.2])
+    c1.download_button(
+        "Download brief",
+        plan_brief_markdown(plan, sizing, link),
+        file_name="experiment_brief.md",
+        mime="text/markdown",
+        icon=":material/description:",
+    )
+    c2.download_button(
+        "Download JSON",
+        plan_brief_json(plan, sizing),
+        file_name="experiment_plan.json",
+        mime="application/json",
+        icon=":material/data_object:",
+    )
+    c3.caption(
+        f"Plan fingerprint `{plan.fingerprint()}`: the analysis shows it, so any "
+        "change after launch is visible."
+    )

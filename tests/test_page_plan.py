@@ -1,0 +1,111 @@
+"""The Plan page through Streamlit's AppTest: inputs drive the numbers, bad input is a sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from abcore import ExperimentPlan, MetricSpec, power
+from abcore.planning import size_plan
+
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "plan.py")
+
+
+def run_page(plan: ExperimentPlan | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    if plan is not None:
+        at.session_state["plan"] = plan
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def number(at: AppTest, label: str):
+    return next(n for n in at.number_input if n.label == label)
+
+
+def test_opens_on_the_demo_plan_with_the_exact_numbers():
+    at = run_page()
+    plan = at.session_state["plan"]
+    sizing = size_plan(plan)
+    shown = metrics(at)
+    assert shown["Users per arm"] == f"{sizing.n_control:,}"
+    assert shown["Users in total"] == f"{sizing.n_total:,}"
+    assert shown["Duration"] == f"{sizing.recommended_days} days"
+    assert len(at.get("vega_lite_chart")) + len(at.get("arrow_vega_lite_chart")) >= 3
+    assert at.query_params["plan"]
+
+
+def test_changing_inputs_updates_plan_and_numbers():
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),)))
+    number(at, "Baseline conversion rate (%)").set_value(4.0).run()
+    number(at, "Minimum detectable effect (% relative)").set_value(10.0).run()
+    plan = at.session_state["plan"]
+    assert plan.success.baseline == pytest.approx(0.04)
+    assert plan.success.mde == pytest.approx(0.10)
+    expected = power.sample_size_proportion(0.04, 0.10).n_control
+    assert metrics(at)["Users per arm"] == f"{expected:,}"
+    assert plan.planned_n_per_arm == expected
+    assert ExperimentPlan.from_query_params(dict(at.query_params)) == plan
+
+
+def test_several_arms_split_alpha():
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),)))
+    number(at, "Treatment arms").set_value(3).run()
+    plan = at.session_state["plan"]
+    assert len(plan.treatments) == 3
+    # Control keeps 50%; the three treatments share the rest: ratio (1/6) / (1/2) = 1/3.
+    assert plan.ratio == pytest.approx(1 / 3)
+    expected = power.sample_size_proportion(0.1, 0.05, treatments=3, ratio=1 / 3)
+    assert metrics(at)["Users per arm"] == f"{expected.n_control:,}"
+    assert metrics(at)["Users in total"] == f"{expected.n_total:,}"
+    assert any("split across 3 arms" in c.value for c in at.caption)
+
+
+def test_continuous_metric():
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),)))
+    at.radio(key="plan__type").set_value("continuous").run()
+    number(at, "Baseline mean").set_value(20.0).run()
+    number(at, "Standard deviation per user").set_value(50.0).run()
+    expected = power.sample_size_mean(20.0, 50.0, 0.05).n_control
+    assert metrics(at)["Users per arm"] == f"{expected:,}"
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "message"),
+    [
+        ("Significance level alpha", 0.0, "Significance level (alpha) must be > 0"),
+        ("Baseline conversion rate (%)", 0.0, "Baseline must be > 0"),
+        ("Baseline conversion rate (%)", 100.0, "Baseline must be < 1"),
+        ("Minimum detectable effect (% relative)", 0.0, "must be set and not 0"),
+        ("Power (%)", 0.0, "Power must be > 0"),
+        ("Daily eligible users", 0, "Daily eligible users must be > 0"),
+    ],
+)
+def test_bad_inputs_get_a_sentence(label, value, message):
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),)))
+    number(at, label).set_value(value).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_mde_past_one_is_explained():
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),)))
+    number(at, "Baseline conversion rate (%)").set_value(80.0).run()
+    number(at, "Minimum detectable effect (% relative)").set_value(50.0).run()
+    assert any("outside (0, 1)" in e.value for e in at.error)
+
+
+def test_guardrail_from_the_plan_is_listed_and_sized():
+    guard = MetricSpec(
+        "page_load_ms", "guardrail", "continuous", "decrease", baseline=800, sd=400, margin=0.005
+    )
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05), guard)))
+    assert metrics(at)["Users per arm"] == f"{size_plan(at.session_state['plan']).n_control:,}"
+    assert any("page_load_ms" in i.value for i in at.info)

@@ -1,0 +1,130 @@
+"""Plan sizing: guardrails, arms, curves and the hypothesis text."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from abcore import ExperimentPlan, MetricSpec, power
+from abcore.planning import (
+    corrected_power,
+    days_curve,
+    default_hypothesis,
+    detectable_lift_by_days,
+    power_by_days,
+    sample_size_curve,
+    size_plan,
+)
+
+SUCCESS = MetricSpec("converted", baseline=0.10, mde=0.05)
+LOAD = MetricSpec(
+    "load_ms", "guardrail", "continuous", "decrease", baseline=800, sd=400, margin=0.02
+)
+
+
+def test_plain_plan_equals_the_power_module():
+    sizing = size_plan(ExperimentPlan(metrics=(SUCCESS,)))
+    expected = power.sample_size_proportion(0.10, 0.05)
+    assert sizing.n_control == expected.n_control
+    assert sizing.n_total == expected.n_total
+    assert sizing.days == power.duration_days(expected.n_total, 20_000)
+    assert sizing.recommended_days % 7 == 0
+    assert sizing.recommended_days >= sizing.days
+    assert sizing.binding == "converted"
+
+
+def test_guardrails_raise_power_and_the_largest_need_wins():
+    plan = ExperimentPlan(metrics=(SUCCESS, LOAD))
+    sizing = size_plan(plan)
+    assert sizing.power_per_test == pytest.approx(0.9)
+    assert sizing.n_control == power.sample_size_proportion(0.10, 0.05, power=0.9).n_control
+    tight = dataclasses.replace(LOAD, margin=0.002)
+    sizing = size_plan(ExperimentPlan(metrics=(SUCCESS, tight)))
+    assert sizing.binding == "load_ms"
+    assert (
+        sizing.n_control
+        == power.noninferiority_sample_size_mean(800, 400, 0.002, power=0.9).n_control
+    )
+
+
+def test_unsized_guardrail_is_reported_not_fatal():
+    loose = MetricSpec("errors", "guardrail", "binary", "decrease", margin=0.05)
+    sizing = size_plan(ExperimentPlan(metrics=(SUCCESS, loose)))
+    assert sizing.guardrails[0].n_control is None
+    assert "baseline" in sizing.guardrails[0].reason
+
+
+def test_corrected_power():
+    assert corrected_power(0.8, 0) == 0.8
+    assert corrected_power(0.8, 3) == pytest.approx(0.95)
+
+
+def test_several_arms_and_unequal_split():
+    shares = {"control": 0.4, "a": 0.3, "b": 0.3}
+    sizing = size_plan(ExperimentPlan(metrics=(SUCCESS,), expected_shares=shares))
+    expected = power.sample_size_proportion(0.10, 0.05, ratio=0.75, treatments=2)
+    assert sizing.n_control == expected.n_control
+    assert sizing.n_total == expected.n_total
+    assert sizing.alpha_per_test == pytest.approx(0.025)
+
+
+def test_days_curves_agree_with_the_sizing():
+    plan = ExperimentPlan(metrics=(SUCCESS,), daily_units=5_000)
+    sizing = size_plan(plan)
+    exact_days = sizing.n_total / plan.daily_units
+    assert power_by_days(plan, [exact_days])[0] == pytest.approx(0.8, abs=1e-3)
+    assert detectable_lift_by_days(plan, [exact_days])[0] == pytest.approx(0.05, rel=1e-3)
+    curve = days_curve(plan)
+    assert np.all(np.diff(curve["power"]) > 0)
+    assert np.all(np.diff(curve["detectable_lift"]) < 0)
+    assert len(curve) >= 28
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        SUCCESS,
+        MetricSpec("revenue", type="continuous", baseline=6.0, sd=30.0, mde=0.05),
+        MetricSpec("bounce", direction="decrease", baseline=0.4, mde=0.1),
+    ],
+)
+def test_sample_size_curve_is_monotone_and_passes_through_the_plan(metric):
+    plan = ExperimentPlan(
+        metrics=(metric,), alternative="greater" if metric.direction == "increase" else "less"
+    )
+    curve = sample_size_curve(plan)
+    assert len(curve) == 200
+    assert np.all(np.diff(curve["n_control"]) <= 0)
+    at_plan = np.interp(metric.mde, curve["mde"], curve["n_control"])
+    assert at_plan == pytest.approx(size_plan(plan).n_control, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        (MetricSpec("m", baseline=None, mde=0.05), "baseline of 'm' is missing"),
+        (MetricSpec("m", baseline=0.1, mde=0.0), "mde of 'm' must be set"),
+        (MetricSpec("m", type="continuous", baseline=3.0, mde=0.1), "sd of 'm'"),
+        (MetricSpec("m", baseline=0.9, mde=0.2), "outside \\(0, 1\\)"),
+    ],
+)
+def test_unsizable_plans_say_why(metric, message):
+    with pytest.raises(ValueError, match=message):
+        size_plan(ExperimentPlan(metrics=(metric,)))
+
+
+def test_no_success_metric():
+    with pytest.raises(ValueError, match="no success metric"):
+        size_plan(ExperimentPlan(metrics=(LOAD,)))
+
+
+def test_hypothesis_follows_the_choices():
+    plan = ExperimentPlan(metrics=(SUCCESS, LOAD), alternative="greater", min_effect_to_launch=0.01)
+    text = default_hypothesis(plan)
+    assert "raises converted (control 10% now) by at least +5% relative" in text
+    assert "load_ms (no more than 2% worse)" in text
+    assert "above 1%" in text
+    two = default_hypothesis(dataclasses.replace(plan, alternative="two-sided"))
+    assert "changes converted" in two
