@@ -66,3 +66,12 @@ CONTROL_LABELS: Final[tuple[str, ...]] = (
     "c",
 )
 """Arm labels taken as the control, in order of preference (case-insensitive)."""
+
+# Funnel (abcore.funnel, the Metrics page).
+FUNNEL_WINDOW_DAYS: Final = 7.0
+"""Days after entering the funnel within which a unit must reach each later stage."""
+FUNNEL_MDE: Final = 0.05
+"""Target relative lift on a funnel stage when the plan has none."""
+RANDOMIZATION_UNITS: Final[tuple[str, ...]] = ("user", "session", "search", "page view", "cluster")
+AGGREGATED_MAX_ROWS: Final = 100_000
+"""Files with more rows are never guessed to be per-arm aggregates (only named columns say so)."""

@@ -1,0 +1,529 @@
+"""From sufficient statistics to the readout: effects per metric and arm, over time, by segment.
+
+:func:`analyze` is the one-call entry point a notebook uses (and the page uses step by step):
+read the file once in DuckDB, detect or take the roles, compute the aggregates, then test
+every metric in every treatment arm against the control. Only aggregates leave DuckDB.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"variant": ["a", "b"] * 500, "converted": [0, 1, 0, 0] * 250})
+>>> a = analyze(df, variant="variant", control="a")
+>>> a.effects[["metric", "arm", "control_mean", "treatment_mean"]].to_dict("records")
+[{'metric': 'converted', 'arm': 'b', 'control_mean': 0.0, 'treatment_mean': 0.5}]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from abcore import config, ingest, stats
+from abcore.errors import InputError
+from abcore.plan import ExperimentPlan
+from abcore.sql import Mapping, MetricMapping
+from abcore.stats import Comparison
+from abcore.suffstats import PairStatistic, SampleMean
+from abcore.validity import Check, SRMResult, srm_test
+
+__all__ = [
+    "Analysis",
+    "analyze",
+    "analyze_aggregates",
+    "compare_metric",
+    "cumulative_effects",
+    "effects_table",
+    "segment_effects",
+]
+
+EFFECT_COLUMNS = (
+    "metric",
+    "arm",
+    "kind",
+    "n_control",
+    "n_treatment",
+    "control_mean",
+    "treatment_mean",
+    "abs_effect",
+    "abs_ci_low",
+    "abs_ci_high",
+    "rel_effect",
+    "rel_ci_low",
+    "rel_ci_high",
+    "p_value",
+    "p_value_adjusted",
+    "significant",
+    "chance_to_beat",
+    "error",
+    "method",
+    "variance_reduction",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """The readout of one experiment.
+
+    Attributes:
+        effects: one row per (metric, treatment arm): the :class:`~abcore.stats.Comparison`
+            fields plus ``p_value_adjusted`` (across metrics x arms), ``significant`` (on the
+            adjusted p-value) and ``chance_to_beat``.
+        srm: the sample-ratio test against the planned split.
+        checks: validity checks (status "pass" | "warn" | "fail") with sentences.
+        daily: cumulative effect by day per metric and arm (empty without a timestamp).
+        segments: effects per segment value, p-values adjusted across the whole breakdown.
+        aggregates: the sufficient statistics everything above came from.
+        recommendation: the launch verdict, when a plan was given and the decision engine
+            is available (None otherwise).
+    """
+
+    effects: pd.DataFrame
+    srm: SRMResult
+    checks: list[Check]
+    daily: pd.DataFrame
+    segments: pd.DataFrame
+    aggregates: ingest.Aggregates
+    alpha: float = config.ALPHA
+    correction: str = config.CORRECTION
+    relative_method: str = config.RELATIVE_CI
+    plan: ExperimentPlan | None = None
+    recommendation: Any = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def mapping(self) -> Mapping:
+        return self.aggregates.mapping
+
+
+def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
+    return SampleMean(pair.n, pair.sum_y, pair.sum_y_sq)
+
+
+def compare_metric(
+    aggregates: ingest.Aggregates,
+    metric: str,
+    arm: str,
+    *,
+    alpha: float = config.ALPHA,
+    alternative: str = config.ALTERNATIVE,
+    relative_method: str = config.RELATIVE_CI,
+    cuped: bool = True,
+    **where: Any,
+) -> Comparison:
+    """Compare one treatment arm with the control on one metric.
+
+    The test follows the metric's kind: a pooled z-test for binary metrics and proportions of
+    counts, Welch for continuous metrics, the delta method for ratios, and CUPED when the
+    metric has a pre-period covariate (and ``cuped`` is on). ``where`` selects a day or a
+    segment (``day=...`` or ``segment=..., value=...``).
+    """
+    spec = aggregates.mapping.metric(metric)
+    control = aggregates.control
+    options = {"alpha": alpha, "alternative": alternative, "relative_method": relative_method}
+    if spec.kind == "ratio":
+        return stats.compare_ratios(
+            aggregates.pair(metric, control, **where),
+            aggregates.pair(metric, arm, **where),
+            **options,
+        )
+    binary = spec.kind in ("binary", "proportion_of_counts")
+    if spec.covariate is not None:
+        c_pair = aggregates.pair(metric, control, **where)
+        t_pair = aggregates.pair(metric, arm, **where)
+        if cuped:
+            return stats.compare_cuped(c_pair, t_pair, **options)
+        return stats.compare_samples(
+            _binary_pair_as_sample(c_pair),
+            _binary_pair_as_sample(t_pair),
+            binary=binary,
+            **options,
+        )
+    return stats.compare_samples(
+        aggregates.sample_mean(metric, control, **where),
+        aggregates.sample_mean(metric, arm, **where),
+        binary=binary,
+        **options,
+    )
+
+
+def _row(metric: MetricMapping, arm: str, c: Comparison) -> dict[str, Any]:
+    row = {"metric": metric.name, "arm": arm, "kind": metric.kind}
+    row.update({k: v for k, v in c.to_dict().items() if k in EFFECT_COLUMNS})
+    row["chance_to_beat"] = stats.chance_to_beat(c)
+    return row
+
+
+def _finish(rows: list[dict[str, Any]], alpha: float, correction: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=list(EFFECT_COLUMNS))
+    frame["p_value_adjusted"] = stats.adjust_p_values(frame["p_value"].to_numpy(float), correction)
+    frame["significant"] = frame["p_value_adjusted"] < alpha
+    extra = [c for c in frame.columns if c not in EFFECT_COLUMNS]
+    return frame[[c for c in EFFECT_COLUMNS if c in frame.columns] + extra]
+
+
+def effects_table(
+    aggregates: ingest.Aggregates,
+    *,
+    alpha: float = config.ALPHA,
+    correction: str = config.CORRECTION,
+    relative_method: str = config.RELATIVE_CI,
+    cuped: bool = True,
+) -> pd.DataFrame:
+    """Every metric in every treatment arm, p-values adjusted across the whole table."""
+    rows = [
+        _row(
+            m,
+            arm,
+            compare_metric(
+                aggregates, m.name, arm, alpha=alpha, relative_method=relative_method, cuped=cuped
+            ),
+        )
+        for m in aggregates.mapping.metrics
+        for arm in aggregates.treatments
+    ]
+    return _finish(rows, alpha, correction)
+
+
+def _cumulate(stat_by_day: list[Any]) -> list[Any]:
+    out, total = [], None
+    for s in stat_by_day:
+        total = s if total is None else total + s
+        out.append(total)
+    return out
+
+
+def cumulative_effects(
+    aggregates: ingest.Aggregates,
+    *,
+    alpha: float = config.ALPHA,
+    relative_method: str = config.RELATIVE_CI,
+    cuped: bool = True,
+) -> pd.DataFrame:
+    """The effect as it looked at the end of each day, from the units exposed so far.
+
+    Sufficient statistics add, so day ``d`` is the sum of days ``1..d``: no second pass over
+    the data. Also carries each day's own units per arm (``units_control``...).
+    """
+    days = aggregates.days
+    if not days:
+        return pd.DataFrame()
+    rows: list[dict[str, Any]] = []
+    control = aggregates.control
+    for spec in aggregates.mapping.metrics:
+        pair = spec.kind == "ratio" or spec.covariate is not None
+        for arm in aggregates.treatments:
+            per_day = {}
+            for v in (control, arm):
+                getter = aggregates.pair if pair else aggregates.sample_mean
+                per_day[v] = [_safe_stat(getter, spec.name, v, d) for d in days]
+            cum_c = _cumulate(per_day[control])
+            cum_t = _cumulate(per_day[arm])
+            for i, day in enumerate(days):
+                c = _compare_stats(spec, cum_c[i], cum_t[i], alpha, relative_method, cuped)
+                rows.append(
+                    {
+                        "metric": spec.name,
+                        "arm": arm,
+                        "day": day,
+                        "n_control": cum_c[i].n,
+                        "n_treatment": cum_t[i].n,
+                        "units_control": per_day[control][i].n,
+                        "units_treatment": per_day[arm][i].n,
+                        "rel_effect": c.rel_effect,
+                        "rel_ci_low": c.rel_ci_low,
+                        "rel_ci_high": c.rel_ci_high,
+                        "abs_effect": c.abs_effect,
+                        "p_value": c.p_value,
+                        "error": c.error,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _safe_stat(getter: Any, metric: str, variant: str, day: Any) -> Any:
+    try:
+        return getter(metric, variant, day=day)
+    except ValueError:  # no units of this arm on that day
+        empty = getter(metric, variant)
+        zero = type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1)))
+        return zero
+
+
+def _compare_stats(
+    spec: MetricMapping, c: Any, t: Any, alpha: float, relative_method: str, cuped: bool
+) -> Comparison:
+    options = {"alpha": alpha, "relative_method": relative_method}
+    if spec.kind == "ratio":
+        return stats.compare_ratios(c, t, **options)
+    binary = spec.kind in ("binary", "proportion_of_counts")
+    if isinstance(c, PairStatistic):
+        if cuped:
+            return stats.compare_cuped(c, t, **options)
+        c, t = _binary_pair_as_sample(c), _binary_pair_as_sample(t)
+    return stats.compare_samples(c, t, binary=binary, **options)
+
+
+def segment_effects(
+    aggregates: ingest.Aggregates,
+    *,
+    alpha: float = config.ALPHA,
+    correction: str = config.CORRECTION,
+    relative_method: str = config.RELATIVE_CI,
+    cuped: bool = True,
+) -> pd.DataFrame:
+    """Effects per segment value; p-values adjusted across every cell of the breakdown.
+
+    Many cells mean many chances of a fluke: the adjustment keeps a lucky segment from
+    looking like a finding.
+    """
+    seg = aggregates.rows("segment")
+    if seg.empty:
+        return pd.DataFrame()
+    rows = []
+    cells = seg[["segment", "segment_value"]].drop_duplicates().itertuples(index=False)
+    for segment, value in cells:
+        for spec in aggregates.mapping.metrics:
+            for arm in aggregates.treatments:
+                try:
+                    c = compare_metric(
+                        aggregates,
+                        spec.name,
+                        arm,
+                        alpha=alpha,
+                        relative_method=relative_method,
+                        cuped=cuped,
+                        segment=segment,
+                        value=value,
+                    )
+                except ValueError:  # an arm is absent from this segment
+                    continue
+                row = _row(spec, arm, c)
+                row.update({"segment": segment, "segment_value": value})
+                rows.append(row)
+    frame = _finish(rows, alpha, correction)
+    first = ["segment", "segment_value"]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _shares(aggregates: ingest.Aggregates, expected: Any, plan: ExperimentPlan | None) -> dict:
+    arms = aggregates.variants
+    if expected is None and plan is not None and set(plan.expected_shares) == set(arms):
+        expected = plan.expected_shares
+    if expected is None:
+        return {a: 1 / len(arms) for a in arms}
+    if isinstance(expected, MappingABC):
+        missing = [a for a in arms if a not in expected]
+        if missing:
+            raise InputError(
+                f"expected_shares has no share for arm(s) {', '.join(missing)}: give one share "
+                f"per arm in the data ({', '.join(arms)})."
+            )
+        return {a: float(expected[a]) for a in arms}
+    values = list(expected)
+    if len(values) != len(arms):
+        raise InputError(
+            f"expected_shares has {len(values)} shares but the data has {len(arms)} arms "
+            f"({', '.join(arms)}), control first."
+        )
+    return dict(zip(arms, map(float, values), strict=True))
+
+
+def _srm_check(srm: SRMResult) -> Check:
+    return Check("Sample ratio", srm.status, srm.message())
+
+
+def analyze_aggregates(
+    aggregates: ingest.Aggregates,
+    *,
+    expected_shares: Any = None,
+    alpha: float = config.ALPHA,
+    correction: str = config.CORRECTION,
+    relative_method: str = config.RELATIVE_CI,
+    cuped: bool = True,
+    plan: ExperimentPlan | None = None,
+    checks: Sequence[Check] = (),
+) -> Analysis:
+    """Everything :func:`analyze` returns, from aggregates alone (a share link, a warehouse)."""
+    options = {"alpha": alpha, "relative_method": relative_method, "cuped": cuped}
+    srm = srm_test(aggregates.counts(), _shares(aggregates, expected_shares, plan))
+    return Analysis(
+        effects=effects_table(aggregates, correction=correction, **options),
+        srm=srm,
+        checks=[_srm_check(srm), *checks],
+        daily=cumulative_effects(aggregates, **options),
+        segments=segment_effects(aggregates, correction=correction, **options),
+        aggregates=aggregates,
+        alpha=alpha,
+        correction=correction,
+        relative_method=relative_method,
+        plan=plan,
+    )
+
+
+def instrumentation_checks(inst: ingest.Instrumentation) -> list[Check]:
+    """Turn instrumentation counts into checks with sentences."""
+    out = []
+    if inst.units_in_multiple_arms is not None:
+        k = inst.units_in_multiple_arms
+        out.append(
+            Check(
+                "Units in more than one arm",
+                "fail" if k else "pass",
+                f"{k:,} units appear in more than one arm: assignment leaked, so those units saw "
+                "both experiences. Drop them (or fix the assignment) before trusting the results."
+                if k
+                else "Every unit is in exactly one arm.",
+            )
+        )
+    if inst.duplicate_unit_rows:
+        out.append(
+            Check(
+                "Duplicate rows",
+                "warn",
+                f"{inst.duplicate_unit_rows:,} rows repeat a unit already seen; they were summed "
+                "per unit. Check the export if each unit should have one row.",
+            )
+        )
+    for metric, per_arm in inst.missing.items():
+        counts = list(per_arm.values())
+        rows = inst.rows_per_arm
+        rates = [per_arm[a] / rows[a] for a in per_arm if rows.get(a)]
+        if any(counts) and rates and max(rates) - min(rates) > 0.01:
+            out.append(
+                Check(
+                    f"Missing values in {metric}",
+                    "warn",
+                    "Missing values differ between arms ("
+                    + ", ".join(f"{a}: {per_arm[a]:,}" for a in per_arm)
+                    + "): the treatment may break logging. Missing rows are left out.",
+                )
+            )
+    for metric, k in inst.out_of_range.items():
+        if k:
+            out.append(
+                Check(
+                    f"Impossible values in {metric}",
+                    "fail",
+                    f"{k:,} values of {metric} are outside 0/1 for a yes/no metric.",
+                )
+            )
+    return out
+
+
+def _choose_metrics(detected: Mapping, metrics: Any, covariates: Any) -> tuple[MetricMapping, ...]:
+    found = {m.name: m for m in detected.metrics}
+    if metrics is None:
+        chosen = list(found.values())
+    else:
+        chosen = []
+        for item in metrics:
+            if isinstance(item, MetricMapping):
+                chosen.append(item)
+            elif item in found:
+                chosen.append(found[item])
+            else:
+                raise InputError(
+                    f"metric {item!r} is not a numeric or yes/no column of this file; "
+                    f"metrics found: {', '.join(found) or 'none'}."
+                )
+    if covariates:
+        pairs = dict(covariates) if isinstance(covariates, MappingABC) else {}
+        if not pairs:
+            for cov in covariates:
+                target = next((m.name for m in chosen if cov.endswith(m.name)), None)
+                if target is None:
+                    raise InputError(
+                        f"covariate {cov!r} matches no metric by name: pass a dict "
+                        "{metric: covariate} instead."
+                    )
+                pairs[target] = cov
+        chosen = [
+            dataclasses.replace(m, covariate=pairs[m.name]) if m.name in pairs else m
+            for m in chosen
+        ]
+    return tuple(chosen)
+
+
+def analyze(
+    source: Any,
+    *,
+    variant: str,
+    control: str | None = None,
+    metrics: Sequence[str | MetricMapping] | None = None,
+    unit: str | None = None,
+    timestamp: str | None = None,
+    covariates: Sequence[str] | MappingABC[str, str] | None = None,
+    expected_shares: Any = None,
+    alpha: float = config.ALPHA,
+    plan: ExperimentPlan | None = None,
+    correction: str = config.CORRECTION,
+    relative_method: str = config.RELATIVE_CI,
+    segments: Sequence[str] | None = None,
+    cap: float | dict[str, float] | None = None,
+    cuped: bool = True,
+) -> Analysis:
+    """Analyse an experiment file (path, DataFrame or bytes) in one call.
+
+    Roles not given are detected (see :func:`abcore.ingest.detect_schema`); ``metrics=None``
+    takes every numeric or yes/no column that is not a role. Bad input raises
+    :class:`abcore.InputError` with a sentence saying what to fix.
+    """
+    con = ingest.connect()
+    try:
+        dataset = ingest.load(con, source)
+        detected = ingest.detect_schema(con, dataset)
+        if variant not in dataset.names:
+            raise InputError(
+                f"variant column {variant!r} is not in the file; its columns are: "
+                f"{', '.join(dataset.names)}."
+            )
+        changes: dict[str, Any] = {"variant": variant}
+        if variant != detected.variant:
+            changes["control"] = None
+        if control is not None:
+            changes["control"] = control
+        for name, value in (("unit", unit), ("timestamp", timestamp)):
+            if value is not None:
+                changes[name] = value
+        if segments is not None:
+            changes["segments"] = tuple(segments)
+        roles = {variant, unit, timestamp, *(segments or ())}
+        mapping = dataclasses.replace(detected, **changes)
+        chosen = _choose_metrics(mapping, metrics, covariates)
+        chosen = tuple(m for m in chosen if m.name not in roles)
+        mapping = dataclasses.replace(mapping, metrics=chosen)
+        if changes.get("control") is None and mapping.control is None:
+            mapping = dataclasses.replace(mapping, control=_first_level(con, dataset, variant))
+        aggregates = ingest.compute_stats(con, dataset, mapping, cap=cap)
+        checks: list[Check] = []
+        if not mapping.is_aggregated:
+            checks = instrumentation_checks(
+                ingest.instrumentation_stats(con, dataset, aggregates.mapping)
+            )
+    finally:
+        con.close()
+    return analyze_aggregates(
+        aggregates,
+        expected_shares=expected_shares,
+        alpha=alpha,
+        correction=correction,
+        relative_method=relative_method,
+        cuped=cuped,
+        plan=plan,
+        checks=checks,
+    )
+
+
+def _first_level(con: Any, dataset: ingest.Dataset, variant: str) -> str | None:
+    from abcore.sql import quote_ident
+
+    rows = con.sql(
+        f"SELECT DISTINCT CAST({quote_ident(variant)} AS VARCHAR) AS v FROM "
+        f"{quote_ident(dataset.table)} WHERE {quote_ident(variant)} IS NOT NULL ORDER BY v"
+    ).fetchall()
+    return str(rows[0][0]) if rows else None

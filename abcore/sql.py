@@ -1,0 +1,806 @@
+"""Pure SQL generators: a column mapping in, ``(sql, params)`` out.
+
+Nothing here touches a database, so the same query can run in DuckDB (the embedded default),
+or, with the few DuckDB-isms noted below, in a warehouse where the data lives. Identifiers are
+always double-quoted with embedded quotes doubled; values (percentiles, segment names, file
+labels) always travel as ``$n`` parameters, never spliced into the text.
+
+The :class:`Mapping` says which column plays which role. It is the user-editable output of
+schema detection (:func:`abcore.ingest.detect_schema`) and the only input of the generators,
+so it is a frozen dataclass that round-trips through JSON and is edited with
+``dataclasses.replace``.
+
+>>> m = Mapping(variant="group", metrics=(MetricMapping("converted", "binary"),))
+>>> sql, params = sufficient_stats_sql("t", m)
+>>> '"group"' in sql and "GROUPING SETS" in sql, params
+(True, [])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from abcore._checks import check_scalar
+
+__all__ = [
+    "GROUP_COLUMNS",
+    "METRIC_KINDS",
+    "PAIR_FIELDS",
+    "SHAPES",
+    "STAT_FIELDS",
+    "Mapping",
+    "MetricMapping",
+    "cap_percentiles",
+    "normalize_name",
+    "quote_ident",
+    "stat_column",
+    "sufficient_stats_sql",
+    "unit_checks_sql",
+    "unit_day_checks_sql",
+    "value_checks_sql",
+]
+
+SHAPES = ("unit", "aggregated", "daily")
+"""unit: one row per unit (or unit-day); aggregated: per-arm rows of sums; daily: with a date."""
+METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts")
+PAIR_KINDS = ("ratio", "proportion_of_counts")
+LEVELS = ("overall", "day", "segment")
+GROUP_COLUMNS = ("level", "variant", "day", "segment", "segment_value", "n")
+"""Leading columns of every sufficient-statistics result, before the per-metric columns."""
+STAT_FIELDS = ("n", "sum", "sum_sq")
+"""Per-metric columns of binary and continuous metrics (rows where the metric is present)."""
+PAIR_FIELDS = ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
+"""Per-metric columns of ratio, proportion-of-counts and CUPED metrics (complete pairs only):
+``y`` is the numerator (or the metric), ``x`` the denominator (or the covariate)."""
+SEP = "__"
+DAY_ORDER = "__ab_day_order"
+"""Extra output column (day labels only): the first row of each day, for file order."""
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for SQL: wrap in double quotes, double any embedded quote.
+
+    >>> quote_ident('a"b')
+    '"a""b"'
+    >>> quote_ident("x; DROP TABLE t")
+    '"x; DROP TABLE t"'
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"identifier must be a non-empty string, got {name!r}.")
+    if "\x00" in name:
+        raise ValueError("identifier must not contain a NUL character.")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(table: str | Sequence[str]) -> str:
+    """A table as one quoted identifier, or a qualified name given as a sequence of parts."""
+    if isinstance(table, str):
+        return quote_ident(table)
+    return ".".join(quote_ident(part) for part in table)
+
+
+def stat_column(metric: str, stat: str) -> str:
+    """Name of a per-metric result column, e.g. ``revenue__sum_sq``."""
+    return f"{metric}{SEP}{stat}"
+
+
+@dataclass(frozen=True)
+class MetricMapping:
+    """One metric: which column(s) hold it and what kind of number it is.
+
+    Kinds:
+        ``binary``: 0/1 or TRUE/FALSE per unit (a conversion).
+        ``continuous``: any number per unit (revenue, load time).
+        ``ratio``: ``numerator`` / ``denominator`` summed over units (clicks / sessions),
+            analysed with the delta method on the per-unit pairs.
+        ``proportion_of_counts``: ``numerator`` successes out of ``denominator`` trials summed
+            over rows, e.g. Enrollments / Clicks in daily count data; the trials are the units.
+
+    ``column`` defaults to ``name`` for binary and continuous metrics. ``covariate`` (a
+    pre-period column of the same unit) enables CUPED. The ``*_column`` fields serve the
+    aggregated shapes: ``sum_column`` + ``sum_sq_column``, or ``mean_column`` +
+    ``sd_column`` / ``variance_column``; a binary metric needs only ``sum_column``
+    (conversions) or ``mean_column`` (the rate).
+
+    >>> MetricMapping("revenue", "continuous").column
+    'revenue'
+    """
+
+    name: str
+    kind: str
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    covariate: str | None = None
+    sum_column: str | None = None
+    sum_sq_column: str | None = None
+    mean_column: str | None = None
+    sd_column: str | None = None
+    variance_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}.")
+        check_scalar(self.kind, "kind", in_=METRIC_KINDS)
+        if self.kind in PAIR_KINDS:
+            if not self.numerator or not self.denominator:
+                raise ValueError(
+                    f"metric {self.name!r}: a {self.kind} metric needs numerator and denominator."
+                )
+            if self.covariate is not None:
+                raise ValueError(
+                    f"metric {self.name!r}: covariate is supported for binary and continuous "
+                    "metrics only."
+                )
+        elif self.column is None:
+            object.__setattr__(self, "column", self.name)
+
+    @property
+    def is_pair(self) -> bool:
+        """Whether the metric carries pair statistics (ratio, counts or CUPED)."""
+        return self.kind in PAIR_KINDS or self.covariate is not None
+
+    @property
+    def stat_fields(self) -> tuple[str, ...]:
+        """Names of this metric's statistics in a result row (without the metric prefix)."""
+        if self.kind in PAIR_KINDS:
+            return PAIR_FIELDS
+        return STAT_FIELDS + (PAIR_FIELDS if self.covariate is not None else ())
+
+    @property
+    def unit_columns(self) -> tuple[str, ...]:
+        """Columns read from unit-level rows."""
+        if self.kind in PAIR_KINDS:
+            return (str(self.numerator), str(self.denominator))
+        return tuple(c for c in (self.column, self.covariate) if c is not None)
+
+    @property
+    def aggregate_columns(self) -> tuple[str, ...]:
+        """Columns read from aggregated rows."""
+        if self.kind in PAIR_KINDS:
+            return (str(self.numerator), str(self.denominator))
+        names = (
+            self.sum_column,
+            self.sum_sq_column,
+            self.mean_column,
+            self.sd_column,
+            self.variance_column,
+        )
+        return tuple(c for c in names if c is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fields that are set (a compact form for share links)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetricMapping:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which column plays which role, and the shape of the file.
+
+    Edit with ``dataclasses.replace(mapping, control="b")``; lists are accepted and stored as
+    tuples. ``notes`` explain the choices schema detection made (they do not take part in
+    equality). ``day_label`` marks a text date column without a year ("Sat, Oct 11"): it is
+    used as a label, ordered by its first appearance in the file. ``aggregate_units`` sums
+    the rows of each unit first (unit-day rows, duplicated rows): detection sets it only when
+    some unit has more than one row, so the usual one-row-per-unit file skips that step.
+
+    >>> m = Mapping(variant="version", control="gate_30", metrics=[MetricMapping("r", "binary")])
+    >>> Mapping.from_dict(m.to_dict()) == m
+    True
+    """
+
+    shape: str = "unit"
+    variant: str | None = None
+    control: str | None = None
+    unit: str | None = None
+    timestamp: str | None = None
+    metrics: tuple[MetricMapping, ...] = ()
+    segments: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    n_column: str | None = None
+    day_label: bool = False
+    aggregate_units: bool = False
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        check_scalar(self.shape, "shape", in_=SHAPES)
+        metrics = tuple(
+            MetricMapping.from_dict(m) if isinstance(m, dict) else m for m in self.metrics
+        )
+        for m in metrics:
+            if not isinstance(m, MetricMapping):
+                raise ValueError(f"metrics must hold MetricMapping objects, got {m!r}.")
+        names = [m.name for m in metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metrics must have unique names; repeated: {', '.join(dupes)}.")
+        object.__setattr__(self, "metrics", metrics)
+        for name in ("segments", "covariates", "notes"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise ValueError(f"{name} must be a list of strings, got the string {value!r}.")
+            object.__setattr__(self, name, tuple(value))
+        if self.control is not None and not isinstance(self.control, str):
+            object.__setattr__(self, "control", str(self.control))
+
+    def metric(self, name: str) -> MetricMapping:
+        """The metric called ``name``."""
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        known = ", ".join(repr(m.name) for m in self.metrics) or "none"
+        raise ValueError(f"metric must be one of {known}, got {name!r}.")
+
+    @property
+    def is_aggregated(self) -> bool:
+        return self.shape != "unit"
+
+    def columns_used(self) -> tuple[str, ...]:
+        """Every column the mapping reads, in order, without repeats."""
+        cols: list[str | None] = [self.variant, self.timestamp]
+        if self.is_aggregated:
+            cols.append(self.n_column)
+            for m in self.metrics:
+                cols.extend(m.aggregate_columns)
+        else:
+            cols.append(self.unit)
+            for m in self.metrics:
+                cols.extend(m.unit_columns)
+        cols.extend(self.segments)
+        return tuple(dict.fromkeys(c for c in cols if c is not None))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (metrics as compact dicts)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "metrics":
+                value = [m.to_dict() for m in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mapping:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class _Params:
+    """Collects parameter values and hands out ``$n`` placeholders."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def cap_percentiles(mapping: Mapping, cap: float | dict[str, float] | None) -> dict[str, float]:
+    """Resolve ``cap`` to ``{metric: percentile}`` for the continuous metrics it applies to.
+
+    A single number caps every continuous metric; a dict caps the named ones. Capping only
+    applies to unit-level rows (an aggregate cannot be capped after the fact).
+
+    >>> m = Mapping(variant="v", metrics=[MetricMapping("x", "continuous"),
+    ...                                   MetricMapping("b", "binary")])
+    >>> cap_percentiles(m, 0.99)
+    {'x': 0.99}
+    """
+    if cap is None:
+        return {}
+    if isinstance(cap, dict):
+        wanted = dict(cap)
+        for name in wanted:
+            if mapping.metric(name).kind != "continuous":
+                raise ValueError(f"cap applies to continuous metrics only, not {name!r}.")
+    else:
+        wanted = {m.name: cap for m in mapping.metrics if m.kind == "continuous"}
+    for name, value in wanted.items():
+        check_scalar(value, f"cap[{name!r}]", gt=0, lt=1)
+    if wanted and mapping.is_aggregated:
+        raise ValueError("cap needs unit-level rows; it cannot apply to an aggregated shape.")
+    return {k: float(v) for k, v in wanted.items()}
+
+
+def _resolve_by(mapping: Mapping, by: Iterable[str]) -> tuple[bool, tuple[str, ...]]:
+    """``by`` → (whether to add the day level, the segment columns to break down by)."""
+    if isinstance(by, str):
+        by = (by,)
+    by = tuple(by)
+    day, segments = False, []
+    for item in by:
+        if item == "variant":
+            continue
+        if item == "day":
+            if mapping.timestamp is None:
+                raise ValueError("by includes 'day' but the mapping has no timestamp column.")
+            day = True
+        elif item == "segments":
+            segments.extend(mapping.segments)
+        elif item in mapping.segments:
+            segments.append(item)
+        else:
+            allowed = ["variant", "day", "segments", *mapping.segments]
+            raise ValueError(f"by must hold items of {allowed}, got {item!r}.")
+    return day, tuple(dict.fromkeys(segments))
+
+
+def _day_expr(mapping: Mapping) -> str:
+    col = quote_ident(str(mapping.timestamp))
+    return f"CAST({col} AS VARCHAR)" if mapping.day_label else f"CAST({col} AS DATE)"
+
+
+def _require_variant(mapping: Mapping) -> str:
+    if not mapping.variant:
+        raise ValueError("mapping.variant must name the column that holds the arm.")
+    return quote_ident(mapping.variant)
+
+
+def _key_columns(mapping: Mapping, day: bool, segments: Sequence[str], row: bool) -> list[str]:
+    """Projection of the grouping keys from the base table."""
+    cols = [f"CAST({quote_ident(str(mapping.variant))} AS VARCHAR) AS __ab_variant"]
+    if day:
+        cols.append(f"{_day_expr(mapping)} AS __ab_day")
+    cols += [f"CAST({quote_ident(s)} AS VARCHAR) AS __ab_seg{j}" for j, s in enumerate(segments)]
+    if row:
+        cols.append("rowid AS __ab_row")  # DuckDB's row position: day labels keep file order
+    return cols
+
+
+def _d(column: str | None) -> str:
+    return f"CAST({quote_ident(str(column))} AS DOUBLE)"
+
+
+def _unit_values(mapping: Mapping) -> list[str]:
+    """Per-metric row values of unit-level data: ``__ab_y{i}`` and, for pairs, ``__ab_x{i}``."""
+    cols = []
+    for i, m in enumerate(mapping.metrics):
+        if m.kind in PAIR_KINDS:
+            cols += [f"{_d(m.numerator)} AS __ab_y{i}", f"{_d(m.denominator)} AS __ab_x{i}"]
+        else:
+            cols.append(f"{_d(m.column)} AS __ab_y{i}")
+            if m.covariate is not None:
+                cols.append(f"{_d(m.covariate)} AS __ab_x{i}")
+    return cols
+
+
+def _aggregate_values(mapping: Mapping) -> list[str]:
+    """Per-metric row values of aggregated data: sums ``__ab_s{i}``/``__ab_ss{i}`` or pairs."""
+    n = _d(mapping.n_column) if mapping.n_column else "1.0"
+    cols = [f"{n} AS __ab_n"]
+    for i, m in enumerate(mapping.metrics):
+        if m.kind in PAIR_KINDS:
+            cols += [f"{_d(m.numerator)} AS __ab_y{i}", f"{_d(m.denominator)} AS __ab_x{i}"]
+            continue
+        if m.covariate is not None:
+            raise ValueError(
+                f"metric {m.name!r}: CUPED (covariate) needs unit-level rows, not aggregates."
+            )
+        if mapping.n_column is None:
+            raise ValueError(
+                f"metric {m.name!r}: an aggregated {m.kind} metric needs mapping.n_column."
+            )
+        s, ss = _aggregate_sums(m, n)
+        cols += [f"{s} AS __ab_s{i}", f"{ss} AS __ab_ss{i}"]
+    return cols
+
+
+def _aggregate_sums(m: MetricMapping, n: str) -> tuple[str, str]:
+    """Row-level sum and sum-of-squares expressions from whichever columns the metric has."""
+    if m.sum_column is not None:
+        s = _d(m.sum_column)
+        if m.sum_sq_column is not None:
+            return s, _d(m.sum_sq_column)
+        if m.kind == "binary":
+            return s, s
+    elif m.mean_column is not None:
+        mean = _d(m.mean_column)
+        s = f"({n} * {mean})"
+        if m.kind == "binary" and m.sd_column is None and m.variance_column is None:
+            return s, s
+        if m.sd_column is not None:
+            var = f"({_d(m.sd_column)} * {_d(m.sd_column)})"
+        elif m.variance_column is not None:
+            var = _d(m.variance_column)
+        else:
+            var = None
+        if var is not None:
+            return s, f"({var} * ({n} - 1) + {n} * {mean} * {mean})"
+    raise ValueError(
+        f"metric {m.name!r}: an aggregated {m.kind} metric needs sum_column and sum_sq_column, "
+        "or mean_column and sd_column/variance_column"
+        + (
+            ", or just sum_column (conversions) or mean_column (the rate)."
+            if m.kind == "binary"
+            else "."
+        )
+    )
+
+
+def _capped_values(mapping: Mapping, caps: dict[str, float], aggregated: bool) -> list[str]:
+    """Second projection: caps applied, pairs restricted to rows where both sides exist."""
+    cols = []
+    for i, m in enumerate(mapping.metrics):
+        if aggregated and m.kind not in PAIR_KINDS:
+            cols += [f"__ab_s{i}", f"__ab_ss{i}"]
+            continue
+        y = f"__ab_y{i}"
+        if m.name in caps:
+            # LEAST() skips NULLs in DuckDB, so a missing value would become the cap.
+            y = f"CASE WHEN __ab_y{i} > __ab_cap{i} THEN __ab_cap{i} ELSE __ab_y{i} END"
+            cols.append(f"__ab_cap{i}")
+        cols.append(f"{y} AS __ab_y{i}")
+        if m.is_pair:
+            cols += [f"__ab_x{i}", f"__ab_y{i} IS NOT NULL AND __ab_x{i} IS NOT NULL AS __ab_ok{i}"]
+    return cols
+
+
+def _stat_quoter(metric: str) -> Any:
+    def q(stat: str) -> str:
+        return quote_ident(stat_column(metric, stat))
+
+    return q
+
+
+def _metric_aggregates(mapping: Mapping, caps: dict[str, float], aggregated: bool) -> list[str]:
+    """Outer aggregates: the sufficient statistics of every metric."""
+    cols = []
+    for i, m in enumerate(mapping.metrics):
+        q = _stat_quoter(m.name)
+        if aggregated and m.kind not in PAIR_KINDS:
+            cols += [
+                f"sum(CASE WHEN __ab_s{i} IS NOT NULL THEN __ab_n END) AS {q('n')}",
+                f"sum(__ab_s{i}) AS {q('sum')}",
+                f"sum(__ab_ss{i}) AS {q('sum_sq')}",
+            ]
+            continue
+        y = f"__ab_y{i}"
+        if m.kind not in PAIR_KINDS:
+            cols += [f"count({y}) AS {q('n')}", f"sum({y}) AS {q('sum')}"]
+            cols.append(f"sum({y} * {y}) AS {q('sum_sq')}")
+        if m.is_pair:
+            py = f"CASE WHEN __ab_ok{i} THEN __ab_y{i} END"
+            px = f"CASE WHEN __ab_ok{i} THEN __ab_x{i} END"
+            cols += [
+                f"count({py}) AS {q('pair_n')}",
+                f"sum({py}) AS {q('sum_y')}",
+                f"sum(({py}) * ({py})) AS {q('sum_y_sq')}",
+                f"sum({px}) AS {q('sum_x')}",
+                f"sum(({px}) * ({px})) AS {q('sum_x_sq')}",
+                f"sum(({py}) * ({px})) AS {q('sum_xy')}",
+            ]
+        if m.name in caps:
+            cols.append(f"max(__ab_cap{i}) AS {q('cap')}")
+    return cols
+
+
+def _group_select(
+    mapping: Mapping,
+    source: str,
+    *,
+    params: _Params,
+    sets: list[tuple[str, ...]],
+    segments: Sequence[str],
+    caps: dict[str, float],
+    aggregated: bool,
+    day_order: bool,
+) -> str:
+    """One ``SELECT ... GROUP BY GROUPING SETS`` over a row source with the standard columns."""
+    grouped = {k for s in sets for k in s}
+    seg_keys = [f"__ab_seg{j}" for j in range(len(segments))]
+    present = [k for k in seg_keys if k in grouped]
+    day_type = "VARCHAR" if mapping.day_label else "DATE"
+    if "__ab_day" in grouped or present:
+        whens = []
+        if "__ab_day" in grouped:
+            whens.append("WHEN GROUPING(__ab_day) = 0 THEN 'day'")
+        if present:
+            whens.append(
+                f"WHEN {' OR '.join(f'GROUPING({k}) = 0' for k in present)} THEN 'segment'"
+            )
+        level = f"CASE {' '.join(whens)} ELSE 'overall' END"
+    else:
+        level = "'overall'"
+    day = "__ab_day" if "__ab_day" in grouped else f"CAST(NULL AS {day_type})"
+    if present:
+        names = " ".join(
+            f"WHEN GROUPING({k}) = 0 THEN CAST({params.add(segments[int(k[8:])])} AS VARCHAR)"
+            for k in present
+        )
+        values = " ".join(f"WHEN GROUPING({k}) = 0 THEN {k}" for k in present)
+        seg_name, seg_value = f"CASE {names} END", f"CASE {values} END"
+    else:
+        seg_name = seg_value = "CAST(NULL AS VARCHAR)"
+    n = "sum(__ab_n)" if aggregated else "count(*)"
+    cols = [
+        f"{level} AS level",
+        "__ab_variant AS variant",
+        f"{day} AS day",
+        f"{seg_name} AS segment",
+        f"{seg_value} AS segment_value",
+        f"{n} AS n",
+        *_metric_aggregates(mapping, caps, aggregated),
+    ]
+    if day_order:
+        cols.append(
+            f"{'min(__ab_row)' if '__ab_day' in grouped else 'CAST(NULL AS BIGINT)'} AS {DAY_ORDER}"
+        )
+    sets_sql = ", ".join("(" + ", ".join(s) + ")" for s in sets)
+    return f"SELECT {', '.join(cols)}\nFROM {source}\nGROUP BY GROUPING SETS ({sets_sql})"
+
+
+def _caps_cte(mapping: Mapping, caps: dict[str, float], source: str, params: _Params) -> str:
+    items = [
+        f"quantile_cont(__ab_y{i}, {params.add(caps[m.name])}) AS __ab_cap{i}"
+        for i, m in enumerate(mapping.metrics)
+        if m.name in caps
+    ]
+    return f"SELECT {', '.join(items)} FROM {source}"
+
+
+def _unit_rollup(mapping: Mapping, segments: Sequence[str], *, day: bool, row: bool) -> list[str]:
+    """Aggregates that roll several rows of a unit (or unit-day) into one."""
+    cols = ["__ab_variant"]
+    if day:
+        cols.append("__ab_day")
+    cols += [f"min(__ab_seg{j}) AS __ab_seg{j}" for j in range(len(segments))]
+    if row:
+        cols.append("min(__ab_row) AS __ab_row")
+    for i, m in enumerate(mapping.metrics):
+        # A unit converted if it converted on any row; amounts add up; a covariate is an
+        # attribute of the unit repeated on its rows, so it is not summed.
+        cols.append(f"{'max' if m.kind == 'binary' else 'sum'}(__ab_y{i}) AS __ab_y{i}")
+        if m.is_pair:
+            cols.append(f"{'sum' if m.kind in PAIR_KINDS else 'max'}(__ab_x{i}) AS __ab_x{i}")
+    return cols
+
+
+def sufficient_stats_sql(
+    table: str | Sequence[str],
+    mapping: Mapping,
+    *,
+    by: Iterable[str] = ("variant",),
+    cap: float | dict[str, float] | None = None,
+) -> tuple[str, list[Any]]:
+    """SQL and parameters for per-group sufficient statistics, in one pass over the table.
+
+    The result has one row per group: ``level`` ("overall", "day" or "segment"),
+    ``variant``, ``day``, ``segment`` (the segment column's name), ``segment_value``, ``n``
+    (units, or the sum of ``n_column`` for aggregated shapes) and per metric the columns
+    ``<metric>__<stat>`` listed in :attr:`MetricMapping.stat_fields`, plus
+    ``<metric>__cap`` for capped metrics and ``__ab_day_order`` for day labels.
+
+    All levels come from one ``GROUP BY GROUPING SETS ((variant), (variant, day),
+    (variant, segment), ...)``, so the overall, daily and segment breakdowns cost a single
+    scan. With ``mapping.aggregate_units`` the rows of each unit are summed first (binary
+    metrics take the maximum, covariates the unit's value); the daily level then sums each
+    unit's rows within the day, in a second ``GROUPING SETS`` joined by ``UNION ALL``.
+
+    Args:
+        table: the table name (or a sequence of name parts for a qualified name).
+        mapping: roles of the columns.
+        by: "variant" plus optionally "day" (needs ``mapping.timestamp``), "segments" (every
+            segment of the mapping) or individual segment columns.
+        cap: winsorise continuous metrics at this upper percentile of the pooled arms (e.g.
+            0.99), or a dict of percentiles per metric; computed with ``quantile_cont`` in a
+            CTE of the same query.
+
+    Returns:
+        ``(sql, params)`` for ``con.execute(sql, params)``.
+
+    >>> m = Mapping(variant="arm", timestamp="ts", segments=["country"],
+    ...             metrics=[MetricMapping("revenue", "continuous")])
+    >>> sql, params = sufficient_stats_sql("t", m, by=("variant", "day", "segments"), cap=0.99)
+    >>> sql.count("GROUPING SETS"), params
+    (1, [0.99, 'country'])
+    """
+    base = _table(table)
+    variant = _require_variant(mapping)
+    day, segments = _resolve_by(mapping, by)
+    caps = cap_percentiles(mapping, cap)
+    params = _Params()
+    day_order = day and mapping.day_label
+    aggregated = mapping.is_aggregated
+    if mapping.aggregate_units and not aggregated and not mapping.unit:
+        raise ValueError("mapping.aggregate_units needs mapping.unit.")
+    unit = quote_ident(str(mapping.unit)) if mapping.unit else None
+
+    keys = _key_columns(mapping, day, segments, day_order)
+    values = _aggregate_values(mapping) if aggregated else _unit_values(mapping)
+    where = f"{variant} IS NOT NULL"
+    seg_sets = [("__ab_variant", f"__ab_seg{j}") for j in range(len(segments))]
+    day_set = [("__ab_variant", "__ab_day")] if day else []
+    ctes: list[str] = []
+    selects: list[str] = []
+
+    common = dict(params=params, segments=segments, caps=caps, aggregated=aggregated)
+    if not mapping.aggregate_units or aggregated:
+        rows = f"(SELECT {', '.join(keys + values)} FROM {base} WHERE {where}) AS __ab_raw"
+        if caps:
+            ctes.append(f"__ab_caps AS ({_caps_cte(mapping, caps, rows, params)})")
+        source = _capped_source(keys, rows, "__ab_caps" if caps else None, mapping, caps)
+        sets = [("__ab_variant",), *day_set, *seg_sets]
+        selects.append(_group_select(mapping, source, sets=sets, day_order=day_order, **common))
+    else:
+        unit_keys = [*keys, f"{unit} AS __ab_unit"]
+        raw = (
+            f"SELECT {', '.join(unit_keys + values)} FROM {base} "
+            f"WHERE {where} AND {unit} IS NOT NULL"
+        )
+        ctes.append(f"__ab_raw AS ({raw})")
+        rollup = _unit_rollup(mapping, segments, day=False, row=False)
+        ctes.append(
+            f"__ab_units AS (SELECT {', '.join(rollup)} FROM __ab_raw "
+            "GROUP BY __ab_variant, __ab_unit)"
+        )
+        unit_sets = [("__ab_variant",), *seg_sets]
+        if caps:
+            ctes.append(f"__ab_caps AS ({_caps_cte(mapping, caps, '__ab_units', params)})")
+        keys_u = [k for k in keys if "__ab_day" not in k and "__ab_row" not in k]
+        source = _capped_source(keys_u, "__ab_units", "__ab_caps" if caps else None, mapping, caps)
+        selects.append(
+            _group_select(mapping, source, sets=unit_sets, day_order=day_order, **common)
+        )
+        if day:
+            rollup_d = _unit_rollup(mapping, segments, day=True, row=day_order)
+            ctes.append(
+                f"__ab_unit_days AS (SELECT {', '.join(rollup_d)} FROM __ab_raw "
+                "GROUP BY __ab_variant, __ab_unit, __ab_day)"
+            )
+            if caps:
+                cte = _caps_cte(mapping, caps, "__ab_unit_days", params)
+                ctes.append(f"__ab_caps_day AS ({cte})")
+            source = _capped_source(
+                keys, "__ab_unit_days", "__ab_caps_day" if caps else None, mapping, caps
+            )
+            selects.append(
+                _group_select(mapping, source, sets=day_set, day_order=day_order, **common)
+            )
+    with_sql = f"WITH {', '.join(ctes)}\n" if ctes else ""
+    day_key = f"min({DAY_ORDER}) OVER (PARTITION BY level, day)" if day_order else "day"
+    order = (
+        "ORDER BY CASE level WHEN 'overall' THEN 0 WHEN 'day' THEN 1 ELSE 2 END, "
+        f"segment, {day_key}, segment_value, variant"
+    )
+    if len(selects) > 1 or day_order:
+        body = "\nUNION ALL\n".join(selects)
+        return f"{with_sql}SELECT * FROM (\n{body}\n) AS __ab_result\n{order}", params.values
+    return f"{with_sql}{selects[0]}\n{order}", params.values
+
+
+def _capped_source(
+    keys: list[str],
+    source: str,
+    caps_name: str | None,
+    mapping: Mapping,
+    caps: dict[str, float],
+) -> str:
+    """Capping projection over a row source: the keys pass through, metrics are capped."""
+    join = f" CROSS JOIN {caps_name}" if caps_name else ""
+    cols = [k.rsplit(" AS ", 1)[-1] for k in keys]
+    if mapping.is_aggregated:
+        cols.append("__ab_n")
+    cols += _capped_values(mapping, caps, mapping.is_aggregated)
+    return f"(SELECT {', '.join(cols)} FROM {source}{join}) AS __ab_rows"
+
+
+def _check_expressions(mapping: Mapping, i: int, m: MetricMapping) -> dict[str, str]:
+    """Per-metric row conditions counted by :func:`value_checks_sql`."""
+    if mapping.is_aggregated and m.kind not in PAIR_KINDS:
+        n = _d(mapping.n_column) if mapping.n_column else "NULL"
+        present = [_d(c) for c in (m.sum_column, m.mean_column) if c is not None]
+        checks = {"missing": " AND ".join(f"{p} IS NULL" for p in present) or "FALSE"}
+        if m.kind == "binary":
+            if m.sum_column is not None:
+                s = _d(m.sum_column)
+                checks["out_of_range"] = f"{s} < 0 OR {s} > {n}"
+            else:
+                mean = _d(m.mean_column)
+                checks["out_of_range"] = f"{mean} < 0 OR {mean} > 1"
+        return checks
+    if m.kind in PAIR_KINDS:
+        y, x = _d(m.numerator), _d(m.denominator)
+        checks = {"missing": f"{y} IS NULL OR {x} IS NULL"}
+        if m.kind == "proportion_of_counts":
+            checks["out_of_range"] = f"{y} < 0 OR {y} > {x}"
+        else:
+            checks["negative"] = f"{y} < 0 OR {x} < 0"
+        return checks
+    y = _d(m.column)
+    checks = {"missing": f"{y} IS NULL"}
+    if m.kind == "binary":
+        checks["out_of_range"] = f"{y} NOT IN (0, 1)"
+    else:
+        checks["negative"] = f"{y} < 0"
+    return checks
+
+
+def value_checks_sql(table: str | Sequence[str], mapping: Mapping) -> tuple[str, list[Any]]:
+    """Per arm: rows, rows without a unit id, and per metric the rows that are missing,
+    outside 0/1 (binary; successes above trials for counts) or negative (continuous, ratio).
+
+    The arm ``NULL`` collects the rows without a variant. Columns: ``variant``, ``rows``,
+    ``rows_missing_unit`` (unit-level only) and ``<metric>__missing``,
+    ``<metric>__out_of_range`` / ``<metric>__negative``.
+
+    >>> m = Mapping(variant="v", metrics=[MetricMapping("b", "binary")])
+    >>> "NOT IN (0, 1)" in value_checks_sql("t", m)[0]
+    True
+    """
+    variant = _require_variant(mapping)
+    cols = [f"CAST({variant} AS VARCHAR) AS variant", "count(*) AS rows"]
+    if mapping.unit and not mapping.is_aggregated:
+        cols.append(
+            f"count(*) FILTER (WHERE {quote_ident(mapping.unit)} IS NULL) AS rows_missing_unit"
+        )
+    for i, m in enumerate(mapping.metrics):
+        for check, cond in _check_expressions(mapping, i, m).items():
+            cols.append(
+                f"count(*) FILTER (WHERE {cond}) AS {quote_ident(stat_column(m.name, check))}"
+            )
+    sql = f"SELECT {', '.join(cols)} FROM {_table(table)} GROUP BY 1 ORDER BY 1 NULLS FIRST"
+    return sql, []
+
+
+def unit_checks_sql(table: str | Sequence[str], mapping: Mapping) -> tuple[str, list[Any]]:
+    """Units, units seen in more than one arm, units with several rows and the extra rows.
+
+    One row with columns ``units``, ``units_in_multiple_arms``, ``units_with_several_rows``,
+    ``duplicate_unit_rows`` (rows beyond each unit's first). Rows without a variant or unit
+    are left out.
+    """
+    variant = _require_variant(mapping)
+    if not mapping.unit:
+        raise ValueError("mapping.unit must name the unit id column for unit checks.")
+    unit = quote_ident(mapping.unit)
+    sql = (
+        "SELECT count(*) AS units, "
+        "count(*) FILTER (WHERE __ab_arms > 1) AS units_in_multiple_arms, "
+        "count(*) FILTER (WHERE __ab_rows > 1) AS units_with_several_rows, "
+        "coalesce(sum(__ab_rows) - count(*), 0) AS duplicate_unit_rows "
+        f"FROM (SELECT count(DISTINCT CAST({variant} AS VARCHAR)) AS __ab_arms, "
+        f"count(*) AS __ab_rows FROM {_table(table)} "
+        f"WHERE {unit} IS NOT NULL AND {variant} IS NOT NULL GROUP BY {unit}) AS __ab_units"
+    )
+    return sql, []
+
+
+def unit_day_checks_sql(table: str | Sequence[str], mapping: Mapping) -> tuple[str, list[Any]]:
+    """Rows beyond the first per unit and day (``duplicate_unit_day_rows``): in unit-day data
+    several rows per unit are expected, several per unit *and day* are not."""
+    variant = _require_variant(mapping)
+    if not mapping.unit or not mapping.timestamp:
+        raise ValueError("unit-day checks need mapping.unit and mapping.timestamp.")
+    unit = quote_ident(mapping.unit)
+    sql = (
+        "SELECT coalesce(sum(__ab_rows - 1), 0) AS duplicate_unit_day_rows "
+        f"FROM (SELECT count(*) AS __ab_rows FROM {_table(table)} "
+        f"WHERE {unit} IS NOT NULL AND {variant} IS NOT NULL "
+        f"GROUP BY {unit}, {_day_expr(mapping)}) AS __ab_unit_days"
+    )
+    return sql, []
+
+
+_NAME_RE = re.compile(r"[^0-9a-z]+")
+
+
+def normalize_name(name: str) -> str:
+    """Lower-case a column name and collapse every run of other characters to ``_``.
+
+    >>> normalize_name("Test Group")
+    'test_group'
+    """
+    return _NAME_RE.sub("_", str(name).lower()).strip("_")
