@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from abcore import config, ingest, stats
+from abcore import config, ingest, stats, validity
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan
 from abcore.sql import Mapping, MetricMapping
@@ -91,7 +91,7 @@ class Analysis:
     relative_method: str = config.RELATIVE_CI
     plan: ExperimentPlan | None = None
     recommendation: Any = None
-    notes: tuple[str, ...] = field(default=())
+    trends: tuple[validity.TrendResult, ...] = field(default=())
 
     @property
     def mapping(self) -> Mapping:
@@ -351,10 +351,25 @@ def analyze_aggregates(
     """Everything :func:`analyze` returns, from aggregates alone (a share link, a warehouse)."""
     options = {"alpha": alpha, "relative_method": relative_method, "cuped": cuped}
     srm = srm_test(aggregates.counts(), _shares(aggregates, expected_shares, plan))
+    all_checks = [_srm_check(srm), *checks, *validity.preperiod_balance(aggregates, alpha=alpha)]
+    all_checks += validity.duration_checks(
+        aggregates,
+        planned_n_per_arm=plan.planned_n_per_arm if plan else None,
+        planned_days=plan.planned_days if plan else None,
+    )
+    trends = success_trends(aggregates, plan, alpha=alpha)
+    all_checks += [Check(f"Trend of {t.metric} ({t.arm})", t.status, t.message()) for t in trends]
+    recommendation = None
+    if plan is not None:
+        from abcore.decision import decide
+
+        recommendation = decide(
+            plan, aggregates, all_checks, trends=trends, relative_method=relative_method
+        )
     return Analysis(
         effects=effects_table(aggregates, correction=correction, **options),
         srm=srm,
-        checks=[_srm_check(srm), *checks],
+        checks=all_checks,
         daily=cumulative_effects(aggregates, **options),
         segments=segment_effects(aggregates, correction=correction, **options),
         aggregates=aggregates,
@@ -362,7 +377,40 @@ def analyze_aggregates(
         correction=correction,
         relative_method=relative_method,
         plan=plan,
+        recommendation=recommendation,
+        trends=tuple(trends),
     )
+
+
+def success_trends(
+    aggregates: ingest.Aggregates, plan: ExperimentPlan | None, *, alpha: float = config.ALPHA
+) -> list[validity.TrendResult]:
+    """Novelty/primacy trends of the plan's success metrics (or the first metric) per arm."""
+    if len(aggregates.days) < 4:
+        return []
+    known = {m.name for m in aggregates.mapping.metrics}
+    if plan is not None:
+        targets = [
+            (m.name, m.direction) for m in plan.metrics if m.role == "success" and m.name in known
+        ]
+    else:
+        targets = [(aggregates.mapping.metrics[0].name, "increase")] if known else []
+    return [
+        validity.effect_trend(aggregates, name, arm, alpha=alpha, direction=direction)
+        for name, direction in targets
+        for arm in aggregates.treatments
+    ]
+
+
+def plan_metric_mappings(plan: ExperimentPlan, columns: Sequence[str]) -> list[MetricMapping]:
+    """The plan's ratio metrics as mappings, when their numerator and denominator exist."""
+    out = []
+    for m in plan.metrics:
+        if m.type == "ratio" and m.numerator in columns and m.denominator in columns:
+            out.append(
+                MetricMapping(m.name, "ratio", numerator=m.numerator, denominator=m.denominator)
+            )
+    return out
 
 
 def instrumentation_checks(inst: ingest.Instrumentation) -> list[Check]:
@@ -495,6 +543,8 @@ def analyze(
         roles = {variant, unit, timestamp, *(segments or ())}
         mapping = dataclasses.replace(detected, **changes)
         chosen = _choose_metrics(mapping, metrics, covariates)
+        if plan is not None and metrics is None:
+            chosen += tuple(plan_metric_mappings(plan, dataset.names))
         chosen = tuple(m for m in chosen if m.name not in roles)
         mapping = dataclasses.replace(mapping, metrics=chosen)
         if changes.get("control") is None and mapping.control is None:

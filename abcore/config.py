@@ -75,3 +75,6 @@ FUNNEL_MDE: Final = 0.05
 RANDOMIZATION_UNITS: Final[tuple[str, ...]] = ("user", "session", "search", "page view", "cluster")
 AGGREGATED_MAX_ROWS: Final = 100_000
 """Files with more rows are never guessed to be per-arm aggregates (only named columns say so)."""
+
+AA_SIMULATIONS: Final = 1_000
+"""Re-randomizations of the control arm in the simulated A/A."""

@@ -9,14 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats as sps
 
 from abcore import config
 from abcore._checks import check_scalar
 
-__all__ = ["ArmShare", "Check", "SRMResult", "srm_test"]
+__all__ = [
+    "AAResult",
+    "ArmShare",
+    "Check",
+    "SRMResult",
+    "TrendResult",
+    "aa_simulation_sql",
+    "duration_checks",
+    "effect_trend",
+    "exclude_days",
+    "preperiod_balance",
+    "simulate_aa",
+    "srm_by_day",
+    "srm_by_segment",
+    "srm_test",
+]
 
 
 @dataclass(frozen=True)
@@ -145,3 +162,512 @@ def srm_test(
         threshold=threshold,
         arms=arms,
     )
+
+
+# ---- SRM by day and by segment --------------------------------------------------------------
+
+
+def srm_by_day(aggregates: Any, expected_shares: Mapping[str, float]) -> pd.DataFrame:
+    """The sample-ratio test on each day's new units: a broken day shows up as a spike.
+
+    Columns: ``day``, one ``n_<arm>`` per arm, ``share_<control>``, ``p_value``, ``status``.
+    """
+    rows = []
+    for day in aggregates.days:
+        counts = aggregates.counts(day=day)
+        if sum(counts.values()) == 0:
+            continue
+        result = srm_test(counts, expected_shares)
+        row = {"day": day, **{f"n_{a}": n for a, n in counts.items()}}
+        row["control_share"] = result.arms[0].observed_share
+        row["expected_control_share"] = result.arms[0].expected_share
+        row.update(p_value=result.p_value, status=result.status)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def srm_by_segment(aggregates: Any, expected_shares: Mapping[str, float]) -> pd.DataFrame:
+    """The sample-ratio test within each segment value, p-values Holm-adjusted.
+
+    A mismatch confined to one platform or country points at the cause (a client bug, a
+    redirect that loses users on one browser).
+    """
+    seg = aggregates.rows("segment")
+    rows = []
+    for segment, value in (
+        seg[["segment", "segment_value"]].drop_duplicates().itertuples(index=False)
+    ):
+        counts = aggregates.counts(segment=segment, value=value)
+        if min(counts.values()) == 0:
+            continue
+        result = srm_test(counts, expected_shares)
+        rows.append(
+            {
+                "segment": segment,
+                "segment_value": value,
+                "units": sum(counts.values()),
+                "worst_arm": result.worst_arm.arm,
+                "gap": result.worst_arm.relative_gap,
+                "p_value": result.p_value,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    from abcore.stats import adjust_p_values
+
+    frame["p_value_adjusted"] = adjust_p_values(frame["p_value"].to_numpy(float), "holm")
+    frame["status"] = [
+        "fail" if p < config.SRM_THRESHOLD else "warn" if p < config.SRM_WARN_THRESHOLD else "pass"
+        for p in frame["p_value_adjusted"]
+    ]
+    return frame
+
+
+# ---- pre-period balance ---------------------------------------------------------------------
+
+
+def preperiod_balance(aggregates: Any, *, alpha: float = config.ALPHA) -> list[Check]:
+    """Are the arms alike *before* the experiment? A difference on a pre-period covariate
+    means the randomization (or the covariate's logging) is broken: an A/A on old data.
+
+    Tests each covariate's mean between the control and every arm (Welch); the threshold
+    for failure is the SRM threshold after a Bonferroni split across the tests.
+    """
+    from abcore.stats import compare_samples
+
+    specs = [m for m in aggregates.mapping.metrics if m.covariate is not None]
+    tests = []
+    for spec in specs:
+        control = aggregates.pair(spec.name, aggregates.control).x
+        for arm in aggregates.treatments:
+            c = compare_samples(control, aggregates.pair(spec.name, arm).x, alpha=alpha)
+            tests.append((spec.covariate, arm, c))
+    if not tests:
+        return []
+    k = len(tests)
+    out = []
+    for covariate, arm, c in tests:
+        p = float(c.p_value)
+        if p != p:
+            continue
+        status = "fail" if p * k < config.SRM_THRESHOLD else "warn" if p * k < alpha else "pass"
+        text = (
+            f"Before the test, {covariate} differed between {arm} and the control by "
+            f"{c.rel_effect:+.2%} (p = {p:.2g})"
+        )
+        if status == "pass":
+            text = f"The arms were alike before the test on {covariate} (p = {p:.2g})."
+        elif status == "fail":
+            text += ": the arms were not comparable to begin with; check the assignment."
+        else:
+            text += ": worth a look; CUPED corrects small chance imbalances."
+        out.append(Check(f"Pre-period balance ({covariate}, {arm})", status, text))
+    return out
+
+
+# ---- simulated A/A --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AAResult:
+    """Re-randomized control arm: how often does a test of nothing come out significant?
+
+    ``false_positive_rate`` should be close to ``alpha``; ``ci_low``/``ci_high`` is its 95%
+    Clopper-Pearson interval; ``uniformity_p`` is a Kolmogorov-Smirnov test that the p-values
+    are uniform, as they must be when nothing differs. ``p_values`` feed the histogram.
+    """
+
+    metric: str
+    simulations: int
+    alpha: float
+    false_positive_rate: float
+    ci_low: float
+    ci_high: float
+    uniformity_p: float
+    p_values: np.ndarray
+    randomization_unit: str | None
+    analysis_rows: int
+
+    @property
+    def status(self) -> str:
+        if self.ci_low > self.alpha:
+            return "fail"
+        return "warn" if self.uniformity_p < config.SRM_THRESHOLD else "pass"
+
+    def message(self) -> str:
+        rate = f"{self.false_positive_rate:.1%} (95% CI {self.ci_low:.1%}–{self.ci_high:.1%})"
+        if self.status == "fail":
+            return (
+                f"{self.metric}: a test of nothing came out significant {rate} of the time, "
+                f"against {self.alpha:.0%} expected. The metric's variance is underestimated, "
+                "most often because rows are not independent (several rows per randomized "
+                "unit): analyse it per unit, or as a ratio with the delta method."
+            )
+        if self.status == "warn":
+            return (
+                f"{self.metric}: false-positive rate {rate} is near {self.alpha:.0%}, but the "
+                "p-values are not uniform (heavy tails or very few units)."
+            )
+        return (
+            f"{self.metric}: false-positive rate {rate}, as expected for {self.alpha:.0%}: "
+            "the test is calibrated on your own data."
+        )
+
+
+def aa_simulation_sql(
+    table: str,
+    mapping: Any,
+    metric: str,
+    *,
+    simulations: int = config.AA_SIMULATIONS,
+    seed: int = config.DEMO_SEED,
+    randomization_unit: str | None = None,
+) -> tuple[str, list[Any]]:
+    """SQL re-randomizing the control arm ``simulations`` times by hashing the unit.
+
+    Pure: the control label, the number of simulations and the seed are parameters. Each
+    simulated arm's count, sum and sum of squares (and pair sums for ratios) come back per
+    simulation, so thousands of A/As cost one scan of the control arm. Rows are the analysis
+    units, as the real analysis treats them; ``randomization_unit`` (a column) is what gets
+    assigned, so rows of the same unit stay together, as in the real experiment.
+    """
+    from abcore.sql import quote_ident
+
+    spec = mapping.metric(metric)
+    variant = quote_ident(mapping.variant)
+    unit_col = randomization_unit or mapping.unit
+    key = f"CAST({quote_ident(unit_col)} AS VARCHAR)" if unit_col else "CAST(rowid AS VARCHAR)"
+    if spec.kind in ("ratio", "proportion_of_counts"):
+        y, x = quote_ident(spec.numerator), quote_ident(spec.denominator)
+        values = f"CAST({y} AS DOUBLE) AS y, CAST({x} AS DOUBLE) AS x"
+        present = f"{y} IS NOT NULL AND {x} IS NOT NULL"
+    else:
+        y = quote_ident(spec.column)
+        values = f"CAST({y} AS DOUBLE) AS y, 0.0 AS x"
+        present = f"{y} IS NOT NULL"
+    if mapping.aggregate_units and mapping.unit:
+        # The same roll-up as the analysis: a unit converted if any of its rows did.
+        agg = "max" if spec.kind == "binary" else "sum"
+        roll = f"base AS (SELECT k, {agg}(y) AS y, sum(x) AS x FROM raw GROUP BY k), "
+    else:
+        roll = "base AS (SELECT k, y, x FROM raw), "
+    sql = (
+        f"WITH raw AS (SELECT {key} AS k, {values} FROM {quote_ident(table)} "
+        f"WHERE CAST({variant} AS VARCHAR) = ? AND {present}), "
+        f"{roll}"
+        "sims AS (SELECT range AS s FROM range(?)) "
+        "SELECT s, CAST(hash(concat(k, ':', s, ':', ?)) % 2 AS INTEGER) AS g, count(*) AS n, "
+        "sum(y) AS sy, sum(y * y) AS syy, sum(x) AS sx, sum(x * x) AS sxx, sum(x * y) AS sxy "
+        "FROM base CROSS JOIN sims GROUP BY s, g ORDER BY s, g"
+    )
+    return sql, [str(mapping.control), int(simulations), int(seed)]
+
+
+def simulate_aa(
+    con: Any,
+    dataset: Any,
+    mapping: Any,
+    metric: str,
+    *,
+    simulations: int = config.AA_SIMULATIONS,
+    alpha: float = config.ALPHA,
+    randomization_unit: str | None = None,
+    seed: int = config.DEMO_SEED,
+) -> AAResult:
+    """Run a simulated A/A on the control arm of the uploaded data (see :class:`AAResult`)."""
+    from abcore.stats import compare_ratios, compare_samples
+    from abcore.suffstats import PairStatistic, SampleMean
+
+    check_scalar(simulations, "simulations", ge=100, le=100_000)
+    spec = mapping.metric(metric)
+    sql, params = aa_simulation_sql(
+        dataset.table,
+        mapping,
+        metric,
+        simulations=simulations,
+        seed=seed,
+        randomization_unit=randomization_unit,
+    )
+    frame = con.execute(sql, params).df()
+    full = frame.pivot(index="s", columns="g").fillna(0.0)
+    if full.shape[1] < 12:
+        raise ValueError("the control arm is too small to split in two.")
+
+    def side(g: int, col: str) -> np.ndarray:
+        return full[(col, g)].to_numpy(dtype=float)
+
+    n0, n1 = side(0, "n"), side(1, "n")
+    if spec.kind == "ratio":
+        c = compare_ratios(
+            PairStatistic(
+                n0, side(0, "sy"), side(0, "syy"), side(0, "sx"), side(0, "sxx"), side(0, "sxy")
+            ),
+            PairStatistic(
+                n1, side(1, "sy"), side(1, "syy"), side(1, "sx"), side(1, "sxx"), side(1, "sxy")
+            ),
+            alpha=alpha,
+        )
+    elif spec.kind == "proportion_of_counts":
+        c = compare_samples(
+            SampleMean(side(0, "sx"), side(0, "sy"), side(0, "sy")),
+            SampleMean(side(1, "sx"), side(1, "sy"), side(1, "sy")),
+            binary=True,
+            alpha=alpha,
+        )
+    else:
+        c = compare_samples(
+            SampleMean(n0, side(0, "sy"), side(0, "syy")),
+            SampleMean(n1, side(1, "sy"), side(1, "syy")),
+            binary=spec.kind == "binary",
+            alpha=alpha,
+        )
+    p = np.asarray(c.p_value, dtype=float)
+    p = p[~np.isnan(p)]
+    if p.size == 0:
+        raise ValueError(f"{metric} has no variance in the control arm: nothing to simulate.")
+    hits = int((p < alpha).sum())
+    ci = sps.binomtest(hits, p.size).proportion_ci(0.95, method="exact")
+    return AAResult(
+        metric=metric,
+        simulations=int(p.size),
+        alpha=alpha,
+        false_positive_rate=hits / p.size,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        uniformity_p=float(sps.kstest(p, "uniform").pvalue),
+        p_values=p,
+        randomization_unit=randomization_unit or mapping.unit,
+        analysis_rows=int((n0 + n1)[0]),
+    )
+
+
+# ---- novelty and primacy --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendResult:
+    """The effect by day and its trend: is an early lift fading (novelty) or growing
+    (primacy)?
+
+    ``by_day`` holds each day's own effect (not cumulative) with its CI; ``slope`` is the
+    weighted least-squares change of the absolute effect per day, ``p_value`` its two-sided
+    test; ``steady_state`` is the effect over the later half of the days, the estimate to
+    trust when the effect moves.
+    """
+
+    metric: str
+    arm: str
+    by_day: pd.DataFrame
+    slope: float
+    slope_se: float
+    p_value: float
+    pattern: str  # "novelty" | "primacy" | "stable" | "too_short"
+    steady_state: Any
+    overall: Any
+
+    @property
+    def status(self) -> str:
+        return "warn" if self.pattern in ("novelty", "primacy") else "pass"
+
+    def message(self) -> str:
+        late = self.steady_state
+        late_text = (
+            f"the later-days effect is {late.rel_effect:+.2%} "
+            f"(CI {late.rel_ci_low:+.2%} to {late.rel_ci_high:+.2%})"
+            if late is not None
+            else ""
+        )
+        if self.pattern == "novelty":
+            return (
+                f"{self.metric} ({self.arm}): the effect fades over time (p = "
+                f"{self.p_value:.2g} for a trend): a novelty effect. Trust the steady state: "
+                f"{late_text}."
+            )
+        if self.pattern == "primacy":
+            return (
+                f"{self.metric} ({self.arm}): the effect grows over time (p = "
+                f"{self.p_value:.2g}): users are still learning the change (primacy); "
+                f"{late_text}. Consider running longer."
+            )
+        if self.pattern == "too_short":
+            return f"{self.metric} ({self.arm}): fewer than 4 days, too short to see a trend."
+        return (
+            f"{self.metric} ({self.arm}): the effect is stable over time (p = "
+            f"{self.p_value:.2g} for a trend)."
+        )
+
+
+def effect_trend(
+    aggregates: Any,
+    metric: str,
+    arm: str | None = None,
+    *,
+    alpha: float = config.ALPHA,
+    direction: str = "increase",
+) -> TrendResult:
+    """Each day's effect (units first exposed that day) and a test for a trend in it."""
+    from abcore.analysis import _compare_stats, _safe_stat
+
+    arm = arm or aggregates.treatments[0]
+    spec = aggregates.mapping.metric(metric)
+    pair = spec.kind == "ratio" or spec.covariate is not None
+    getter = aggregates.pair if pair else aggregates.sample_mean
+    days = list(aggregates.days)
+    rows, stats_c, stats_t = [], [], []
+    for day in days:
+        sc = _safe_stat(getter, metric, aggregates.control, day)
+        st_ = _safe_stat(getter, metric, arm, day)
+        stats_c.append(sc)
+        stats_t.append(st_)
+        c = _compare_stats(spec, sc, st_, alpha, config.RELATIVE_CI, True)
+        rows.append(
+            {
+                "day": day,
+                "abs_effect": c.abs_effect,
+                "se": c.se,
+                "rel_effect": c.rel_effect,
+                "rel_ci_low": c.rel_ci_low,
+                "rel_ci_high": c.rel_ci_high,
+                "n_control": sc.n,
+                "n_treatment": st_.n,
+            }
+        )
+    by_day = pd.DataFrame(rows)
+    total_c, total_t = _sum(stats_c), _sum(stats_t)
+    overall = _compare_stats(spec, total_c, total_t, alpha, config.RELATIVE_CI, True)
+    half = len(days) // 2
+    steady = None
+    if len(days) >= 2:
+        steady = _compare_stats(
+            spec, _sum(stats_c[half:]), _sum(stats_t[half:]), alpha, config.RELATIVE_CI, True
+        )
+    ok = by_day["se"].to_numpy(float) > 0
+    ok &= np.isfinite(by_day["abs_effect"].to_numpy(float))
+    if ok.sum() < 4:
+        return TrendResult(
+            metric, arm, by_day, np.nan, np.nan, np.nan, "too_short", steady, overall
+        )
+    x = np.arange(len(days), dtype=float)[ok]
+    y = by_day["abs_effect"].to_numpy(float)[ok]
+    w = 1 / by_day["se"].to_numpy(float)[ok] ** 2
+    xm = np.average(x, weights=w)
+    sxx = np.sum(w * (x - xm) ** 2)
+    slope = float(np.sum(w * (x - xm) * (y - np.average(y, weights=w))) / sxx)
+    slope_se = float(np.sqrt(1 / sxx))
+    p_value = float(2 * sps.norm.sf(abs(slope / slope_se)))
+    good = 1.0 if direction == "increase" else -1.0
+    lift_sign = np.sign(float(overall.abs_effect) * good) or 1.0
+    pattern = "stable"
+    if p_value < alpha:
+        # A trend against the sign of the lift is a fading effect; with it, a growing one.
+        fading = np.sign(slope * good) != lift_sign
+        pattern = "novelty" if fading else "primacy"
+    return TrendResult(metric, arm, by_day, slope, slope_se, p_value, pattern, steady, overall)
+
+
+def _sum(items: Sequence[Any]) -> Any:
+    total = items[0]
+    for s in items[1:]:
+        total = total + s
+    return total
+
+
+# ---- duration -------------------------------------------------------------------------------
+
+
+def duration_checks(
+    aggregates: Any,
+    *,
+    planned_n_per_arm: int | None = None,
+    planned_days: int | None = None,
+) -> list[Check]:
+    """Maturity: whole weekly cycles, at least a week, the planned size reached, no peeking."""
+    out = []
+    days = len(aggregates.days)
+    if days:
+        if days < config.MIN_DAYS:
+            out.append(
+                Check(
+                    "Duration",
+                    "warn",
+                    f"The data covers {days} day(s): run at least {config.MIN_DAYS} "
+                    "days so every weekday is in the test.",
+                )
+            )
+        elif days % config.WEEK:
+            out.append(
+                Check(
+                    "Duration",
+                    "warn",
+                    f"The data covers {days} days, not whole weeks: weekdays are "
+                    f"over- or under-represented. Stop at {days + (-days) % 7} days.",
+                )
+            )
+        else:
+            out.append(
+                Check(
+                    "Duration", "pass", f"The data covers {days} days ({days // 7} whole week(s))."
+                )
+            )
+    counts = aggregates.counts()
+    if planned_n_per_arm:
+        smallest = min(counts.values())
+        if smallest < planned_n_per_arm:
+            out.append(
+                Check(
+                    "Planned sample size",
+                    "warn",
+                    f"The smallest arm has {smallest:,} units of the {planned_n_per_arm:,}"
+                    f" planned ({smallest / planned_n_per_arm:.0%}): the test is "
+                    "under-powered until it gets there.",
+                )
+            )
+        else:
+            out.append(
+                Check(
+                    "Planned sample size",
+                    "pass",
+                    f"Every arm reached the planned {planned_n_per_arm:,} units.",
+                )
+            )
+    if planned_days and days and days < planned_days:
+        out.append(
+            Check(
+                "Peeking",
+                "warn",
+                f"Analysed after {days} of {planned_days} planned days: stopping early "
+                "because a result looks significant inflates false positives. Read it "
+                "as a progress check, decide at the planned end.",
+            )
+        )
+    return out
+
+
+def exclude_days(aggregates: Any, days: Sequence[Any]) -> Any:
+    """The aggregates without the units first exposed on ``days`` (an outage, a campaign).
+
+    Sufficient statistics add, so the overall rows are rebuilt from the remaining days
+    without reading the file again. The segment breakdown cannot be rebuilt that way and is
+    dropped.
+    """
+    from abcore.ingest import Aggregates
+
+    frame = aggregates.frame
+    day_rows = frame[frame["level"] == "day"]
+
+    def key(value: Any) -> str:
+        return str(value) if aggregates.mapping.day_label else str(pd.Timestamp(value).date())
+
+    drop = {key(d) for d in days}
+    keep = day_rows[~day_rows["day"].map(key).isin(drop)]
+    if keep.empty:
+        raise ValueError("days must leave at least one day of data.")
+    numeric = [
+        c for c in frame.columns if c not in ("level", "variant", "day", "segment", "segment_value")
+    ]
+    overall = keep.groupby("variant", as_index=False, sort=False)[numeric].sum()
+    overall["level"] = "overall"
+    overall = overall.reindex(columns=frame.columns)
+    new = pd.concat([overall, keep], ignore_index=True)
+    return Aggregates(new, aggregates.mapping, dict(aggregates.caps))

@@ -1,0 +1,450 @@
+"""The launch recommendation: Ship, Don't ship, Keep running or Investigate, with reasons.
+
+A risk-aware rule in the spirit of Spotify's ("Risk-aware product decisions in A/B tests
+with multiple metrics", Schultzberg et al. 2024), checked in this order:
+
+1. **Validity gates.** A failed trust check (sample ratio mismatch, units in several arms,
+   pre-period imbalance, impossible values) means the numbers cannot be read: Investigate.
+2. **Harm.** Every success metric and guardrail is also tested for a significant change in
+   the wrong direction, and every guardrail for a breach of its margin: Don't ship.
+3. **Success.** One-sided superiority in the good direction, with alpha split across success
+   metrics and treatment arms (Bonferroni by default, Holm selectable); the lift must also
+   clear the cost of launching (``min_effect_to_launch``).
+4. **Guardrails.** One-sided non-inferiority at each margin, at the full alpha.
+5. **Maturity.** The planned sample size, whole weeks, no novelty still fading, no peeking
+   before the planned end. A result that is not yet mature means Keep running, unless harm is
+   already clear.
+
+When the plan is two-sided, each one-sided test runs at ``alpha / 2``: the same error rate
+the plan was sized for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from abcore import config, stats
+from abcore.plan import ExperimentPlan, MetricSpec
+from abcore.validity import Check, TrendResult
+
+__all__ = ["VERDICTS", "ArmRecommendation", "MetricTest", "Recommendation", "decide"]
+
+VERDICTS = {
+    "ship": "Ship",
+    "dont_ship": "Don't ship",
+    "keep_running": "Keep running",
+    "investigate": "Investigate",
+}
+NEXT_STEPS = {
+    "ship": "Launch to everyone and keep the guardrails on a dashboard for the first weeks.",
+    "dont_ship": "Stop the test and roll back; write down what was learned.",
+    "keep_running": "Keep the test running until it is mature, then read it again.",
+    "investigate": "Find and fix the cause before reading any effect; then rerun the test.",
+}
+
+
+@dataclass(frozen=True)
+class MetricTest:
+    """One metric's role in the decision, for one arm."""
+
+    metric: str
+    role: str
+    direction: str
+    rel_effect: float
+    rel_ci_low: float
+    rel_ci_high: float
+    p_value: float
+    outcome: str
+    """"win", "flat", "harm", "pass" (non-inferior), "inconclusive", "breach", "missing"."""
+    sentence: str
+    alpha: float = float("nan")
+    bound: float = float("nan")
+    threshold: float = float("nan")
+
+
+@dataclass(frozen=True)
+class ArmRecommendation:
+    """The verdict for one treatment arm against the control."""
+
+    arm: str
+    verdict: str
+    reasons: tuple[str, ...]
+    next_step: str
+    tests: tuple[MetricTest, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return VERDICTS[self.verdict]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The overall verdict, its reasons and next step, and the verdict of every arm."""
+
+    verdict: str
+    reasons: list[str]
+    next_step: str
+    arms: tuple[ArmRecommendation, ...] = ()
+    best_arm: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return VERDICTS[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "label": self.label,
+            "reasons": list(self.reasons),
+            "next_step": self.next_step,
+            "best_arm": self.best_arm,
+            "arms": [
+                {
+                    "arm": a.arm,
+                    "verdict": a.verdict,
+                    "reasons": list(a.reasons),
+                    "tests": [t.__dict__ for t in a.tests],
+                }
+                for a in self.arms
+            ],
+        }
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.2%}" if np.isfinite(x) else ("+∞" if x > 0 else "−∞")
+
+
+def _interval(c: stats.Comparison) -> str:
+    low, high = _pct(float(c.rel_ci_low)), _pct(float(c.rel_ci_high))
+    return f"{_pct(float(c.rel_effect))} (CI {low} to {high})"
+
+
+def _opposite(direction: str) -> str:
+    return "decrease" if direction == "increase" else "increase"
+
+
+def _one_sided_alpha(plan: ExperimentPlan) -> float:
+    return plan.alpha / 2 if plan.alternative == "two-sided" else plan.alpha
+
+
+def _harm(c: stats.Comparison, spec: MetricSpec, alpha: float) -> stats.MarginTest:
+    return stats.superiority(c, direction=_opposite(spec.direction), alpha=alpha)
+
+
+def _test(
+    spec: MetricSpec,
+    role: str,
+    c: stats.Comparison,
+    outcome: str,
+    sentence: str,
+    mt: stats.MarginTest | None = None,
+) -> MetricTest:
+    return MetricTest(
+        metric=spec.name,
+        role=role,
+        direction=spec.direction,
+        rel_effect=float(c.rel_effect),
+        rel_ci_low=float(c.rel_ci_low),
+        rel_ci_high=float(c.rel_ci_high),
+        p_value=float(mt.p_value) if mt is not None else float(c.p_value),
+        outcome=outcome,
+        sentence=sentence,
+        alpha=float(mt.alpha) if mt is not None else float("nan"),
+        bound=float(mt.bound) if mt is not None else float("nan"),
+        threshold=float(mt.threshold) if mt is not None else float("nan"),
+    )
+
+
+def _comparisons(
+    plan: ExperimentPlan, aggregates: Any, arm: str, relative_method: str
+) -> dict[str, stats.Comparison | None]:
+    from abcore.analysis import compare_metric
+
+    known = {m.name for m in aggregates.mapping.metrics}
+    out: dict[str, stats.Comparison | None] = {}
+    for spec in plan.metrics:
+        if spec.name not in known:
+            out[spec.name] = None
+            continue
+        out[spec.name] = compare_metric(
+            aggregates, spec.name, arm, alpha=plan.alpha, relative_method=relative_method
+        )
+    return out
+
+
+def _success_tests(
+    plan: ExperimentPlan,
+    comparisons: dict[str, dict[str, stats.Comparison | None]],
+    correction: str,
+) -> dict[tuple[str, str], tuple[stats.MarginTest, float]]:
+    """Superiority of every success metric in every arm, p-values adjusted together."""
+    alpha = _one_sided_alpha(plan)
+    keys, tests = [], []
+    for arm, by_metric in comparisons.items():
+        for spec in plan.metrics:
+            c = by_metric.get(spec.name)
+            if spec.role != "success" or c is None or np.isnan(float(c.p_value)):
+                continue
+            keys.append((arm, spec.name))
+            tests.append(stats.superiority(c, direction=spec.direction, alpha=alpha))
+    if not tests:
+        return {}
+    adjusted = stats.adjust_p_values([float(t.p_value) for t in tests], correction)
+    return dict(zip(keys, zip(tests, adjusted, strict=True), strict=True))
+
+
+def _decide_arm(
+    plan: ExperimentPlan,
+    arm: str,
+    comparisons: dict[str, stats.Comparison | None],
+    success: dict[tuple[str, str], tuple[stats.MarginTest, float]],
+    gates: list[Check],
+    maturity: list[str],
+) -> ArmRecommendation:
+    alpha_one = _one_sided_alpha(plan)
+    tests: list[MetricTest] = []
+    harm: list[str] = []
+    waits: list[str] = []
+    wins: list[str] = []
+    flats: list[str] = []
+    below_cost: list[str] = []
+    missing: list[str] = []
+
+    for spec in plan.metrics:
+        c = comparisons.get(spec.name)
+        if c is None:
+            if spec.role in ("success", "guardrail"):
+                missing.append(spec.name)
+            continue
+        if np.isnan(float(c.p_value)):
+            reason = stats.ERRORS.get(str(c.error), "it could not be tested")
+            tests.append(_test(spec, spec.role, c, "missing", f"{spec.name}: {reason}"))
+            if spec.role in ("success", "guardrail"):
+                waits.append(f"{spec.name} could not be tested: {reason}")
+            continue
+        if spec.role == "success":
+            mt, p_adj = success[(arm, spec.name)]
+            hurt = _harm(c, spec, plan.alpha)
+            if hurt.passed:
+                text = f"{spec.name} got significantly worse: {_interval(c)}."
+                harm.append(text)
+                tests.append(_test(spec, "success", c, "harm", text, hurt))
+            elif p_adj < alpha_one:
+                cost = plan.min_effect_to_launch
+                if cost > 0:
+                    over = stats.superiority(
+                        c, direction=spec.direction, min_effect=cost, alpha=alpha_one
+                    )
+                    sign = 1 if spec.higher_is_better else -1
+                    if not over.passed and sign * float(c.rel_effect) < cost:
+                        text = (
+                            f"{spec.name} improved, {_interval(c)}, but by less than the "
+                            f"{cost:.1%} the launch costs."
+                        )
+                        below_cost.append(text)
+                        tests.append(_test(spec, "success", c, "flat", text, over))
+                        continue
+                    if not over.passed:
+                        waits.append(
+                            f"{spec.name} improved but is not yet surely above the "
+                            f"{cost:.1%} cost of launching."
+                        )
+                text = (
+                    f"{spec.name} improved: {_interval(c)}, p = {p_adj:.2g} after "
+                    f"correction (one-sided, alpha {alpha_one:g})."
+                )
+                wins.append(text)
+                tests.append(_test(spec, "success", c, "win", text, mt))
+            else:
+                text = (
+                    f"{spec.name} shows no significant improvement: {_interval(c)}, "
+                    f"p = {p_adj:.2g} after correction."
+                )
+                flats.append(text)
+                tests.append(_test(spec, "success", c, "flat", text, mt))
+        elif spec.role == "guardrail":
+            margin = spec.margin or 0.0
+            hurt = _harm(c, spec, plan.alpha)
+            breach = stats.superiority(
+                c,
+                direction=_opposite(spec.direction),
+                min_effect=min(margin, 0.99),
+                alpha=plan.alpha,
+            )
+            if margin and breach.passed:
+                text = (
+                    f"Guardrail {spec.name} is breached: {_interval(c)}, worse than its "
+                    f"{margin:.1%} margin."
+                )
+                harm.append(text)
+                tests.append(_test(spec, "guardrail", c, "breach", text, breach))
+                continue
+            if hurt.passed:
+                text = f"Guardrail {spec.name} got significantly worse: {_interval(c)}."
+                outcome = "harm"
+                if margin:
+                    ni = stats.noninferiority(
+                        c, margin=margin, direction=spec.direction, alpha=plan.alpha
+                    )
+                    if ni.passed:
+                        text += f" Still within its {margin:.1%} margin."
+                        tests.append(_test(spec, "guardrail", c, "pass", text, ni))
+                        continue
+                harm.append(text)
+                tests.append(_test(spec, "guardrail", c, outcome, text, hurt))
+                continue
+            if not margin:
+                text = f"Guardrail {spec.name} has no margin: only harm is tested; none found."
+                tests.append(_test(spec, "guardrail", c, "pass", text, hurt))
+                continue
+            ni = stats.noninferiority(c, margin=margin, direction=spec.direction, alpha=plan.alpha)
+            if ni.passed:
+                text = (
+                    f"Guardrail {spec.name} holds: {_interval(c)}, within its {margin:.1%} margin."
+                )
+                tests.append(_test(spec, "guardrail", c, "pass", text, ni))
+            else:
+                text = (
+                    f"Guardrail {spec.name} is not yet shown to be within its "
+                    f"{margin:.1%} margin: {_interval(c)}."
+                )
+                waits.append(text)
+                tests.append(_test(spec, "guardrail", c, "inconclusive", text, ni))
+        else:
+            hurt = _harm(c, spec, plan.alpha)
+            if hurt.passed:
+                text = (
+                    f"Secondary metric {spec.name} got significantly worse: "
+                    f"{_interval(c)}. Look into it before launching."
+                )
+                tests.append(_test(spec, "secondary", c, "harm", text, hurt))
+            else:
+                text = f"{spec.name}: {_interval(c)}."
+                tests.append(_test(spec, "secondary", c, "flat", text))
+
+    failed = [g.message for g in gates if g.status == "fail"]
+    if failed or missing:
+        reasons = failed + [
+            f"The plan's metric {m} is not in the data: map it on the Results page."
+            for m in missing
+        ]
+        return ArmRecommendation(
+            arm, "investigate", tuple(reasons), NEXT_STEPS["investigate"], tuple(tests)
+        )
+    if harm:
+        return ArmRecommendation(
+            arm, "dont_ship", tuple(harm), NEXT_STEPS["dont_ship"], tuple(tests)
+        )
+    mature = not maturity
+    if wins and not waits:
+        if mature:
+            return ArmRecommendation(
+                arm, "ship", tuple(wins + _passes(tests)), NEXT_STEPS["ship"], tuple(tests)
+            )
+        return ArmRecommendation(
+            arm,
+            "keep_running",
+            tuple(
+                [
+                    *maturity,
+                    *wins,
+                    "Decide when the test is mature: a win read early is "
+                    "usually smaller than it looks.",
+                ]
+            ),
+            NEXT_STEPS["keep_running"],
+            tuple(tests),
+        )
+    if below_cost and mature:
+        return ArmRecommendation(
+            arm, "dont_ship", tuple(below_cost), NEXT_STEPS["dont_ship"], tuple(tests)
+        )
+    if flats and mature and not waits:
+        reasons = [
+            *flats,
+            "The test reached its planned size: a lift as large as the one "
+            "planned would most likely have shown.",
+        ]
+        return ArmRecommendation(
+            arm, "dont_ship", tuple(reasons), NEXT_STEPS["dont_ship"], tuple(tests)
+        )
+    reasons = maturity + waits + wins + flats + below_cost
+    step = NEXT_STEPS["keep_running"]
+    if mature and waits:
+        step = (
+            "The test is mature but a guardrail is inconclusive: extend it to power the "
+            "guardrail, or agree a wider margin before deciding."
+        )
+    return ArmRecommendation(arm, "keep_running", tuple(reasons), step, tuple(tests))
+
+
+def _passes(tests: list[MetricTest]) -> list[str]:
+    return [t.sentence for t in tests if t.role == "guardrail" and t.outcome == "pass"]
+
+
+def decide(
+    plan: ExperimentPlan,
+    aggregates: Any,
+    checks: Sequence[Check] = (),
+    *,
+    trends: Sequence[TrendResult] = (),
+    correction: str = config.DECISION_CORRECTION,
+    relative_method: str = config.RELATIVE_CI,
+) -> Recommendation:
+    """The launch recommendation for every treatment arm, and overall.
+
+    Args:
+        plan: the experiment plan: metrics with roles, directions and margins, alpha, the
+            cost of launching, the planned size.
+        aggregates: the experiment's sufficient statistics (:class:`abcore.ingest.Aggregates`).
+        checks: validity and maturity checks (``status`` "fail" is a validity gate; the
+            maturity checks "Duration", "Planned sample size" and "Peeking" with "warn" mean
+            the test is not mature).
+        trends: effect trends of success metrics; a fading (novelty) effect is not mature.
+        correction: how alpha is split across success metrics x arms: "bonferroni" or "holm".
+    """
+    maturity_names = {"Duration", "Planned sample size", "Peeking"}
+    maturity = [c.message for c in checks if c.name in maturity_names and c.status != "pass"]
+    for t in trends:
+        if t.pattern == "novelty":
+            maturity.append(t.message())
+    gates = [c for c in checks if c.name not in maturity_names]
+    by_arm = {
+        arm: _comparisons(plan, aggregates, arm, relative_method) for arm in aggregates.treatments
+    }
+    success = _success_tests(plan, by_arm, correction)
+    arms = tuple(_decide_arm(plan, arm, by_arm[arm], success, gates, maturity) for arm in by_arm)
+    return _overall(plan, arms)
+
+
+def _overall(plan: ExperimentPlan, arms: tuple[ArmRecommendation, ...]) -> Recommendation:
+    verdicts = [a.verdict for a in arms]
+    best = None
+    if "investigate" in verdicts:
+        verdict = "investigate"
+    elif "ship" in verdicts:
+        verdict = "ship"
+        shipping = [a for a in arms if a.verdict == "ship"]
+        success = plan.success.name if plan.success else None
+        sign = 1 if (plan.success is None or plan.success.higher_is_better) else -1
+
+        def lift(a: ArmRecommendation) -> float:
+            return max((sign * t.rel_effect for t in a.tests if t.metric == success), default=0.0)
+
+        best = max(shipping, key=lift).arm
+    elif "keep_running" in verdicts:
+        verdict = "keep_running"
+    else:
+        verdict = "dont_ship"
+    chosen = next(a for a in arms if a.verdict == verdict and (best is None or a.arm == best))
+    reasons = list(chosen.reasons)
+    if len(arms) > 1:
+        reasons = [f"{a.arm}: {a.label}" for a in arms] + reasons
+        if best:
+            reasons.insert(0, f"Ship {best}: the arm with the largest lift among those that pass.")
+    return Recommendation(verdict, reasons, chosen.next_step, arms, best)
