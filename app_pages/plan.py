@@ -59,7 +59,7 @@ def guardrail_frame(plan: ExperimentPlan) -> pd.DataFrame:
     rows = [
         {
             "name": g.name,
-            "type": g.type if g.type == "binary" else "continuous",
+            "type": g.type,
             "direction": g.direction,
             "baseline": g.baseline,
             "sd": g.sd,
@@ -95,7 +95,7 @@ def guardrails_from(frame: pd.DataFrame, previous: tuple[MetricSpec, ...]) -> li
             MetricSpec(
                 name=name,
                 role="guardrail",
-                type=pick(row.get("type"), ("binary", "continuous"), "continuous"),
+                type=pick(row.get("type"), ("binary", "continuous", "ratio"), "continuous"),
                 direction=pick(row.get("direction"), ("increase", "decrease"), "decrease"),
                 baseline=None if pd.isna(row.get("baseline")) else float(row["baseline"]),
                 sd=None if pd.isna(row.get("sd")) else float(row["sd"]),
@@ -318,7 +318,10 @@ with left:
         column_config={
             "name": st.column_config.TextColumn("Guardrail", required=True),
             "type": st.column_config.SelectboxColumn(
-                "Type", options=["binary", "continuous"], default="continuous", width="small"
+                "Type",
+                options=["binary", "continuous", "ratio"],
+                default="continuous",
+                width="small",
             ),
             "direction": st.column_config.SelectboxColumn(
                 "Better if",
@@ -441,7 +444,8 @@ with right:
         else:
             notes.append(f"guardrail {g.name} alone needs {g.n_control:,} per arm")
     if notes:
-        st.caption("; ".join(notes).capitalize() + ".")
+        text = "; ".join(notes)
+        st.caption(text[:1].upper() + text[1:] + ".")
 
     st.markdown(
         f"**Rule of thumb** n ≈ 16σ²/δ² = **{sizing.rule_of_thumb_n:,.0f}** per arm, "

@@ -59,3 +59,86 @@ def sync_link(plan: ExperimentPlan) -> None:
     st.session_state[LOADED_PARAM_KEY] = params["plan"]
     if st.query_params.get("plan") != params["plan"]:
         st.query_params.from_dict(params)
+
+
+CONNECTION_KEY = "duckdb_con"
+
+
+def get_connection():  # -> duckdb.DuckDBPyConnection (imported lazily: pages without data skip it)
+    """This session's own DuckDB connection, created on first use.
+
+    Kept in ``st.session_state``, never in a module global, so two browser sessions never see
+    each other's tables.
+    """
+    if CONNECTION_KEY not in st.session_state:
+        from abcore.ingest import connect
+
+        st.session_state[CONNECTION_KEY] = connect()
+    return st.session_state[CONNECTION_KEY]
+
+
+class PlanWidgets:
+    """Widgets that start from the plan, follow it when it changes elsewhere, and tell the
+    page when the user moved them.
+
+    A page seeds each widget with the value the plan implies (:meth:`seed`,
+    :meth:`seed_editor`); when that value changes outside the widget (the Plan page edited
+    the plan, a link was opened) the widget is re-seeded. :meth:`changed` and
+    :meth:`editor_changed` say whether the user moved a widget in this run, so a page writes
+    the plan only on a user's action, never because it was opened. After writing, the page
+    calls :meth:`accept` so its own write is not mistaken for an outside change.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.keys: list[str] = []
+
+    def _k(self, kind: str, key: str) -> str:
+        return f"{self.prefix}{kind}__{key}"
+
+    def seed(self, key: str, value: object, options: list | None = None) -> str:
+        """Seed widget ``key`` with ``value``; return the widget's full key."""
+        full, src = self.prefix + key, self._k("src", key)
+        if full not in st.session_state or st.session_state.get(src) != value:
+            st.session_state[full] = value
+            st.session_state[src] = value
+        if options is not None and st.session_state[full] not in options:
+            st.session_state[full] = value if value in options else options[0]
+            st.session_state[src] = st.session_state[full]
+        self.keys.append(key)
+        return full
+
+    def changed(self, key: str) -> bool:
+        return st.session_state.get(self.prefix + key) != st.session_state.get(self._k("src", key))
+
+    @staticmethod
+    def signature(frame: object) -> str:
+        """A table's content as text, so tables compare equal when their cells do."""
+        import json
+
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return json.dumps(records, default=str, sort_keys=True)
+
+    def seed_editor(self, key: str, frame: object) -> object:
+        """The data to give ``st.data_editor(key=prefix + key)``; a new seed drops its edits."""
+        sig = self.signature(frame)
+        if st.session_state.get(self._k("accepted", key)) != sig:
+            st.session_state[self._k("seed", key)] = frame
+            st.session_state[self._k("accepted", key)] = sig
+            st.session_state.pop(self.prefix + key, None)
+        return st.session_state[self._k("seed", key)]
+
+    def editor_changed(self, key: str, edited: object) -> bool:
+        sig = self.signature(edited.reset_index(drop=True))
+        return sig != st.session_state.get(self._k("accepted", key))
+
+    def accept(self, editors: dict | None = None) -> None:
+        """The plan now holds what the widgets show: remember it as their seed.
+
+        ``editors`` maps editor keys to the table the new plan implies; the editors keep
+        their pending edits (the browser sends edits relative to the data it was given).
+        """
+        for key in self.keys:
+            st.session_state[self._k("src", key)] = st.session_state.get(self.prefix + key)
+        for key, frame in (editors or {}).items():
+            st.session_state[self._k("accepted", key)] = self.signature(frame)
