@@ -1,0 +1,227 @@
+"""The abcore jobs: ``analyze`` (with a record of its phases and queries), abcore's
+sufficient-statistics SQL run straight on the file, the Plan page's curves, and the A/A
+placeholder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+import abcore
+from abcore import analysis, config, ingest, planning, stats
+from abcore.plan import ExperimentPlan
+from abcore.sql import Mapping, MetricMapping, sufficient_stats_sql
+from abcore.suffstats import SampleMean
+from bench import spec
+from bench.jobs_floor import connect, reader
+
+DEMO_PLAN = Path(__file__).resolve().parent.parent / "sample_data" / "demo_plan.json"
+RATIO = MetricMapping(spec.RATIO[0], "ratio", numerator=spec.RATIO[1], denominator=spec.RATIO[2])
+PHASES = ("load", "detect_schema", "compute_stats", "instrumentation_stats")
+
+
+class LoggedConnection:
+    """A DuckDB connection that times each ``execute``/``sql`` call under the current phase.
+
+    ``execute`` runs the query to completion, so its time is the query's; ``sql`` builds a
+    lazy relation, whose work shows up later as Python time.
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, log: list[dict[str, Any]], phase: list[str]
+    ) -> None:
+        self._con, self._log, self._phase = con, log, phase
+
+    def _timed(self, method: str, query: str, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        result = getattr(self._con, method)(query, *args, **kwargs)
+        self._log.append(
+            {
+                "phase": self._phase[-1],
+                "seconds": time.perf_counter() - started,
+                "kind": query_kind(query),
+                "sql": " ".join(query.split())[:200],
+            }
+        )
+        return result
+
+    def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return self._timed("execute", query, *args, **kwargs)
+
+    def sql(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return self._timed("sql", query, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def query_kind(query: str) -> str:
+    """What a query costs in passes over the data.
+
+    >>> query_kind('CREATE TABLE "t" AS SELECT * FROM read_csv($1)')
+    'parse file'
+    >>> query_kind('SELECT count(*) FROM "t"')
+    'scan table'
+    """
+    q = " ".join(query.split()).upper()
+    if "READ_CSV" in q or "READ_PARQUET" in q or "SNIFF_CSV" in q:
+        return "parse file" if q.startswith("CREATE TABLE") else "sniff file"
+    if q.startswith(("DESCRIBE", "DROP", "SELECT CURRENT_SETTING")):
+        return "metadata"
+    if q.startswith(("ALTER", "UPDATE")):
+        return "rewrite column"
+    return "scan table"
+
+
+def instrument() -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Patch abcore (in this child only) so analyze reports its phases and queries."""
+    log: list[dict[str, Any]] = []
+    phases: dict[str, float] = {}
+    current = ["analyze"]
+    connect_ = ingest.connect
+
+    def logged_connect(*args: Any, **kwargs: Any) -> Any:
+        return LoggedConnection(connect_(*args, **kwargs), log, current)
+
+    def timed(module: Any, name: str) -> None:
+        inner = getattr(module, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            current.append(name)
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+                current.pop()
+
+        setattr(module, name, wrapper)
+
+    ingest.connect = logged_connect
+    for name in PHASES:
+        timed(ingest, name)
+    timed(analysis, "analyze_aggregates")
+    return log, phases
+
+
+def run_analyze(path: str) -> dict[str, Any]:
+    log, phases = instrument()
+    started = time.perf_counter()
+    result = abcore.analyze(
+        path,
+        variant=spec.VARIANT,
+        unit=spec.UNIT,
+        timestamp=spec.TIMESTAMP,
+        metrics=["converted", "revenue", RATIO, "page_load_ms"],
+        covariates=spec.COVARIATES,
+        segments=spec.SEGMENTS,
+    )
+    total = time.perf_counter() - started
+    by_kind: dict[str, dict[str, float]] = {}
+    for q in log:
+        entry = by_kind.setdefault(q["kind"], {"queries": 0, "seconds": 0.0})
+        entry["queries"] += 1
+        entry["seconds"] += q["seconds"]
+    sql_seconds = sum(q["seconds"] for q in log)
+    phase_seconds = {k: round(v, 4) for k, v in phases.items()}
+    phase_seconds["rest of analyze"] = round(total - sum(phases.values()), 4)
+    effects = result.effects.set_index("metric")["p_value"].astype(float)
+    return {
+        "p_values": {k: float(v) for k, v in effects.items()},
+        "daily_rows": len(result.daily),
+        "segment_rows": len(result.segments),
+        "phases": phase_seconds,
+        "by_kind": {k: {**v, "seconds": round(v["seconds"], 4)} for k, v in by_kind.items()},
+        "sql_seconds": round(sql_seconds, 4),
+        "python_seconds": round(total - sql_seconds, 4),
+        "queries": [{**q, "seconds": round(q["seconds"], 4)} for q in log],
+    }
+
+
+def mapping() -> Mapping:
+    """The roles analyze ends up with for the benchmark file (what detection proposes)."""
+    return Mapping(
+        variant=spec.VARIANT,
+        control=spec.CONTROL,
+        unit=spec.UNIT,
+        timestamp=spec.TIMESTAMP,
+        metrics=(
+            MetricMapping("converted", "binary"),
+            MetricMapping("revenue", "continuous", covariate=spec.COVARIATES["revenue"]),
+            RATIO,
+            MetricMapping("page_load_ms", "continuous"),
+        ),
+        segments=spec.SEGMENTS,
+    )
+
+
+def run_stats_one_scan(path: str) -> dict[str, Any]:
+    """abcore's sufficient-statistics SQL (overall, daily and segment grouping sets) run once
+    straight on the file: analyze's aggregation without the table copy and the other scans."""
+    with connect() as con:
+        con.execute(f"CREATE VIEW src AS SELECT * FROM {reader(path)}")
+        sql, params = sufficient_stats_sql("src", mapping(), by=("variant", "day", "segments"))
+        frame = con.execute(sql, params).df()
+    return {"groups": len(frame)}
+
+
+def run_planning(_: str | None = None, repeats: int = 20) -> dict[str, Any]:
+    """The Plan page's two curves for the demo plan, ``CURVE_POINTS`` points each."""
+    plan = ExperimentPlan.from_json(DEMO_PLAN.read_text())
+    timings = {}
+    calls = {
+        "sample_size_curve": lambda: planning.sample_size_curve(plan, spec.CURVE_POINTS),
+        "days_curve": lambda: planning.days_curve(plan, spec.CURVE_POINTS),
+    }
+    for name, call in calls.items():
+        call()  # warm caches once, as the page does after its first draw
+        started = time.perf_counter()
+        for _ in range(repeats):
+            frame = call()
+        timings[name] = {
+            "seconds_per_call": (time.perf_counter() - started) / repeats,
+            "points": len(frame),
+        }
+    return timings
+
+
+def run_aa(_: str | None = None, simulations: int = spec.AA_SIMULATIONS) -> dict[str, Any]:
+    """PLACEHOLDER (abcore has no A/A function yet): split a 50,000-user control arm at random
+    ``simulations`` times with numpy and test each split with ``stats.compare_samples``."""
+    from sample_data.generate import make_experiment
+
+    frame = make_experiment(2 * spec.AA_ROWS + spec.AA_ROWS // 5)
+    arm = frame[frame[spec.VARIANT] == spec.CONTROL].head(spec.AA_ROWS)
+    metrics = ("converted", "revenue", "page_load_ms")
+    values = arm[list(metrics)].to_numpy(float)
+    squares = values**2
+    started = time.perf_counter()
+    rng = np.random.default_rng(config.DEMO_SEED)
+    p_values: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
+    batch = 100
+    for start in range(0, simulations, batch):
+        b = (rng.random((min(batch, simulations - start), len(values))) < 0.5).astype(float)
+        n_b = b.sum(1)
+        sums_b, sq_b = b @ values, b @ squares
+        sums_a, sq_a = values.sum(0) - sums_b, squares.sum(0) - sq_b
+        for j, m in enumerate(metrics):
+            c = stats.compare_samples(
+                SampleMean(len(values) - n_b, sums_a[:, j], sq_a[:, j]),
+                SampleMean(n_b, sums_b[:, j], sq_b[:, j]),
+                binary=m == "converted",
+            )
+            p_values[m].append(c.p_value)
+    seconds = time.perf_counter() - started
+    rates = {m: float(np.mean(np.concatenate(p) < config.ALPHA)) for m, p in p_values.items()}
+    return {
+        "placeholder": True,
+        "label": "PLACEHOLDER: numpy re-randomisation + stats.compare_samples (no A/A in abcore)",
+        "rows": len(values),
+        "simulations": simulations,
+        "false_positive_rate": rates,
+        "job_seconds": round(seconds, 4),
+    }
