@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.decision_state import load_results_from_link
 from ui.state import get_plan, load_plan_from_link
 
 st.set_page_config(page_title="A/B planner & interpreter", page_icon="🧪", layout="wide")
 
-link_error = load_plan_from_link()
+link_errors = [e for e in (load_plan_from_link(), load_results_from_link()) if e]
 
 pages = [
     st.Page(
@@ -33,8 +34,8 @@ pages = [
 ]
 page = st.navigation(pages)
 
-if link_error:
-    st.error(link_error, icon=":material/link_off:")
+for error in link_errors:
+    st.error(error, icon=":material/link_off:")
 
 page.run()
 

@@ -92,6 +92,9 @@ class Analysis:
     plan: ExperimentPlan | None = None
     recommendation: Any = None
     trends: tuple[validity.TrendResult, ...] = field(default=())
+    input_checks: tuple[Check, ...] = field(default=())
+    """Checks given by the caller (instrumentation), kept to re-run on other aggregates."""
+    expected_shares: dict[str, float] | None = None
 
     @property
     def mapping(self) -> Mapping:
@@ -348,14 +351,17 @@ def analyze_aggregates(
     plan: ExperimentPlan | None = None,
     checks: Sequence[Check] = (),
 ) -> Analysis:
-    """Everything :func:`analyze` returns, from aggregates alone (a share link, a warehouse)."""
+    """Everything :func:`analyze` returns, from aggregates alone (a share link, a warehouse).
+
+    ``checks`` are validity checks computed elsewhere (instrumentation counts need the rows);
+    they join the ones computed here and feed the recommendation.
+    """
     options = {"alpha": alpha, "relative_method": relative_method, "cuped": cuped}
     srm = srm_test(aggregates.counts(), _shares(aggregates, expected_shares, plan))
     all_checks = [_srm_check(srm), *checks, *validity.preperiod_balance(aggregates, alpha=alpha)]
+    planned_n, planned_days = _planned_size(plan)
     all_checks += validity.duration_checks(
-        aggregates,
-        planned_n_per_arm=plan.planned_n_per_arm if plan else None,
-        planned_days=plan.planned_days if plan else None,
+        aggregates, planned_n_per_arm=planned_n, planned_days=planned_days
     )
     trends = success_trends(aggregates, plan, alpha=alpha)
     all_checks += [Check(f"Trend of {t.metric} ({t.arm})", t.status, t.message()) for t in trends]
@@ -379,7 +385,25 @@ def analyze_aggregates(
         plan=plan,
         recommendation=recommendation,
         trends=tuple(trends),
+        input_checks=tuple(checks),
+        expected_shares={a.arm: a.expected_share for a in srm.arms},
     )
+
+
+def _planned_size(plan: ExperimentPlan | None) -> tuple[int | None, int | None]:
+    """The plan's size and duration; sized from the plan when it does not record them."""
+    if plan is None:
+        return None, None
+    n, days = plan.planned_n_per_arm, plan.planned_days
+    if n is None:
+        from abcore.planning import size_plan
+
+        try:
+            sizing = size_plan(plan)
+        except ValueError:
+            return None, days
+        n, days = sizing.n_control, days or sizing.recommended_days
+    return n, days
 
 
 def success_trends(

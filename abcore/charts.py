@@ -7,6 +7,7 @@ the curve and what moving along it costs.
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 __all__ = ["detectable_lift_chart", "power_days_chart", "sample_size_chart"]
@@ -102,3 +103,453 @@ def detectable_lift_chart(
     return (line + target + _rule_x(planned_days, "planned end")).properties(
         height=260, title="What you can detect if you stop early"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Results page: effects with intervals, lift over time, daily units, segments
+# --------------------------------------------------------------------------------------------
+
+__all__ += [
+    "cumulative_lift_chart",
+    "daily_units_chart",
+    "forest_chart",
+    "segment_chart",
+]
+
+GOOD = "#1a7f37"
+BAD = "#cf222e"
+NEUTRAL = "#6e7781"
+ARM_COLORS = ["#1f6feb", "#e4572e", "#8250df", "#bf8700", "#1a7f37", "#cf222e", "#0a7ea4"]
+_STATUS_COLORS = {
+    "better": GOOD,
+    "worse": BAD,
+    "significant": LINE,
+    "not significant": NEUTRAL,
+}
+_STATUS_LABELS = {
+    "better": "Significant, good direction",
+    "worse": "Significant, wrong direction",
+    "significant": "Significant",
+    "not significant": "Not significant",
+}
+
+
+def _finite_extent(values: pd.Series, floor: float) -> float:
+    """Half-width of a symmetric axis that holds every finite value (at least ``floor``)."""
+    finite = pd.to_numeric(values, errors="coerce").replace([float("inf"), float("-inf")], None)
+    finite = finite.dropna().abs()
+    return max(float(finite.max()) * 1.15, floor) if not finite.empty else floor
+
+
+def _clip_intervals(frame: pd.DataFrame, limit: float) -> pd.DataFrame:
+    """Clip interval ends to ``[-limit, limit]`` and flag the rows whose interval was cut.
+
+    An unbounded (Fieller) or huge interval would otherwise squash every other row into a
+    dot; the flag lets the tooltip say "unbounded" instead of a misleading number.
+    """
+    low = pd.to_numeric(frame["rel_ci_low"], errors="coerce").astype(float)
+    high = pd.to_numeric(frame["rel_ci_high"], errors="coerce").astype(float)
+    cut = (low < -limit) | (high > limit)
+    return frame.assign(
+        ci_low_shown=low.clip(lower=-limit).fillna(-limit),
+        ci_high_shown=high.clip(upper=limit).fillna(limit),
+        ci_cut=cut | low.isna() | high.isna(),
+    )
+
+
+def _status(frame: pd.DataFrame, directions: dict[str, str] | None, label: str) -> pd.Series:
+    """better / worse when the metric's good direction is known, else significant or not."""
+    directions = directions or {}
+    out = []
+    for row in frame.itertuples(index=False):
+        row = row._asdict()
+        if not bool(row.get("significant")):
+            out.append("not significant")
+            continue
+        direction = directions.get(str(row.get("metric", row.get(label))))
+        if direction is None:
+            out.append("significant")
+        else:
+            up = float(row["rel_effect"]) > 0
+            out.append("better" if up == (direction == "increase") else "worse")
+    return pd.Series(out, index=frame.index, dtype="object")
+
+
+def forest_chart(
+    effects: pd.DataFrame,
+    margins: dict[str, float] | None = None,
+    *,
+    directions: dict[str, str] | None = None,
+    label: str = "metric",
+    title: str = "Relative effect of each metric, with its confidence interval",
+) -> alt.LayerChart:
+    """Relative effect per row with its interval: a forest plot.
+
+    Args:
+        effects: one row per (``label``, ``arm``) with ``rel_effect``, ``rel_ci_low``,
+            ``rel_ci_high`` and ``significant`` (as :func:`abcore.analysis.effects_table`).
+            Rows without a relative effect (a failed comparison) are left out.
+        margins: ``{metric: threshold}``, the relative effect a guardrail must not cross,
+            signed (``+0.02`` for a lower-is-better metric allowed 2% worse); drawn as a
+            dashed tick on that metric's row.
+        directions: ``{metric: "increase" | "decrease"}``, the good direction, so a
+            significant effect is coloured as good or bad news.
+        label: the column naming each row (``"segment_value"`` for a segment breakdown).
+
+    The axis spans every interval up to +-100% (further when an estimate itself is larger);
+    longer intervals (an unbounded Fieller interval, a tiny arm) are cut at its edge and the
+    tooltip says so.
+
+    >>> df = pd.DataFrame({"metric": ["converted"], "arm": ["b"], "rel_effect": [0.05],
+    ...                    "rel_ci_low": [0.01], "rel_ci_high": [0.09], "significant": [True]})
+    >>> len(forest_chart(df, {"converted": -0.02}).layer)
+    5
+    """
+    data = effects.copy()
+    data = data[pd.to_numeric(data["rel_effect"], errors="coerce").notna()]
+    data = data[~data["rel_effect"].isin([float("inf"), float("-inf")])]
+    if "arm" not in data.columns:
+        data["arm"] = ""
+    finite = pd.concat([data["rel_ci_low"], data["rel_ci_high"], data["rel_effect"]])
+    margin_values = pd.Series(list((margins or {}).values()), dtype=float)
+    limit = _finite_extent(pd.concat([finite, margin_values]), 0.02)
+    # One tiny arm's +1,800% interval must not flatten every other row: past +-100% (or
+    # past 1.5x the largest estimate) the axis stops and the longer intervals are cut.
+    limit = min(limit, max(1.0, 1.5 * _finite_extent(data["rel_effect"], 0.0)))
+    data = _clip_intervals(data, limit)
+    data["status"] = _status(data, directions, label).map(_STATUS_LABELS)
+    data["row"] = data[label].astype(str)
+    data["arm"] = data["arm"].astype(str)
+    data["interval"] = [
+        "unbounded (read the absolute effect)" if cut else f"{lo:+.2%} to {hi:+.2%}"
+        for cut, lo, hi in zip(data["ci_cut"], data["rel_ci_low"], data["rel_ci_high"], strict=True)
+    ]
+    order = list(dict.fromkeys(data["row"]))
+    several_arms = data["arm"].nunique() > 1
+    x_scale = alt.Scale(domain=[-limit, limit])
+    y = alt.Y("row:N", title=None, sort=order, axis=alt.Axis(labelLimit=220))
+    present = [k for k in _STATUS_COLORS if _STATUS_LABELS[k] in set(data["status"])]
+    color = alt.Color(
+        "status:N",
+        title=None,
+        scale=alt.Scale(
+            domain=[_STATUS_LABELS[k] for k in present],
+            range=[_STATUS_COLORS[k] for k in present],
+        ),
+        legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+    )
+    tooltip = [
+        alt.Tooltip("row:N", title=label.replace("_", " ").capitalize()),
+        alt.Tooltip("arm:N", title="Arm"),
+        alt.Tooltip("rel_effect:Q", title="Relative effect", format="+.2%"),
+        alt.Tooltip("interval:N", title="Confidence interval"),
+        alt.Tooltip("status:N", title="Result"),
+    ]
+    encode_offset = {"yOffset": alt.YOffset("arm:N", title="Arm")} if several_arms else {}
+    base = alt.Chart(data)
+    bars = base.mark_rule(strokeWidth=2.5).encode(
+        x=alt.X(
+            "ci_low_shown:Q",
+            title="Relative effect (treatment vs control)",
+            scale=x_scale,
+            axis=alt.Axis(format="+%"),
+        ),
+        x2="ci_high_shown:Q",
+        y=y,
+        color=color,
+        tooltip=tooltip,
+        **encode_offset,
+    )
+    points = base.mark_point(filled=True, size=90).encode(
+        x=alt.X("rel_effect:Q", scale=x_scale),
+        y=y,
+        color=color,
+        shape=alt.Shape("arm:N", title="Arm", legend=alt.Legend(orient="bottom"))
+        if several_arms
+        else alt.Undefined,
+        tooltip=tooltip,
+        **encode_offset,
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"x": [0.0]}))
+        .mark_rule(color="#444", strokeWidth=1)
+        .encode(x=alt.X("x:Q", scale=x_scale))
+    )
+    layers = [zero, bars, points]
+    if margins:
+        rows = [
+            {"row": str(m), "margin": float(v), "what": f"guardrail margin {float(v):+.1%}"}
+            for m, v in margins.items()
+            if str(m) in order and v is not None
+        ]
+        margin_frame = pd.DataFrame(rows, columns=["row", "margin", "what"])
+        margin_base = alt.Chart(margin_frame).encode(
+            x=alt.X("margin:Q", scale=x_scale),
+            y=alt.Y("row:N", sort=order),
+            tooltip=[alt.Tooltip("row:N", title="Metric"), alt.Tooltip("what:N", title="")],
+        )
+        layers.append(margin_base.mark_tick(color=ACCENT, strokeDash=[4, 3], thickness=2))
+        layers.append(
+            margin_base.mark_text(align="left", dx=5, dy=-9, fontSize=10, color=ACCENT).encode(
+                text=alt.value("margin")
+            )
+        )
+    per_row = 34 * (1 + 0.6 * (data["arm"].nunique() - 1)) if several_arms else 34
+    height = 170 + per_row * max(len(order), 2)
+    return alt.layer(*layers).properties(height=height, title=title)
+
+
+def _day_axis(daily: pd.DataFrame) -> alt.X:
+    """Dates as a time axis; text day labels (no year) in the order they come."""
+    if pd.api.types.is_datetime64_any_dtype(daily["day"]):
+        return alt.X("day:T", title="Day", axis=alt.Axis(format="%b %d"))
+    return alt.X("day:O", title="Day", sort=list(dict.fromkeys(daily["day"].astype(str))))
+
+
+def cumulative_lift_chart(
+    daily: pd.DataFrame, *, title: str = "Relative lift so far, day by day"
+) -> alt.LayerChart:
+    """The relative effect as it stood at the end of each day, with its interval as a band.
+
+    Args:
+        daily: rows of one metric from :func:`abcore.analysis.cumulative_effects`: ``day``,
+            ``arm``, ``rel_effect``, ``rel_ci_low``, ``rel_ci_high``.
+
+    The first days' intervals are very wide, so the vertical axis is fitted to the later
+    days and earlier bands are cut at its edges: a settling line is what the reader needs.
+
+    >>> df = pd.DataFrame({"day": pd.to_datetime(["2026-03-02", "2026-03-03"]),
+    ...                    "arm": "b", "rel_effect": [0.1, 0.05],
+    ...                    "rel_ci_low": [-0.3, -0.05], "rel_ci_high": [0.5, 0.15]})
+    >>> [layer.mark.type for layer in cumulative_lift_chart(df).layer]
+    ['rule', 'area', 'line']
+    """
+    data = daily.copy()
+    if not pd.api.types.is_datetime64_any_dtype(data["day"]):
+        data["day"] = data["day"].astype(str)
+    days = list(dict.fromkeys(data["day"]))
+    later = data[data["day"].isin(days[len(days) // 3 :])]
+    limit = _finite_extent(
+        pd.concat([later["rel_ci_low"], later["rel_ci_high"], data["rel_effect"]]), 0.02
+    )
+    data = _clip_intervals(data, limit)
+    x = _day_axis(data)
+    scale = alt.Scale(domain=[-limit, limit], clamp=True)
+    arms = list(dict.fromkeys(data["arm"].astype(str)))
+    color = alt.Color(
+        "arm:N",
+        title="Arm",
+        scale=alt.Scale(domain=arms, range=ARM_COLORS[1 : len(arms) + 1]),
+        legend=alt.Legend(orient="bottom") if len(arms) > 1 else None,
+    )
+    tooltip = [
+        alt.Tooltip("day:T" if x.shorthand == "day:T" else "day:O", title="Day"),
+        alt.Tooltip("arm:N", title="Arm"),
+        alt.Tooltip("rel_effect:Q", title="Lift so far", format="+.2%"),
+        alt.Tooltip("rel_ci_low:Q", title="CI low", format="+.2%"),
+        alt.Tooltip("rel_ci_high:Q", title="CI high", format="+.2%"),
+    ]
+    band = (
+        alt.Chart(data)
+        .mark_area(opacity=0.18)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "ci_low_shown:Q", scale=scale, title="Relative lift", axis=alt.Axis(format="+%")
+            ),
+            y2="ci_high_shown:Q",
+            color=color,
+        )
+    )
+    line = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=2.5, point=True)
+        .encode(x=x, y=alt.Y("rel_effect:Q", scale=scale), color=color, tooltip=tooltip)
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"y": [0.0]}))
+        .mark_rule(color="#444")
+        .encode(y=alt.Y("y:Q", scale=scale))
+    )
+    return alt.layer(zero, band, line).properties(height=340, title=title)
+
+
+def daily_units_chart(
+    units: pd.DataFrame, *, title: str = "Users entering the test each day"
+) -> alt.Chart:
+    """New units per arm per day: gaps, ramps and one arm losing traffic show here first.
+
+    Args:
+        units: ``day``, ``arm`` and ``units`` (e.g. the day level of the aggregates).
+
+    >>> df = pd.DataFrame({"day": ["Sat, Oct 11"] * 2, "arm": ["a", "b"], "units": [10, 12]})
+    >>> daily_units_chart(df).mark.type
+    'line'
+    """
+    data = units.copy()
+    if not pd.api.types.is_datetime64_any_dtype(data["day"]):
+        data["day"] = data["day"].astype(str)
+    arms = list(dict.fromkeys(data["arm"].astype(str)))
+    x = _day_axis(data)
+    return (
+        alt.Chart(data)
+        .mark_line(strokeWidth=2.5, point=True)
+        .encode(
+            x=x,
+            y=alt.Y("units:Q", title="Units", axis=alt.Axis(format=",.0f")),
+            color=alt.Color(
+                "arm:N",
+                title="Arm",
+                scale=alt.Scale(domain=arms, range=ARM_COLORS[: len(arms)]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("day:T" if x.shorthand == "day:T" else "day:O", title="Day"),
+                alt.Tooltip("arm:N", title="Arm"),
+                alt.Tooltip("units:Q", title="Units", format=",.0f"),
+            ],
+        )
+        .properties(height=320, title=title)
+    )
+
+
+def segment_chart(
+    segments: pd.DataFrame,
+    *,
+    directions: dict[str, str] | None = None,
+    title: str = "Relative effect by segment",
+) -> alt.LayerChart:
+    """A forest plot of one metric across the values of one segment column.
+
+    Args:
+        segments: rows of :func:`abcore.analysis.segment_effects` for one segment column and
+            one metric; colours use the adjusted significance.
+    """
+    return forest_chart(segments, directions=directions, label="segment_value", title=title)
+
+
+# ---- validity charts ------------------------------------------------------------------------
+
+
+def _note_rules(notes: list[dict] | None) -> alt.Chart | None:
+    if not notes:
+        return None
+    data = pd.DataFrame(notes)
+    data["day"] = pd.to_datetime(data["day"], errors="coerce")
+    data = data.dropna(subset=["day"])
+    if data.empty:
+        return None
+    rule = (
+        alt.Chart(data)
+        .mark_rule(color="#8250df", strokeDash=[3, 3])
+        .encode(
+            x="day:T",
+            tooltip=[alt.Tooltip("day:T", title="Day"), alt.Tooltip("note:N", title="Note")],
+        )
+    )
+    text = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=3, dy=4, baseline="top", color="#8250df", fontSize=11)
+        .encode(x="day:T", y=alt.value(0), text="note:N")
+    )
+    return rule + text
+
+
+def srm_daily_chart(by_day: pd.DataFrame, notes: list[dict] | None = None) -> alt.LayerChart:
+    """The control's share of each day's new units against the planned share."""
+    data = by_day.assign(day=pd.to_datetime(by_day["day"], errors="coerce"))
+    base = alt.Chart(data)
+    line = base.mark_line(color=LINE, point=True).encode(
+        x=alt.X("day:T", title="Day"),
+        y=alt.Y(
+            "control_share:Q",
+            title="Control's share of the day's units",
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(zero=False),
+        ),
+        tooltip=[
+            alt.Tooltip("day:T", title="Day"),
+            alt.Tooltip("control_share:Q", title="Control share", format=".2%"),
+            alt.Tooltip("p_value:Q", title="SRM p-value", format=".3g"),
+            alt.Tooltip("status:N", title="Status"),
+        ],
+    )
+    flagged = (
+        base.transform_filter(alt.datum.status != "pass")
+        .mark_point(color=ACCENT, size=90, filled=True)
+        .encode(x="day:T", y="control_share:Q")
+    )
+    expected = base.mark_rule(color="gray", strokeDash=[4, 3]).encode(
+        y="mean(expected_control_share):Q"
+    )
+    layers = [line, flagged, expected]
+    rules = _note_rules(notes)
+    if rules is not None:
+        layers.append(rules)
+    return alt.layer(*layers).properties(
+        height=240, title="Split by day (dashed: planned share; red: days that are off)"
+    )
+
+
+def pvalue_histogram(p_values, alpha: float = 0.05, bins: int = 20) -> alt.LayerChart:
+    """Histogram of A/A p-values: flat when the test is calibrated, a spike near 0 when not."""
+    data = pd.DataFrame({"p_value": np.asarray(p_values, dtype=float)})
+    expected = len(data) / bins
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=LINE, opacity=0.85)
+        .encode(
+            x=alt.X("p_value:Q", bin=alt.Bin(step=1 / bins, extent=[0, 1]), title="p-value"),
+            y=alt.Y("count():Q", title="Simulated A/A tests"),
+            tooltip=[alt.Tooltip("count():Q", title="Tests")],
+        )
+    )
+    flat = (
+        alt.Chart(pd.DataFrame({"y": [expected]}))
+        .mark_rule(color="gray", strokeDash=[4, 3])
+        .encode(y="y:Q")
+    )
+    cut = _rule_x(alpha, f"alpha = {alpha:g}")
+    return (bars + flat + cut).properties(
+        height=220, title="p-values of the A/A tests (dashed: what a calibrated test gives)"
+    )
+
+
+def effect_by_day_chart(by_day: pd.DataFrame, notes: list[dict] | None = None) -> alt.LayerChart:
+    """Each day's relative effect (units first exposed that day) with its 95% interval."""
+    data = by_day.assign(
+        day=pd.to_datetime(by_day["day"], errors="coerce"),
+        lift=by_day["rel_effect"] * 100,
+        low=by_day["rel_ci_low"].clip(lower=-1e3) * 100,
+        high=by_day["rel_ci_high"].clip(upper=1e3) * 100,
+    )
+    base = alt.Chart(data)
+    band = base.mark_errorbar(color=LINE, opacity=0.6).encode(
+        x=alt.X("day:T", title="Day of first exposure"),
+        y=alt.Y("low:Q", title="Relative effect that day (%)"),
+        y2="high:Q",
+    )
+    points = base.mark_point(color=LINE, filled=True, size=60).encode(
+        x="day:T",
+        y="lift:Q",
+        tooltip=[
+            alt.Tooltip("day:T", title="Day"),
+            alt.Tooltip("lift:Q", title="Effect %", format=".2f"),
+            alt.Tooltip("low:Q", title="CI low %", format=".2f"),
+            alt.Tooltip("high:Q", title="CI high %", format=".2f"),
+        ],
+    )
+    trend = (
+        base.transform_regression("day", "lift")
+        .mark_line(color=ACCENT, strokeDash=[5, 3])
+        .encode(x="day:T", y="lift:Q")
+    )
+    zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="gray").encode(y="y:Q")
+    layers = [zero, band, points, trend]
+    rules = _note_rules(notes)
+    if rules is not None:
+        layers.append(rules)
+    return alt.layer(*layers).properties(height=260, title="Effect by day of first exposure")
+
+
+__all__ += ["effect_by_day_chart", "pvalue_histogram", "srm_daily_chart"]

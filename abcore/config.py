@@ -78,3 +78,22 @@ AGGREGATED_MAX_ROWS: Final = 100_000
 
 AA_SIMULATIONS: Final = 1_000
 """Re-randomizations of the control arm in the simulated A/A."""
+
+# Results page: limits on columns a user maps by hand (detection never proposes such columns).
+RESULTS_MAX_DAYS: Final = 400
+"""Most distinct days a date column may have: more means it is not an exposure date."""
+RESULTS_MAX_SEGMENT_VALUES: Final = 50
+"""Most distinct values a segment column may have: beyond that the breakdown is noise."""
+
+# Ingestion of large files (abcore.ingest): how much to read before deciding.
+INGEST_TYPE_CHECK_ROWS: Final = 10_000
+"""First rows that must hold only TRUE/FALSE, number or NA tokens before a text column is
+scanned in full for conversion to booleans or numbers (ids and arm names fail at once)."""
+INGEST_SAMPLE_ROWS: Final = 100_000
+"""A file read in place (``load(materialize=False)``, as ``abcore.analyze`` does) with more
+rows than this is profiled for schema detection on its first this many rows; smaller files
+are copied into a table."""
+STATS_MAX_CELLS: Final = 100_000
+"""Most arm x day x segment cells (estimated) for which the statistics are summed per cell
+first and rolled up to the overall, daily and segment levels (twice as fast as grouping each
+level from the rows); beyond it each level is grouped from the rows."""

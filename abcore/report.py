@@ -7,6 +7,9 @@ after launch.
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pandas as pd
 
 from abcore.plan import ExperimentPlan
 from abcore.planning import PlanSizing, default_hypothesis, describe_effect
@@ -98,3 +101,129 @@ def plan_brief_json(plan: ExperimentPlan, sizing: PlanSizing) -> str:
         },
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+__all__ += ["effects_csv"]
+
+
+def effects_csv(effects: pd.DataFrame) -> bytes:
+    """The effects table as CSV bytes that are safe to open in a spreadsheet.
+
+    Every text cell (and header) goes through :func:`spreadsheet_safe`, so a metric or arm
+    named ``=HYPERLINK(...)`` or ``+cmd`` cannot run as a formula; numbers stay numbers
+    (a negative effect is written as ``-0.02``, not as text). UTF-8 with a byte-order mark,
+    so Excel reads accented names correctly.
+
+    >>> df = pd.DataFrame({"metric": ["=1+1"], "rel_effect": [-0.02]})
+    >>> effects_csv(df).decode("utf-8-sig").splitlines()
+    ['metric,rel_effect', "'=1+1,-0.02"]
+    """
+    frame = effects.copy()
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        frame[column] = series.astype(object).map(spreadsheet_safe)
+    frame.columns = [spreadsheet_safe(str(c)) for c in frame.columns]
+    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+# ---- the analysis report --------------------------------------------------------------------
+
+
+def _fmt_pct(x: Any) -> str:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
+    if value != value:
+        return "n/a"
+    if value in (float("inf"), float("-inf")):
+        return "unbounded"
+    return f"{value:+.2%}"
+
+
+def _fmt_p(x: Any) -> str:
+    value = float(x)
+    if value != value:
+        return "n/a"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def analysis_report_markdown(
+    analysis: Any, *, plan: ExperimentPlan | None = None, source: str = "", link: str | None = None
+) -> str:
+    """The whole readout as Markdown: plan fingerprint, decision, checks, effects."""
+    lines = ["# Experiment report", ""]
+    if plan is not None:
+        lines += [f"Plan: {_md(plan.name)} (fingerprint `{plan.fingerprint()}`)", ""]
+    if source:
+        lines += [f"Data: {_md(source)}", ""]
+    rec = analysis.recommendation
+    if rec is not None:
+        lines += [f"## Decision: {rec.label}", ""]
+        lines += [f"- {_md(r)}" for r in rec.reasons]
+        lines += ["", f"Next step: {_md(rec.next_step)}", ""]
+    lines += ["## Trust checks", "", "| status | check | finding |", "|---|---|---|"]
+    lines += [f"| {c.status} | {_md(c.name)} | {_md(c.message)} |" for c in analysis.checks]
+    lines += [
+        "",
+        "## Effects",
+        "",
+        f"Relative intervals by {analysis.relative_method}; p-values adjusted with "
+        f"{analysis.correction} across metrics and arms; alpha {analysis.alpha:g}.",
+        "",
+        "| metric | arm | control | treatment | lift | 95% CI | p | adjusted p |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in analysis.effects.to_dict("records"):
+        lines.append(
+            f"| {_md(str(r['metric']))} | {_md(str(r['arm']))} | {r['control_mean']:.4g} | "
+            f"{r['treatment_mean']:.4g} | {_fmt_pct(r['rel_effect'])} | "
+            f"{_fmt_pct(r['rel_ci_low'])} to {_fmt_pct(r['rel_ci_high'])} | "
+            f"{_fmt_p(r['p_value'])} | {_fmt_p(r['p_value_adjusted'])} |"
+        )
+    units = ", ".join(f"{_md(a.arm)} {a.observed:,}" for a in analysis.srm.arms)
+    lines += ["", f"Units: {units}."]
+    if link:
+        lines += ["", f"Open these results: {link}"]
+    return "\n".join(lines) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def analysis_report_json(analysis: Any, *, plan: ExperimentPlan | None = None) -> str:
+    """The readout as JSON: plan and fingerprint, decision, checks, effects, aggregates."""
+    effects = [
+        {k: _plain(v) for k, v in row.items()} for row in analysis.effects.to_dict("records")
+    ]
+    data = {
+        "plan_fingerprint": plan.fingerprint() if plan else None,
+        "plan": plan.to_dict() if plan else None,
+        "recommendation": analysis.recommendation.to_dict() if analysis.recommendation else None,
+        "checks": [c.__dict__ for c in analysis.checks],
+        "srm": {"p_value": analysis.srm.p_value, "status": analysis.srm.status},
+        "options": {
+            "alpha": analysis.alpha,
+            "correction": analysis.correction,
+            "relative_method": analysis.relative_method,
+        },
+        "effects": effects,
+        "aggregates": analysis.aggregates.to_dict(),
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False, default=_plain)
+
+
+__all__ += ["analysis_report_json", "analysis_report_markdown"]

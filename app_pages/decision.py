@@ -1,15 +1,338 @@
-"""Validity & decision: can the numbers be trusted, and should we launch?"""
+"""Validity & decision: can the numbers be trusted, and should we launch?
+
+Thin page: the analysis comes from the Results page (or the demo), the checks and the
+recommendation from ``abcore.validity`` and ``abcore.decision``; this file only draws them.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
 import streamlit as st
 
-st.title("Validity & decision")
-st.info(
-    "This page will check the experiment's validity (sample ratio mismatch, A/A and "
-    "pre-period balance, novelty and primacy, instrumentation) and turn the results, the "
-    "guardrails and the plan into a launch recommendation: Ship, Don't ship, Keep running "
-    "or Investigate, each with its reasons.",
-    icon=":material/construction:",
+from abcore import charts, validity
+from abcore.analysis import analyze_aggregates
+from abcore.decision import Recommendation
+from abcore.errors import InputError
+from abcore.report import analysis_report_json, analysis_report_markdown
+from abcore.share import results_to_query_params
+from ui.decision_state import (
+    NOTES_KEY,
+    current_analysis,
+    date_notes,
+    matching_plan,
+    run_aa,
 )
-st.page_link("app_pages/plan.py", label="Back to the Plan", icon=":material/arrow_back:")
+from ui.state import get_plan
+
+K = "decision__"
+LABELS = {"pass": "Pass", "warn": "Look", "fail": "Fail"}
+COLORS = {"Pass": "#dafbe1", "Look": "#fff8c5", "Fail": "#ffebe9"}
+BANNERS = {
+    "ship": (st.success, ":material/rocket_launch:"),
+    "dont_ship": (st.error, ":material/block:"),
+    "keep_running": (st.warning, ":material/hourglass_top:"),
+    "investigate": (st.error, ":material/search:"),
+}
+
+
+def banner(rec: Recommendation) -> None:
+    draw, icon = BANNERS[rec.verdict]
+    body = f"### {rec.label}\n\n" + "\n".join(f"- {r}" for r in rec.reasons)
+    body += f"\n\n**Next step:** {rec.next_step}"
+    draw(body, icon=icon)
+
+
+def status_style(frame: pd.DataFrame, column: str = "Status") -> Any:
+    """Colour the status column: green pass, yellow look, red fail."""
+    return frame.style.map(lambda v: f"background-color: {COLORS.get(v, 'white')}", subset=[column])
+
+
+def checks_table(checks: list[validity.Check]) -> Any:
+    frame = pd.DataFrame(
+        {
+            "Status": [LABELS[c.status] for c in checks],
+            "Check": [c.name for c in checks],
+            "What it found": [c.message for c in checks],
+        }
+    )
+    return status_style(frame)
+
+
+st.title("Validity & decision")
+st.caption(
+    "First: can these numbers be trusted? Then: given the plan's success metric, guardrails "
+    "and cost of launching, should the change ship?"
+)
+
+try:
+    loaded = current_analysis()
+except (InputError, ValueError) as exc:
+    st.error(f"The results could not be prepared: {exc}", icon=":material/error:")
+    st.stop()
+analysis, source_label = loaded.analysis, loaded.label
+plan = get_plan()
+usable_plan, plan_note = matching_plan(plan, analysis)
+
+st.caption(f"Data: **{source_label}** · plan **{plan.name}** (fingerprint `{plan.fingerprint()}`)")
+if plan_note:
+    st.warning(plan_note, icon=":material/link_off:")
+
+full_days = analysis.aggregates.days
+excluded = st.session_state.get(K + "exclude", [])
+if excluded:
+    try:
+        aggregates = validity.exclude_days(analysis.aggregates, excluded)
+    except ValueError as exc:
+        st.error(f"Those dates cannot be excluded: {exc}")
+        aggregates = analysis.aggregates
+    else:
+        analysis = analyze_aggregates(
+            aggregates,
+            expected_shares=analysis.expected_shares,
+            plan=usable_plan,
+            alpha=analysis.alpha,
+            correction=analysis.correction,
+            relative_method=analysis.relative_method,
+            checks=analysis.input_checks,
+        )
+
+rec = analysis.recommendation
+if rec is None:
+    st.info(
+        "Set up a plan with a success metric (Plan or Metrics page) whose arms match the "
+        "data to get a launch recommendation. The trust checks below work without it.",
+        icon=":material/info:",
+    )
+else:
+    banner(rec)
+    if len(rec.arms) > 1:
+        cols = st.columns(len(rec.arms))
+        for col, arm in zip(cols, rec.arms, strict=True):
+            with col.container(border=True):
+                st.markdown(f"**{arm.arm}: {arm.label}**")
+                for reason in arm.reasons[:3]:
+                    st.caption(reason)
+    with st.expander("How each metric was judged"):
+        rows = [
+            {
+                "Arm": arm.arm,
+                "Metric": t.metric,
+                "Role": t.role,
+                "Outcome": t.outcome,
+                "Lift": t.rel_effect,
+                "CI low": t.rel_ci_low,
+                "CI high": t.rel_ci_high,
+                "What it means": t.sentence,
+            }
+            for arm in rec.arms
+            for t in arm.tests
+        ]
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(c, format="percent")
+                for c in ("Lift", "CI low", "CI high")
+            },
+        )
+        st.caption(
+            "Success metrics: one-sided superiority, alpha split across success metrics and "
+            "arms (Bonferroni). Guardrails: one-sided non-inferiority at their margin. Every "
+            "metric is also tested for harm. Relative intervals by Fieller's method."
+        )
+
+st.subheader("Trust checks", divider="gray")
+worst = min((c.status for c in analysis.checks), key=["fail", "warn", "pass"].index)
+summary = {
+    "pass": "Every check passed.",
+    "warn": "Some checks need a look.",
+    "fail": "A check failed: the results cannot be trusted until it is explained.",
+}
+st.markdown(f"**{LABELS[worst]}:** {summary[worst]}")
+st.dataframe(checks_table(analysis.checks), hide_index=True, width="stretch")
+
+tab_srm, tab_aa, tab_trend, tab_dates = st.tabs(
+    ["Sample ratio", "A/A test", "Novelty & primacy", "Dates & exclusions"]
+)
+agg = analysis.aggregates
+shares = {a: s.expected_share for a, s in zip(agg.variants, analysis.srm.arms, strict=True)}
+
+with tab_srm:
+    st.markdown(analysis.srm.message())
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Arm": [a.arm for a in analysis.srm.arms],
+                "Units": [a.observed for a in analysis.srm.arms],
+                "Share": [a.observed_share for a in analysis.srm.arms],
+                "Planned share": [a.expected_share for a in analysis.srm.arms],
+                "Off by": [a.relative_gap for a in analysis.srm.arms],
+            }
+        ),
+        hide_index=True,
+        column_config={
+            "Share": st.column_config.NumberColumn(format="percent"),
+            "Planned share": st.column_config.NumberColumn(format="percent"),
+            "Off by": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    by_day = validity.srm_by_day(agg, shares)
+    if not by_day.empty:
+        st.altair_chart(charts.srm_daily_chart(by_day, notes=date_notes()), width="stretch")
+    by_segment = validity.srm_by_segment(agg, shares)
+    if not by_segment.empty:
+        st.markdown("**By segment** (p-values adjusted with Holm across segments)")
+        shown = by_segment.assign(status=by_segment["status"].map(LABELS))
+        st.dataframe(
+            status_style(shown, "status"),
+            hide_index=True,
+            column_config={"gap": st.column_config.NumberColumn("off by", format="percent")},
+        )
+
+with tab_aa:
+    st.markdown(
+        "A simulated A/A re-splits the **control arm** at random many times and tests each "
+        "split. Nothing differs, so about 5% of the tests should come out significant. More "
+        "means the metric's variance is underestimated (often: several rows per randomized "
+        "unit), and its p-values cannot be trusted."
+    )
+    metrics = [m.name for m in agg.mapping.metrics]
+    if loaded.dataset is None:
+        st.info(
+            "The simulated A/A needs the uploaded rows; results opened from a link "
+            "carry only aggregates."
+        )
+    else:
+        c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+        metric = c1.selectbox("Metric", metrics, key=K + "aa_metric")
+        sims = c2.selectbox("Simulations", [500, 1000, 2000, 5000], index=1, key=K + "aa_sims")
+        if c3.button("Run the A/A", icon=":material/play_arrow:", key=K + "aa_run"):
+            try:
+                st.session_state[K + "aa_result"] = run_aa(loaded, metric, sims)
+            except (InputError, ValueError) as exc:
+                st.error(f"The A/A could not run: {exc}")
+        result = st.session_state.get(K + "aa_result")
+        if result is not None and result.metric in metrics:
+            draw = {"pass": st.success, "warn": st.warning, "fail": st.error}[result.status]
+            draw(result.message())
+            c1, c2, c3 = st.columns(3)
+            c1.metric(
+                "False-positive rate",
+                f"{result.false_positive_rate:.1%}",
+                help=f"Expected {result.alpha:.0%}",
+            )
+            c2.metric("95% interval", f"{result.ci_low:.1%} – {result.ci_high:.1%}")
+            c3.metric("Uniformity of p-values", f"p = {result.uniformity_p:.2g}")
+            st.altair_chart(charts.pvalue_histogram(result.p_values, result.alpha), width="stretch")
+    balance = [c for c in analysis.checks if c.name.startswith("Pre-period")]
+    if balance:
+        st.markdown("**Pre-period balance** (an A/A on the days before the test)")
+        st.dataframe(checks_table(balance), hide_index=True, width="stretch")
+
+with tab_trend:
+    if len(agg.days) < 4:
+        st.info("The data has fewer than 4 days (or no date column): no trend to look at.")
+    else:
+        names = [m.name for m in agg.mapping.metrics]
+        default = (
+            usable_plan.success.name
+            if usable_plan and usable_plan.success and (usable_plan.success.name in names)
+            else names[0]
+        )
+        c1, c2 = st.columns(2)
+        metric = c1.selectbox("Metric", names, index=names.index(default), key=K + "trend_m")
+        arm = c2.selectbox("Arm", list(agg.treatments), key=K + "trend_arm")
+        direction = "increase"
+        if usable_plan is not None:
+            spec = next((m for m in usable_plan.metrics if m.name == metric), None)
+            direction = spec.direction if spec else "increase"
+        trend = validity.effect_trend(agg, metric, arm, alpha=analysis.alpha, direction=direction)
+        draw = st.warning if trend.status == "warn" else st.success
+        draw(trend.message())
+        st.altair_chart(
+            charts.effect_by_day_chart(trend.by_day, notes=date_notes()), width="stretch"
+        )
+        st.caption(
+            "Each point is the effect among units first exposed that day, with its 95% "
+            "interval. A lift that starts high and fades is novelty; one that grows is "
+            "primacy (users learning the change). The later half of the days is the "
+            "steady-state estimate."
+        )
+
+with tab_dates:
+    st.markdown(
+        "Note what happened on particular days (a holiday, an outage, a campaign): the notes "
+        "appear on the charts. Excluding days drops the units first exposed on them and "
+        "re-runs every check and the decision."
+    )
+    days = list(full_days)
+    if not days:
+        st.info("The data has no date column.")
+    else:
+        labels = [
+            str(pd.Timestamp(d).date()) if not agg.mapping.day_label else str(d) for d in days
+        ]
+        seed_key = K + "notes_seed"
+        if seed_key not in st.session_state:
+            st.session_state[seed_key] = pd.DataFrame(
+                {"day": pd.Series([], dtype="object"), "note": pd.Series([], dtype="object")}
+            )
+        edited = st.data_editor(
+            st.session_state[seed_key],
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            key=K + "notes_editor",
+            column_config={
+                "day": st.column_config.SelectboxColumn("Day", options=labels, required=True),
+                "note": st.column_config.TextColumn("What happened (e.g. outage, holiday)"),
+            },
+        )
+        notes = [r for r in edited.to_dict("records") if r.get("day") and r.get("note")]
+        if notes != date_notes():
+            st.session_state[NOTES_KEY] = notes
+            st.rerun()
+        chosen = st.multiselect(
+            "Exclude these days",
+            labels,
+            default=[str(d) for d in st.session_state.get(K + "exclude", [])],
+            key=K + "exclude_pick",
+        )
+        if [str(d) for d in chosen] != [str(d) for d in excluded]:
+            st.session_state[K + "exclude"] = chosen
+            st.rerun()
+
+st.subheader("Report and share", divider="gray")
+options = {
+    "alpha": analysis.alpha,
+    "correction": analysis.correction,
+    "relative_method": analysis.relative_method,
+}
+base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
+params = {**plan.to_query_params(), **results_to_query_params(agg, options)}
+link = f"{base}/decision?{urlencode(params)}"
+st.caption(
+    "This link carries the plan and the aggregated results (counts and sums per arm and day, "
+    "never a row of your data): whoever opens it sees these checks and this decision."
+)
+with st.expander("Share link", icon=":material/link:"):
+    st.code(link, language=None, wrap_lines=True)
+c1, c2 = st.columns(2)
+c1.download_button(
+    "Download report (Markdown)",
+    analysis_report_markdown(analysis, plan=usable_plan, source=source_label, link=link),
+    file_name="experiment_report.md",
+    mime="text/markdown",
+    icon=":material/description:",
+)
+c2.download_button(
+    "Download report (JSON)",
+    analysis_report_json(analysis, plan=usable_plan),
+    file_name="experiment_report.json",
+    mime="application/json",
+    icon=":material/data_object:",
+)

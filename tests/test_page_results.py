@@ -1,0 +1,246 @@
+"""The Results page through Streamlit's AppTest: the demo opens with effects, options drive them.
+
+AppTest cannot upload files; the upload path is covered by tests/browser/test_results_upload.py.
+Expected numbers come from pandas/scipy/statsmodels on the demo file, not from the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "app_pages" / "results.py")
+DEMO = pd.read_parquet(ROOT / "sample_data" / "demo_experiment.parquet")
+
+
+@pytest.fixture(scope="module")
+def demo_rates() -> pd.Series:
+    return DEMO.groupby("variant")["converted"].mean()
+
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def effects_table(at: AppTest) -> pd.DataFrame:
+    """The first dataframe with a Result column: the page's effects table."""
+    for frame in at.dataframe:
+        value = frame.value
+        value = value.data if hasattr(value, "data") else value  # a pandas Styler
+        if "Result" in value.columns and "Metric" in value.columns:
+            return value
+    raise AssertionError("no effects table on the page")
+
+
+def row(table: pd.DataFrame, metric: str) -> pd.Series:
+    return table[table["Metric"] == metric].iloc[0]
+
+
+def widget(elements, key: str):
+    return next(e for e in elements if e.key == key)
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("vega_lite_chart")) + list(at.get("arrow_vega_lite_chart"))
+
+
+def test_opens_on_the_demo_with_an_effects_table(demo_rates):
+    at = run_page()
+    table = effects_table(at)
+    metrics = set(table["Metric"])
+    # Detected columns plus the plan's ratio metric (clicks / sessions).
+    assert {"converted", "revenue", "page_load_ms", "clicks_per_session"} <= metrics
+    converted = row(table, "converted")
+    assert converted["Control"] == f"{demo_rates['control']:.2%}"
+    assert converted["Treatment"] == f"{demo_rates['treatment']:.2%}"
+    assert converted["Role"] == "Success"
+    assert row(table, "page_load_ms")["Role"] == "Guardrail"
+    counts = DEMO["variant"].value_counts()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Control"] == f"{counts['control']:,}"
+    assert shown["Treatment"] == f"{counts['treatment']:,}"
+    assert shown["Days covered"] == str(DEMO["first_exposure"].dt.date.nunique())
+    assert len(charts(at)) >= 4  # forest, lift over time, units per day, segment
+    analysis = at.session_state["analysis"]
+    assert analysis.aggregates is at.session_state["aggregates"]
+    assert set(analysis.effects["metric"]) == metrics
+    assert not at.error
+
+
+def test_success_metric_matches_a_two_proportion_z_test():
+    from statsmodels.stats.proportion import proportions_ztest
+
+    at = run_page()
+    successes = DEMO.groupby("variant")["converted"].sum()
+    counts = DEMO.groupby("variant")["converted"].count()
+    _, p = proportions_ztest(
+        [successes["treatment"], successes["control"]], [counts["treatment"], counts["control"]]
+    )
+    assert row(effects_table(at), "converted")["p-value"] == f"{p:.3f}"  # 0.015 -> "0.015"
+
+
+def test_correction_changes_the_adjusted_p_values():
+    at = run_page()
+    before = effects_table(at)
+    widget(at.selectbox, "results__correction").set_value("bonferroni").run()
+    assert not at.exception
+    after = effects_table(at)
+    assert list(after["Adjusted p"]) != list(before["Adjusted p"])
+    effects = at.session_state["analysis"].effects
+    expected = multipletests(effects["p_value"], method="bonferroni")[1]
+    np.testing.assert_allclose(effects["p_value_adjusted"], expected)
+    assert at.session_state["analysis"].correction == "bonferroni"
+
+    widget(at.selectbox, "results__correction").set_value("none").run()
+    effects = at.session_state["analysis"].effects
+    np.testing.assert_allclose(effects["p_value_adjusted"], effects["p_value"])
+    assert list(effects_table(at)["Adjusted p"]) == list(effects_table(at)["p-value"])
+
+
+def test_alpha_changes_the_interval_level_and_the_verdict():
+    at = run_page()
+    table = effects_table(at)
+    assert "95% CI (fieller)" in table.columns
+    # Holm-adjusted p of converted is 0.088 on the demo: not significant at 0.05...
+    assert row(table, "converted")["Result"].endswith("Not after correction")
+    widget(at.number_input, "results__alpha").set_value(0.1).run()
+    assert not at.exception
+    table = effects_table(at)
+    assert "90% CI (fieller)" in table.columns
+    assert "95% CI (fieller)" not in table.columns
+    # ...but it is at 0.10, and higher conversion is the good direction in the plan.
+    assert row(table, "converted")["Result"] == "✔ Better"
+
+
+def test_relative_method_changes_the_intervals():
+    at = run_page()
+    fieller = effects_table(at)
+    widget(at.selectbox, "results__method").set_value("delta").run()
+    delta = effects_table(at)
+    assert "95% CI (delta)" in delta.columns
+    assert list(delta["95% CI (delta)"]) != list(fieller["95% CI (fieller)"])
+    # The point estimate and the test do not depend on the interval method.
+    assert list(delta["Relative effect"]) == list(fieller["Relative effect"])
+    assert list(delta["p-value"]) == list(fieller["p-value"])
+
+
+def test_show_all_three_intervals_adds_columns():
+    at = run_page()
+    widget(at.toggle, "results__show_all").set_value(True).run()
+    assert not at.exception
+    columns = set(effects_table(at).columns)
+    assert {"95% CI (fieller)", "95% CI (log)", "95% CI (delta)"} <= columns
+
+
+def test_other_control_flips_the_signs(demo_rates):
+    at = run_page()
+    before = effects_table(at)
+    control = next(s for s in at.selectbox if s.label == "Control arm")
+    assert control.value == "control"
+    control.set_value("treatment").run()
+    assert not at.exception
+    after = effects_table(at)
+    for metric in ("converted", "revenue", "page_load_ms"):
+        b, a = row(before, metric)["Relative effect"], row(after, metric)["Relative effect"]
+        assert {b[0], a[0]} == {"+", "-"}, (metric, b, a)
+    assert "Control: treatment" in after.columns
+    assert row(after, "converted")["Control: treatment"] == f"{demo_rates['treatment']:.2%}"
+    assert at.session_state["aggregates"].control == "treatment"
+
+
+def test_cuped_and_capping_change_revenue_only_where_they_apply():
+    at = run_page()
+    base = row(effects_table(at), "revenue")
+    widget(at.toggle, "results__cuped").set_value(False).run()
+    raw = row(effects_table(at), "revenue")
+    # Without CUPED the treatment mean is the plain mean of the file.
+    assert raw["Treatment"] == f"{DEMO.loc[DEMO.variant == 'treatment', 'revenue'].mean():.2f}"
+    assert raw["95% CI (fieller)"] != base["95% CI (fieller)"]
+    assert row(effects_table(at), "converted")["p-value"] != "—"
+
+    widget(at.selectbox, "results__cap").set_value(0.99).run()
+    assert not at.exception
+    capped = row(effects_table(at), "revenue")
+    cap = DEMO["revenue"].quantile(0.99)
+    assert float(capped["Control"]) < float(raw["Control"])
+    assert float(capped["Control"]) == pytest.approx(
+        DEMO.loc[DEMO.variant == "control", "revenue"].clip(upper=cap).mean(), abs=0.006
+    )
+
+
+def test_planned_split_drives_the_sample_ratio_check():
+    at = run_page()
+    assert at.session_state["analysis"].srm.status == "pass"
+    shares = [n for n in at.number_input if n.label in ("control (%)", "treatment (%)")]
+    assert len(shares) == 2
+    next(n for n in shares if n.label == "control (%)").set_value(60.0).run()
+    next(n for n in at.number_input if n.label == "treatment (%)").set_value(40.0).run()
+    assert not at.exception
+    assert at.session_state["analysis"].srm.status == "fail"
+
+
+def test_bad_mapping_is_a_sentence_and_keeps_the_previous_results():
+    at = run_page()
+    previous = at.session_state["analysis"]
+    variant = next(s for s in at.selectbox if s.label == "Variant column (which arm)")
+    variant.set_value("user_id").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("different values" in e for e in errors), errors
+    assert at.session_state["analysis"] is previous
+    assert "converted" in set(effects_table(at)["Metric"])
+
+    next(s for s in at.selectbox if s.label == "Variant column (which arm)").set_value(
+        "variant"
+    ).run()
+    assert not at.exception
+    assert not at.error
+
+
+def test_segment_breakdown_adjusts_across_every_cell():
+    at = run_page()
+    segments = at.session_state["analysis"].segments
+    assert set(segments["segment"]) == {"platform", "device"}
+    assert widget(at.selectbox, "results__segment").value in {"platform", "device"}
+    expected = multipletests(segments["p_value"], method="holm")[1]
+    np.testing.assert_allclose(segments["p_value_adjusted"], expected)
+    widget(at.selectbox, "results__segment").set_value("platform").run()
+    tables = [
+        f.value.data if hasattr(f.value, "data") else f.value
+        for f in at.dataframe
+        if "Segment value" in (f.value.data if hasattr(f.value, "data") else f.value).columns
+    ]
+    assert tables
+    assert set(tables[0]["Segment value"]) == set(DEMO["platform"])
+
+
+@pytest.mark.parametrize("label", ["Variant column (which arm)", "Date or timestamp"])
+def test_any_column_in_a_role_gives_results_or_a_sentence(label):
+    at = run_page()
+    options = next(s for s in at.selectbox if s.label == label).options
+    for option in options:
+        next(s for s in at.selectbox if s.label == label).set_value(option).run()
+        assert not at.exception, (label, option, at.exception)
+        assert at.error or effects_table(at) is not None
+    assert at.session_state["analysis"] is not None
+
+
+def test_a_segment_with_thousands_of_values_is_refused_with_a_sentence():
+    at = run_page()
+    previous = at.session_state["analysis"]
+    segments = next(m for m in at.multiselect if m.label.startswith("Segments"))
+    assert "user_id" not in segments.options  # the unit id is taken
+    segments.set_value(["revenue"]).run()
+    assert not at.exception
+    n = DEMO["revenue"].nunique()
+    assert any(f"'revenue' has {n:,} different values" in e.value for e in at.error), at.error
+    assert at.session_state["analysis"] is previous

@@ -1,0 +1,159 @@
+"""Session helpers of the Validity & decision page: which analysis, which plan, the A/A.
+
+The analysis comes, in order of preference, from a results share link, from the Results
+page, or from the bundled demo (so the page works with zero input). Everything is kept in
+``st.session_state``; statistics stay in :mod:`abcore`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from abcore import config, ingest, validity
+from abcore.analysis import Analysis, analyze_aggregates
+from abcore.errors import InputError
+from abcore.plan import ExperimentPlan
+from abcore.share import RESULTS_KEY, results_from_query_params
+from ui import results_state as rs
+from ui.state import get_connection, get_plan
+
+SHARED_KEY = "shared_results"
+LOADED_RESULTS_PARAM = "_loaded_results_param"
+NOTES_KEY = "decision__notes"
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedAnalysis:
+    """The analysis the page shows, where it came from, and its rows when available."""
+
+    analysis: Analysis
+    label: str
+    dataset: ingest.Dataset | None = None
+
+
+def load_results_from_link() -> str | None:
+    """Adopt the aggregates a results link carries, once per link; return an error sentence."""
+    packed = st.query_params.get(RESULTS_KEY)
+    if not packed or st.session_state.get(LOADED_RESULTS_PARAM) == packed:
+        return None
+    st.session_state[LOADED_RESULTS_PARAM] = packed
+    try:
+        st.session_state[SHARED_KEY] = results_from_query_params({RESULTS_KEY: packed})
+    except InputError as exc:
+        return f"The shared results could not be opened: {exc}"
+    return None
+
+
+def matching_plan(plan: ExperimentPlan, analysis: Analysis) -> tuple[ExperimentPlan | None, str]:
+    """The plan fitted to the data's arms, or None when its success metric is not in the data.
+
+    Returns the plan to decide with and a sentence explaining any adjustment.
+    """
+    agg = analysis.aggregates
+    known = {m.name for m in agg.mapping.metrics}
+    if plan.success is None or plan.success.name not in known:
+        name = plan.success.name if plan.success else "(none)"
+        return None, (
+            f"The plan's success metric {name!r} is not among this data's metrics "
+            f"({', '.join(sorted(known))}). Pick the success metric on the Metrics or Plan "
+            "page, named as its column, to get a launch recommendation."
+        )
+    if set(plan.expected_shares) == set(agg.variants) and plan.control == agg.control:
+        return plan, ""
+    shares = {arm: 1 / len(agg.variants) for arm in agg.variants}
+    fitted = dataclasses.replace(plan, expected_shares=shares, control=agg.control)
+    return fitted, (
+        f"The plan's arms ({', '.join(plan.expected_shares)}) are not this data's arms "
+        f"({', '.join(agg.variants)}): the decision assumes an equal split with "
+        f"{agg.control} as the control. Set the arms on the Plan page to change that."
+    )
+
+
+def _rerun(analysis: Analysis, plan: ExperimentPlan | None) -> Analysis:
+    """The same aggregates and options, decided with ``plan``."""
+    return analyze_aggregates(
+        analysis.aggregates,
+        expected_shares=analysis.expected_shares,
+        alpha=analysis.alpha,
+        correction=analysis.correction,
+        relative_method=analysis.relative_method,
+        plan=plan,
+        checks=analysis.input_checks,
+    )
+
+
+def _shared_analysis() -> LoadedAnalysis | None:
+    shared = st.session_state.get(SHARED_KEY)
+    if shared is None:
+        return None
+    aggregates, options = shared
+    allowed = {"alpha", "correction", "relative_method", "cuped"}
+    base = analyze_aggregates(aggregates, **{k: v for k, v in options.items() if k in allowed})
+    return LoadedAnalysis(base, "a shared link (aggregates only)")
+
+
+def _results_analysis() -> LoadedAnalysis | None:
+    analysis = st.session_state.get(rs.ANALYSIS_KEY)
+    if analysis is None:
+        return None
+    current = st.session_state.get(rs.CURRENT_KEY)
+    loaded = st.session_state.get(rs.DATASETS_KEY, {}).get(current)
+    label = st.session_state.get(rs.SOURCE_KEY, "the Results page")
+    return LoadedAnalysis(analysis, label, loaded.dataset if loaded else None)
+
+
+def _demo_analysis() -> LoadedAnalysis:
+    plan = get_plan()
+    selection = rs.select_data(None)
+    loaded = selection.loaded
+    mapping = rs.with_plan_metrics(loaded.detected, plan, loaded.dataset)
+    computed = rs.compute(loaded, mapping, None)
+    analysis = rs.analyse(
+        computed,
+        alpha=plan.alpha,
+        correction=config.CORRECTION,
+        relative_method=config.RELATIVE_CI,
+        cuped=True,
+        shares=None,
+        plan=rs.plan_for(computed.aggregates, plan),
+    )
+    rs.publish(analysis, loaded.label)
+    return LoadedAnalysis(analysis, loaded.label, loaded.dataset)
+
+
+def current_analysis() -> LoadedAnalysis:
+    """The analysis to judge, decided with the current plan (fitted to the data's arms)."""
+    loaded = _shared_analysis() or _results_analysis() or _demo_analysis()
+    plan, _ = matching_plan(get_plan(), loaded.analysis)
+    analysis = loaded.analysis
+    same = (analysis.plan is None and plan is None) or (
+        analysis.plan is not None
+        and plan is not None
+        and analysis.plan.fingerprint() == plan.fingerprint()
+    )
+    if not same:
+        analysis = _rerun(analysis, plan)
+    return dataclasses.replace(loaded, analysis=analysis)
+
+
+def run_aa(loaded: LoadedAnalysis, metric: str, simulations: int) -> validity.AAResult:
+    """The simulated A/A on this session's rows of the current data."""
+    if loaded.dataset is None:
+        raise InputError("the simulated A/A needs the uploaded rows, not a shared link.")
+    return validity.simulate_aa(
+        get_connection(),
+        loaded.dataset,
+        loaded.analysis.aggregates.mapping,
+        metric,
+        simulations=simulations,
+        alpha=loaded.analysis.alpha,
+    )
+
+
+def date_notes() -> list[dict[str, Any]]:
+    """Notes on dates (holiday, outage...) the user wrote, for the time charts."""
+    return list(st.session_state.get(NOTES_KEY, []))

@@ -1,0 +1,670 @@
+"""Session state and presentation helpers of the Results page.
+
+Everything a session loads or computes lives in ``st.session_state``, never in a module
+global or ``st.cache_data`` (which would share one user's upload with every other user). An
+upload is parsed once per distinct content: its key is the file names, sizes and a hash of
+the bytes. Statistics stay in :mod:`abcore`; this module remembers what the engine computed
+and for which inputs, and turns the numbers into text a product manager can read.
+
+Session-state keys (other pages may read the first three):
+
+- ``analysis``: the current :class:`abcore.Analysis` (the Validity & decision page reads it);
+- ``aggregates``: its :class:`abcore.ingest.Aggregates`;
+- ``analysis_source``: a label of the data it came from;
+- ``results_datasets``, ``results_current``, ``results_failed_uploads``,
+  ``results_file_hashes``, ``results_stats_cache``, ``results_analysis_cache``,
+  ``results_levels_cache`` and widget keys
+  starting with ``results__``: this page's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from abcore import analysis as engine
+from abcore import config, ingest, stats
+from abcore.errors import InputError
+from abcore.plan import ExperimentPlan
+from abcore.sql import Mapping, quote_ident
+from abcore.validity import Check
+from ui.state import get_connection
+
+DEMO_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "demo_experiment.parquet"
+DEMO_KEY = "demo"
+PREFIX = "results__"
+
+ANALYSIS_KEY = "analysis"
+AGGREGATES_KEY = "aggregates"
+SOURCE_KEY = "analysis_source"
+DATASETS_KEY = "results_datasets"
+CURRENT_KEY = "results_current"
+FAILED_KEY = "results_failed_uploads"
+HASHES_KEY = "results_file_hashes"
+STATS_CACHE_KEY = "results_stats_cache"
+ANALYSIS_CACHE_KEY = "results_analysis_cache"
+LEVELS_KEY = "results_levels_cache"
+MAX_DATASETS = 3
+"""Datasets kept per session (the demo and the last uploads); older tables are dropped."""
+MAX_CACHED = 4
+
+
+# --------------------------------------------------------------------------------------------
+# Uploads: parse once per content, keep the last good dataset
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A parsed upload (or the demo) and the roles detection proposed for it."""
+
+    key: str
+    label: str
+    dataset: ingest.Dataset
+    detected: Mapping
+    is_demo: bool = False
+
+    @property
+    def widget_prefix(self) -> str:
+        """Prefix of this dataset's widget keys, so a new file starts from its own detection."""
+        return f"{PREFIX}ds_{self.key[:12]}__"
+
+
+def _file_digest(file: Any) -> str:
+    """Hash of an uploaded file's bytes, computed once per upload (Streamlit's ``file_id``)."""
+    hashes = st.session_state.setdefault(HASHES_KEY, {})
+    file_id = getattr(file, "file_id", None)
+    if file_id is not None and file_id in hashes:
+        return hashes[file_id]
+    digest = hashlib.sha256(bytes(file.getvalue())).hexdigest()
+    if file_id is not None:
+        hashes[file_id] = digest
+    return digest
+
+
+def upload_key(files: Sequence[Any]) -> str:
+    """One key per distinct set of files: names, sizes and content hashes.
+
+    The same file uploaded again (even under a new Streamlit ``file_id``) maps to the same
+    key, so it is never parsed twice in a session.
+    """
+    parts = sorted(
+        (str(getattr(f, "name", "")), int(getattr(f, "size", 0)), _file_digest(f)) for f in files
+    )
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _drop_table(loaded: Loaded) -> None:
+    con = get_connection()
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(loaded.dataset.table)}")
+
+
+def _load(key: str, label: str, source: Any, *, is_demo: bool) -> Loaded:
+    """Parse and detect; on failure leave no table behind."""
+    con = get_connection()
+    dataset = ingest.load(con, source)
+    try:
+        detected = ingest.detect_schema(con, dataset)
+    except (InputError, ValueError):
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(dataset.table)}")
+        raise
+    return Loaded(key, label, dataset, detected, is_demo)
+
+
+def _remember(loaded: Loaded) -> None:
+    datasets: dict[str, Loaded] = st.session_state.setdefault(DATASETS_KEY, {})
+    datasets[loaded.key] = loaded
+    while len(datasets) > MAX_DATASETS:
+        oldest = next(k for k in datasets if k != loaded.key)
+        _drop_table(datasets.pop(oldest))
+
+
+def demo_label() -> str:
+    return f"{DEMO_PATH.name} (the bundled demo)"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the page shows: a dataset, plus why it may not be the one just uploaded."""
+
+    loaded: Loaded
+    error: str | None = None
+    new: bool = False
+
+
+def select_data(files: Sequence[Any] | None) -> Selection:
+    """The dataset to show for the uploader's current files.
+
+    No files: the bundled demo. New files are parsed once; if they cannot be read, the
+    error sentence comes back with the previously shown dataset, whose results stay.
+    """
+    datasets: dict[str, Loaded] = st.session_state.setdefault(DATASETS_KEY, {})
+    failed: dict[str, str] = st.session_state.setdefault(FAILED_KEY, {})
+    previous = st.session_state.get(CURRENT_KEY)
+    error = None
+    new = False
+    if files:
+        key = upload_key(files)
+        if key in datasets:
+            current = key
+        elif key in failed:
+            error, current = failed[key], previous
+        else:
+            names = " + ".join(str(getattr(f, "name", "upload")) for f in files)
+            try:
+                source = list(files) if len(files) > 1 else files[0]
+                _remember(_load(key, names, source, is_demo=False))
+                current, new = key, True
+            except (InputError, ValueError) as exc:
+                failed[key] = str(exc)
+                error, current = str(exc), previous
+    else:
+        current = DEMO_KEY
+    if current is None or current not in datasets:
+        current = DEMO_KEY
+        if DEMO_KEY not in datasets:
+            _remember(_load(DEMO_KEY, demo_label(), DEMO_PATH, is_demo=True))
+    if current != previous:
+        _forget_widgets(datasets[current])
+    st.session_state[CURRENT_KEY] = current
+    return Selection(datasets[current], error, new)
+
+
+def _forget_widgets(keep: Loaded) -> None:
+    """Drop the widget state of datasets no longer shown, so a re-upload starts afresh."""
+    for key in [k for k in st.session_state if str(k).startswith(f"{PREFIX}ds_")]:
+        if not str(key).startswith(keep.widget_prefix):
+            del st.session_state[key]
+
+
+# --------------------------------------------------------------------------------------------
+# Mapping helpers
+# --------------------------------------------------------------------------------------------
+
+
+def column_levels(loaded: Loaded, column: str, limit: int) -> list[str]:
+    """Distinct values of ``column`` (at most ``limit``), for the control picker.
+
+    Remembered per dataset and column, so a rerun does not scan the table again.
+    """
+    cache: dict[tuple[str, str, int], list[str]] = st.session_state.setdefault(LEVELS_KEY, {})
+    key = (loaded.key, column, int(limit))
+    if key not in cache:
+        q = quote_ident(column)
+        rows = (
+            get_connection()
+            .execute(
+                f"SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM "
+                f"{quote_ident(loaded.dataset.table)} WHERE {q} IS NOT NULL ORDER BY v "
+                f"LIMIT {int(limit)}"
+            )
+            .fetchall()
+        )
+        cache[key] = [str(r[0]) for r in rows]
+    return cache[key]
+
+
+def numeric_columns(dataset: ingest.Dataset) -> list[str]:
+    """Columns that can hold a metric: numbers and TRUE/FALSE."""
+    numeric = ("INT", "FLOAT", "DOUBLE", "REAL", "DECIMAL", "BOOLEAN", "NUMERIC")
+    return [
+        n
+        for n, t in dataset.columns
+        if any(w in t.upper() for w in numeric) and not t.upper().startswith("INTERVAL")
+    ]
+
+
+def with_plan_metrics(mapping: Mapping, plan: ExperimentPlan, dataset: ingest.Dataset) -> Mapping:
+    """Add the plan's ratio metrics whose numerator and denominator columns are in the file.
+
+    Detection cannot know that ``clicks / sessions`` is a metric; the plan says so.
+    """
+    if mapping.is_aggregated:
+        return mapping
+    have = {m.name for m in mapping.metrics}
+    extra = [m for m in engine.plan_metric_mappings(plan, dataset.names) if m.name not in have]
+    return dataclasses.replace(mapping, metrics=(*mapping.metrics, *extra)) if extra else mapping
+
+
+# --------------------------------------------------------------------------------------------
+# Computing: once per mapping and options, remembered in the session
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Computed:
+    """The sufficient statistics of one mapping and the instrumentation checks beside them."""
+
+    key: str
+    aggregates: ingest.Aggregates
+    checks: tuple[Check, ...] = field(default=())
+
+
+def _remember_in(cache_key: str, key: str, value: Any) -> Any:
+    cache: dict[str, Any] = st.session_state.setdefault(cache_key, {})
+    cache[key] = value
+    while len(cache) > MAX_CACHED:
+        cache.pop(next(iter(cache)))
+    return value
+
+
+def compute(loaded: Loaded, mapping: Mapping, cap: float | None) -> Computed:
+    """Sufficient statistics (and instrumentation checks for unit-level data), once per input.
+
+    Raises:
+        InputError: the mapping does not fit the file (a sentence says what to change).
+    """
+    key = hashlib.sha256(
+        json.dumps([loaded.key, mapping.to_dict(), cap], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    cached = st.session_state.get(STATS_CACHE_KEY, {}).get(key)
+    if cached is not None:
+        return cached
+    check_role_sizes(loaded, mapping)
+    con = get_connection()
+    aggregates = ingest.compute_stats(con, loaded.dataset, mapping, cap=cap)
+    checks: tuple[Check, ...] = ()
+    if not aggregates.mapping.is_aggregated:
+        inst = ingest.instrumentation_stats(con, loaded.dataset, aggregates.mapping)
+        checks = tuple(engine.instrumentation_checks(inst))
+    return _remember_in(STATS_CACHE_KEY, key, Computed(key, aggregates, checks))
+
+
+def check_role_sizes(loaded: Loaded, mapping: Mapping) -> None:
+    """Refuse a hand-picked date or segment column with far too many values.
+
+    Every day and every segment value becomes its own comparison, so a user id picked as
+    the date would mean 50,000 "days": a sentence now beats a page that never returns.
+
+    Raises:
+        InputError: naming the column, its number of values and the limit.
+    """
+    types = loaded.dataset.types
+    checks: list[tuple[str, str, int, str]] = []
+    if mapping.timestamp and mapping.timestamp in types:
+        q = quote_ident(mapping.timestamp)
+        dated = any(w in types[mapping.timestamp].upper() for w in ("DATE", "TIMESTAMP"))
+        expr = f"CAST({q} AS DATE)" if dated else f"CAST({q} AS VARCHAR)"
+        checks.append((mapping.timestamp, expr, config.RESULTS_MAX_DAYS, "days"))
+    for segment in mapping.segments:
+        if segment in types:
+            expr = f"CAST({quote_ident(segment)} AS VARCHAR)"
+            checks.append((segment, expr, config.RESULTS_MAX_SEGMENT_VALUES, "segment values"))
+    if not checks:
+        return
+    counts = ", ".join(f"count(DISTINCT {expr})" for _, expr, _, _ in checks)
+    row = (
+        get_connection()
+        .execute(f"SELECT {counts} FROM {quote_ident(loaded.dataset.table)}")
+        .fetchall()[0]
+    )
+    for (column, _, limit, what), n in zip(checks, row, strict=True):
+        if n > limit:
+            role = "date" if what == "days" else "segment"
+            raise InputError(
+                f"Column '{column}' has {n:,} different values, too many {what} (at most "
+                f"{limit:,}): it does not look like a {role} column. Pick another one, or none."
+            )
+
+
+def plan_for(aggregates: ingest.Aggregates, plan: ExperimentPlan) -> ExperimentPlan | None:
+    """The plan, when its arms are the data's arms with the same control; else None."""
+    same_arms = set(plan.expected_shares) == set(aggregates.variants)
+    return plan if same_arms and plan.control == aggregates.control else None
+
+
+def analyse(
+    computed: Computed,
+    *,
+    alpha: float,
+    correction: str,
+    relative_method: str,
+    cuped: bool,
+    shares: dict[str, float] | None,
+    plan: ExperimentPlan | None,
+) -> engine.Analysis:
+    """:func:`abcore.analysis.analyze_aggregates` with this session's options, once per input."""
+    key = json.dumps(
+        [
+            computed.key,
+            alpha,
+            correction,
+            relative_method,
+            cuped,
+            shares,
+            plan.fingerprint() if plan else None,
+        ],
+        default=str,
+    )
+    cached = st.session_state.get(ANALYSIS_CACHE_KEY, {}).get(key)
+    if cached is not None:
+        return cached
+    result = engine.analyze_aggregates(
+        computed.aggregates,
+        expected_shares=shares,
+        alpha=alpha,
+        correction=correction,
+        relative_method=relative_method,
+        cuped=cuped,
+        plan=plan,
+        checks=computed.checks,
+    )
+    return _remember_in(ANALYSIS_CACHE_KEY, key, result)
+
+
+def publish(result: engine.Analysis, source: str) -> None:
+    """Make ``result`` the session's current analysis, for this page and the decision page."""
+    st.session_state[ANALYSIS_KEY] = result
+    st.session_state[AGGREGATES_KEY] = result.aggregates
+    st.session_state[SOURCE_KEY] = source
+
+
+def relative_interval_columns(result: engine.Analysis, cuped: bool) -> pd.DataFrame:
+    """Fieller, log and delta relative intervals of every row of the effects table."""
+    rows = []
+    for row in result.effects.itertuples(index=False):
+        comparison = engine.compare_metric(
+            result.aggregates,
+            row.metric,
+            row.arm,
+            alpha=result.alpha,
+            relative_method=result.relative_method,
+            cuped=cuped,
+        )
+        out: dict[str, Any] = {"metric": row.metric, "arm": row.arm}
+        for method, (low, high) in stats.relative_intervals(comparison).items():
+            out[f"rel_ci_low_{method}"] = float(low)
+            out[f"rel_ci_high_{method}"] = float(high)
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Presentation: numbers as a product manager reads them
+# --------------------------------------------------------------------------------------------
+
+
+def _bad(x: Any) -> bool:
+    try:
+        return x is None or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def fmt_p(p: Any) -> str:
+    """p-values as people quote them.
+
+    >>> [fmt_p(p) for p in (0.0004, 0.0031, 0.0146, 0.37, 1.0, float("nan"))]
+    ['<0.001', '0.003', '0.015', '0.37', '1.00', '—']
+    """
+    if _bad(p):
+        return "—"
+    p = float(p)
+    if p < 0.001:
+        return "<0.001"
+    if p < 0.1:
+        return f"{p:.3f}"
+    return f"{p:.2f}"
+
+
+def _digits(size: float) -> int:
+    return 2 if size < 0.1 else 1 if size < 1 else 0
+
+
+def fmt_pct(x: Any, *, signed: bool = True, digits: int | None = None) -> str:
+    """Percentages with as many decimals as their size deserves.
+
+    >>> [fmt_pct(x) for x in (0.0674, -0.0043, 1.4067, float("inf"))]
+    ['+6.74%', '-0.43%', '+141%', 'unbounded']
+    """
+    if _bad(x):
+        return "—"
+    x = float(x)
+    if math.isinf(x):
+        return "unbounded"
+    sign = "+" if signed else ""
+    digits = _digits(abs(x)) if digits is None else digits
+    return f"{x:{sign}.{digits}%}"
+
+
+def fmt_number(x: Any, *, signed: bool = False) -> str:
+    """Means and differences with about four significant digits.
+
+    >>> [fmt_number(x) for x in (861.9555, 52.456, 0.0123456, 12345.6)]
+    ['862.0', '52.46', '0.0123', '12,346']
+    """
+    if _bad(x):
+        return "—"
+    x = float(x)
+    sign = "+" if signed else ""
+    size = abs(x)
+    if size >= 1000:
+        return f"{x:{sign},.0f}"
+    if size >= 100:
+        return f"{x:{sign}.1f}"
+    if size >= 1 or size == 0:
+        return f"{x:{sign}.2f}"
+    return f"{x:{sign}.3g}"
+
+
+def is_rate(kind: str) -> bool:
+    return kind in ("binary", "proportion_of_counts")
+
+
+def fmt_mean(x: Any, kind: str) -> str:
+    """A rate as a percentage, anything else as a number."""
+    if is_rate(kind) and not _bad(x):
+        return f"{float(x):.2%}"
+    return fmt_number(x)
+
+
+def fmt_difference(x: Any, kind: str) -> str:
+    """Absolute differences: percentage points for rates."""
+    if _bad(x):
+        return "—"
+    if is_rate(kind):
+        return f"{float(x) * 100:+.2f} pp"
+    return fmt_number(x, signed=True)
+
+
+def fmt_interval(low: Any, high: Any) -> str:
+    """A relative interval; infinite ends read "unbounded" (Fieller, control near zero).
+
+    >>> fmt_interval(0.013, 0.1249), fmt_interval(float("-inf"), float("inf"))
+    ('+1.3% to +12.5%', 'unbounded')
+    """
+    if _bad(low) or _bad(high):
+        return "—"
+    if math.isinf(float(low)) or math.isinf(float(high)):
+        return "unbounded"
+    digits = _digits(max(abs(float(low)), abs(float(high))))
+    return f"{fmt_pct(low, digits=digits)} to {fmt_pct(high, digits=digits)}"
+
+
+@dataclass(frozen=True)
+class Role:
+    """What the plan says about a metric of the same name."""
+
+    role: str
+    direction: str
+    margin: float | None = None
+
+
+def plan_roles(plan: ExperimentPlan | None) -> dict[str, Role]:
+    if plan is None:
+        return {}
+    return {m.name: Role(m.role, m.direction, m.margin) for m in plan.metrics}
+
+
+def guardrail_margins(roles: dict[str, Role]) -> dict[str, float]:
+    """The relative effect each guardrail must not cross, signed by its bad direction."""
+    return {
+        name: (r.margin if r.direction == "decrease" else -r.margin)
+        for name, r in roles.items()
+        if r.role == "guardrail" and r.margin
+    }
+
+
+ROLE_LABELS = {"success": "Success", "guardrail": "Guardrail", "secondary": "Secondary"}
+# Symbols every system font has (DejaVu too), unlike colour emoji.
+RESULT_BETTER = "✔ Better"
+RESULT_WORSE = "✖ Worse"
+RESULT_UP = "▲ Higher"
+RESULT_DOWN = "▼ Lower"
+RESULT_NONE = "– No clear change"
+RESULT_BEFORE = "– Not after correction"
+RESULT_ERROR = "⚠ Cannot test"
+
+
+def result_label(row: dict[str, Any], alpha: float, direction: str | None) -> str:
+    """A verdict word per row: significant (on the adjusted p-value) and in which direction."""
+    if _bad(row.get("p_value")):
+        return RESULT_ERROR
+    if not bool(row.get("significant")):
+        return RESULT_BEFORE if float(row["p_value"]) < alpha else RESULT_NONE
+    up = float(row["abs_effect"]) > 0
+    if direction is None:
+        return RESULT_UP if up else RESULT_DOWN
+    return RESULT_BETTER if up == (direction == "increase") else RESULT_WORSE
+
+
+def error_sentences(effects: pd.DataFrame) -> list[str]:
+    """One sentence per row whose comparison carries an error code."""
+    out = []
+    for row in effects.to_dict("records"):
+        code = row.get("error")
+        if isinstance(code, str) and code:
+            sentence = stats.ERRORS.get(code, code.replace("_", " "))
+            where = f"{row['metric']}"
+            if row.get("segment_value") is not None:
+                where += f" in {row['segment']} = {row['segment_value']}"
+            out.append(f"{where} ({row['arm']}): {sentence}")
+    return out
+
+
+def arm_header(role: str, arm: str) -> str:
+    """'Control' for an arm called control, else 'Control: gate_30'.
+
+    >>> arm_header("Control", "control"), arm_header("Treatment", "gate_40")
+    ('Control', 'Treatment: gate_40')
+    """
+    return role if arm.strip().lower() == role.lower() else f"{role}: {arm}"
+
+
+def effects_display(
+    effects: pd.DataFrame,
+    *,
+    alpha: float,
+    roles: dict[str, Role],
+    method: str,
+    control: str | None = None,
+    intervals: pd.DataFrame | None = None,
+    label: str = "metric",
+) -> pd.DataFrame:
+    """The effects table as text: a verdict, means, differences, intervals and p-values.
+
+    With a single treatment arm the arms go into the column headers instead of a column of
+    their own; the Role column appears only when the plan names one of the metrics.
+    ``intervals`` (from :func:`relative_interval_columns`) adds the other two relative
+    intervals beside the chosen one.
+    """
+    level = f"{1 - alpha:.0%}" if round((1 - alpha) * 100, 6).is_integer() else f"{1 - alpha:.1%}"
+    records = effects.to_dict("records")
+    arms = list(dict.fromkeys(str(r["arm"]) for r in records))
+    one_arm = len(arms) == 1
+    show_roles = label == "metric" and any(str(r["metric"]) in roles for r in records)
+    control_col = arm_header("Control", control) if control else "Control"
+    treat_col = arm_header("Treatment", arms[0]) if one_arm else "Treatment"
+    extra = {}
+    if intervals is not None and not intervals.empty:
+        extra = {(r["metric"], r["arm"]): r for r in intervals.to_dict("records")}
+    rows = []
+    for r in records:
+        kind = str(r.get("kind", "continuous"))
+        role = roles.get(str(r["metric"]))
+        out: dict[str, Any] = {}
+        if label != "metric":
+            out[label.replace("_", " ").capitalize()] = str(r[label])
+        out["Metric"] = str(r["metric"])
+        if show_roles:
+            out["Role"] = ROLE_LABELS.get(role.role, role.role) if role else ""
+        if not one_arm:
+            out["Treatment arm"] = str(r["arm"])
+        out["Result"] = result_label(r, alpha, role.direction if role else None)
+        out[control_col] = fmt_mean(r.get("control_mean"), kind)
+        out[treat_col] = fmt_mean(r.get("treatment_mean"), kind)
+        out["Difference"] = fmt_difference(r.get("abs_effect"), kind)
+        out["Relative effect"] = fmt_pct(r.get("rel_effect"))
+        out[f"{level} CI ({method})"] = fmt_interval(r.get("rel_ci_low"), r.get("rel_ci_high"))
+        if extra:
+            x = extra.get((r["metric"], r["arm"]), {})
+            for other in ("fieller", "log", "delta"):
+                if other != method:
+                    out[f"{level} CI ({other})"] = fmt_interval(
+                        x.get(f"rel_ci_low_{other}"), x.get(f"rel_ci_high_{other}")
+                    )
+        out["p-value"] = fmt_p(r.get("p_value"))
+        out["Adjusted p"] = fmt_p(r.get("p_value_adjusted"))
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def export_frame(
+    effects: pd.DataFrame, roles: dict[str, Role], intervals: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The effects table with the plan's roles (and extra intervals), raw numbers kept."""
+    frame = effects.copy()
+    frame.insert(1, "role", [roles[m].role if m in roles else "" for m in frame["metric"]])
+    if intervals is not None and not intervals.empty:
+        frame = frame.merge(intervals, on=["metric", "arm"], how="left")
+    return frame
+
+
+def summary_sentence(
+    effects: pd.DataFrame, roles: dict[str, Role], alpha: float, correction: str
+) -> str:
+    """One sentence: how many comparisons, which are significant, the success metric's read."""
+    total = len(effects)
+    sig = effects[effects["significant"].fillna(False).astype(bool)]
+    how = {"holm": "Holm", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}.get(correction)
+    after = f" after {how} correction" if how else ""
+    if total == 1:
+        lead = f"**The comparison is {'' if len(sig) else 'not '}significant** at {alpha:g}"
+    elif not len(sig):
+        lead = f"**None of the {total} comparisons is significant** at {alpha:g}{after}"
+    else:
+        verb = "is" if len(sig) == 1 else "are"
+        lead = f"**{len(sig)} of {total} comparisons {verb} significant** at {alpha:g}{after}"
+    parts = [lead]
+    if 0 < len(sig) <= 4 and total > 1:
+        parts[0] += ": " + "; ".join(
+            f"{r['metric']} ({r['arm']}) {fmt_pct(r['rel_effect'])}" for r in sig.to_dict("records")
+        )
+    success = next((n for n, r in roles.items() if r.role == "success"), None)
+    if success is not None and success in set(effects["metric"]):
+        for r in effects[effects["metric"] == success].to_dict("records"):
+            parts.append(
+                f"success metric **{success}** in {r['arm']}: "
+                f"{fmt_pct(r['rel_effect'])} (CI {fmt_interval(r['rel_ci_low'], r['rel_ci_high'])}"
+                f", p = {fmt_p(r['p_value'])}, adjusted {fmt_p(r['p_value_adjusted'])})"
+            )
+    return ". ".join(p[0].upper() + p[1:] for p in parts) + "."
+
+
+def day_span(days: Sequence[Any]) -> str:
+    """'Mar 02 – Mar 15, 2026' for dates, 'Sat, Oct 11 – Sun, Nov 16' for labels."""
+    if not days:
+        return ""
+    first, last = days[0], days[-1]
+    if isinstance(first, pd.Timestamp):
+        return f"{first:%b %d} – {last:%b %d, %Y}"
+    return f"{first} – {last}"
