@@ -21,6 +21,7 @@ from abcore.errors import InputError
 from abcore.report import effects_csv
 from abcore.sql import SHAPES, Mapping, MetricMapping
 from ui import results_state as rs
+from ui.decision_state import SHARED_KEY
 from ui.state import get_plan
 
 P = rs.PREFIX
@@ -356,6 +357,9 @@ with up_col:
     )
 selection = rs.select_data(files)
 loaded = selection.loaded
+if files:
+    # The user's own data replaces results opened from a shared link.
+    st.session_state.pop(SHARED_KEY, None)
 with info_col:
     ds = loaded.dataset
     st.markdown(f"**Data:** {loaded.label}")
