@@ -353,7 +353,9 @@ with up_col:
         key=P + "upload",
         help="One row per user; or per-arm totals (n, sums, sums of squares), optionally per "
         "day. Arms in separate files (e.g. control_data.csv + experiment_data.csv) are "
-        "read together.",
+        "read together. Uploads are limited to "
+        f"{st.get_option('server.maxUploadSize'):,} MB; for bigger data, compute per-arm or "
+        "per-day totals (n, sums, sums of squares) where the data lives and upload those.",
     )
 selection = rs.select_data(files)
 loaded = selection.loaded
@@ -538,10 +540,15 @@ with head[len(counts) + 1]:
 if days:
     st.caption(f"Dates: {rs.day_span(days)}.")
 
-st.info(
-    rs.summary_sentence(result.effects, roles, result.alpha, result.correction),
-    icon=":material/insights:",
-)
+summary = rs.summary_sentence(result.effects, roles, result.alpha, result.correction)
+if result.recommendation is not None:
+    summary += (
+        f" The launch decision is **{result.recommendation.label}**: it tests only the plan's "
+        "success metric (one-sided, in its good direction) and its guardrails, so it can "
+        "differ from this table, which corrects across every metric shown. See Validity & "
+        "decision."
+    )
+st.info(summary, icon=":material/insights:")
 other_checks = [c for c in result.checks if c.name != "Sample ratio" and c.status != "pass"]
 if other_checks:
     failed = sum(c.status == "fail" for c in other_checks)
