@@ -167,7 +167,7 @@ with tab_srm:
         pd.DataFrame(
             {
                 "Arm": [a.arm for a in analysis.srm.arms],
-                "Units": [a.observed for a in analysis.srm.arms],
+                "Units": [f"{a.observed:,}" for a in analysis.srm.arms],
                 "Share": [a.observed_share for a in analysis.srm.arms],
                 "Planned share": [a.expected_share for a in analysis.srm.arms],
                 "Off by": [a.relative_gap for a in analysis.srm.arms],
@@ -190,7 +190,16 @@ with tab_srm:
         st.dataframe(
             status_style(shown, "status"),
             hide_index=True,
-            column_config={"gap": st.column_config.NumberColumn("off by", format="percent")},
+            column_config={
+                "segment": "Segment",
+                "segment_value": "Value",
+                "units": st.column_config.NumberColumn("Units", format="localized"),
+                "worst_arm": "Arm most off",
+                "gap": st.column_config.NumberColumn("Off by", format="percent"),
+                "p_value": st.column_config.NumberColumn("p-value", format="%.3g"),
+                "p_value_adjusted": st.column_config.NumberColumn("Adjusted p", format="%.3g"),
+                "status": "Status",
+            },
         )
 
 with tab_aa:
