@@ -724,7 +724,8 @@ def adjust_p_values(p_values: Iterable[float], method: str = config.CORRECTION) 
             ranked = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
         adjusted = np.empty(m)
         adjusted[order] = ranked
-    out[ok] = np.minimum(adjusted, 1.0)
+    # An adjusted p-value is never below the raw one (BH's ratio can round one ulp under).
+    out[ok] = np.minimum(np.maximum(adjusted, valid), 1.0)
     return out
 
 
