@@ -1,6 +1,6 @@
 """The abcore jobs: ``analyze`` (with a record of its phases and queries), abcore's
-sufficient-statistics SQL run straight on the file, the Plan page's curves, and the A/A
-placeholder."""
+sufficient-statistics SQL run straight on the file, the Plan page's curves, and the
+simulated A/A (abcore.validity.simulate_aa)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
+import pandas as pd
 
 import abcore
-from abcore import analysis, config, ingest, planning, stats
+from abcore import analysis, ingest, planning
 from abcore.plan import ExperimentPlan
 from abcore.sql import Mapping, MetricMapping, sufficient_stats_sql
-from abcore.suffstats import SampleMean
 from bench import spec
 from bench.jobs_floor import connect, reader
 
@@ -190,38 +189,29 @@ def run_planning(_: str | None = None, repeats: int = 20) -> dict[str, Any]:
 
 
 def run_aa(_: str | None = None, simulations: int = spec.AA_SIMULATIONS) -> dict[str, Any]:
-    """PLACEHOLDER (abcore has no A/A function yet): split a 50,000-user control arm at random
-    ``simulations`` times with numpy and test each split with ``stats.compare_samples``."""
+    """``abcore.validity.simulate_aa`` on a 50,000-user control arm: ``simulations``
+    re-randomizations by hashing the unit id, all in one DuckDB query per metric."""
+    from abcore import ingest, validity
     from sample_data.generate import make_experiment
 
     frame = make_experiment(2 * spec.AA_ROWS + spec.AA_ROWS // 5)
     arm = frame[frame[spec.VARIANT] == spec.CONTROL].head(spec.AA_ROWS)
+    both = pd.concat([arm, frame[frame[spec.VARIANT] != spec.CONTROL].head(100)])
+    con = ingest.connect()
+    dataset = ingest.load(con, both)
+    mapping = ingest.detect_schema(con, dataset)
     metrics = ("converted", "revenue", "page_load_ms")
-    values = arm[list(metrics)].to_numpy(float)
-    squares = values**2
     started = time.perf_counter()
-    rng = np.random.default_rng(config.DEMO_SEED)
-    p_values: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    batch = 100
-    for start in range(0, simulations, batch):
-        b = (rng.random((min(batch, simulations - start), len(values))) < 0.5).astype(float)
-        n_b = b.sum(1)
-        sums_b, sq_b = b @ values, b @ squares
-        sums_a, sq_a = values.sum(0) - sums_b, squares.sum(0) - sq_b
-        for j, m in enumerate(metrics):
-            c = stats.compare_samples(
-                SampleMean(len(values) - n_b, sums_a[:, j], sq_a[:, j]),
-                SampleMean(n_b, sums_b[:, j], sq_b[:, j]),
-                binary=m == "converted",
-            )
-            p_values[m].append(c.p_value)
+    results = {
+        m: validity.simulate_aa(con, dataset, mapping, m, simulations=simulations)
+        for m in metrics
+    }
     seconds = time.perf_counter() - started
-    rates = {m: float(np.mean(np.concatenate(p) < config.ALPHA)) for m, p in p_values.items()}
     return {
-        "placeholder": True,
-        "label": "PLACEHOLDER: numpy re-randomisation + stats.compare_samples (no A/A in abcore)",
-        "rows": len(values),
+        "placeholder": False,
+        "label": "abcore.validity.simulate_aa (DuckDB hash re-randomization), 3 metrics",
+        "rows": len(arm),
         "simulations": simulations,
-        "false_positive_rate": rates,
+        "false_positive_rate": {m: r.false_positive_rate for m, r in results.items()},
         "job_seconds": round(seconds, 4),
     }

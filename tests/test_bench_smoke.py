@@ -103,7 +103,7 @@ def test_planning_and_aa_entries(results: dict) -> None:
     assert curves["sample_size_curve"]["points"] == spec.CURVE_POINTS
     assert curves["days_curve"]["points"] == spec.CURVE_POINTS
     aa = results["aa"]["details"]
-    assert aa["placeholder"] is True
+    assert aa["placeholder"] is False
     assert aa["simulations"] == spec.AA_SIMULATIONS
     assert aa["rows"] == spec.AA_ROWS
     for rate in aa["false_positive_rate"].values():
