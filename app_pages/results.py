@@ -25,6 +25,12 @@ from ui.decision_state import SHARED_KEY
 from ui.state import get_plan
 
 P = rs.PREFIX
+
+
+def _upload_touched() -> None:
+    st.session_state[P + "upload_touched"] = True
+
+
 SHAPE_LABELS = {
     "unit": "A row per user",
     "aggregated": "Totals per arm",
@@ -351,13 +357,17 @@ with up_col:
         type=["csv", "tsv", "txt", "parquet", "gz"],
         accept_multiple_files=True,
         key=P + "upload",
+        on_change=_upload_touched,
         help="One row per user; or per-arm totals (n, sums, sums of squares), optionally per "
         "day. Arms in separate files (e.g. control_data.csv + experiment_data.csv) are "
         "read together. Uploads are limited to "
         f"{st.get_option('server.maxUploadSize'):,} MB; for bigger data, compute per-arm or "
         "per-day totals (n, sums, sums of squares) where the data lives and upload those.",
     )
-selection = rs.select_data(files)
+# Streamlit empties the uploader when another page runs; only the user's own removal (x)
+# should bring back the demo.
+touched = st.session_state.pop(P + "upload_touched", False)
+selection = rs.select_data(files, keep=not files and not touched)
 loaded = selection.loaded
 if files:
     # The user's own data replaces results opened from a shared link.

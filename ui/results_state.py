@@ -141,11 +141,13 @@ class Selection:
     new: bool = False
 
 
-def select_data(files: Sequence[Any] | None) -> Selection:
+def select_data(files: Sequence[Any] | None, *, keep: bool = False) -> Selection:
     """The dataset to show for the uploader's current files.
 
-    No files: the bundled demo. New files are parsed once; if they cannot be read, the
-    error sentence comes back with the previously shown dataset, whose results stay.
+    No files: the bundled demo, unless ``keep`` (the uploader is empty only because the user
+    came back from another page, which resets it): then the last dataset shown stays. New
+    files are parsed once; if they cannot be read, the error sentence comes back with the
+    previously shown dataset, whose results stay.
     """
     datasets: dict[str, Loaded] = st.session_state.setdefault(DATASETS_KEY, {})
     failed: dict[str, str] = st.session_state.setdefault(FAILED_KEY, {})
@@ -167,6 +169,8 @@ def select_data(files: Sequence[Any] | None) -> Selection:
             except (InputError, ValueError) as exc:
                 failed[key] = str(exc)
                 error, current = str(exc), previous
+    elif keep and previous in datasets:
+        current = previous
     else:
         current = DEMO_KEY
     if current is None or current not in datasets:

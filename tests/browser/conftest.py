@@ -62,6 +62,9 @@ def start_server(port: int | None = None) -> tuple[subprocess.Popen, str]:
             "true",
             "--server.address",
             "127.0.0.1",
+            # Editing the code while a test runs must not reload modules under a session.
+            "--server.fileWatcherType",
+            "none",
         ],
         cwd=ROOT,
         env=env,

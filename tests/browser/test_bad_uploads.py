@@ -1,0 +1,121 @@
+"""Awkward files on the Results page: each one is a sentence, never a traceback.
+
+The files and their expected messages come from tests/data/bad/README.md (the table that
+tests/test_ingest.py checks at the engine level); here every file that needs no mapping edit
+and must be refused is uploaded in turn, in one browser session, through the real uploader.
+Each must show an ``st.error`` matching the README's pattern and no exception box; afterwards
+a good file still analyses, with the rates pandas computes from it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import wait_for_app
+
+from sample_data.generate import make_experiment
+
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+UPLOAD = "[data-testid=stFileUploader] input[type=file]"
+REMOVE = "[data-testid=stFileChipDeleteBtn] button"
+ERROR = "[data-testid=stAlertContentError]"
+TIMEOUT = 60_000
+ROW = re.compile(
+    r"^\| `(?P<file>[^`]+)` \|[^|]*\|(?P<edits>[^|]*)\| InputError: `(?P<pattern>.+)` \|$"
+)
+
+
+def refused_files() -> dict[str, str]:
+    """README rows that expect an InputError with no mapping edit: file name to pattern."""
+    text = (BAD / "README.md").read_text(encoding="utf-8")
+    rows = (ROW.match(line.strip()) for line in text.splitlines())
+    return {m["file"]: m["pattern"] for m in rows if m and not m["edits"].strip()}
+
+
+def remove_files(page) -> None:
+    """Empty the uploader (it adds new files to the ones it holds)."""
+    while page.locator(REMOVE).count():
+        page.locator(REMOVE).first.click()
+        page.wait_for_timeout(300)
+        wait_for_app(page, timeout=TIMEOUT)
+
+
+def upload(page, path: Path) -> None:
+    remove_files(page)
+    page.locator(UPLOAD).set_input_files(str(path))
+    page.locator(f"[data-testid=stFileChipName][title='{path.name}']").wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(800)
+    wait_for_app(page, timeout=TIMEOUT)
+
+
+def errors(page) -> list[str]:
+    return [e.inner_text().strip() for e in page.locator(ERROR).all()]
+
+
+def effects_rows(page) -> dict[str, list[str]]:
+    """The effects table (the data frame headed Metric ... Result), keyed by metric."""
+    page.wait_for_selector(
+        "[data-testid=stDataFrame] table th:text-is('Result')", state="attached", timeout=TIMEOUT
+    )
+    for frame in page.get_by_test_id("stDataFrame").all():
+        headers = [h.strip() for h in frame.locator("table th").all_text_contents()]
+        if {"Metric", "Result"} <= set(headers):
+            rows = {}
+            for tr in frame.locator("table tbody tr").all():
+                cells = [c.strip() for c in tr.locator("td").all_text_contents()]
+                if cells:
+                    rows[cells[0]] = dict(zip(headers, cells, strict=False))
+            return rows
+    raise AssertionError("no effects table on the page")
+
+
+def test_readme_lists_the_files_this_test_uploads():
+    files = refused_files()
+    # The README's own wording for the files the issue names (so a README edit is noticed).
+    for name in (
+        "empty.csv",
+        "one_arm.csv",
+        "excel_as_csv.csv",
+        "thousands_of_columns.csv",
+        "no_variant_column.csv",
+    ):
+        assert name in files
+        assert (BAD / name).exists()
+    assert len(files) >= 10
+
+
+def test_every_refused_file_is_a_sentence_then_a_good_file_works(page, app_url, tmp_path):
+    # From the root and the navigation: a deep URL makes the frontend probe a 404 first.
+    page.goto(app_url)
+    wait_for_app(page, timeout=TIMEOUT)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Results").click()
+    page.wait_for_selector("h1:has-text('Results')", timeout=TIMEOUT)
+    wait_for_app(page, timeout=TIMEOUT)
+
+    shown: dict[str, str] = {}
+    for name, pattern in refused_files().items():
+        upload(page, BAD / name)
+        found = errors(page)
+        match = [e for e in found if re.search(pattern, e)]
+        assert match, f"{name}: no error matching {pattern!r} in {found}"
+        assert page.get_by_test_id("stException").count() == 0, name
+        shown[name] = match[0]
+    # Each message is specific to its file, not one catch-all sentence.
+    assert len(set(shown.values())) == len(shown)
+
+    good = make_experiment(4_000, seed=7)
+    path = tmp_path / "good_export.csv"
+    good.to_csv(path, index=False)
+    upload(page, path)
+    page.wait_for_selector("h3:has-text('Results: good_export.csv')", timeout=TIMEOUT)
+    assert errors(page) == []
+    assert page.get_by_test_id("stException").count() == 0
+    rows = effects_rows(page)
+    assert {"converted", "revenue", "page_load_ms"} <= set(rows)
+    rates = good.groupby("variant")["converted"].mean()
+    converted = rows["converted"]
+    assert converted["Control"] == f"{rates['control']:.2%}"
+    assert converted["Treatment"] == f"{rates['treatment']:.2%}"
+    page.locator("[data-testid=stVegaLiteChart]").first.wait_for(timeout=TIMEOUT)
+    assert not page.console_errors, page.console_errors
