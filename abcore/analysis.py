@@ -547,7 +547,7 @@ def analyze(
     """
     con = ingest.connect()
     try:
-        dataset = ingest.load(con, source)
+        dataset = ingest.load(con, source, materialize=False)
         detected = ingest.detect_schema(con, dataset)
         if variant not in dataset.names:
             raise InputError(

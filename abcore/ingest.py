@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import math
 import os
 import re
@@ -46,12 +47,16 @@ from abcore.sql import (
     PAIR_KINDS,
     Mapping,
     MetricMapping,
+    cap_percentiles,
+    cell_checks_sql,
+    cell_count_sql,
+    finest_stats_sql,
     normalize_name,
     quote_ident,
+    rollup_stats_sql,
     stat_column,
     sufficient_stats_sql,
     unit_checks_sql,
-    unit_day_checks_sql,
     value_checks_sql,
 )
 from abcore.suffstats import PairStatistic, SampleMean
@@ -134,13 +139,20 @@ def connect(
 class Dataset:
     """A loaded upload: its DuckDB table, column names and types, rows and provenance.
 
-    ``columns`` holds ``(name, duckdb_type)`` pairs in file order.
+    ``columns`` holds ``(name, duckdb_type)`` pairs in file order. ``table`` is a table, or,
+    for a file read in place (``load(..., materialize=False)``), a view over the file; then
+    ``sample`` names a table holding the file's first rows (where schema detection looks).
+    ``facts`` caches what the scans so far proved (rows per unit id, the arms, the value
+    checks of the last statistics) so that a later step does not scan again; it is not part
+    of equality.
     """
 
     table: str
     columns: tuple[tuple[str, str], ...]
     n_rows: int
     source: str
+    sample: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -148,7 +160,13 @@ class Dataset:
 
     @property
     def types(self) -> dict[str, str]:
-        return dict(self.columns)
+        """Column types (as of now: a view turned into a table may have retyped a column)."""
+        return dict(self.facts.get("columns", self.columns))
+
+    @property
+    def in_place(self) -> bool:
+        """Whether ``table`` is still a view over the file (not a copy of it)."""
+        return "reader" in self.facts
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,7 +174,13 @@ class Dataset:
 # --------------------------------------------------------------------------------------------
 
 
-def load(con: duckdb.DuckDBPyConnection, source: Source, *, name: str | None = None) -> Dataset:
+def load(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    *,
+    name: str | None = None,
+    materialize: bool = True,
+) -> Dataset:
     """Parse an upload once into a new DuckDB table and describe it.
 
     Args:
@@ -170,6 +194,17 @@ def load(con: duckdb.DuckDBPyConnection, source: Source, *, name: str | None = N
             (``control_data.csv`` + ``experiment_data.csv`` give ``control`` and
             ``experiment``).
         name: the file name of ``bytes`` (its extension picks the format), or a display name.
+        materialize: copy the data into a table (the default: later queries read memory, the
+            right choice when the same upload is analysed again and again, as on the Results
+            page). ``False`` reads a CSV or Parquet *path* in place, for one analysis of a
+            large file (``abcore.analyze``): ``Dataset.table`` is then a view over the file,
+            schema detection looks at its first ``config.INGEST_SAMPLE_ROWS`` rows, one scan
+            here counts the rows, the arms and the rows per unit id, and the statistics are
+            one more scan, so memory stays far below the file's size. A file no larger than
+            the sample, other sources, gzip and UTF-16 files are copied anyway; a step a view
+            cannot serve (day labels in file order, a metric column of text, a late value
+            that does not fit its column's type) copies the file then, with the result a
+            copy would have given from the start.
 
     CSV dialect (comma, semicolon, tab or pipe; quotes; CRLF) is detected by DuckDB's
     sniffer; UTF-8 (with or without BOM) is tried first, then Latin-1, and UTF-16 with a BOM
@@ -189,8 +224,12 @@ def load(con: duckdb.DuckDBPyConnection, source: Source, *, name: str | None = N
         if not source:
             raise InputError("No files were given: upload at least one CSV or Parquet file.")
         if len(source) == 1:
-            return load(con, source[0], name=name)
+            return load(con, source[0], name=name, materialize=materialize)
         return _load_parts(con, [(None, src, None) for src in source], labelled=False)
+    if not materialize and isinstance(source, str | os.PathLike) and Path(source).is_file():
+        in_place = _load_in_place(con, Path(source).resolve(), _display_name(source, name))
+        if in_place is not None:
+            return in_place
     table = _new_table_name()
     try:
         description = _load_one(con, source, name, table)
@@ -344,6 +383,23 @@ _CONVERT_RE = re.compile(r'converting column "((?:[^"]|"")*)"')
 _LINE_RE = re.compile(r"CSV Error on Line: (\d+)")
 
 
+@dataclass(frozen=True)
+class _CsvRead:
+    """How a CSV file was read: the options that worked, its delimiter and encoding."""
+
+    options: dict[str, Any]
+    delimiter: str | None
+    encoding: str
+    sniffed: tuple[Any, ...] | None = None
+
+    @property
+    def description(self) -> str:
+        names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+        d = self.delimiter
+        what = f"{names.get(d or '', 'CSV')}-separated" if d else "CSV"
+        return f"({what}, {self.encoding.upper()})"
+
+
 def _read_csv(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -353,18 +409,35 @@ def _read_csv(
     *,
     gzip: bool,
 ) -> str:
+    read = _csv_into(con, path, table, display, head, gzip=gzip)
+    _normalize_types(con, table, numeric_text=True, decimal_comma=read.delimiter == ";")
+    return f"{display} {read.description}"
+
+
+def _csv_into(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    display: str,
+    head: bytes,
+    *,
+    gzip: bool,
+    limit: int | None = None,
+) -> _CsvRead:
+    """Create ``table`` from the CSV (its first ``limit`` rows), retrying what can be fixed."""
     kind = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "text"
     encoding = "utf-8" if gzip else _head_encoding(head, kind)
-    delimiter = _sniff_delimiter(con, path, encoding, gzip)
+    sniffed = _sniff(con, path, encoding, gzip)
+    delimiter = sniffed[0] if sniffed else None
     types: dict[str, str] = {}
     for _ in range(64):
-        options = {"header": True, "encoding": encoding, "types": types or None}
+        options: dict[str, Any] = {"header": True, "encoding": encoding, "types": types or None}
         if gzip:
             options["compression"] = "gzip"
         if delimiter == ";":
             options["decimal_separator"] = ","
         try:
-            _create_from_csv(con, table, path, options)
+            _create_from_csv(con, table, path, options, limit=limit)
             break
         except duckdb.OutOfMemoryException as exc:
             raise _memory_error() from exc
@@ -383,14 +456,17 @@ def _read_csv(
     else:  # pragma: no cover - 64 retyped columns means something else is wrong
         raise InputError(f"{display} could not be read: too many columns with mixed values.")
     _check_header(con, table, path, display, encoding, delimiter)
-    _normalize_types(con, table, numeric_text=True, decimal_comma=delimiter == ";")
-    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-    what = f"{names.get(delimiter or '', 'CSV')}-separated" if delimiter else "CSV"
-    return f"{display} ({what}, {encoding.upper()})"
+    kept = {k: v for k, v in options.items() if v is not None}
+    return _CsvRead(kept, delimiter, encoding, sniffed)
 
 
 def _create_from_csv(
-    con: duckdb.DuckDBPyConnection, table: str, path: Path, options: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    options: dict[str, Any],
+    *,
+    limit: int | None = None,
 ) -> None:
     args, params = ["$1"], [str(path)]
     for key, value in options.items():
@@ -398,21 +474,251 @@ def _create_from_csv(
             continue
         params.append(value)
         args.append(f"{key} := ${len(params)}")
+    rows = f" LIMIT {int(limit)}" if limit is not None else ""
     con.execute(
-        f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM read_csv({', '.join(args)})", params
+        f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM read_csv({', '.join(args)}){rows}",
+        params,
     )
 
 
-def _sniff_delimiter(
-    con: duckdb.DuckDBPyConnection, path: Path, encoding: str, gzip: bool
+class _NeedTable(Exception):
+    """Internal: a view over a file cannot serve this step; copy the file into a table."""
+
+
+def _load_in_place(con: duckdb.DuckDBPyConnection, path: Path, display: str) -> Dataset | None:
+    """A view over a large CSV or Parquet file, with a sample table for detection.
+
+    A file no larger than the sample is that sample, made the table (what :func:`load`
+    would make). Returns None when a copy is the way (gzip or UTF-16, anything unusual or
+    wrong): :func:`load` then copies the file and raises the errors it always raises.
+    """
+    if path.stat().st_size == 0:
+        return None
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    try:
+        kind = _sniff_kind(head, display)
+    except InputError:
+        return None
+    parquet = kind == "parquet" or (kind == "text?" and display.lower().endswith(_PARQUET_EXT))
+    if not parquet and kind != "text?":
+        return None
+    table = _new_table_name()
+    sample = f"{table}_sample"
+    limit = config.INGEST_SAMPLE_ROWS
+    try:
+        if parquet:
+            con.execute(
+                f"CREATE TABLE {quote_ident(sample)} AS SELECT * FROM read_parquet($1) "
+                f"LIMIT {limit + 1}",
+                [str(path)],
+            )
+            options: dict[str, Any] = {}
+            decimal_comma, description, sniffed = False, f"{display} (Parquet)", None
+        else:
+            read = _csv_into(con, path, sample, display, head, gzip=False, limit=limit + 1)
+            options, decimal_comma = read.options, read.delimiter == ";"
+            description = f"{display} {read.description}"
+            sniffed = read.sniffed
+        sampled = con.execute(f"SELECT count(*) FROM {quote_ident(sample)}").fetchall()[0][0]
+        if sampled <= limit:  # the sample is the whole file: it becomes the table
+            con.execute(f"ALTER TABLE {quote_ident(sample)} RENAME TO {quote_ident(table)}")
+            sample = table
+            _normalize_types(con, table, numeric_text=not parquet, decimal_comma=decimal_comma)
+            return _finish(con, table, description)
+        raw = _table_columns(con, sample)
+        reader = _reader_sql(path, parquet=parquet, options=options)
+        if not parquet:
+            reader = _pinned_csv_reader(con, path, options, sample, raw, sniffed) or reader
+        plan = _text_types(
+            con,
+            quote_ident(sample),
+            reader,
+            raw,
+            numeric_text=not parquet,
+            decimal_comma=decimal_comma,
+        )
+        _apply_types(con, sample, raw, plan, decimal_comma=decimal_comma)
+        renames = _tidy_renames([n for n, _ in raw])
+        _tidy_names(con, sample)
+        cols = _table_columns(con, sample)
+        _check_columns(cols, display)
+        con.execute(
+            f"CREATE VIEW {quote_ident(table)} AS "
+            + _view_sql(reader, raw, plan, renames, decimal_comma=decimal_comma)
+        )
+        facts: dict[str, Any] = {"reader": {"path": str(path), "display": display}}
+        stub = Dataset(table, tuple(cols), int(sampled), description, sample, facts)
+        n_rows = _census(con, stub, rescan_is_cheap=parquet)
+    except (InputError, duckdb.Error):
+        if sample != table:
+            con.execute(f"DROP VIEW IF EXISTS {quote_ident(table)}")
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(sample)}")
+        return None  # load copies the file and says what is wrong, if anything
+    return Dataset(table, tuple(cols), n_rows, description, sample, facts)
+
+
+def _pinned_csv_reader(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    options: dict[str, Any],
+    sample: str,
+    cols: Sequence[tuple[str, str]],
+    sniffed: tuple[Any, ...] | None,
 ) -> str | None:
+    """``read_csv`` with the sniffer's dialect and the sample's column types spelled out.
+
+    A view over ``read_csv`` with auto-detection sniffs the file again each time a query
+    binds it (30 ms or more on a large file); spelled out, it binds at once. Returns None,
+    and the auto-detecting reader is used, unless the spelled-out reader gives the sample's
+    columns and first rows exactly.
+    """
+    if sniffed is None:
+        return None
+    delim, quote, escape, new_line, comment, skip, _, columns, dates, stamps = sniffed[:10]
+    if len(columns) != len(cols):
+        return None
+
+    def text(value: Any) -> str:
+        return "" if value in (None, "(empty)") else str(value)
+
+    pinned = {k: v for k, v in options.items() if k != "types"}
+    pinned |= {
+        "auto_detect": False,
+        "delim": text(delim),
+        "quote": text(quote),
+        "escape": text(escape),
+        "new_line": text(new_line),
+        "comment": text(comment),
+        "skip": int(skip or 0),
+        "columns": dict(cols),
+    }
+    if dates:
+        pinned["dateformat"] = dates
+    if stamps:
+        pinned["timestampformat"] = stamps
+    reader = _reader_sql(path, parquet=False, options=pinned)
+    try:
+        same = con.execute(
+            f"SELECT count(*) = 0 FROM ((SELECT * FROM {reader} LIMIT 1000) "
+            f"EXCEPT ALL (SELECT * FROM {quote_ident(sample)} LIMIT 1000))"
+        ).fetchall()[0][0]
+    except duckdb.Error:
+        return None
+    return reader if same else None
+
+
+def _sql_literal(value: Any) -> str:
+    """A SQL literal for a read option (views cannot hold prepared parameters).
+
+    >>> _sql_literal({"it's": "VARCHAR", "b": True})
+    "{'it''s': 'VARCHAR', 'b': true}"
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"{_sql_literal(k)}: {_sql_literal(v)}" for k, v in value.items()) + "}"
+        )
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _reader_sql(path: Path, *, parquet: bool, options: dict[str, Any]) -> str:
+    """``read_parquet(...)`` / ``read_csv(...)`` with literal arguments."""
+    if parquet:
+        return f"read_parquet({_sql_literal(str(path))})"
+    args = [_sql_literal(str(path))] + [f"{k} := {_sql_literal(v)}" for k, v in options.items()]
+    return f"read_csv({', '.join(args)})"
+
+
+def _view_sql(
+    reader: str,
+    cols: Sequence[tuple[str, str]],
+    plan: dict[str, str],
+    renames: dict[str, str],
+    *,
+    decimal_comma: bool,
+) -> str:
+    """The view's SELECT: what ``_normalize_types`` and ``_tidy_names`` do to a table, as
+    expressions (converted text columns, NaN as NULL, stripped names)."""
+    exprs = []
+    for c, ty in cols:
+        q = quote_ident(c)
+        if c in plan:
+            expr = _typed(q, plan[c], decimal_comma)
+        elif ty in _FLOAT_TYPES:
+            expr = f"CASE WHEN isnan({q}) THEN NULL ELSE {q} END"
+        else:
+            expr = q
+        exprs.append(f"{expr} AS {quote_ident(renames.get(c, c))}")
+    return f"SELECT {', '.join(exprs)} FROM {reader}"
+
+
+def _census(con: duckdb.DuckDBPyConnection, dataset: Dataset, *, rescan_is_cheap: bool) -> int:
+    """Scan a view over a file for its rows, the arms of the column detection will take as
+    the variant and whether the one it will take as the unit id has one row per unit.
+
+    The candidates come from the sample, with detection's own rules, so ``detect_schema``
+    finds its answers in ``dataset.facts``. Units are told apart by a 64-bit hash of the id:
+    as many distinct hashes as ids proves one row per unit (equal ids hash alike); fewer
+    means repeated units (or, rarely, a collision), and detection then counts the ids
+    exactly. A CSV file is parsed once, its arms and hashes grouped together; Parquet columns
+    are cheap to read twice, so its hashes are sorted instead of grouped (half the memory).
+    """
+    prof = _profile(con, dataset)
+    variant = _pick_variant(con, dataset, prof, [])
+    timestamp, _ = _pick_timestamp(con, dataset, prof, {variant}, [])
+    best = _unit_candidate(prof, {variant, timestamp})
+    unit = best.name if best else None
+    t = quote_ident(dataset.table)
+    facts = dataset.facts
+    hashed = ""
+    if unit:
+        u = quote_ident(unit)
+        hashed = f"CASE WHEN {u} IS NOT NULL THEN hash({u}) END AS __ab_h"
+    if not variant:
+        count = f", count(DISTINCT {quote_ident(unit)}), count({quote_ident(unit)})" if unit else ""
+        row = con.execute(f"SELECT count(*){count} FROM {t}").fetchall()[0]
+        if unit:
+            facts.setdefault("unit_rows", {})[unit] = (int(row[1]), int(row[2]))
+        return int(row[0])
+    level = f"CAST({quote_ident(variant)} AS VARCHAR)"
+    if unit and not rescan_is_cheap:
+        rows = con.execute(
+            "SELECT __ab_part, __ab_level, count(*), sum(__ab_k) FROM ("
+            "SELECT GROUPING(__ab_h) AS __ab_part, __ab_level, __ab_h IS NULL AS __ab_no_unit, "
+            f"count(*) AS __ab_k FROM (SELECT {level} AS __ab_level, {hashed} FROM {t}) "
+            "AS __ab_ids "
+            "GROUP BY GROUPING SETS ((__ab_level), (__ab_h))) AS __ab_sets "
+            "WHERE __ab_part = 1 OR NOT __ab_no_unit GROUP BY __ab_part, __ab_level"
+        ).fetchall()
+        arms = [(lvl, int(k)) for part, lvl, _, k in rows if part == 1]
+        hashes, ids = next(((int(g), int(k)) for part, _, g, k in rows if part == 0), (0, 0))
+        repeats = ids - hashes
+    else:
+        sql = f"SELECT {level}, count(*) FROM {t} GROUP BY 1"
+        arms = [(lvl, int(k)) for lvl, k in con.execute(sql).fetchall()]
+        if unit:
+            ids, repeats = con.execute(_repeated_hashes_sql(t, unit)).fetchall()[0]
+    if unit and repeats == 0:
+        facts.setdefault("unit_rows", {})[unit] = (int(ids), int(ids))
+    levels = sorted((str(lvl), k) for lvl, k in arms if lvl is not None)
+    facts.setdefault("levels", {})[variant] = levels[:1001]
+    return sum(k for _, k in arms)
+
+
+def _sniff(
+    con: duckdb.DuckDBPyConnection, path: Path, encoding: str, gzip: bool
+) -> tuple[Any, ...] | None:
+    """DuckDB's sniffer's verdict on the file (``sniff_csv``'s row: delimiter first)."""
     options = "encoding := $2" + (", compression := 'gzip'" if gzip else "")
     for enc in dict.fromkeys([encoding, "latin-1"]):
         try:
-            rows = con.execute(
-                f"SELECT Delimiter FROM sniff_csv($1, {options})", [str(path), enc]
-            ).fetchall()
-            return rows[0][0] if rows else None
+            rows = con.execute(f"SELECT * FROM sniff_csv($1, {options})", [str(path), enc])
+            found = rows.fetchall()
+            return tuple(found[0]) if found else None
         except duckdb.Error:
             continue
     return None
@@ -534,49 +840,122 @@ def _normalize_types(
 ) -> None:
     """Turn boolean-like and (for CSV) number-like text into real types; NaN into NULL.
 
-    One scan of the new table measures every text and float column; ALTERs follow only for
-    the columns that need them. (The token lists are this module's constants, written as SQL
-    literals because DuckDB cannot prepare ALTER statements.)
+    Text columns are judged on their first ``config.INGEST_TYPE_CHECK_ROWS`` rows first (see
+    :func:`_text_types`), so ids, arm names and platforms cost no full scan; ALTERs follow
+    only for the columns that need them. (The token lists are this module's constants,
+    written as SQL literals because DuckDB cannot prepare ALTER statements.)
     """
     cols = _table_columns(con, table)
-    text = [c for c, t in cols if t == "VARCHAR"]
-    floats = [c for c, t in cols if t in ("DOUBLE", "FLOAT", "REAL")]
-    if not text and not floats:
-        return
     t = quote_ident(table)
-    na, booleans, true = (_literal_list(x) for x in (_NA_TOKENS, _BOOL_TOKENS, _TRUE_TOKENS))
-    items: list[str] = []
-    for c in text:
-        v = f"lower(trim({quote_ident(c)}))"
-        items += [
-            f"count({quote_ident(c)})",
-            f"count(*) FILTER (WHERE list_contains({na}, {v}))",
-            f"count(*) FILTER (WHERE list_contains({booleans}, {v}))",
-            f"count({_numeric_text(quote_ident(c), decimal_comma)})" if numeric_text else "0",
-        ]
-    items += [f"count(*) FILTER (WHERE isnan({quote_ident(c)}))" for c in floats]
+    plan = _text_types(con, t, t, cols, numeric_text=numeric_text, decimal_comma=decimal_comma)
+    _apply_types(con, table, cols, plan, decimal_comma=decimal_comma)
+
+
+def _apply_types(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    cols: Sequence[tuple[str, str]],
+    plan: dict[str, str],
+    *,
+    decimal_comma: bool,
+) -> None:
+    """ALTER the columns of ``plan`` to their new type; NaN in float columns becomes NULL."""
+    t = quote_ident(table)
+    for c, target in plan.items():
+        q = quote_ident(c)
+        con.execute(
+            f"ALTER TABLE {t} ALTER {q} SET DATA TYPE {target} USING "
+            f"({_typed(q, target, decimal_comma)})"
+        )
+    floats = [c for c, ty in cols if ty in _FLOAT_TYPES]
+    if not floats:
+        return
+    items = [f"count(*) FILTER (WHERE isnan({quote_ident(c)}))" for c in floats]
     row = con.execute(f"SELECT {', '.join(items)} FROM {t}").fetchall()[0]
-    for i, c in enumerate(text):
-        present, missing, bools, numbers = row[4 * i : 4 * i + 4]
+    for c, nans in zip(floats, row, strict=True):
+        if nans:
+            con.execute(f"UPDATE {t} SET {quote_ident(c)} = NULL WHERE isnan({quote_ident(c)})")
+
+
+_FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+
+
+def _text_types(
+    con: duckdb.DuckDBPyConnection,
+    head: str,
+    full: str,
+    cols: Sequence[tuple[str, str]],
+    *,
+    numeric_text: bool,
+    decimal_comma: bool,
+) -> dict[str, str]:
+    """``{column: "BOOLEAN" | "DOUBLE"}`` for the text columns that hold only such values.
+
+    ``head`` (its first ``config.INGEST_TYPE_CHECK_ROWS`` rows) rules out most text columns: one
+    value that is no boolean, number or NA token is enough. Only the columns that survive
+    (and those with nothing but NA tokens there) are counted on every row of ``full`` (the
+    same table, or a reader over the file whose sample ``head`` is), so the verdict is the
+    one a full scan gives.
+    """
+    text = [c for c, t in cols if t == "VARCHAR"]
+    if not text:
+        return {}
+    limit = config.INGEST_TYPE_CHECK_ROWS
+    rows, counts = _token_counts(
+        con, f"(SELECT * FROM {head} LIMIT {limit}) AS __ab_head", text, numeric_text, decimal_comma
+    )
+    survivors = [c for c in text if _text_type(*counts[c], numeric_text, empty=True)]
+    if survivors and (rows >= limit or head != full):
+        counts.update(_token_counts(con, full, survivors, numeric_text, decimal_comma)[1])
+    plan = {c: _text_type(*counts[c], numeric_text, empty=False) for c in survivors}
+    return {c: target for c, target in plan.items() if target}
+
+
+def _token_counts(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    columns: Sequence[str],
+    numeric_text: bool,
+    decimal_comma: bool,
+) -> tuple[int, dict[str, tuple[int, int, int, int]]]:
+    """Rows, and per column: values present, NA tokens, boolean tokens, numbers."""
+    na, booleans = _literal_list(_NA_TOKENS), _literal_list(_BOOL_TOKENS)
+    items = ["count(*)"]
+    for c in columns:
         q = quote_ident(c)
         v = f"lower(trim({q}))"
-        if present - missing <= 0:
-            continue
-        if bools + missing == present:
-            con.execute(
-                f"ALTER TABLE {t} ALTER {q} SET DATA TYPE BOOLEAN USING "
-                f"(CASE WHEN list_contains({na}, {v}) THEN NULL "
-                f"ELSE list_contains({true}, {v}) END)"
-            )
-        elif numeric_text and numbers + missing == present:
-            con.execute(
-                f"ALTER TABLE {t} ALTER {q} SET DATA TYPE DOUBLE USING "
-                f"(CASE WHEN list_contains({na}, {v}) THEN NULL "
-                f"ELSE {_numeric_text(q, decimal_comma)} END)"
-            )
-    for j, c in enumerate(floats):
-        if row[4 * len(text) + j]:
-            con.execute(f"UPDATE {t} SET {quote_ident(c)} = NULL WHERE isnan({quote_ident(c)})")
+        items += [
+            f"count({q})",
+            f"count(*) FILTER (WHERE list_contains({na}, {v}))",
+            f"count(*) FILTER (WHERE list_contains({booleans}, {v}))",
+            f"count({_numeric_text(q, decimal_comma)})" if numeric_text else "0",
+        ]
+    row = con.execute(f"SELECT {', '.join(items)} FROM {source}").fetchall()[0]
+    counts = {c: tuple(int(x) for x in row[1 + 4 * i : 5 + 4 * i]) for i, c in enumerate(columns)}
+    return int(row[0]), counts  # type: ignore[return-value]
+
+
+def _text_type(
+    present: int, missing: int, bools: int, numbers: int, numeric_text: bool, *, empty: bool
+) -> str | None:
+    """The type a text column's counts call for (``empty``: also keep all-NA columns)."""
+    if present - missing <= 0:
+        return "VARCHAR" if empty else None
+    if bools + missing == present:
+        return "BOOLEAN"
+    if numeric_text and numbers + missing == present:
+        return "DOUBLE"
+    return None
+
+
+def _typed(q: str, target: str, decimal_comma: bool) -> str:
+    """The expression that converts text column ``q`` to ``target`` (NA tokens to NULL)."""
+    na, true = _literal_list(_NA_TOKENS), _literal_list(_TRUE_TOKENS)
+    v = f"lower(trim({q}))"
+    value = (
+        f"list_contains({true}, {v})" if target == "BOOLEAN" else _numeric_text(q, decimal_comma)
+    )
+    return f"CASE WHEN list_contains({na}, {v}) THEN NULL ELSE {value} END"
 
 
 def _literal_list(tokens: Sequence[str]) -> str:
@@ -595,26 +974,7 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, description: str) -> Dat
         _tidy_names(con, table)
         cols = _table_columns(con, table)
         display = description.split(" (", 1)[0]
-        if len(cols) > config.INGEST_MAX_COLUMNS:
-            raise InputError(
-                f"{display} has {len(cols):,} columns; at most {config.INGEST_MAX_COLUMNS:,} are "
-                "supported. Keep the variant, unit id, date and metric columns and upload again."
-            )
-        names = [c for c, _ in cols]
-        if len(cols) == 1:
-            name = names[0]
-            if any(d in name for d in ",;\t|"):
-                raise InputError(
-                    f"{display} could not be split into columns: some rows have a different "
-                    "number of fields than the header. Quote text that contains the delimiter, "
-                    "or remove the stray separators."
-                )
-            raise InputError(
-                f"{display} has a single column ({name!r}). An experiment file needs at least a "
-                "variant column and a metric column, separated by commas, semicolons or tabs."
-            )
-        if len(names) > 1 and all(_is_number(n) for n in names):
-            raise _no_header(display, names)
+        _check_columns(cols, display)
         n_rows = int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
         if n_rows == 0:
             raise InputError(
@@ -626,16 +986,46 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, description: str) -> Dat
     return Dataset(table=table, columns=tuple(cols), n_rows=n_rows, source=description)
 
 
+def _check_columns(cols: Sequence[tuple[str, str]], display: str) -> None:
+    """Refuse too many columns, a single column, or a header made of numbers."""
+    if len(cols) > config.INGEST_MAX_COLUMNS:
+        raise InputError(
+            f"{display} has {len(cols):,} columns; at most {config.INGEST_MAX_COLUMNS:,} are "
+            "supported. Keep the variant, unit id, date and metric columns and upload again."
+        )
+    names = [c for c, _ in cols]
+    if len(cols) == 1:
+        name = names[0]
+        if any(d in name for d in ",;\t|"):
+            raise InputError(
+                f"{display} could not be split into columns: some rows have a different "
+                "number of fields than the header. Quote text that contains the delimiter, "
+                "or remove the stray separators."
+            )
+        raise InputError(
+            f"{display} has a single column ({name!r}). An experiment file needs at least a "
+            "variant column and a metric column, separated by commas, semicolons or tabs."
+        )
+    if len(names) > 1 and all(_is_number(n) for n in names):
+        raise _no_header(display, names)
+
+
 def _tidy_names(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Strip spaces around column names (``"revenue "``), unless that would collide."""
-    names = [n for n, _ in _table_columns(con, table)]
+    for name, clean in _tidy_renames([n for n, _ in _table_columns(con, table)]).items():
+        con.execute(
+            f"ALTER TABLE {quote_ident(table)} RENAME {quote_ident(name)} TO {quote_ident(clean)}"
+        )
+
+
+def _tidy_renames(names: Sequence[str]) -> dict[str, str]:
+    """``{name: stripped name}`` for the names :func:`_tidy_names` renames."""
+    out = {}
     for name in names:
         clean = name.strip()
         if clean != name and clean and clean not in names:
-            con.execute(
-                f"ALTER TABLE {quote_ident(table)} RENAME {quote_ident(name)} TO "
-                f"{quote_ident(clean)}"
-            )
+            out[name] = clean
+    return out
 
 
 def _is_number(text: str) -> bool:
@@ -809,23 +1199,56 @@ def _family(duck_type: str) -> str:
 
 
 def _profile(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> list[_Profile]:
-    """Counts, approximate distinct counts and numeric ranges of every column, in one scan."""
+    """Counts, approximate distinct counts and numeric ranges of every column, in one scan.
+
+    A file read in place is profiled on its sample. Distinct values are counted only where
+    detection reads them (text, boolean and other columns, numbers named like an arm or an
+    id), not for dates and metrics, where they are the most expensive part of the scan.
+    The profile is kept in ``dataset.facts``.
+    """
+    if "profile" in dataset.facts:
+        return list(dataset.facts["profile"])
     items: list[str] = []
     layout: list[tuple[str, str, str, int]] = []
     for name, duck_type in dataset.columns:
         fam = _family(duck_type)
         q = quote_ident(name)
         layout.append((name, duck_type, fam, len(items)))
-        items += [f"count({q})", f"approx_count_distinct({q})"]
+        items += [
+            f"count({q})",
+            f"approx_count_distinct({q})" if _distinct_read(name, fam) else "0",
+        ]
         if fam in ("numeric", "bool"):
             d = f"CAST({q} AS DOUBLE)"
             items += [f"min({d})", f"max({d})", f"bool_and({d} = floor({d}))"]
-    row = _run(con, f"SELECT {', '.join(items)} FROM {quote_ident(dataset.table)}").fetchall()[0]
+    source = quote_ident(dataset.sample or dataset.table)
+    row = _run(con, f"SELECT {', '.join(items)} FROM {source}").fetchall()[0]
     out = []
     for name, duck_type, fam, i in layout:
         extra = row[i + 2 : i + 5] if fam in ("numeric", "bool") else (None, None, None)
         out.append(_Profile(name, duck_type, fam, int(row[i]), int(row[i + 1] or 0), *extra))
+    dataset.facts["profile"] = tuple(out)
     return out
+
+
+def _distinct_read(name: str, family: str) -> bool:
+    """Whether detection looks at a column's distinct count: a possible arm, segment or id.
+
+    Dates never; numbers only when named like an arm or an id (:func:`_pick_variant` and
+    :func:`_unit_score` ignore the other numbers' distinct counts).
+    """
+    if family in ("date", "timestamp"):
+        return False
+    if family != "numeric":
+        return True
+    norm = normalize_name(name)
+    tokens = set(norm.split("_"))
+    return bool(
+        _variant_score(name)
+        or norm in _UNIT_NAMES
+        or tokens & (_UNIT_TOKENS | {"player", "uid", "id"})
+        or norm.endswith("id")
+    )
 
 
 def detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
@@ -850,13 +1273,19 @@ def detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
       metric of the same name for CUPED;
     - segments: other text columns with 2 to ``SEGMENT_MAX_LEVELS`` values.
 
-    Every choice that is a guess leaves a sentence in ``Mapping.notes``.
+    Every choice that is a guess leaves a sentence in ``Mapping.notes``. A file read in
+    place (``load(..., materialize=False)``) is profiled on its first rows; its arms and
+    rows per unit id come from the scan :func:`load` made of the whole file.
     """
+    return _with_table(con, dataset, lambda: _detect_schema(con, dataset))
+
+
+def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
     prof = _profile(con, dataset)
     by_name = {p.name: p for p in prof}
     notes: list[str] = []
     variant = _pick_variant(con, dataset, prof, notes)
-    levels = [lvl for lvl, _ in _levels(con, dataset.table, variant)] if variant else []
+    levels = [lvl for lvl, _ in _levels(con, dataset, variant)] if variant else []
     control = _pick_control(levels, variant, notes) if levels else None
     timestamp, day_label = _pick_timestamp(con, dataset, prof, {variant}, notes)
     taken = {variant, timestamp}
@@ -938,7 +1367,7 @@ def _pick_variant(
     labels = set(config.CONTROL_LABELS) - {"a", "c", "0", "false", "off", "base", "default"}
     for p in usable:
         if p.family == "text" and 2 <= p.distinct <= config.VARIANT_MAX_LEVELS:
-            levels = {lvl.strip().lower() for lvl, _ in _levels(con, dataset.table, p.name)}
+            levels = {lvl.strip().lower() for lvl, _ in _levels(con, dataset, p.name, head=True)}
             if levels & labels:
                 notes.append(
                     f"No column is named like a variant; '{p.name}' was taken because one of its "
@@ -952,13 +1381,28 @@ def _pick_variant(
     return None
 
 
-def _levels(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[tuple[str, int]]:
+def _levels(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, column: str, *, head: bool = False
+) -> list[tuple[str, int]]:
+    """Values of a column and their rows, in order (at most 1001): the arms.
+
+    Known ones come from ``dataset.facts``; ``head`` allows the sample of a file read in
+    place (enough to see whether some value names a control arm).
+    """
+    known = dataset.facts.get("levels", {}).get(column)
+    if known is not None:
+        return list(known)
+    sampled = head and dataset.sample is not None
     q = quote_ident(column)
     sql = (
-        f"SELECT CAST({q} AS VARCHAR) AS level, count(*) FROM {quote_ident(table)} "
+        f"SELECT CAST({q} AS VARCHAR) AS level, count(*) "
+        f"FROM {quote_ident(dataset.sample if sampled else dataset.table)} "
         f"WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT 1001"
     )
-    return [(str(a), int(b)) for a, b in _run(con, sql).fetchall()]
+    levels = [(str(a), int(b)) for a, b in _run_data(con, dataset, sql).fetchall()]
+    if not sampled:
+        dataset.facts.setdefault("levels", {})[column] = levels
+    return levels
 
 
 def _pick_control(levels: Sequence[str], variant: str | None, notes: list[str]) -> str:
@@ -1005,7 +1449,7 @@ def _pick_timestamp(
         dates, digits = _run(
             con,
             f"SELECT count(TRY_CAST({q} AS DATE)), count(*) FILTER (WHERE regexp_matches({q}, "
-            f"'[0-9]')) FROM {quote_ident(dataset.table)}",
+            f"'[0-9]')) FROM {quote_ident(dataset.sample or dataset.table)}",
         ).fetchall()[0]
         if dates == p.non_null:
             return p.name, False
@@ -1070,14 +1514,10 @@ def _pick_unit(
     taken: set[str | None],
     notes: list[str],
 ) -> tuple[str | None, bool]:
-    cands = [p for p in prof if p.name not in taken and _is_unit_candidate(p)]
-    if not cands:
+    best = _unit_candidate(prof, taken)
+    if best is None:
         return None, False
-    best = max(cands, key=lambda p: (_unit_score(p), p.distinct))
-    q = quote_ident(best.name)
-    distinct, rows = _run(
-        con, f"SELECT count(DISTINCT {q}), count({q}) FROM {quote_ident(dataset.table)}"
-    ).fetchall()[0]
+    distinct, rows = _unit_rows(con, dataset, best.name)
     if distinct < rows:
         notes.append(
             f"Some units have several rows ({rows:,} rows for {distinct:,} values of "
@@ -1086,6 +1526,45 @@ def _pick_unit(
         )
         return best.name, True
     return best.name, False
+
+
+def _unit_candidate(prof: Sequence[_Profile], taken: set[str | None]) -> _Profile | None:
+    cands = [p for p in prof if p.name not in taken and _is_unit_candidate(p)]
+    return max(cands, key=lambda p: (_unit_score(p), p.distinct)) if cands else None
+
+
+def _unit_rows(con: duckdb.DuckDBPyConnection, dataset: Dataset, unit: str) -> tuple[int, int]:
+    """(distinct values, rows with a value) of a unit column, over every row; kept in
+    ``dataset.facts``, where :func:`instrumentation_stats` finds the proof that every unit
+    has one row (then no unit can be in two arms or have duplicate rows)."""
+    known = dataset.facts.get("unit_rows", {}).get(unit)
+    if known is None:
+        t = quote_ident(dataset.table)
+        ids, repeats = _run_data(con, dataset, _repeated_hashes_sql(t, unit)).fetchall()[0]
+        if repeats:  # repeated units (or a hash collision): count them exactly
+            q = quote_ident(unit)
+            sql = f"SELECT count(DISTINCT {q}), count({q}) FROM {t}"
+            distinct, rows = _run_data(con, dataset, sql).fetchall()[0]
+            known = (int(distinct), int(rows))
+        else:
+            known = (int(ids), int(ids))
+        dataset.facts.setdefault("unit_rows", {})[unit] = known
+    return known
+
+
+def _repeated_hashes_sql(table: str, unit: str) -> str:
+    """Ids present, and ids whose 64-bit hash equals the previous one in sorted order.
+
+    No repeat proves one row per unit: equal ids hash alike. Sorting 8-byte hashes takes
+    half the memory of a hash table over the ids (and less time when ids are strings).
+    """
+    u = quote_ident(unit)
+    return (
+        "SELECT count(__ab_h), count(*) FILTER (WHERE __ab_h = __ab_previous) FROM ("
+        "SELECT __ab_h, lag(__ab_h) OVER (ORDER BY __ab_h) AS __ab_previous FROM ("
+        f"SELECT CASE WHEN {u} IS NOT NULL THEN hash({u}) END AS __ab_h FROM {table}"
+        ") AS __ab_ids) AS __ab_sorted"
+    )
 
 
 def _pre_base(p: _Profile) -> str | None:
@@ -1179,8 +1658,10 @@ def _pick_shape(
     if not counts:
         return "unit", stats
     key_sql = ", ".join(quote_ident(k) for k in keys)
-    (combos,) = _run(
-        con, f"SELECT count(*) FROM (SELECT DISTINCT {key_sql} FROM {quote_ident(dataset.table)})"
+    (combos,) = _run_data(
+        con,
+        dataset,
+        f"SELECT count(*) FROM (SELECT DISTINCT {key_sql} FROM {quote_ident(dataset.table)})",
     ).fetchall()[0]
     if has_n or combos == dataset.n_rows:
         notes.append(
@@ -1210,7 +1691,8 @@ def _aggregated_metrics(
     for cols in stats.values():
         if "sum" in cols and "sum_sq" in cols:
             checks.append(f"bool_and({quote_ident(cols['sum'])} = {quote_ident(cols['sum_sq'])})")
-    equal = _run(con, f"SELECT {', '.join(checks)} FROM {table}").fetchall()[0] if checks else ()
+    sql = f"SELECT {', '.join(checks)} FROM {table}"
+    equal = _run_data(con, dataset, sql).fetchall()[0] if checks else ()
     k = 0
     for base, cols in stats.items():
         col_set = set(cols.values())
@@ -1272,7 +1754,8 @@ def _count_metrics(
     items = [f"sum(CAST({quote_ident(c)} AS DOUBLE))" for c in cols]
     pairs = [(a, b) for a in cols for b in cols if a != b]
     items += [f"coalesce(bool_and({quote_ident(a)} <= {quote_ident(b)}), false)" for a, b in pairs]
-    row = _run(con, f"SELECT {', '.join(items)} FROM {quote_ident(dataset.table)}").fetchall()[0]
+    sql = f"SELECT {', '.join(items)} FROM {quote_ident(dataset.table)}"
+    row = _run_data(con, dataset, sql).fetchall()[0]
     total = {c: float(row[i] or 0) for i, c in enumerate(cols)}
     bounded = {pair: bool(row[len(cols) + i]) for i, pair in enumerate(pairs)}
     order = {c: i for i, c in enumerate(cols)}
@@ -1341,6 +1824,62 @@ def _run(
         ) from exc
 
 
+def _run_data(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    sql: str,
+    params: Sequence[Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """:func:`_run` for a query over the data: over a view, an error means "copy the file
+    into a table and try again" (a late value that does not fit its column, say), so the
+    person sees what a table would have told them."""
+    if not dataset.in_place:
+        return _run(con, sql, params)
+    try:
+        return con.execute(sql, list(params or []))
+    except duckdb.OutOfMemoryException as exc:
+        raise _memory_error() from exc
+    except duckdb.Error as exc:
+        raise _NeedTable from exc
+
+
+def _with_table(con: duckdb.DuckDBPyConnection, dataset: Dataset, work: Any) -> Any:
+    """``work()``; if a view over the file cannot serve it, copy the file and run it again."""
+    try:
+        return work()
+    except _NeedTable:
+        _materialize(con, dataset)
+        return work()
+
+
+def _materialize(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
+    """Replace the view over a file by a table of the same name: what ``load`` makes with
+    ``materialize=True`` (the sample, profile and counts found so far stay valid)."""
+    reader = dataset.facts.pop("reader")
+    if not Path(reader["path"]).is_file():
+        raise InputError(
+            f"{reader['display']} is no longer at {reader['path']}: it was read in place, so "
+            "it must stay there until the analysis ends. Load it again."
+        )
+    t = quote_ident(dataset.table)
+    con.execute(f"DROP VIEW IF EXISTS {t}")
+    try:
+        _read_file(con, Path(reader["path"]), dataset.table, reader["display"])
+        _tidy_names(con, dataset.table)
+    except InputError:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+        raise
+    except duckdb.Error as exc:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise _memory_error() from exc
+        raise InputError(
+            f"{reader['display']} could not be read as a table. Upload a CSV (comma, "
+            "semicolon or tab separated, with a header row) or a Parquet file."
+        ) from exc
+    dataset.facts["columns"] = tuple(_table_columns(con, dataset.table))
+
+
 def _memory_error() -> InputError:
     return InputError(
         "This file needs more memory than this session may use: upload fewer rows or columns "
@@ -1399,13 +1938,16 @@ def _validated(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mappin
                 "cannot be a metric. Pick a numeric or TRUE/FALSE column."
             )
     if text:
+        if dataset.in_place:
+            raise _NeedTable  # naming the first bad value's row needs a table's row ids
         _check_text_numbers(con, dataset, text)
     if mapping.timestamp and not mapping.day_label:
         fam = _family(types[mapping.timestamp])
         if fam == "text":
             q = quote_ident(mapping.timestamp)
-            bad = _run(
+            bad = _run_data(
                 con,
+                dataset,
                 f"SELECT count(*) FILTER (WHERE {q} IS NOT NULL AND TRY_CAST({q} AS DATE) IS "
                 f"NULL) FROM {quote_ident(dataset.table)}",
             ).fetchall()[0][0]
@@ -1471,13 +2013,30 @@ def compute_stats(
             than two arms or more than ``VARIANT_MAX_LEVELS``, the control is not an arm, an
             arm has fewer than two units, a metric is empty or holds infinite values.
     """
+    return _with_table(con, dataset, lambda: _compute_stats(con, dataset, mapping, cap, by))
+
+
+def _compute_stats(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    mapping: Mapping,
+    cap: float | dict[str, float] | None,
+    by: Iterable[str] | None,
+) -> Aggregates:
     mapping = _validated(con, dataset, mapping)
     if by is None:
         by = ("variant",)
         by += ("day",) if mapping.timestamp else ()
         by += ("segments",) if mapping.segments else ()
-    sql, params = sufficient_stats_sql(dataset.table, mapping, by=by, cap=cap)
-    frame = _run(con, sql, params).df()
+    if mapping.day_label and dataset.in_place:
+        raise _NeedTable  # day labels keep the file's order: a table's row ids
+    finest = _cells_are_few(con, dataset, mapping, by)
+    plain = mapping.shape == "unit" and not mapping.aggregate_units
+    if finest and plain and not cap_percentiles(mapping, cap):
+        frame = _stats_and_checks(con, dataset, mapping, by)
+    else:
+        sql, params = sufficient_stats_sql(dataset.table, mapping, by=by, cap=cap, finest=finest)
+        frame = _run_data(con, dataset, sql, params).df()
     overall = frame[frame["level"] == "overall"]
     variants = [str(v) for v in overall["variant"]]
     mapping = _check_arms(mapping, variants, overall)
@@ -1490,6 +2049,48 @@ def compute_stats(
     frame = frame.drop(columns=[stat_column(m, "cap") for m in caps])
     return Aggregates(
         _canonical(frame.drop(columns=[DAY_ORDER], errors="ignore"), mapping), mapping, caps
+    )
+
+
+def _cells_are_few(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping, by: Iterable[str]
+) -> bool:
+    """Whether arm x day x segment cells are few enough to aggregate first and roll up.
+
+    Estimated on the first ``config.INGEST_SAMPLE_ROWS`` rows (of the sample, for a file read
+    in place) as the product of each key's distinct values: an upper bound for those rows.
+    """
+    source = dataset.sample or dataset.table
+    sql, params = cell_count_sql(source, mapping, by=by, rows=config.INGEST_SAMPLE_ROWS)
+    (cells,) = _run(con, sql, params).fetchall()[0]
+    return float(cells or 0) <= config.STATS_MAX_CELLS
+
+
+def _stats_and_checks(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping, by: Iterable[str]
+) -> pd.DataFrame:
+    """One scan for the statistics and the value checks: the cells go to a temporary table,
+    the levels are rolled up from it and the checks (kept in ``dataset.facts`` for
+    :func:`instrumentation_stats`) are summed from it."""
+    cells = f"{dataset.table}_cells_{uuid.uuid4().hex[:8]}"
+    q = quote_ident(cells)
+    sql, params = finest_stats_sql(dataset.table, mapping, by=by, checks=True)
+    _run_data(con, dataset, f"CREATE OR REPLACE TEMP TABLE {q} AS {sql}", params)
+    try:
+        sql, params = rollup_stats_sql(cells, mapping, by=by)
+        frame = _run(con, sql, params).df()
+        sql, params = cell_checks_sql(cells, mapping)
+        checks = _run(con, sql, params).df()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {q}")
+    dataset.facts.setdefault("value_checks", {})[_checks_key(mapping)] = checks
+    return frame
+
+
+def _checks_key(mapping: Mapping) -> str:
+    """What the value checks depend on: the variant, the unit and the metrics."""
+    return json.dumps(
+        [mapping.variant, mapping.unit, [m.to_dict() for m in mapping.metrics]], sort_keys=True
     )
 
 
@@ -1788,10 +2389,25 @@ def instrumentation_stats(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping
 ) -> Instrumentation:
     """Run the instrumentation queries: units in several arms, duplicate rows, missing,
-    out-of-range and negative values per metric and arm."""
+    out-of-range and negative values per metric and arm.
+
+    Nothing is scanned twice: the value checks come from the last :func:`compute_stats` of
+    the same variant, unit and metrics (kept in ``dataset.facts``); when schema detection
+    proved one row per unit (distinct ids = rows), no unit can be in two arms or repeat a
+    row or a day, so the unit checks are those zeros; otherwise one ``GROUP BY`` unit
+    (:func:`abcore.sql.unit_checks_sql`) answers them all.
+    """
+    return _with_table(con, dataset, lambda: _instrumentation_stats(con, dataset, mapping))
+
+
+def _instrumentation_stats(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping
+) -> Instrumentation:
     mapping = _validated(con, dataset, mapping)
-    sql, params = value_checks_sql(dataset.table, mapping)
-    checks = _run(con, sql, params).df()
+    checks = dataset.facts.get("value_checks", {}).get(_checks_key(mapping))
+    if checks is None:
+        sql, params = value_checks_sql(dataset.table, mapping)
+        checks = _run_data(con, dataset, sql, params).df()
     arms = checks[checks["variant"].notna()]
     missing_variant = int(checks.loc[checks["variant"].isna(), "rows"].sum())
     fields: dict[str, Any] = {
@@ -1815,16 +2431,14 @@ def instrumentation_stats(
                 fields[check][m.name] = int(arms[col].sum())
     if mapping.unit and not mapping.is_aggregated:
         fields["rows_missing_unit"] = int(checks["rows_missing_unit"].sum())
-        sql, params = unit_checks_sql(dataset.table, mapping)
-        row = _run(con, sql, params).df().iloc[0]
-        for key in (
-            "units",
-            "units_in_multiple_arms",
-            "units_with_several_rows",
-            "duplicate_unit_rows",
-        ):
-            fields[key] = int(row[key])
-        if mapping.timestamp:
-            sql, params = unit_day_checks_sql(dataset.table, mapping)
-            fields["duplicate_unit_day_rows"] = int(_run(con, sql, params).fetchall()[0][0])
+        keys = ["units", "units_in_multiple_arms", "units_with_several_rows"]
+        keys += ["duplicate_unit_rows"] + (["duplicate_unit_day_rows"] if mapping.timestamp else [])
+        distinct, rows = dataset.facts.get("unit_rows", {}).get(mapping.unit, (0, -1))
+        if distinct == rows:  # proven: one row per unit
+            units = int((arms["rows"] - arms["rows_missing_unit"]).sum())
+            fields.update(dict.fromkeys(keys, 0), units=units)
+        else:
+            sql, params = unit_checks_sql(dataset.table, mapping)
+            row = _run_data(con, dataset, sql, params).fetchall()[0]
+            fields.update({key: int(value) for key, value in zip(keys, row, strict=True)})
     return Instrumentation(**fields)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abcore import InputError
+from abcore import InputError, config, ingest
 from abcore.ingest import (
     Aggregates,
     Dataset,
@@ -740,3 +740,275 @@ def test_mapping_errors_are_input_errors(
 ) -> None:
     with pytest.raises(InputError, match=message):
         compute_stats(con, load(con, units.head(50)), mapping)
+
+
+# --------------------------------------------------------------------------------------------
+# Large files read in place (load(materialize=False)); scans shared and skipped
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_sample(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Make a few thousand rows a "large" file: the sample is 500 rows."""
+    monkeypatch.setattr(config, "INGEST_SAMPLE_ROWS", 500)
+    return 500
+
+
+def _in_place_frame(n: int = 4_000, seed: int = 21) -> pd.DataFrame:
+    df = make_experiment(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    df.loc[rng.random(n) < 0.05, "revenue"] = np.nan
+    df.loc[rng.random(n) < 0.01, "variant"] = None
+    df.loc[rng.random(n) < 0.01, "user_id"] = None
+    df.loc[5:8, "converted"] = 2  # out of range, found by the value checks
+    df["opted_in"] = np.where(rng.random(n) < 0.5, "yes", "no")  # text to booleans
+    score = rng.integers(0, 100, n).astype(str).astype(object)
+    score[rng.random(n) < 0.1] = "NA"  # numbers with NA tokens: text to DOUBLE
+    df["score"] = score
+    return df
+
+
+def _pipeline(con: duckdb.DuckDBPyConnection, ds: Dataset) -> tuple[Mapping, Aggregates, Any]:
+    mapping = detect_schema(con, ds)
+    agg = compute_stats(con, ds, mapping)
+    return mapping, agg, instrumentation_stats(con, ds, agg.mapping)
+
+
+def _assert_same_aggregates(got: Aggregates, expected: Aggregates) -> None:
+    assert got.mapping == expected.mapping
+    assert got.caps == expected.caps
+    pd.testing.assert_frame_equal(got.frame, expected.frame, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_read_in_place_gives_what_a_copy_gives(small_sample: int, tmp_path: Path, fmt: str) -> None:
+    df = _in_place_frame()
+    path = tmp_path / f"big.{fmt}"
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    else:
+        df.assign(score=df["score"].replace("NA", None)).to_parquet(path, index=False)
+    con = connect()
+    view = load(con, path, materialize=False)
+    copy = load(con, path)
+    assert view.in_place
+    assert not copy.in_place
+    kinds = dict(con.execute("SELECT view_name, 'view' FROM duckdb_views()").fetchall())
+    assert kinds.get(view.table) == "view"
+    assert con.execute(f'SELECT count(*) FROM "{view.sample}"').fetchall()[0][0] == small_sample + 1
+    assert view.n_rows == copy.n_rows == len(df)
+    assert view.columns == copy.columns
+    assert view.types["opted_in"] == "BOOLEAN"
+    assert view.types["score"] == ("DOUBLE" if fmt == "csv" else "VARCHAR")  # numbers in text
+    mapping, agg, inst = _pipeline(con, view)
+    mapping_c, agg_c, inst_c = _pipeline(con, copy)
+    assert mapping == mapping_c
+    assert mapping.notes == mapping_c.notes
+    _assert_same_aggregates(agg, agg_c)
+    assert inst == inst_c
+    assert inst.rows_missing_variant == df["variant"].isna().sum() > 0
+    assert inst.rows_missing_unit == df.dropna(subset=["variant"])["user_id"].isna().sum() > 0
+    assert not mapping.aggregate_units
+    assert mapping.metric("converted").kind == "continuous"  # the 2s are in the sample
+    assert view.in_place  # nothing here needed a copy
+
+
+def test_detection_of_a_file_read_in_place_sees_its_sample(
+    small_sample: int, tmp_path: Path
+) -> None:
+    # What detection proposes comes from the first rows; what is counted comes from all rows,
+    # so a yes/no-looking metric with a 2 further down is flagged, not silently averaged.
+    df = make_experiment(3_000, seed=9)
+    df.loc[2_500, "converted"] = 2
+    path = tmp_path / "late_two.parquet"
+    df.to_parquet(path, index=False)
+    con = connect()
+    view = load(con, path, materialize=False)
+    mapping, _, inst = _pipeline(con, view)
+    assert mapping.metric("converted").kind == "binary"
+    assert inst.out_of_range["converted"] == 1
+    copied, _, _ = _pipeline(con, load(con, path))
+    assert copied.metric("converted").kind == "continuous"
+
+
+def test_file_no_larger_than_the_sample_is_copied(small_sample: int, tmp_path: Path) -> None:
+    path = tmp_path / "small.csv"
+    _in_place_frame(small_sample).to_csv(path, index=False)
+    ds = load(connect(), path, materialize=False)
+    assert not ds.in_place
+    assert ds.sample is None
+
+
+def test_arms_of_a_sorted_file_come_from_every_row(small_sample: int, tmp_path: Path) -> None:
+    df = make_experiment(3_000, seed=2).sort_values("variant", ascending=False)  # treatment first
+    path = tmp_path / "sorted.parquet"
+    df.to_parquet(path, index=False)
+    con = connect()
+    ds = load(con, path, materialize=False)
+    sample_arms = con.execute(f'SELECT DISTINCT variant FROM "{ds.sample}"').fetchall()
+    assert sample_arms == [("treatment",)]
+    mapping = detect_schema(con, ds)
+    assert (mapping.variant, mapping.control) == ("variant", "control")
+    assert mapping == detect_schema(con, load(con, path))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_repeated_units_read_in_place(small_sample: int, tmp_path: Path, fmt: str) -> None:
+    sessions = make_session_level(800, seed=4)
+    path = tmp_path / f"sessions.{fmt}"
+    if fmt == "csv":
+        sessions.to_csv(path, index=False)
+    else:
+        sessions.to_parquet(path, index=False)
+    con = connect()
+    view, copy = load(con, path, materialize=False), load(con, path)
+    assert view.in_place
+    mapping, agg, inst = _pipeline(con, view)
+    mapping_c, agg_c, inst_c = _pipeline(con, copy)
+    assert mapping.aggregate_units
+    assert mapping.notes == mapping_c.notes  # the exact count of user ids, not the hashes'
+    _assert_same_aggregates(agg, agg_c)
+    assert inst == inst_c
+    assert inst.units_with_several_rows == (sessions.groupby("user_id").size() > 1).sum()
+
+
+def test_a_view_becomes_a_table_when_it_must(small_sample: int, tmp_path: Path) -> None:
+    # A value the CSV sniffer's sample did not see: in a metric column, the view's scan fails,
+    # the file is copied (the column is then text) and the message is the table's.
+    lines = ["user_id,variant,revenue,spend"]
+    lines += [f"{i},{'AB'[i % 2]},{i % 7},{i % 5}" for i in range(30_000)]
+    lines += ["30000,B,n.a.,1", "30001,A,3,NA"]
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(lines) + "\n")
+    con = connect()
+    ds = load(con, path, materialize=False)
+    assert ds.in_place
+    assert ds.types["revenue"] == "BIGINT"
+    mapping = Mapping(variant="variant", metrics=[MetricMapping("revenue", "continuous")])
+    with pytest.raises(InputError, match=r"holds text, not numbers \(e\.g\. 'n\.a\.' in data row"):
+        compute_stats(con, ds, mapping)
+    assert not ds.in_place
+    assert ds.types["revenue"] == "VARCHAR"
+    assert ds.types["spend"] == "DOUBLE"  # a late NA token: numbers with missing values
+    spend = Mapping(variant="variant", metrics=[MetricMapping("spend", "continuous")])
+    got = compute_stats(con, ds, spend)
+    expected = compute_stats(con, load(con, path), spend)
+    _assert_same_aggregates(got, expected)
+
+
+def test_day_labels_of_a_file_read_in_place(small_sample: int, tmp_path: Path) -> None:
+    df = make_experiment(2_000, days=5, seed=6)
+    df["day"] = df["first_exposure"].dt.strftime("%a, %b %d")
+    path = tmp_path / "labels.csv"
+    df.drop(columns=["first_exposure"]).to_csv(path, index=False)
+    con = connect()
+    ds = load(con, path, materialize=False)
+    mapping = detect_schema(con, ds)
+    assert (mapping.timestamp, mapping.day_label) == ("day", True)
+    agg = compute_stats(con, ds, mapping)
+    assert not ds.in_place  # file order of day labels needs row ids: copied
+    _assert_same_aggregates(agg, compute_stats(con, load(con, path), mapping))
+
+
+def _analyse_in_place(path: Path, overrides: dict[str, Any]) -> Aggregates:
+    con = connect()
+    ds = load(con, path, materialize=False)
+    return compute_stats(con, ds, _apply_overrides(detect_schema(con, ds), overrides))
+
+
+@pytest.mark.parametrize("case", BAD_FILES.CASES, ids=lambda c: c.name)
+def test_bad_files_read_in_place_say_the_same(case: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "INGEST_SAMPLE_ROWS", 2)  # every file with 3+ rows is "large"
+    path = BAD / case.name
+    if case.expect is None:
+        _assert_same_aggregates(
+            _analyse_in_place(path, case.overrides), _analyse(path, case.overrides)[1]
+        )
+    else:
+        with pytest.raises(InputError, match=case.expect):
+            _analyse_in_place(path, case.overrides)
+
+
+def test_value_checks_come_from_the_statistics_scan(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    df = make_experiment(2_000, seed=8)
+    df.loc[5:9, "converted"] = 2
+    df.loc[40:44, "revenue"] = -1.0
+    df.loc[50:56, "revenue"] = np.nan
+    df.loc[60, "variant"] = None
+    df.loc[70:72, "user_id"] = None
+    fresh = instrumentation_stats(con, load(con, df), _unit_mapping())
+    ds = load(con, df)
+    mapping = detect_schema(con, ds)
+    assert not mapping.aggregate_units
+    agg = compute_stats(con, ds, _unit_mapping())
+
+    def no_scan(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("scanned again")
+
+    monkeypatch.setattr(ingest, "value_checks_sql", no_scan)
+    monkeypatch.setattr(ingest, "unit_checks_sql", no_scan)  # detection proved one row per unit
+    got = instrumentation_stats(con, ds, agg.mapping)
+    assert got == dataclasses.replace(fresh, rows_missing_unit=3)
+    assert fresh.rows_missing_unit == 3
+    arms = df.dropna(subset=["variant"])
+    assert got.units == arms["user_id"].notna().sum()
+    assert (got.units_in_multiple_arms, got.duplicate_unit_rows, got.duplicate_unit_day_rows) == (
+        0,
+        0,
+        0,
+    )
+    assert got.out_of_range["converted"] == 5
+    assert got.negative["revenue"] == 5
+
+
+def test_many_cells_are_grouped_per_level_from_the_rows(
+    con: duckdb.DuckDBPyConnection, units: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = load(con, units)
+    cells = compute_stats(con, ds, _unit_mapping())
+    monkeypatch.setattr(config, "STATS_MAX_CELLS", 1)
+    rows = compute_stats(con, ds, _unit_mapping())
+    pd.testing.assert_frame_equal(cells.frame, rows.frame, rtol=1e-12)
+
+
+def test_text_columns_are_judged_on_a_sample_then_on_every_row(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "INGEST_TYPE_CHECK_ROWS", 5)
+    n = 40
+    df = pd.DataFrame(
+        {
+            "variant": ["a", "b"] * (n // 2),
+            "late_word": ["yes"] * (n - 1) + ["maybe"],  # all yes/no in the sample, not later
+            "late_bools": [None] * 10 + ["TRUE", "false"] * ((n - 10) // 2),  # empty sample
+            "dashes": ["-"] * 5 + [str(i) for i in range(n - 5)],
+            "ids": [f"u{i}" for i in range(n)],
+        }
+    )
+    path_types = load(con, df).types
+    assert [path_types[c] for c in ("late_word", "late_bools", "dashes", "ids")] == [
+        "VARCHAR",
+        "BOOLEAN",
+        "VARCHAR",  # a DataFrame's text stays text unless boolean (numbers: CSV only)
+        "VARCHAR",
+    ]
+    csv = io.BytesIO(df.to_csv(index=False).encode())
+    csv.name = "t.csv"
+    types = load(con, csv).types
+    assert types["dashes"] == "DOUBLE"
+    assert types["late_word"] == "VARCHAR"
+
+
+def test_a_file_read_in_place_must_stay_until_the_analysis_ends(
+    small_sample: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "moved.parquet"
+    make_experiment(2_000, seed=3).to_parquet(path, index=False)
+    con = connect()
+    ds = load(con, path, materialize=False)
+    mapping = detect_schema(con, ds)
+    path.rename(tmp_path / "elsewhere.parquet")
+    with pytest.raises(InputError, match=r"no longer at .* Load it again"):
+        compute_stats(con, ds, mapping)

@@ -11,10 +11,12 @@ import math
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
+from abcore import config
 from abcore.ingest import (
     MetricMapping,
     compute_stats,
@@ -184,3 +186,35 @@ def test_udacity_free_trial(con: duckdb.DuckDBPyConnection) -> None:
     clicks = {arm: agg.sample_mean("Clicks", arm).sum for arm in agg.variants}
     for observed in (list(pageviews.values()), list(clicks.values())):
         assert stats.chisquare(observed).pvalue > 0.05
+
+
+@pytest.mark.parametrize(
+    ("name", "sample_rows"),
+    [
+        ("ab_data.csv", None),  # 294,478 rows: larger than the default sample
+        ("cookie_cats.csv", 10_000),  # CRLF line ends and TRUE/FALSE, read through a view
+        ("marketing_AB_sample_ferilab.csv", 1_000),  # spaces in names, True/False strings
+    ],
+)
+def test_read_in_place_equals_a_copy(
+    name: str, sample_rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sample_rows is not None:
+        monkeypatch.setattr(config, "INGEST_SAMPLE_ROWS", sample_rows)
+    path = _path(name)
+    con = connect()
+    view, copy = load(con, path, materialize=False), load(con, path)
+    assert view.in_place
+    assert (view.columns, view.n_rows) == (copy.columns, copy.n_rows)
+    results = []
+    for ds in (view, copy):
+        mapping = detect_schema(con, ds)
+        agg = compute_stats(con, ds, mapping)
+        results.append((mapping, mapping.notes, agg, instrumentation_stats(con, ds, agg.mapping)))
+    (m_view, notes_view, a_view, i_view), (m_copy, notes_copy, a_copy, i_copy) = results
+    assert (m_view, notes_view, i_view) == (m_copy, notes_copy, i_copy)
+    assert view.in_place
+    pd.testing.assert_frame_equal(a_view.frame, a_copy.frame, rtol=1e-12)
+    if name == "ab_data.csv":
+        assert m_view.aggregate_units
+        assert (i_view.units_in_multiple_arms, i_view.units_with_several_rows) == (1_895, 3_894)

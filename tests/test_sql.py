@@ -16,10 +16,15 @@ from hypothesis import strategies as st
 from abcore.sql import (
     Mapping,
     MetricMapping,
+    cell_checks_sql,
+    cell_count_sql,
+    finest_stats_sql,
     quote_ident,
+    rollup_stats_sql,
     stat_column,
     sufficient_stats_sql,
     unit_checks_sql,
+    unit_day_checks_sql,
     value_checks_sql,
 )
 
@@ -265,3 +270,208 @@ def test_instrumentation_sql_quotes_and_counts() -> None:
     assert out.loc["a", "rows_missing_unit"] == 1
     assert out["conv__missing"].tolist() == [0, 1]
     assert out["conv__out_of_range"].tolist() == [1, 0]
+
+
+# --------------------------------------------------------------------------------------------
+# Cells (finest grain) and their roll-up; the unit checks in one GROUP BY
+# --------------------------------------------------------------------------------------------
+
+
+def _messy(n: int = 3_000, seed: int = 3) -> pd.DataFrame:
+    """Every awkward case at once: missing arms, units and values, a unit in two arms,
+    repeated unit-days, out-of-range and negative values, incomplete pairs."""
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, n // 2, n).astype(float)
+    users[rng.random(n) < 0.02] = np.nan
+    arm = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
+    arm[rng.random(n) < 0.02] = None
+    revenue = rng.normal(5.0, 3.0, n)
+    revenue[rng.random(n) < 0.1] = np.nan
+    sessions = rng.integers(0, 6, n).astype(float)
+    sessions[rng.random(n) < 0.05] = np.nan
+    return pd.DataFrame(
+        {
+            "user_id": users,
+            "variant": arm,
+            "ts": pd.Timestamp("2026-03-01") + pd.to_timedelta(rng.integers(0, 9 * 24, n), "h"),
+            "country": rng.choice(["de", "fr", "us", None], n),
+            "device": rng.choice(["mobile", "desktop"], n),
+            "converted": rng.choice([0, 1, 1, 0, 2], n),
+            "revenue": revenue,
+            "pre_revenue": np.where(rng.random(n) < 0.1, np.nan, rng.normal(4.0, 2.0, n)),
+            "clicks": rng.integers(0, 9, n).astype(float),
+            "sessions": sessions,
+        }
+    )
+
+
+def _messy_mapping(**overrides: object) -> Mapping:
+    base = Mapping(
+        variant="variant",
+        unit="user_id",
+        timestamp="ts",
+        segments=("country", "device"),
+        metrics=(
+            MetricMapping("converted", "binary"),
+            MetricMapping("revenue", "continuous", covariate="pre_revenue"),
+            MetricMapping("ctr", "ratio", numerator="clicks", denominator="sessions"),
+            MetricMapping(
+                "conv_rate", "proportion_of_counts", numerator="clicks", denominator="sessions"
+            ),
+        ),
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest.fixture(scope="module")
+def messy() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.register("src", _messy())
+    con.execute("CREATE TABLE t AS SELECT * FROM src")
+    con.execute("CREATE TABLE labels AS SELECT * REPLACE (strftime(ts, '%a %d') AS ts) FROM src")
+    return con
+
+
+def _same_frames(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected)
+    for col in got.columns:
+        a, b = got[col], expected[col]
+        if pd.api.types.is_float_dtype(b):
+            np.testing.assert_allclose(a.astype(float), b.astype(float), rtol=1e-12, err_msg=col)
+        else:
+            assert a.astype(str).tolist() == b.astype(str).tolist(), col
+
+
+@pytest.mark.parametrize(
+    ("overrides", "table", "cap"),
+    [
+        ({}, "t", None),
+        ({}, "t", 0.9),
+        ({"aggregate_units": True}, "t", None),
+        ({"aggregate_units": True}, "t", {"revenue": 0.95}),
+        ({"day_label": True}, "labels", None),
+        ({"day_label": True, "aggregate_units": True}, "labels", None),
+    ],
+    ids=["plain", "capped", "units", "units-capped", "day-labels", "labels-units"],
+)
+def test_cells_roll_up_to_the_rows_grouped_per_level(
+    messy: duckdb.DuckDBPyConnection, overrides: dict, table: str, cap: object
+) -> None:
+    mapping = _messy_mapping(**overrides)
+    by = ("variant", "day", "segments")
+    rows_sql, params = sufficient_stats_sql(table, mapping, by=by, cap=cap, finest=False)
+    cells_sql, cell_params = sufficient_stats_sql(table, mapping, by=by, cap=cap)
+    assert "__ab_cells" in cells_sql
+    assert "__ab_cells" not in rows_sql
+    assert cell_params == params
+    _same_frames(messy.execute(cells_sql, cell_params).df(), messy.execute(rows_sql, params).df())
+
+
+def test_aggregated_cells_roll_up_too() -> None:
+    con = duckdb.connect()
+    df = pd.DataFrame(
+        {
+            "arm": ["a", "b", "a", "b", "a", "b"],
+            "day": pd.to_datetime(["2026-03-01"] * 2 + ["2026-03-02"] * 4),
+            "n": [100, 110, 90, 95, 10, 5],
+            "x_sum": [10.0, 12.0, 9.0, 11.0, None, 1.0],
+            "x_sum_sq": [30.0, 40.0, 25.0, 33.0, None, 1.0],
+        }
+    )
+    con.register("src", df)
+    con.execute("CREATE TABLE agg AS SELECT * FROM src")
+    mapping = Mapping(
+        shape="daily",
+        variant="arm",
+        timestamp="day",
+        n_column="n",
+        metrics=[MetricMapping("x", "continuous", sum_column="x_sum", sum_sq_column="x_sum_sq")],
+    )
+    by = ("variant", "day")
+    direct = con.execute(*sufficient_stats_sql("agg", mapping, by=by, finest=False)).df()
+    cells = con.execute(*sufficient_stats_sql("agg", mapping, by=by)).df()
+    _same_frames(cells, direct)
+
+
+@pytest.mark.parametrize("day_label", [False, True])
+def test_split_cells_give_the_statistics_and_the_value_checks(
+    messy: duckdb.DuckDBPyConnection, day_label: bool
+) -> None:
+    mapping = _messy_mapping(day_label=day_label)
+    table = "labels" if day_label else "t"
+    by = ("variant", "day", "segments")
+    sql, params = finest_stats_sql(table, mapping, by=by, checks=True)
+    messy.execute(f"CREATE OR REPLACE TEMP TABLE cells AS {sql}", params)
+    assert messy.execute("SELECT count(*) FROM cells WHERE __ab_variant IS NULL").fetchall()[0][0]
+    _same_frames(
+        messy.execute(*rollup_stats_sql("cells", mapping, by=by)).df(),
+        messy.execute(*sufficient_stats_sql(table, mapping, by=by, finest=False)).df(),
+    )
+    checks = messy.execute(*cell_checks_sql("cells", mapping)).df()
+    expected = messy.execute(*value_checks_sql(table, mapping)).df()
+    pd.testing.assert_frame_equal(checks, expected, check_dtype=False)
+    # and against pandas, for the counts the roll-up derives rather than counts
+    df = _messy()
+    arms = df.dropna(subset=["variant"])
+    lacking = (arms["clicks"].isna() | arms["sessions"].isna()).groupby(arms["variant"]).sum()
+    got = checks.dropna(subset=["variant"]).set_index("variant")
+    np.testing.assert_array_equal(got["ctr__missing"], lacking.sort_index())
+    np.testing.assert_array_equal(
+        got["revenue__missing"], arms["revenue"].isna().groupby(arms["variant"]).sum()
+    )
+    assert got["rows_missing_unit"].sum() == arms["user_id"].isna().sum()
+
+
+def test_cells_sql_refuses_what_needs_the_rows() -> None:
+    with pytest.raises(ValueError, match="cannot roll up units"):
+        finest_stats_sql("t", _messy_mapping(aggregate_units=True))
+    agg = Mapping(
+        shape="aggregated",
+        variant="v",
+        n_column="n",
+        metrics=[MetricMapping("x", "binary", sum_column="x")],
+    )
+    with pytest.raises(ValueError, match="unit-level rows only"):
+        finest_stats_sql("t", agg, checks=True)
+    with pytest.raises(ValueError, match="rows must be > 0"):
+        cell_count_sql("t", agg, rows=0)
+
+
+def test_cell_count_estimates_the_cells(messy: duckdb.DuckDBPyConnection) -> None:
+    mapping = _messy_mapping()
+    by = ("variant", "day", "segments")
+    (estimate,) = messy.execute(*cell_count_sql("t", mapping, by=by)).fetchall()[0]
+    df = _messy()
+    exact = (
+        df["variant"].nunique(dropna=False)
+        * df["ts"].dt.normalize().nunique()
+        * df["country"].nunique(dropna=False)
+        * df["device"].nunique()
+    )
+    assert estimate == pytest.approx(exact, rel=0.05)  # approximate distinct counts
+    (head,) = messy.execute(*cell_count_sql("t", mapping, by=("variant",), rows=10)).fetchall()[0]
+    assert 1 <= head <= 4
+
+
+@pytest.mark.parametrize("timestamp", [None, "ts"])
+def test_unit_checks_in_one_group_by_equal_pandas(
+    messy: duckdb.DuckDBPyConnection, timestamp: str | None
+) -> None:
+    mapping = _messy_mapping(timestamp=timestamp)
+    sql, params = unit_checks_sql("t", mapping)
+    assert "DISTINCT" not in sql
+    row = messy.execute(sql, params).df().iloc[0]
+    df = _messy().dropna(subset=["user_id", "variant"])
+    per_unit = df.groupby("user_id")["variant"]
+    assert row["units"] == per_unit.ngroups
+    assert row["units_in_multiple_arms"] == (per_unit.nunique() > 1).sum() > 0
+    assert row["units_with_several_rows"] == (per_unit.size() > 1).sum()
+    assert row["duplicate_unit_rows"] == len(df) - per_unit.ngroups
+    if timestamp:
+        unit_days = df.groupby(["user_id", df["ts"].dt.normalize()]).ngroups
+        assert row["duplicate_unit_day_rows"] == len(df) - unit_days > 0
+        old, _ = unit_day_checks_sql("t", mapping)
+        assert messy.execute(old).fetchall()[0][0] == row["duplicate_unit_day_rows"]
+    else:
+        assert "duplicate_unit_day_rows" not in row.index
