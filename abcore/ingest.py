@@ -31,7 +31,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,8 +231,19 @@ def load(
         if in_place is not None:
             return in_place
     table = _new_table_name()
+    description = _guarded_read(
+        con, table, _display_name(source, name), lambda: _load_one(con, source, name, table)
+    )
+    return _finish(con, table, description)
+
+
+def _guarded_read(
+    con: duckdb.DuckDBPyConnection, table: str, display: str, read: Callable[[], Any]
+) -> Any:
+    """Run ``read`` (which creates ``table``); on any failure drop the table and raise an
+    InputError a person can act on, never a DuckDB error."""
     try:
-        description = _load_one(con, source, name, table)
+        return read()
     except InputError:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         raise
@@ -241,10 +252,9 @@ def load(
         if isinstance(exc, duckdb.OutOfMemoryException):
             raise _memory_error() from exc
         raise InputError(
-            f"{_display_name(source, name)} could not be read as a table. Upload a CSV (comma, "
-            "semicolon or tab separated, with a header row) or a Parquet file."
+            f"{display} could not be read as a table. Upload a CSV (comma, semicolon or tab "
+            "separated, with a header row) or a Parquet file."
         ) from exc
-    return _finish(con, table, description)
 
 
 def _new_table_name() -> str:
@@ -1861,22 +1871,13 @@ def _materialize(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
             f"{reader['display']} is no longer at {reader['path']}: it was read in place, so "
             "it must stay there until the analysis ends. Load it again."
         )
-    t = quote_ident(dataset.table)
-    con.execute(f"DROP VIEW IF EXISTS {t}")
-    try:
+    con.execute(f"DROP VIEW IF EXISTS {quote_ident(dataset.table)}")
+
+    def read() -> None:
         _read_file(con, Path(reader["path"]), dataset.table, reader["display"])
         _tidy_names(con, dataset.table)
-    except InputError:
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-        raise
-    except duckdb.Error as exc:
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-        if isinstance(exc, duckdb.OutOfMemoryException):
-            raise _memory_error() from exc
-        raise InputError(
-            f"{reader['display']} could not be read as a table. Upload a CSV (comma, "
-            "semicolon or tab separated, with a header row) or a Parquet file."
-        ) from exc
+
+    _guarded_read(con, dataset.table, reader["display"], read)
     dataset.facts["columns"] = tuple(_table_columns(con, dataset.table))
 
 
