@@ -571,8 +571,6 @@ def analyze(
             chosen += tuple(plan_metric_mappings(plan, dataset.names))
         chosen = tuple(m for m in chosen if m.name not in roles)
         mapping = dataclasses.replace(mapping, metrics=chosen)
-        if changes.get("control") is None and mapping.control is None:
-            mapping = dataclasses.replace(mapping, control=_first_level(con, dataset, variant))
         aggregates = ingest.compute_stats(con, dataset, mapping, cap=cap)
         checks: list[Check] = []
         if not mapping.is_aggregated:
@@ -591,13 +589,3 @@ def analyze(
         plan=plan,
         checks=checks,
     )
-
-
-def _first_level(con: Any, dataset: ingest.Dataset, variant: str) -> str | None:
-    from abcore.sql import quote_ident
-
-    rows = con.sql(
-        f"SELECT DISTINCT CAST({quote_ident(variant)} AS VARCHAR) AS v FROM "
-        f"{quote_ident(dataset.table)} WHERE {quote_ident(variant)} IS NOT NULL ORDER BY v"
-    ).fetchall()
-    return str(rows[0][0]) if rows else None
