@@ -14,6 +14,7 @@ every metric in every treatment arm against the control. Only aggregates leave D
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -437,6 +438,20 @@ def plan_metric_mappings(plan: ExperimentPlan, columns: Sequence[str]) -> list[M
     return out
 
 
+def _one_arm_sentence(inst: ingest.Instrumentation) -> str:
+    checked, units = inst.units_checked, inst.units
+    if checked is None or units is None or checked >= units:
+        return "Every unit is in exactly one arm."
+    # a leak touching a fraction f of the units escapes the sample with probability
+    # (1 - checked/units)^(f * units) ~ exp(-f * checked): 1 in 100 at f = ln(100) / checked
+    reach = math.log(100) / max(checked, 1)
+    return (
+        f"No unit is in two arms or has two rows among {checked:,} of the {units:,} units, a "
+        f"sample picked by a hash of the id: a leak touching {reach * 100:.2g}% of units or more "
+        "shows in it 99 times in 100 (and then every id is counted)."
+    )
+
+
 def instrumentation_checks(inst: ingest.Instrumentation) -> list[Check]:
     """Turn instrumentation counts into checks with sentences."""
     out = []
@@ -449,7 +464,7 @@ def instrumentation_checks(inst: ingest.Instrumentation) -> list[Check]:
                 f"{k:,} units appear in more than one arm: assignment leaked, so those units saw "
                 "both experiences. Drop them (or fix the assignment) before trusting the results."
                 if k
-                else "Every unit is in exactly one arm.",
+                else _one_arm_sentence(inst),
             )
         )
     if inst.duplicate_unit_rows:
@@ -485,6 +500,41 @@ def instrumentation_checks(inst: ingest.Instrumentation) -> list[Check]:
                 )
             )
     return out
+
+
+def _file_mapping(
+    con: Any,
+    dataset: ingest.Dataset,
+    roles: dict[str, Any],
+    metrics: Sequence[str | MetricMapping] | None,
+    covariates: Sequence[str] | MappingABC[str, str] | None,
+    plan: ExperimentPlan | None,
+) -> Mapping:
+    """Detected roles of ``dataset`` overridden by :func:`analyze`'s arguments."""
+    detected = ingest.detect_schema(con, dataset)
+    variant = roles["variant"]
+    if variant not in dataset.names:
+        raise InputError(
+            f"variant column {variant!r} is not in the file; its columns are: "
+            f"{', '.join(dataset.names)}."
+        )
+    changes: dict[str, Any] = {"variant": variant}
+    if variant != detected.variant:
+        changes["control"] = None
+    if roles["control"] is not None:
+        changes["control"] = roles["control"]
+    for name in ("unit", "timestamp"):
+        if roles[name] is not None:
+            changes[name] = roles[name]
+    if roles["segments"] is not None:
+        changes["segments"] = tuple(roles["segments"])
+    taken = {variant, roles["unit"], roles["timestamp"], *(roles["segments"] or ())}
+    mapping = dataclasses.replace(detected, **changes)
+    chosen = _choose_metrics(mapping, metrics, covariates)
+    if plan is not None and metrics is None:
+        chosen += tuple(plan_metric_mappings(plan, dataset.names))
+    chosen = tuple(m for m in chosen if m.name not in taken)
+    return dataclasses.replace(mapping, metrics=chosen)
 
 
 def _choose_metrics(detected: Mapping, metrics: Any, covariates: Any) -> tuple[MetricMapping, ...]:
@@ -548,30 +598,15 @@ def analyze(
     con = ingest.connect()
     try:
         dataset = ingest.load(con, source, materialize=False)
-        detected = ingest.detect_schema(con, dataset)
-        if variant not in dataset.names:
-            raise InputError(
-                f"variant column {variant!r} is not in the file; its columns are: "
-                f"{', '.join(dataset.names)}."
-            )
-        changes: dict[str, Any] = {"variant": variant}
-        if variant != detected.variant:
-            changes["control"] = None
-        if control is not None:
-            changes["control"] = control
-        for name, value in (("unit", unit), ("timestamp", timestamp)):
-            if value is not None:
-                changes[name] = value
-        if segments is not None:
-            changes["segments"] = tuple(segments)
-        roles = {variant, unit, timestamp, *(segments or ())}
-        mapping = dataclasses.replace(detected, **changes)
-        chosen = _choose_metrics(mapping, metrics, covariates)
-        if plan is not None and metrics is None:
-            chosen += tuple(plan_metric_mappings(plan, dataset.names))
-        chosen = tuple(m for m in chosen if m.name not in roles)
-        mapping = dataclasses.replace(mapping, metrics=chosen)
+        roles: dict[str, Any] = {"variant": variant, "control": control, "unit": unit}
+        roles |= {"timestamp": timestamp, "segments": segments}
+        mapping = _file_mapping(con, dataset, roles, metrics, covariates, plan)
         aggregates = ingest.compute_stats(con, dataset, mapping, cap=cap)
+        if ingest.units_repeat(con, dataset, mapping):
+            # the first rows had one row per unit, the whole file does not: detect again
+            # (now with every id counted) so each unit's rows are added up, then recompute
+            mapping = _file_mapping(con, dataset, roles, metrics, covariates, plan)
+            aggregates = ingest.compute_stats(con, dataset, mapping, cap=cap)
         checks: list[Check] = []
         if not mapping.is_aggregated:
             checks = instrumentation_checks(

@@ -97,3 +97,10 @@ STATS_MAX_CELLS: Final = 100_000
 """Most arm x day x segment cells (estimated) for which the statistics are summed per cell
 first and rolled up to the overall, daily and segment levels (twice as fast as grouping each
 level from the rows); beyond it each level is grouped from the rows."""
+UNIT_CHECK_SAMPLE: Final = 100_000
+"""Units (about) whose ids are checked for repeats, and for being in two arms, while the
+statistics of a large file read in place are computed: a 64-bit hash of the id picks them, so
+each unit is in or out of the sample whatever its rows, and a leak touching a fraction f of
+the units is missed with probability about exp(-f x this): 0.7% at f = 0.005%. Only when the
+sample finds a repeat are all the ids counted (an exact, second scan: the counts reported are
+then exact). Files copied into a table (the Results page) are always checked in full."""

@@ -33,6 +33,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ from abcore.sql import (
     normalize_name,
     quote_ident,
     rollup_stats_sql,
+    sampled_units_sql,
     stat_column,
     sufficient_stats_sql,
     unit_checks_sql,
@@ -72,6 +74,7 @@ __all__ = [
     "detect_schema",
     "instrumentation_stats",
     "load",
+    "units_repeat",
 ]
 
 Source = Any
@@ -141,7 +144,9 @@ class Dataset:
 
     ``columns`` holds ``(name, duckdb_type)`` pairs in file order. ``table`` is a table, or,
     for a file read in place (``load(..., materialize=False)``), a view over the file; then
-    ``sample`` names a table holding the file's first rows (where schema detection looks).
+    ``sample`` names a table holding the file's first rows (where schema detection looks),
+    and ``n_rows`` is Parquet's own count or, for CSV, an estimate from the file's size (the
+    statistics' scan counts every row; reading them all here would be a second pass).
     ``facts`` caches what the scans so far proved (rows per unit id, the arms, the value
     checks of the last statistics) so that a later step does not scan again; it is not part
     of equality.
@@ -198,13 +203,15 @@ def load(
             right choice when the same upload is analysed again and again, as on the Results
             page). ``False`` reads a CSV or Parquet *path* in place, for one analysis of a
             large file (``abcore.analyze``): ``Dataset.table`` is then a view over the file,
-            schema detection looks at its first ``config.INGEST_SAMPLE_ROWS`` rows, one scan
-            here counts the rows, the arms and the rows per unit id, and the statistics are
-            one more scan, so memory stays far below the file's size. A file no larger than
-            the sample, other sources, gzip and UTF-16 files are copied anyway; a step a view
-            cannot serve (day labels in file order, a metric column of text, a late value
-            that does not fit its column's type) copies the file then, with the result a
-            copy would have given from the start.
+            schema detection looks at its first ``config.INGEST_SAMPLE_ROWS`` rows (nothing
+            here scans the file: ``n_rows`` is Parquet's own count, or for CSV an estimate
+            from the file size), and the statistics are the one scan: it counts the rows and
+            arms, and checks a hash sample of the unit ids for repeats (see
+            :func:`units_repeat`), so memory stays far below the file's size. A file no
+            larger than the sample, other sources, gzip and UTF-16 files are copied anyway; a
+            step a view cannot serve (day labels in file order, a metric column of text, a
+            late value that does not fit its column's type) copies the file then, with the
+            result a copy would have given from the start.
 
     CSV dialect (comma, semicolon, tab or pipe; quotes; CRLF) is detected by DuckDB's
     sniffer; UTF-8 (with or without BOM) is tried first, then Latin-1, and UTF-16 with a BOM
@@ -558,8 +565,10 @@ def _load_in_place(con: duckdb.DuckDBPyConnection, path: Path, display: str) -> 
             + _view_sql(reader, raw, plan, renames, decimal_comma=decimal_comma)
         )
         facts: dict[str, Any] = {"reader": {"path": str(path), "display": display}}
-        stub = Dataset(table, tuple(cols), int(sampled), description, sample, facts)
-        n_rows = _census(con, stub, rescan_is_cheap=parquet)
+        n_rows, exact = _row_count(con, path, head, parquet=parquet)
+        n_rows = max(n_rows, int(sampled))
+        if not exact:
+            facts["rows_estimated"] = True
     except (InputError, duckdb.Error):
         if sample != table:
             con.execute(f"DROP VIEW IF EXISTS {quote_ident(table)}")
@@ -666,57 +675,20 @@ def _view_sql(
     return f"SELECT {', '.join(exprs)} FROM {reader}"
 
 
-def _census(con: duckdb.DuckDBPyConnection, dataset: Dataset, *, rescan_is_cheap: bool) -> int:
-    """Scan a view over a file for its rows, the arms of the column detection will take as
-    the variant and whether the one it will take as the unit id has one row per unit.
+def _row_count(
+    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, *, parquet: bool
+) -> tuple[int, bool]:
+    """Rows of a file read in place, without a scan: ``(rows, exact)``.
 
-    The candidates come from the sample, with detection's own rules, so ``detect_schema``
-    finds its answers in ``dataset.facts``. Units are told apart by a 64-bit hash of the id:
-    as many distinct hashes as ids proves one row per unit (equal ids hash alike); fewer
-    means repeated units (or, rarely, a collision), and detection then counts the ids
-    exactly. A CSV file is parsed once, its arms and hashes grouped together; Parquet columns
-    are cheap to read twice, so its hashes are sorted instead of grouped (half the memory).
+    Parquet keeps its row count in the footer. For CSV it is an estimate, the file size
+    over the bytes per line of its first ``_HEAD_BYTES``; the statistics' scan counts the
+    rows exactly. It sizes the hash sample of the unit check, nothing else.
     """
-    prof = _profile(con, dataset)
-    variant = _pick_variant(con, dataset, prof, [])
-    timestamp, _ = _pick_timestamp(con, dataset, prof, {variant}, [])
-    best = _unit_candidate(prof, {variant, timestamp})
-    unit = best.name if best else None
-    t = quote_ident(dataset.table)
-    facts = dataset.facts
-    hashed = ""
-    if unit:
-        u = quote_ident(unit)
-        hashed = f"CASE WHEN {u} IS NOT NULL THEN hash({u}) END AS __ab_h"
-    if not variant:
-        count = f", count(DISTINCT {quote_ident(unit)}), count({quote_ident(unit)})" if unit else ""
-        row = con.execute(f"SELECT count(*){count} FROM {t}").fetchall()[0]
-        if unit:
-            facts.setdefault("unit_rows", {})[unit] = (int(row[1]), int(row[2]))
-        return int(row[0])
-    level = f"CAST({quote_ident(variant)} AS VARCHAR)"
-    if unit and not rescan_is_cheap:
-        rows = con.execute(
-            "SELECT __ab_part, __ab_level, count(*), sum(__ab_k) FROM ("
-            "SELECT GROUPING(__ab_h) AS __ab_part, __ab_level, __ab_h IS NULL AS __ab_no_unit, "
-            f"count(*) AS __ab_k FROM (SELECT {level} AS __ab_level, {hashed} FROM {t}) "
-            "AS __ab_ids "
-            "GROUP BY GROUPING SETS ((__ab_level), (__ab_h))) AS __ab_sets "
-            "WHERE __ab_part = 1 OR NOT __ab_no_unit GROUP BY __ab_part, __ab_level"
-        ).fetchall()
-        arms = [(lvl, int(k)) for part, lvl, _, k in rows if part == 1]
-        hashes, ids = next(((int(g), int(k)) for part, _, g, k in rows if part == 0), (0, 0))
-        repeats = ids - hashes
-    else:
-        sql = f"SELECT {level}, count(*) FROM {t} GROUP BY 1"
-        arms = [(lvl, int(k)) for lvl, k in con.execute(sql).fetchall()]
-        if unit:
-            ids, repeats = con.execute(_repeated_hashes_sql(t, unit)).fetchall()[0]
-    if unit and repeats == 0:
-        facts.setdefault("unit_rows", {})[unit] = (int(ids), int(ids))
-    levels = sorted((str(lvl), k) for lvl, k in arms if lvl is not None)
-    facts.setdefault("levels", {})[variant] = levels[:1001]
-    return sum(k for _, k in arms)
+    if parquet:
+        (rows,) = con.execute("SELECT count(*) FROM read_parquet($1)", [str(path)]).fetchall()[0]
+        return int(rows), True
+    lines = max(head.count(b"\n"), 1)
+    return max(int(path.stat().st_size * lines / max(len(head), 1)), 1), False
 
 
 def _sniff(
@@ -1296,7 +1268,10 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
     notes: list[str] = []
     variant = _pick_variant(con, dataset, prof, notes)
     levels = [lvl for lvl, _ in _levels(con, dataset, variant)] if variant else []
-    control = _pick_control(levels, variant, notes) if levels else None
+    # a file read in place shows its first rows only (one arm, if it is sorted by arm): the
+    # statistics' scan sees every arm and picks the control with the same rules
+    known = not dataset.in_place or variant in dataset.facts.get("levels", {})
+    control = _pick_control(levels, variant, notes) if levels and known else None
     timestamp, day_label = _pick_timestamp(con, dataset, prof, {variant}, notes)
     taken = {variant, timestamp}
     shape, stats = _pick_shape(con, dataset, prof, taken, notes)
@@ -1396,13 +1371,14 @@ def _levels(
 ) -> list[tuple[str, int]]:
     """Values of a column and their rows, in order (at most 1001): the arms.
 
-    Known ones come from ``dataset.facts``; ``head`` allows the sample of a file read in
-    place (enough to see whether some value names a control arm).
+    Known ones come from ``dataset.facts``. A file read in place answers from its sample
+    (not cached: the statistics' scan finds every arm), so detection does not scan it;
+    ``head`` asks for the sample's values of a table's sample too.
     """
     known = dataset.facts.get("levels", {}).get(column)
     if known is not None:
         return list(known)
-    sampled = head and dataset.sample is not None
+    sampled = (head or dataset.in_place) and dataset.sample is not None
     q = quote_ident(column)
     sql = (
         f"SELECT CAST({q} AS VARCHAR) AS level, count(*) "
@@ -1546,7 +1522,26 @@ def _unit_candidate(prof: Sequence[_Profile], taken: set[str | None]) -> _Profil
 def _unit_rows(con: duckdb.DuckDBPyConnection, dataset: Dataset, unit: str) -> tuple[int, int]:
     """(distinct values, rows with a value) of a unit column, over every row; kept in
     ``dataset.facts``, where :func:`instrumentation_stats` finds the proof that every unit
-    has one row (then no unit can be in two arms or have duplicate rows)."""
+    has one row (then no unit can be in two arms or have duplicate rows).
+
+    A file read in place whose sample has one row per unit is taken to have one row per unit
+    (the sample's counts are returned, not cached): the statistics' scan checks a hash sample
+    of every row's ids, and :func:`units_repeat` tells when that check found otherwise.
+    """
+    known = dataset.facts.get("unit_rows", {}).get(unit)
+    if known is None and dataset.in_place and dataset.sample is not None:
+        q = quote_ident(unit)
+        sql = f"SELECT count(DISTINCT {q}), count({q}) FROM {quote_ident(dataset.sample)}"
+        distinct, rows = _run(con, sql).fetchall()[0]
+        if distinct == rows:
+            return int(distinct), int(rows)
+    return known if known is not None else _counted_unit_rows(con, dataset, unit)
+
+
+def _counted_unit_rows(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, unit: str
+) -> tuple[int, int]:
+    """:func:`_unit_rows` over every row (one scan), cached in ``dataset.facts``."""
     known = dataset.facts.get("unit_rows", {}).get(unit)
     if known is None:
         t = quote_ident(dataset.table)
@@ -2075,17 +2070,53 @@ def _stats_and_checks(
     :func:`instrumentation_stats`) are summed from it."""
     cells = f"{dataset.table}_cells_{uuid.uuid4().hex[:8]}"
     q = quote_ident(cells)
-    sql, params = finest_stats_sql(dataset.table, mapping, by=by, checks=True)
+    every = _unit_sample_every(dataset, mapping)
+    sql, params = finest_stats_sql(dataset.table, mapping, by=by, checks=True, unit_sample=every)
     _run_data(con, dataset, f"CREATE OR REPLACE TEMP TABLE {q} AS {sql}", params)
     try:
         sql, params = rollup_stats_sql(cells, mapping, by=by)
         frame = _run(con, sql, params).df()
         sql, params = cell_checks_sql(cells, mapping)
         checks = _run(con, sql, params).df()
+        if every is not None:
+            sql, params = sampled_units_sql(cells)
+            units, repeats = _run(con, sql, params).fetchall()[0]
+            dataset.facts.setdefault("unit_sample", {})[mapping.unit] = (int(units), int(repeats))
     finally:
         con.execute(f"DROP TABLE IF EXISTS {q}")
     dataset.facts.setdefault("value_checks", {})[_checks_key(mapping)] = checks
     return frame
+
+
+def _unit_sample_every(dataset: Dataset, mapping: Mapping) -> int | None:
+    """One unit in how many the statistics' scan checks for repeats: for a file read in
+    place whose units are not yet counted, enough for ``config.UNIT_CHECK_SAMPLE`` units
+    (every unit when the file has fewer rows); None when nothing needs checking."""
+    if not (dataset.in_place and mapping.unit) or mapping.unit in dataset.facts.get(
+        "unit_rows", {}
+    ):
+        return None
+    return max(1, dataset.n_rows // config.UNIT_CHECK_SAMPLE)
+
+
+def units_repeat(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping) -> bool:
+    """Whether ``mapping.unit`` turned out to have several rows per unit after detection
+    took one row per unit from the first rows of a file read in place.
+
+    True only when the hash sample of :func:`compute_stats` found a repeated id and an
+    exact count of every id confirms it (kept in ``dataset.facts``): detecting the schema
+    again then sets ``aggregate_units`` with its usual note, and the statistics must be
+    computed again. False for files copied into a table (detection counted every id).
+    """
+    unit = mapping.unit
+    if not unit or mapping.aggregate_units or mapping.is_aggregated:
+        return False
+    sampled = dataset.facts.get("unit_sample", {}).get(unit)
+    if sampled is None or sampled[1] == 0:
+        return False
+    dataset.facts.setdefault("unit_rows", {}).pop(unit, None)
+    distinct, rows = _with_table(con, dataset, lambda: _counted_unit_rows(con, dataset, unit))
+    return distinct < rows
 
 
 def _checks_key(mapping: Mapping) -> str:
@@ -2192,7 +2223,7 @@ class Aggregates:
     def control(self) -> str:
         return str(self.mapping.control)
 
-    @property
+    @cached_property
     def variants(self) -> tuple[str, ...]:
         """Arms, control first."""
         arms = [str(v) for v in self.rows("overall")["variant"]]
@@ -2202,7 +2233,7 @@ class Aggregates:
     def treatments(self) -> tuple[str, ...]:
         return self.variants[1:]
 
-    @property
+    @cached_property
     def days(self) -> tuple[Any, ...]:
         """Days of the daily level in order (dates, or labels in file order)."""
         return tuple(dict.fromkeys(self.rows("day")["day"]))
@@ -2213,31 +2244,37 @@ class Aggregates:
             raise ValueError(f"level must be one of 'overall', 'day', 'segment', got {level!r}.")
         return self.frame[self.frame["level"] == level]
 
+    def _key(self, variant: Any, day: Any, segment: str | None, value: Any) -> tuple[Any, ...]:
+        """Where a row sits in :attr:`_lookup`: level, arm, and the day or segment value."""
+        if day is not None and not (isinstance(day, float) and math.isnan(day)):
+            return ("day", str(variant), str(day) if self.mapping.day_label else pd.Timestamp(day))
+        if segment is not None and isinstance(segment, str):
+            return ("segment", str(variant), segment, str(value))
+        return ("overall", str(variant))
+
+    @cached_property
+    def _lookup(self) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Every row by its key, built once: the effects, daily and segment breakdowns look
+        rows up hundreds of times (a boolean mask over the frame per lookup cost 0.15 s)."""
+        out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in self.frame.to_dict("records"):
+            level = row["level"]
+            day = row["day"] if level == "day" else None
+            segment = row["segment"] if level == "segment" else None
+            out.setdefault(self._key(row["variant"], day, segment, row["segment_value"]), row)
+        return out
+
     def _row(
         self, variant: str, day: Any = None, segment: str | None = None, value: Any = None
-    ) -> pd.Series:
-        f = self.frame
-        if day is not None:
-            if self.mapping.day_label:
-                mask = (f["level"] == "day") & (f["day"] == str(day))
-            else:
-                mask = (f["level"] == "day") & (f["day"] == pd.Timestamp(day))
-        elif segment is not None:
-            mask = (
-                (f["level"] == "segment")
-                & (f["segment"] == segment)
-                & (f["segment_value"] == str(value))
-            )
-        else:
-            mask = f["level"] == "overall"
-        found = f[mask & (f["variant"] == str(variant))]
-        if found.empty:
+    ) -> dict[str, Any]:
+        found = self._lookup.get(self._key(variant, day, segment, value))
+        if found is None:
             where = f" on day {day}" if day is not None else ""
             where += f" in {segment}={value}" if segment is not None else ""
             raise ValueError(
                 f"variant must be one of {list(self.variants)}{where}, got {variant!r}."
             )
-        return found.iloc[0]
+        return found
 
     def counts(
         self, *, day: Any = None, segment: str | None = None, value: Any = None
@@ -2367,6 +2404,9 @@ class Instrumentation:
 
     ``missing`` is per metric and arm; ``out_of_range`` counts binary values outside 0/1 (or
     successes above trials); ``negative`` counts negative continuous or ratio values.
+    ``units_checked`` is how many units the unit checks looked at: all of them (``units``),
+    or, for a large file read in place that showed no repeat, a hash sample of them
+    (``config.UNIT_CHECK_SAMPLE``); a repeat found there has every id counted exactly.
     """
 
     rows: int
@@ -2378,6 +2418,7 @@ class Instrumentation:
     units_with_several_rows: int | None = None
     duplicate_unit_rows: int | None = None
     duplicate_unit_day_rows: int | None = None
+    units_checked: int | None = None
     missing: dict[str, dict[str, int]] = field(default_factory=dict)
     out_of_range: dict[str, int] = field(default_factory=dict)
     negative: dict[str, int] = field(default_factory=dict)
@@ -2395,8 +2436,10 @@ def instrumentation_stats(
     Nothing is scanned twice: the value checks come from the last :func:`compute_stats` of
     the same variant, unit and metrics (kept in ``dataset.facts``); when schema detection
     proved one row per unit (distinct ids = rows), no unit can be in two arms or repeat a
-    row or a day, so the unit checks are those zeros; otherwise one ``GROUP BY`` unit
-    (:func:`abcore.sql.unit_checks_sql`) answers them all.
+    row or a day, so the unit checks are those zeros; so they are too when the statistics
+    of a file read in place found no repeat in their hash sample of the ids
+    (``Instrumentation.units_checked`` says how many); otherwise one ``GROUP BY`` unit
+    (:func:`abcore.sql.unit_checks_sql`) answers them all, exactly.
     """
     return _with_table(con, dataset, lambda: _instrumentation_stats(con, dataset, mapping))
 
@@ -2435,11 +2478,15 @@ def _instrumentation_stats(
         keys = ["units", "units_in_multiple_arms", "units_with_several_rows"]
         keys += ["duplicate_unit_rows"] + (["duplicate_unit_day_rows"] if mapping.timestamp else [])
         distinct, rows = dataset.facts.get("unit_rows", {}).get(mapping.unit, (0, -1))
-        if distinct == rows:  # proven: one row per unit
+        sampled = dataset.facts.get("unit_sample", {}).get(mapping.unit)
+        if distinct == rows or (sampled is not None and sampled[1] == 0):
+            # proven (every id counted) or seen in a hash sample of the ids: one row per unit
             units = int((arms["rows"] - arms["rows_missing_unit"]).sum())
             fields.update(dict.fromkeys(keys, 0), units=units)
+            fields["units_checked"] = units if distinct == rows else sampled[0]
         else:
             sql, params = unit_checks_sql(dataset.table, mapping)
             row = _run_data(con, dataset, sql, params).fetchall()[0]
             fields.update({key: int(value) for key, value in zip(keys, row, strict=True)})
+            fields["units_checked"] = fields["units"]
     return Instrumentation(**fields)

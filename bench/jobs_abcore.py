@@ -203,8 +203,7 @@ def run_aa(_: str | None = None, simulations: int = spec.AA_SIMULATIONS) -> dict
     metrics = ("converted", "revenue", "page_load_ms")
     started = time.perf_counter()
     results = {
-        m: validity.simulate_aa(con, dataset, mapping, m, simulations=simulations)
-        for m in metrics
+        m: validity.simulate_aa(con, dataset, mapping, m, simulations=simulations) for m in metrics
     }
     seconds = time.perf_counter() - started
     return {

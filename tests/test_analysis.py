@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,34 @@ def test_plan_metrics_docstring_example_runs():
     df = make_experiment(2_000, days=3, seed=1)
     a = abcore.analyze(df, variant="variant", metrics=["converted"], plan=plan)
     assert a.plan is plan
+
+
+def test_a_file_read_in_place_whose_units_repeat_after_its_first_rows(tmp_path, monkeypatch):
+    # Sorted by day: the first rows hold each user once, the rest of the file repeats them.
+    # The statistics' hash sample of ids sees the repeats, so analyze detects again with every
+    # id counted, adds each user's rows up and gives what a copy of the file gives.
+    monkeypatch.setattr(abcore.config, "INGEST_SAMPLE_ROWS", 300)
+    df = make_experiment(1_500, days=7, seed=8)
+    later = df.sample(600, random_state=8).assign(
+        first_exposure=lambda d: d["first_exposure"] + pd.Timedelta(days=7)
+    )
+    rows = pd.concat([df, later], ignore_index=True).sort_values("first_exposure")
+    path = tmp_path / "repeats.parquet"
+    rows.to_parquet(path, index=False)
+    kwargs = {"variant": "variant", "metrics": ["converted", "revenue"]}
+    read_in_place, copied = abcore.analyze(path, **kwargs), abcore.analyze(rows, **kwargs)
+    assert read_in_place.aggregates.mapping.aggregate_units
+    assert read_in_place.aggregates.mapping == copied.aggregates.mapping
+    pd.testing.assert_frame_equal(read_in_place.effects, copied.effects, rtol=1e-12)
+    assert [c.message for c in read_in_place.checks] == [c.message for c in copied.checks]
+
+
+def test_the_unit_check_of_a_large_file_says_it_looked_at_a_sample(tmp_path, monkeypatch):
+    monkeypatch.setattr(abcore.config, "INGEST_SAMPLE_ROWS", 300)
+    monkeypatch.setattr(abcore.config, "UNIT_CHECK_SAMPLE", 200)
+    path = tmp_path / "clean.csv"
+    make_experiment(2_000, days=7, seed=8).to_csv(path, index=False)
+    a = abcore.analyze(path, variant="variant", metrics=["converted"])
+    check = next(c for c in a.checks if c.name == "Units in more than one arm")
+    assert check.status == "pass"
+    assert re.search(r"among \d{3} of the 2,000 units, a sample picked by a hash", check.message)

@@ -205,11 +205,12 @@ def test_read_in_place_equals_a_copy(
     con = connect()
     view, copy = load(con, path, materialize=False), load(con, path)
     assert view.in_place
-    assert (view.columns, view.n_rows) == (copy.columns, copy.n_rows)
+    assert view.columns == copy.columns
+    assert view.n_rows == pytest.approx(copy.n_rows, rel=0.1)  # a CSV's size over its lines
     results = []
     for ds in (view, copy):
-        mapping = detect_schema(con, ds)
-        agg = compute_stats(con, ds, mapping)
+        agg = compute_stats(con, ds, detect_schema(con, ds))
+        mapping = agg.mapping  # the control: from the sample's arms or from every row's
         results.append((mapping, mapping.notes, agg, instrumentation_stats(con, ds, agg.mapping)))
     (m_view, notes_view, a_view, i_view), (m_copy, notes_copy, a_copy, i_copy) = results
     assert (m_view, notes_view, i_view) == (m_copy, notes_copy, i_copy)
