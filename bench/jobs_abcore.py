@@ -1,6 +1,5 @@
-"""The abcore jobs: ``analyze`` (with a record of its phases and queries), abcore's
-sufficient-statistics SQL run straight on the file, the Plan page's curves, and the
-simulated A/A (abcore.validity.simulate_aa)."""
+"""The abcore jobs: ``analyze`` (with a record of its phases and queries), the Plan page's
+curves, and the simulated A/A (abcore.validity.simulate_aa)."""
 
 from __future__ import annotations
 
@@ -14,9 +13,8 @@ import pandas as pd
 import abcore
 from abcore import analysis, ingest, planning
 from abcore.plan import ExperimentPlan
-from abcore.sql import Mapping, MetricMapping, sufficient_stats_sql
+from abcore.sql import MetricMapping
 from bench import spec
-from bench.jobs_floor import connect, reader
 
 DEMO_PLAN = Path(__file__).resolve().parent.parent / "sample_data" / "demo_plan.json"
 RATIO = MetricMapping(spec.RATIO[0], "ratio", numerator=spec.RATIO[1], denominator=spec.RATIO[2])
@@ -139,33 +137,6 @@ def run_analyze(path: str) -> dict[str, Any]:
         "python_seconds": round(total - sql_seconds, 4),
         "queries": [{**q, "seconds": round(q["seconds"], 4)} for q in log],
     }
-
-
-def mapping() -> Mapping:
-    """The roles analyze ends up with for the benchmark file (what detection proposes)."""
-    return Mapping(
-        variant=spec.VARIANT,
-        control=spec.CONTROL,
-        unit=spec.UNIT,
-        timestamp=spec.TIMESTAMP,
-        metrics=(
-            MetricMapping("converted", "binary"),
-            MetricMapping("revenue", "continuous", covariate=spec.COVARIATES["revenue"]),
-            RATIO,
-            MetricMapping("page_load_ms", "continuous"),
-        ),
-        segments=spec.SEGMENTS,
-    )
-
-
-def run_stats_one_scan(path: str) -> dict[str, Any]:
-    """abcore's sufficient-statistics SQL (overall, daily and segment grouping sets) run once
-    straight on the file: analyze's aggregation without the table copy and the other scans."""
-    with connect() as con:
-        con.execute(f"CREATE VIEW src AS SELECT * FROM {reader(path)}")
-        sql, params = sufficient_stats_sql("src", mapping(), by=("variant", "day", "segments"))
-        frame = con.execute(sql, params).df()
-    return {"groups": len(frame)}
 
 
 def run_planning(_: str | None = None, repeats: int = 20) -> dict[str, Any]:

@@ -17,12 +17,10 @@ from pathlib import Path
 
 TASKS: dict[str, str] = {
     "analyze": "bench.jobs_abcore:run_analyze",
-    "stats_one_scan": "bench.jobs_abcore:run_stats_one_scan",
     "planning": "bench.jobs_abcore:run_planning",
     "aa": "bench.jobs_abcore:run_aa",
     "bare_scan": "bench.jobs_floor:run_bare_scan",
-    "one_pass_sketch": "bench.jobs_sketch:run_one_pass",
-    "unit_check": "bench.jobs_floor:run_unit_check",
+    "columns_scan": "bench.jobs_floor:run_columns_scan",
     "pandas": "bench.jobs_pandas:run_pandas",
 }
 """Task name -> ``module:function``; the function takes the data path (or None)."""

@@ -36,9 +36,8 @@ RATIO_KEYS = {
     "analyze_over_pandas",
     "memory_analyze_over_pandas",
     "added_memory_analyze_over_pandas",
-    "stats_one_scan_over_bare_scan",
-    "one_pass_sketch_over_bare_scan",
-    "memory_one_pass_sketch_over_pandas",
+    "analyze_over_columns_scan",
+    "columns_scan_over_bare_scan",
     "targets_met",
 }
 
