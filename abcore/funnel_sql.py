@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +31,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from abcore import config
+from abcore import config, ingest
 from abcore._checks import check_scalar
 from abcore.errors import InputError
 from abcore.funnel import Funnel
@@ -150,17 +148,6 @@ def propose_columns(columns: Mapping[str, str]) -> dict[str, str | None]:
     return {role: out[role] for role in ("unit", "event", "timestamp")}
 
 
-def _read_sql(path: str, kind: str) -> str:
-    reader = "read_parquet($1)" if kind == "parquet" else "read_csv($1)"
-    return f"CREATE OR REPLACE TEMP TABLE {quote_ident(TABLE)} AS SELECT * FROM {reader}"
-
-
-def _kind(name: str, head: bytes) -> str:
-    if head[:4] == b"PAR1" or name.lower().endswith((".parquet", ".pq")):
-        return "parquet"
-    return "csv"
-
-
 def load_event_log(
     con: duckdb.DuckDBPyConnection,
     source: str | Path | bytes | pd.DataFrame,
@@ -169,59 +156,28 @@ def load_event_log(
 ) -> EventLog:
     """Load a CSV/TSV/Parquet log (a path, the bytes of an upload, or a DataFrame).
 
-    Uploaded bytes go to a private temporary directory (mode 0700) only while DuckDB reads
-    them; the rows then live in a temporary table of ``con`` alone. Unreadable or empty files
-    raise :class:`InputError` with a sentence saying what to do.
+    The file is read as the Results page reads an experiment (:func:`abcore.ingest.load`:
+    delimiter, encoding and BOM detection, Excel or binary files refused with a sentence),
+    into a table of ``con`` alone that replaces the session's previous log. Unreadable or
+    empty files raise :class:`InputError` with a sentence saying what to do.
     """
     label = name or (Path(source).name if isinstance(source, str | Path) else "upload")
-    try:
-        if isinstance(source, pd.DataFrame):
-            con.register("__funnel_upload", source)
-            try:
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {quote_ident(TABLE)} AS "
-                    "SELECT * FROM __funnel_upload"
-                )
-            finally:
-                con.unregister("__funnel_upload")
-        elif isinstance(source, bytes | bytearray):
-            if not source:
-                raise InputError(f"{label} is empty: upload a file with one row per event.")
-            folder = tempfile.mkdtemp(prefix="funnel_")
-            try:
-                kind = _kind(label, bytes(source[:4]))
-                path = Path(folder) / f"log.{kind}"
-                path.write_bytes(bytes(source))
-                con.execute(_read_sql(str(path), kind), [str(path)])
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        else:
-            path = Path(source)
-            if not path.exists():
-                raise InputError(f"There is no file at {path}.")
-            with path.open("rb") as fh:
-                head = fh.read(4)
-            con.execute(_read_sql(str(path), _kind(path.name, head)), [str(path)])
-    except duckdb.Error as exc:
-        raise InputError(
-            f"{label} cannot be read as a CSV or Parquet file ({_first_line(exc)}). "
-            "Export the event log as CSV with a header row, or as Parquet."
-        ) from exc
-    described = con.execute(f"DESCRIBE {quote_ident(TABLE)}").fetchall()
-    columns = {row[0]: str(row[1]) for row in described}
-    rows = con.execute(f"SELECT count(*) FROM {quote_ident(TABLE)}").fetchall()[0][0]
-    if rows == 0:
-        raise InputError(
-            f"{label} has no rows (only a header, or nothing at all). The funnel needs one row "
-            "per event: a unit id, an event name and a timestamp."
-        )
+    if isinstance(source, str | Path) and not Path(source).is_file():
+        raise InputError(f"There is no file at {source}.")
+    if isinstance(source, bytes | bytearray) and not source:
+        raise InputError(f"{label} is empty: upload a file with one row per event.")
+    dataset = ingest.load(con, source, name=label)
+    columns = dict(dataset.columns)
     if len(columns) < 3:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(dataset.table)}")
         raise InputError(
-            f"{label} has {len(columns)} column(s) ({', '.join(columns)}); an event log needs "
+            f"{label} has {len(columns)} columns ({', '.join(columns)}); an event log needs "
             "three: a unit id, an event name and a timestamp. If it is a TSV or uses ';', "
             "check the separator."
         )
-    return EventLog(TABLE, columns, int(rows), label)
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(TABLE)}")
+    con.execute(f"ALTER TABLE {quote_ident(dataset.table)} RENAME TO {quote_ident(TABLE)}")
+    return EventLog(TABLE, columns, dataset.n_rows, label)
 
 
 def _first_line(exc: Exception) -> str:

@@ -334,7 +334,7 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, display: 
     if size == 0:
         raise InputError(
             f"{display} is empty (0 bytes). Upload a CSV or Parquet file with a header row and "
-            "one row per unit (or per arm for aggregated results)."
+            "its rows: one per unit (or per arm for aggregated results), or one per event."
         )
     with path.open("rb") as fh:
         head = fh.read(_HEAD_BYTES)
@@ -960,7 +960,7 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, description: str) -> Dat
         n_rows = int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
         if n_rows == 0:
             raise InputError(
-                f"{display} has a header but no data rows. Upload the file with its results."
+                f"{display} has a header but no data rows. Upload the file with its rows."
             )
     except InputError:
         con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -973,7 +973,8 @@ def _check_columns(cols: Sequence[tuple[str, str]], display: str) -> None:
     if len(cols) > config.INGEST_MAX_COLUMNS:
         raise InputError(
             f"{display} has {len(cols):,} columns; at most {config.INGEST_MAX_COLUMNS:,} are "
-            "supported. Keep the variant, unit id, date and metric columns and upload again."
+            "supported. Keep the columns the analysis needs (variant, unit id, date and "
+            "metrics; for an event log, unit id, event and time) and upload again."
         )
     names = [c for c, _ in cols]
     if len(cols) == 1:
@@ -985,8 +986,9 @@ def _check_columns(cols: Sequence[tuple[str, str]], display: str) -> None:
                 "or remove the stray separators."
             )
         raise InputError(
-            f"{display} has a single column ({name!r}). An experiment file needs at least a "
-            "variant column and a metric column, separated by commas, semicolons or tabs."
+            f"{display} has a single column ({name!r}): no comma, semicolon or tab separates "
+            "its fields. An experiment needs at least a variant and a metric column (an event "
+            "log: a unit id, an event and a time): save it with a delimiter and upload again."
         )
     if len(names) > 1 and all(_is_number(n) for n in names):
         raise _no_header(display, names)

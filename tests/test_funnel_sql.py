@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -25,6 +26,9 @@ from abcore.funnel_sql import (
 from sample_data.generate import FUNNEL_STAGES, make_event_log
 
 START = pd.Timestamp("2026-03-02")
+
+
+BAD = Path(__file__).parent / "data" / "bad"
 
 
 @pytest.fixture
@@ -226,13 +230,45 @@ def test_each_connection_keeps_its_own_log():
     ("data", "match"),
     [
         (b"", "empty"),
-        (b"user_id,event,timestamp\n", "no rows"),
+        (b"user_id,event,timestamp\n", "no data rows"),
         (b"user_id,event\nu1,visit\n", "needs three"),
     ],
 )
 def test_unreadable_logs_get_a_sentence(con, data, match):
     with pytest.raises(InputError, match=match):
         load_event_log(con, data, name="log.csv")
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [("excel_as_csv.csv", "Excel workbook"), ("binary_garbage.csv", "binary file")],
+)
+def test_files_that_are_not_tables_are_named_as_such(con, name, match):
+    # The log is read as an experiment upload is (abcore.ingest.load): same sentences.
+    with pytest.raises(InputError, match=match):
+        load_event_log(con, (BAD / name).read_bytes(), name=name)
+
+
+def test_latin1_and_semicolon_logs_read_like_utf8(con):
+    log = make_event_log(300, seed=6).assign(event=lambda d: d["event"].str.replace("a", "à"))
+    stages = [s.replace("a", "à") for s in FUNNEL_STAGES]
+    expected = reference_funnel(log, stages, 7.0)
+    for data in (
+        log.to_csv(index=False, sep=";").encode("latin-1"),
+        log.to_csv(index=False).encode("utf-8-sig"),
+    ):
+        loaded = load_event_log(con, data, name="log.csv")
+        result = ordered_funnel(
+            con, loaded, unit="user_id", event="event", timestamp="timestamp", stages=stages
+        )
+        assert list(result.funnel.users) == expected
+
+
+def test_a_new_log_replaces_the_sessions_previous_one(con):
+    load_event_log(con, make_event_log(100, seed=1))
+    loaded = load_event_log(con, make_event_log(50, seed=2))
+    tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    assert tables == [loaded.table]
 
 
 def test_bad_mappings_and_stages_get_a_sentence(con):
