@@ -198,6 +198,140 @@ def _success_tests(
     return dict(zip(keys, zip(tests, adjusted, strict=True), strict=True))
 
 
+@dataclass
+class _Findings:
+    """What the metrics of one arm said, sorted by what each finding does to the verdict."""
+
+    tests: list[MetricTest] = field(default_factory=list)
+    harm: list[str] = field(default_factory=list)
+    waits: list[str] = field(default_factory=list)
+    wins: list[str] = field(default_factory=list)
+    flats: list[str] = field(default_factory=list)
+    below_cost: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        spec: MetricSpec,
+        role: str,
+        c: stats.Comparison,
+        outcome: str,
+        text: str,
+        mt: stats.MarginTest | None = None,
+        *,
+        to: list[str] | None = None,
+    ) -> None:
+        """Record a metric's test; ``to`` is the list of reasons its sentence joins."""
+        self.tests.append(_test(spec, role, c, outcome, text, mt))
+        if to is not None:
+            to.append(text)
+
+
+def _read_success(
+    plan: ExperimentPlan,
+    spec: MetricSpec,
+    c: stats.Comparison,
+    tested: tuple[stats.MarginTest, float],
+    found: _Findings,
+) -> None:
+    """Harm first (two-sided alpha), then the adjusted one-sided win, then the launch cost."""
+    mt, p_adj = tested
+    alpha_one = _one_sided_alpha(plan)
+    hurt = _harm(c, spec, plan.alpha)
+    if hurt.passed:
+        text = f"{spec.name} got significantly worse: {_interval(c)}."
+        found.add(spec, "success", c, "harm", text, hurt, to=found.harm)
+        return
+    if p_adj >= alpha_one:
+        text = (
+            f"{spec.name} shows no significant improvement: {_interval(c)}, "
+            f"p = {p_adj:.2g} after correction."
+        )
+        found.add(spec, "success", c, "flat", text, mt, to=found.flats)
+        return
+    cost = plan.min_effect_to_launch
+    if cost > 0:
+        over = stats.superiority(c, direction=spec.direction, min_effect=cost, alpha=alpha_one)
+        sign = 1 if spec.higher_is_better else -1
+        if not over.passed and sign * float(c.rel_effect) < cost:
+            text = (
+                f"{spec.name} improved, {_interval(c)}, but by less than the "
+                f"{cost:.1%} the launch costs."
+            )
+            found.add(spec, "success", c, "flat", text, over, to=found.below_cost)
+            return
+        if not over.passed:
+            found.waits.append(
+                f"{spec.name} improved but is not yet surely above the "
+                f"{cost:.1%} cost of launching."
+            )
+    text = (
+        f"{spec.name} improved: {_interval(c)}, p = {p_adj:.2g} after "
+        f"correction (one-sided, alpha {alpha_one:g})."
+    )
+    found.add(spec, "success", c, "win", text, mt, to=found.wins)
+
+
+def _read_guardrail(
+    plan: ExperimentPlan, spec: MetricSpec, c: stats.Comparison, found: _Findings
+) -> None:
+    """Breach of the margin, then significant harm (forgiven within the margin), then
+    non-inferiority: a guardrail not yet shown within its margin makes the test wait."""
+    margin = spec.margin or 0.0
+    hurt = _harm(c, spec, plan.alpha)
+    breach = stats.superiority(
+        c, direction=_opposite(spec.direction), min_effect=min(margin, 0.99), alpha=plan.alpha
+    )
+    if margin and breach.passed:
+        text = (
+            f"Guardrail {spec.name} is breached: {_interval(c)}, worse than its "
+            f"{margin:.1%} margin."
+        )
+        found.add(spec, "guardrail", c, "breach", text, breach, to=found.harm)
+        return
+    ni = (
+        stats.noninferiority(c, margin=margin, direction=spec.direction, alpha=plan.alpha)
+        if margin
+        else None
+    )
+    if hurt.passed:
+        text = f"Guardrail {spec.name} got significantly worse: {_interval(c)}."
+        if ni is not None and ni.passed:
+            found.add(
+                spec, "guardrail", c, "pass", f"{text} Still within its {margin:.1%} margin.", ni
+            )
+        else:
+            found.add(spec, "guardrail", c, "harm", text, hurt, to=found.harm)
+        return
+    if ni is None:
+        text = f"Guardrail {spec.name} has no margin: only harm is tested; none found."
+        found.add(spec, "guardrail", c, "pass", text, hurt)
+    elif ni.passed:
+        text = f"Guardrail {spec.name} holds: {_interval(c)}, within its {margin:.1%} margin."
+        found.add(spec, "guardrail", c, "pass", text, ni)
+    else:
+        text = (
+            f"Guardrail {spec.name} is not yet shown to be within its "
+            f"{margin:.1%} margin: {_interval(c)}."
+        )
+        found.add(spec, "guardrail", c, "inconclusive", text, ni, to=found.waits)
+
+
+def _read_secondary(
+    plan: ExperimentPlan, spec: MetricSpec, c: stats.Comparison, found: _Findings
+) -> None:
+    """Secondary metrics never block a launch; a significant harm is pointed out."""
+    hurt = _harm(c, spec, plan.alpha)
+    if hurt.passed:
+        text = (
+            f"Secondary metric {spec.name} got significantly worse: "
+            f"{_interval(c)}. Look into it before launching."
+        )
+        found.add(spec, "secondary", c, "harm", text, hurt)
+    else:
+        found.add(spec, "secondary", c, "flat", f"{spec.name}: {_interval(c)}.")
+
+
 def _decide_arm(
     plan: ExperimentPlan,
     arm: str,
@@ -206,181 +340,70 @@ def _decide_arm(
     gates: list[Check],
     maturity: list[str],
 ) -> ArmRecommendation:
-    alpha_one = _one_sided_alpha(plan)
-    tests: list[MetricTest] = []
-    harm: list[str] = []
-    waits: list[str] = []
-    wins: list[str] = []
-    flats: list[str] = []
-    below_cost: list[str] = []
-    missing: list[str] = []
-
+    found = _Findings()
     for spec in plan.metrics:
         c = comparisons.get(spec.name)
+        key = spec.role in ("success", "guardrail")
         if c is None:
-            if spec.role in ("success", "guardrail"):
-                missing.append(spec.name)
-            continue
-        if np.isnan(float(c.p_value)):
+            if key:
+                found.missing.append(spec.name)
+        elif np.isnan(float(c.p_value)):
             reason = stats.ERRORS.get(str(c.error), "it could not be tested")
-            tests.append(_test(spec, spec.role, c, "missing", f"{spec.name}: {reason}"))
-            if spec.role in ("success", "guardrail"):
-                waits.append(f"{spec.name} could not be tested: {reason}")
-            continue
-        if spec.role == "success":
-            mt, p_adj = success[(arm, spec.name)]
-            hurt = _harm(c, spec, plan.alpha)
-            if hurt.passed:
-                text = f"{spec.name} got significantly worse: {_interval(c)}."
-                harm.append(text)
-                tests.append(_test(spec, "success", c, "harm", text, hurt))
-            elif p_adj < alpha_one:
-                cost = plan.min_effect_to_launch
-                if cost > 0:
-                    over = stats.superiority(
-                        c, direction=spec.direction, min_effect=cost, alpha=alpha_one
-                    )
-                    sign = 1 if spec.higher_is_better else -1
-                    if not over.passed and sign * float(c.rel_effect) < cost:
-                        text = (
-                            f"{spec.name} improved, {_interval(c)}, but by less than the "
-                            f"{cost:.1%} the launch costs."
-                        )
-                        below_cost.append(text)
-                        tests.append(_test(spec, "success", c, "flat", text, over))
-                        continue
-                    if not over.passed:
-                        waits.append(
-                            f"{spec.name} improved but is not yet surely above the "
-                            f"{cost:.1%} cost of launching."
-                        )
-                text = (
-                    f"{spec.name} improved: {_interval(c)}, p = {p_adj:.2g} after "
-                    f"correction (one-sided, alpha {alpha_one:g})."
-                )
-                wins.append(text)
-                tests.append(_test(spec, "success", c, "win", text, mt))
-            else:
-                text = (
-                    f"{spec.name} shows no significant improvement: {_interval(c)}, "
-                    f"p = {p_adj:.2g} after correction."
-                )
-                flats.append(text)
-                tests.append(_test(spec, "success", c, "flat", text, mt))
+            found.add(spec, spec.role, c, "missing", f"{spec.name}: {reason}")
+            if key:
+                found.waits.append(f"{spec.name} could not be tested: {reason}")
+        elif spec.role == "success":
+            _read_success(plan, spec, c, success[(arm, spec.name)], found)
         elif spec.role == "guardrail":
-            margin = spec.margin or 0.0
-            hurt = _harm(c, spec, plan.alpha)
-            breach = stats.superiority(
-                c,
-                direction=_opposite(spec.direction),
-                min_effect=min(margin, 0.99),
-                alpha=plan.alpha,
-            )
-            if margin and breach.passed:
-                text = (
-                    f"Guardrail {spec.name} is breached: {_interval(c)}, worse than its "
-                    f"{margin:.1%} margin."
-                )
-                harm.append(text)
-                tests.append(_test(spec, "guardrail", c, "breach", text, breach))
-                continue
-            if hurt.passed:
-                text = f"Guardrail {spec.name} got significantly worse: {_interval(c)}."
-                outcome = "harm"
-                if margin:
-                    ni = stats.noninferiority(
-                        c, margin=margin, direction=spec.direction, alpha=plan.alpha
-                    )
-                    if ni.passed:
-                        text += f" Still within its {margin:.1%} margin."
-                        tests.append(_test(spec, "guardrail", c, "pass", text, ni))
-                        continue
-                harm.append(text)
-                tests.append(_test(spec, "guardrail", c, outcome, text, hurt))
-                continue
-            if not margin:
-                text = f"Guardrail {spec.name} has no margin: only harm is tested; none found."
-                tests.append(_test(spec, "guardrail", c, "pass", text, hurt))
-                continue
-            ni = stats.noninferiority(c, margin=margin, direction=spec.direction, alpha=plan.alpha)
-            if ni.passed:
-                text = (
-                    f"Guardrail {spec.name} holds: {_interval(c)}, within its {margin:.1%} margin."
-                )
-                tests.append(_test(spec, "guardrail", c, "pass", text, ni))
-            else:
-                text = (
-                    f"Guardrail {spec.name} is not yet shown to be within its "
-                    f"{margin:.1%} margin: {_interval(c)}."
-                )
-                waits.append(text)
-                tests.append(_test(spec, "guardrail", c, "inconclusive", text, ni))
+            _read_guardrail(plan, spec, c, found)
         else:
-            hurt = _harm(c, spec, plan.alpha)
-            if hurt.passed:
-                text = (
-                    f"Secondary metric {spec.name} got significantly worse: "
-                    f"{_interval(c)}. Look into it before launching."
-                )
-                tests.append(_test(spec, "secondary", c, "harm", text, hurt))
-            else:
-                text = f"{spec.name}: {_interval(c)}."
-                tests.append(_test(spec, "secondary", c, "flat", text))
+            _read_secondary(plan, spec, c, found)
+    return _verdict(arm, found, gates, maturity)
+
+
+def _verdict(
+    arm: str, found: _Findings, gates: list[Check], maturity: list[str]
+) -> ArmRecommendation:
+    """Gates, then harm, then a mature win, then a mature loss; otherwise keep running."""
+    tests = tuple(found.tests)
+
+    def rec(verdict: str, reasons: list[str], step: str | None = None) -> ArmRecommendation:
+        return ArmRecommendation(arm, verdict, tuple(reasons), step or NEXT_STEPS[verdict], tests)
 
     failed = [g.message for g in gates if g.status == "fail"]
-    if failed or missing:
-        reasons = failed + [
-            f"The plan's metric {m} is not in the data: map it on the Results page."
-            for m in missing
-        ]
-        return ArmRecommendation(
-            arm, "investigate", tuple(reasons), NEXT_STEPS["investigate"], tuple(tests)
+    if failed or found.missing:
+        return rec(
+            "investigate",
+            failed
+            + [
+                f"The plan's metric {m} is not in the data: map it on the Results page."
+                for m in found.missing
+            ],
         )
-    if harm:
-        return ArmRecommendation(
-            arm, "dont_ship", tuple(harm), NEXT_STEPS["dont_ship"], tuple(tests)
-        )
+    if found.harm:
+        return rec("dont_ship", found.harm)
     mature = not maturity
-    if wins and not waits:
+    if found.wins and not found.waits:
         if mature:
-            return ArmRecommendation(
-                arm, "ship", tuple(wins + _passes(tests)), NEXT_STEPS["ship"], tuple(tests)
-            )
-        return ArmRecommendation(
-            arm,
-            "keep_running",
-            tuple(
-                [
-                    *maturity,
-                    *wins,
-                    "Decide when the test is mature: a win read early is "
-                    "usually smaller than it looks.",
-                ]
-            ),
-            NEXT_STEPS["keep_running"],
-            tuple(tests),
+            return rec("ship", found.wins + _passes(found.tests))
+        early = "Decide when the test is mature: a win read early is usually smaller than it looks."
+        return rec("keep_running", [*maturity, *found.wins, early])
+    if found.below_cost and mature:
+        return rec("dont_ship", found.below_cost)
+    if found.flats and mature and not found.waits:
+        planned = (
+            "The test reached its planned size: a lift as large as the one planned would most "
+            "likely have shown."
         )
-    if below_cost and mature:
-        return ArmRecommendation(
-            arm, "dont_ship", tuple(below_cost), NEXT_STEPS["dont_ship"], tuple(tests)
-        )
-    if flats and mature and not waits:
-        reasons = [
-            *flats,
-            "The test reached its planned size: a lift as large as the one "
-            "planned would most likely have shown.",
-        ]
-        return ArmRecommendation(
-            arm, "dont_ship", tuple(reasons), NEXT_STEPS["dont_ship"], tuple(tests)
-        )
-    reasons = maturity + waits + wins + flats + below_cost
-    step = NEXT_STEPS["keep_running"]
-    if mature and waits:
+        return rec("dont_ship", [*found.flats, planned])
+    step = None
+    if mature and found.waits:
         step = (
             "The test is mature but a guardrail is inconclusive: extend it to power the "
             "guardrail, or agree a wider margin before deciding."
         )
-    return ArmRecommendation(arm, "keep_running", tuple(reasons), step, tuple(tests))
+    reasons = maturity + found.waits + found.wins + found.flats + found.below_cost
+    return rec("keep_running", reasons, step)
 
 
 def _passes(tests: list[MetricTest]) -> list[str]:

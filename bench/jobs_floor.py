@@ -22,17 +22,22 @@ def connect() -> duckdb.DuckDBPyConnection:
     )
 
 
-def bare_scan_sql(path: str) -> str:
-    """Count, sum and sum of squares of every metric column per arm, plus the two
-    cross-products CUPED and the ratio need: the least any analysis of the file must do."""
+def _sums() -> list[str]:
+    """Count, sum and sum of squares of every metric column, plus the two cross-products
+    CUPED and the ratio need."""
     items = ["count(*) AS n"]
     for c in spec.COLUMNS:
         items += [f'sum("{c}") AS {c}_sum', f'sum("{c}" * "{c}") AS {c}_sum_sq']
-    items += [
+    return [
+        *items,
         'sum("revenue" * "pre_revenue") AS revenue_pre_xy',
         'sum("clicks" * "sessions") AS clicks_sessions_xy',
     ]
-    return f'SELECT "{spec.VARIANT}", {", ".join(items)} FROM {reader(path)} GROUP BY 1'
+
+
+def bare_scan_sql(path: str) -> str:
+    """The sums per arm: the least any analysis of the file must do."""
+    return f'SELECT "{spec.VARIANT}", {", ".join(_sums())} FROM {reader(path)} GROUP BY 1'
 
 
 def run_bare_scan(path: str) -> dict[str, Any]:
@@ -46,14 +51,7 @@ def columns_scan_sql(path: str) -> str:
     two segments (the daily and segment breakdowns) and with a count of unit-id hashes (the
     unit check's sample). What one pass for this readout costs in DuckDB, with nothing of
     abcore: the second floor, next to the bare scan, which reads the metric columns only."""
-    items = ["count(*) AS n"]
-    for c in spec.COLUMNS:
-        items += [f'sum("{c}") AS {c}_sum', f'sum("{c}" * "{c}") AS {c}_sum_sq']
-    items += [
-        'sum("revenue" * "pre_revenue") AS revenue_pre_xy',
-        'sum("clicks" * "sessions") AS clicks_sessions_xy',
-        f'count_if(hash("{spec.UNIT}") % 100 = 0) AS sampled_units',
-    ]
+    items = [*_sums(), f'count_if(hash("{spec.UNIT}") % 100 = 0) AS sampled_units']
     keys = [f'"{spec.VARIANT}"', f'CAST("{spec.TIMESTAMP}" AS DATE)']
     keys += [f'"{s}"' for s in spec.SEGMENTS]
     return f"SELECT {', '.join(keys + items)} FROM {reader(path)} GROUP BY ALL"
