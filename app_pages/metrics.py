@@ -261,7 +261,9 @@ def event_log_section() -> funnel_sql.LogFunnel | None:
     log: funnel_sql.EventLog = ss[K + "log"]
     columns = list(log.columns)
     guess = funnel_sql.propose_columns(log.columns)
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 0.8])
+    # two per row: four in a row left each select box a few letters wide ("use", "eve")
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns(2)
     picks = {}
     for col, (role, label) in zip(
         (c1, c2, c3),
