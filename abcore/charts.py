@@ -6,9 +6,13 @@ the curve and what moving along it costs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import numpy as np
 import pandas as pd
+
+from abcore.funnel import Funnel, plural
 
 __all__ = ["detectable_lift_chart", "power_days_chart", "sample_size_chart"]
 
@@ -553,3 +557,99 @@ def effect_by_day_chart(by_day: pd.DataFrame, notes: list[dict] | None = None) -
 
 
 __all__ += ["effect_by_day_chart", "pvalue_histogram", "srm_daily_chart"]
+
+
+# ---- the funnel (Metrics page) ---------------------------------------------------------
+__all__ += ["funnel_chart"]
+
+_FUNNEL_REACHED = "#1f6feb"
+_FUNNEL_LOST = "#f2b8a9"
+_FUNNEL_MARK = "#e4572e"
+
+
+def funnel_chart(
+    funnel: Funnel, *, change_stage: str | None = None, success_stage: str | None = None
+) -> alt.LayerChart:
+    """Horizontal funnel: the share of entrants reaching each stage and the share lost at
+    each step, labelled with the cumulative and the step conversion.
+
+    The stage where the change happens and the success metric's stage are named in the
+    labels, so the chart reads on its own.
+    """
+    table = funnel.table()
+    stages = list(table["stage"])
+    units = plural(funnel.unit)
+    labels, notes, marks = [], [], []
+    for i, row in table.iterrows():
+        users = "" if pd.isna(row["users"]) else f"{int(row['users']):,} {units}"
+        if i == 0:
+            labels.append("100% of entrants")
+            notes.append(users)
+        else:
+            labels.append(f"{row['reached']:.1%} of entrants")
+            step = f"{row['step_rate']:.0%} of the stage before"
+            notes.append(f"{step} · {users}" if users else step)
+        mark = []
+        if row["stage"] == change_stage:
+            mark.append("◀ change happens here")
+        if row["stage"] == success_stage:
+            mark.append("◀ success metric")
+        marks.append("  ".join(mark))
+    base = table.assign(
+        label=labels, note=notes, mark=marks, total=table["reached"] + table["lost"]
+    )
+    long = pd.concat(
+        [
+            base.assign(part="reach this stage", value=base["reached"], part_order=0),
+            base.assign(part="drop off at this step", value=base["lost"], part_order=1),
+        ]
+    )
+    parts = ["reach this stage", "drop off at this step"]
+    y = alt.Y("stage:N", sort=stages, title=None, axis=alt.Axis(labelFontSize=13, labelLimit=220))
+    tooltip = [
+        alt.Tooltip("stage:N", title="Stage"),
+        alt.Tooltip("reached:Q", title="Share of entrants", format=".1%"),
+        alt.Tooltip("step_rate:Q", title="Of the step before", format=".1%"),
+        alt.Tooltip("drop_off:Q", title="Drop-off at this step", format=".1%"),
+        alt.Tooltip("users:Q", title=plural(funnel.unit).capitalize(), format=",.0f"),
+    ]
+    bars = (
+        alt.Chart(long)
+        .mark_bar(height={"band": 0.7})
+        .encode(
+            y=y,
+            x=alt.X(
+                "value:Q",
+                stack="zero",
+                title="Share of funnel entrants",
+                scale=alt.Scale(domain=[0, 1.7]),
+                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1.0]),
+            ),
+            color=alt.Color(
+                "part:N",
+                scale=alt.Scale(domain=parts, range=[_FUNNEL_REACHED, _FUNNEL_LOST]),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            order=alt.Order("part_order:Q"),
+            tooltip=tooltip,
+        )
+    )
+
+    def text(field: str, dy: int, dx: int = 6, **style: Any) -> alt.Chart:
+        return (
+            alt.Chart(base)
+            .mark_text(align="left", dx=dx, dy=dy, **style)
+            .encode(y=y, x="total:Q", text=f"{field}:N")
+        )
+
+    layers = [
+        bars,
+        text("label", -14, fontSize=12, fontWeight="bold", color="#222"),
+        text("note", 1, fontSize=11, color="#666"),
+        text("mark", 16, fontSize=11, fontWeight="bold", color=_FUNNEL_MARK),
+    ]
+    return alt.layer(*layers).properties(
+        height=max(200, 66 * len(stages)),
+        title="How many users reach each stage",
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )

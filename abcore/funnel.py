@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -51,7 +50,6 @@ __all__ = [
     "FunnelSetup",
     "FunnelTemplate",
     "GuardrailTemplate",
-    "funnel_chart",
     "guardrail_metric",
     "plan_with_funnel",
     "sensitivity_for_plan",
@@ -885,6 +883,12 @@ _PLURAL = MappingProxyType(
 )
 
 
+def plural(unit: str) -> str:
+    """The plural of a randomization unit, for sentences and labels (``"search"`` ->
+    ``"searches"``)."""
+    return _PLURAL.get(unit, unit + "s")
+
+
 def unit_warnings(randomization_unit: str, metrics: Sequence[MetricSpec]) -> list[str]:
     """Sentences for a product manager when units do not line up.
 
@@ -937,97 +941,3 @@ def unit_warnings(randomization_unit: str, metrics: Sequence[MetricSpec]) -> lis
                 f"versions. Measure it per {r}, or randomize by {unit}."
             )
     return out
-
-
-# ---- chart -----------------------------------------------------------------------------
-_REACHED_COLOR = "#1f6feb"
-_LOST_COLOR = "#f2b8a9"
-_MARK_COLOR = "#e4572e"
-
-
-def funnel_chart(
-    funnel: Funnel, *, change_stage: str | None = None, success_stage: str | None = None
-) -> alt.LayerChart:
-    """Horizontal funnel: the share of entrants reaching each stage and the share lost at
-    each step, labelled with the cumulative and the step conversion.
-
-    The stage where the change happens and the success metric's stage are named in the
-    labels, so the chart reads on its own.
-    """
-    table = funnel.table()
-    stages = list(table["stage"])
-    plural = _PLURAL[funnel.unit]
-    labels, notes, marks = [], [], []
-    for i, row in table.iterrows():
-        users = "" if pd.isna(row["users"]) else f"{int(row['users']):,} {plural}"
-        if i == 0:
-            labels.append("100% of entrants")
-            notes.append(users)
-        else:
-            labels.append(f"{row['reached']:.1%} of entrants")
-            step = f"{row['step_rate']:.0%} of the stage before"
-            notes.append(f"{step} · {users}" if users else step)
-        mark = []
-        if row["stage"] == change_stage:
-            mark.append("◀ change happens here")
-        if row["stage"] == success_stage:
-            mark.append("◀ success metric")
-        marks.append("  ".join(mark))
-    base = table.assign(
-        label=labels, note=notes, mark=marks, total=table["reached"] + table["lost"]
-    )
-    long = pd.concat(
-        [
-            base.assign(part="reach this stage", value=base["reached"], part_order=0),
-            base.assign(part="drop off at this step", value=base["lost"], part_order=1),
-        ]
-    )
-    parts = ["reach this stage", "drop off at this step"]
-    y = alt.Y("stage:N", sort=stages, title=None, axis=alt.Axis(labelFontSize=13, labelLimit=220))
-    tooltip = [
-        alt.Tooltip("stage:N", title="Stage"),
-        alt.Tooltip("reached:Q", title="Share of entrants", format=".1%"),
-        alt.Tooltip("step_rate:Q", title="Of the step before", format=".1%"),
-        alt.Tooltip("drop_off:Q", title="Drop-off at this step", format=".1%"),
-        alt.Tooltip("users:Q", title=_PLURAL[funnel.unit].capitalize(), format=",.0f"),
-    ]
-    bars = (
-        alt.Chart(long)
-        .mark_bar(height={"band": 0.7})
-        .encode(
-            y=y,
-            x=alt.X(
-                "value:Q",
-                stack="zero",
-                title="Share of funnel entrants",
-                scale=alt.Scale(domain=[0, 1.7]),
-                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1.0]),
-            ),
-            color=alt.Color(
-                "part:N",
-                scale=alt.Scale(domain=parts, range=[_REACHED_COLOR, _LOST_COLOR]),
-                legend=alt.Legend(title=None, orient="top"),
-            ),
-            order=alt.Order("part_order:Q"),
-            tooltip=tooltip,
-        )
-    )
-
-    def text(field: str, dy: int, dx: int = 6, **style: Any) -> alt.Chart:
-        return (
-            alt.Chart(base)
-            .mark_text(align="left", dx=dx, dy=dy, **style)
-            .encode(y=y, x="total:Q", text=f"{field}:N")
-        )
-
-    layers = [
-        bars,
-        text("label", -14, fontSize=12, fontWeight="bold", color="#222"),
-        text("note", 1, fontSize=11, color="#666"),
-        text("mark", 16, fontSize=11, fontWeight="bold", color=_MARK_COLOR),
-    ]
-    return alt.layer(*layers).properties(
-        height=max(200, 66 * len(stages)),
-        title="How many users reach each stage",
-        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
-    )

@@ -20,13 +20,13 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from abcore import config, funnel_sql
+from abcore.charts import funnel_chart
 from abcore.errors import InputError
 from abcore.funnel import (
     GUARDRAIL_CATALOGUE,
     TEMPLATES,
     Funnel,
     FunnelSetup,
-    funnel_chart,
     guardrail_metric,
     plan_with_funnel,
     sensitivity_for_plan,

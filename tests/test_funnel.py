@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import samplesize_proportions_2indep_onetail
 
 from abcore import config, planning
+from abcore.charts import funnel_chart
 from abcore.errors import InputError
 from abcore.funnel import (
     EXTRA_KEY,
@@ -21,7 +22,6 @@ from abcore.funnel import (
     TEMPLATES,
     Funnel,
     FunnelSetup,
-    funnel_chart,
     guardrail_metric,
     plan_with_funnel,
     sensitivity_for_plan,
