@@ -594,6 +594,12 @@ def analyze(
     Roles not given are detected (see :func:`abcore.ingest.detect_schema`); ``metrics=None``
     takes every numeric or yes/no column that is not a role. Bad input raises
     :class:`abcore.InputError` with a sentence saying what to fix.
+
+    A large CSV or Parquet path is read in place, in one pass (``ingest.load(...,
+    materialize=False)``): detection looks at its first rows, and the unit checks look at a
+    hash sample of the unit ids (``config.UNIT_CHECK_SAMPLE``), counting every id exactly
+    as soon as that sample shows a repeat. The "Units in more than one arm" check says when
+    it looked at a sample.
     """
     con = ingest.connect()
     try:

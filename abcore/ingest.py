@@ -565,10 +565,7 @@ def _load_in_place(con: duckdb.DuckDBPyConnection, path: Path, display: str) -> 
             + _view_sql(reader, raw, plan, renames, decimal_comma=decimal_comma)
         )
         facts: dict[str, Any] = {"reader": {"path": str(path), "display": display}}
-        n_rows, exact = _row_count(con, path, head, parquet=parquet)
-        n_rows = max(n_rows, int(sampled))
-        if not exact:
-            facts["rows_estimated"] = True
+        n_rows = max(_row_count(con, path, head, parquet=parquet), int(sampled))
     except (InputError, duckdb.Error):
         if sample != table:
             con.execute(f"DROP VIEW IF EXISTS {quote_ident(table)}")
@@ -675,10 +672,8 @@ def _view_sql(
     return f"SELECT {', '.join(exprs)} FROM {reader}"
 
 
-def _row_count(
-    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, *, parquet: bool
-) -> tuple[int, bool]:
-    """Rows of a file read in place, without a scan: ``(rows, exact)``.
+def _row_count(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, *, parquet: bool) -> int:
+    """Rows of a file read in place, without a scan.
 
     Parquet keeps its row count in the footer. For CSV it is an estimate, the file size
     over the bytes per line of its first ``_HEAD_BYTES``; the statistics' scan counts the
@@ -686,9 +681,9 @@ def _row_count(
     """
     if parquet:
         (rows,) = con.execute("SELECT count(*) FROM read_parquet($1)", [str(path)]).fetchall()[0]
-        return int(rows), True
+        return int(rows)
     lines = max(head.count(b"\n"), 1)
-    return max(int(path.stat().st_size * lines / max(len(head), 1)), 1), False
+    return max(int(path.stat().st_size * lines / max(len(head), 1)), 1)
 
 
 def _sniff(
@@ -2248,22 +2243,34 @@ class Aggregates:
 
     def _key(self, variant: Any, day: Any, segment: str | None, value: Any) -> tuple[Any, ...]:
         """Where a row sits in :attr:`_lookup`: level, arm, and the day or segment value."""
-        if day is not None and not (isinstance(day, float) and math.isnan(day)):
+        if day is not None:
             return ("day", str(variant), str(day) if self.mapping.day_label else pd.Timestamp(day))
-        if segment is not None and isinstance(segment, str):
+        if segment is not None:
             return ("segment", str(variant), segment, str(value))
         return ("overall", str(variant))
 
     @cached_property
     def _lookup(self) -> dict[tuple[Any, ...], dict[str, Any]]:
         """Every row by its key, built once: the effects, daily and segment breakdowns look
-        rows up hundreds of times (a boolean mask over the frame per lookup cost 0.15 s)."""
+        rows up hundreds of times (a boolean mask over the frame per lookup cost 0.15 s).
+
+        The rows of units without a date or a segment value are left out: no day or value
+        names them, so a lookup never finds them (the overall level counts them).
+        """
         out: dict[tuple[Any, ...], dict[str, Any]] = {}
         for row in self.frame.to_dict("records"):
-            level = row["level"]
-            day = row["day"] if level == "day" else None
-            segment = row["segment"] if level == "segment" else None
-            out.setdefault(self._key(row["variant"], day, segment, row["segment_value"]), row)
+            level, day, segment, value = (
+                row[k] for k in ("level", "day", "segment", "segment_value")
+            )
+            if (level == "day" and pd.isna(day)) or (level == "segment" and pd.isna(value)):
+                continue
+            key = self._key(
+                row["variant"],
+                day if level == "day" else None,
+                segment if level == "segment" else None,
+                value,
+            )
+            out.setdefault(key, row)
         return out
 
     def _row(

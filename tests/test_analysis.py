@@ -196,3 +196,20 @@ def test_the_unit_check_of_a_large_file_says_it_looked_at_a_sample(tmp_path, mon
     check = next(c for c in a.checks if c.name == "Units in more than one arm")
     assert check.status == "pass"
     assert re.search(r"among \d{3} of the 2,000 units, a sample picked by a hash", check.message)
+
+
+def test_units_without_a_date_or_segment_value_count_overall_only():
+    df = make_experiment(3_000, days=5, seed=4)
+    df.loc[df.index[:40], "first_exposure"] = pd.NaT
+    df.loc[df.index[40:90], "platform"] = None
+    a = abcore.analyze(df, variant="variant", metrics=["converted"], segments=["platform"])
+    agg = a.aggregates
+    assert sum(agg.counts().values()) == 3_000
+    with pytest.raises(ValueError, match="variant must be one of"):
+        agg.sample_mean("converted", "control", day=pd.NaT)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        agg.sample_mean("converted", "control", segment="platform", value=None)
+    assert set(a.segments["segment_value"]) == {"android", "ios", "web"}
+    dated = df.dropna(subset=["first_exposure"])
+    days = a.daily[a.daily["day"].notna()]
+    assert days["n_control"].max() == (dated["variant"] == "control").sum()
