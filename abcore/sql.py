@@ -805,7 +805,6 @@ def finest_stats_sql(
     keys = _key_columns(mapping, day, segments, day_order)
     values = _aggregate_values(mapping) if aggregated else _unit_values(mapping)
     extra, check_cols = [], []
-    params = _Params()
     if unit_sample is not None and not (checks and mapping.unit):
         raise ValueError("unit_sample needs checks=True and a unit column.")
     if checks:
@@ -837,14 +836,14 @@ def finest_stats_sql(
     sql = _finest_select(
         mapping, source, cells, caps={}, aggregated=aggregated, row=day_order, checks=check_cols
     )
-    return sql, params.values
+    return sql, []
 
 
 def sampled_units_sql(cells: str | Sequence[str]) -> tuple[str, list[Any]]:
     """The hash sample of units of ``finest_stats_sql(unit_sample=...)`` (cells stored in the
-    table ``cells``): one row, ``units`` (sampled ids: rows in the sample with a variant)
-    and ``repeats`` (those beyond each id's first). No repeat means no sampled unit has two
-    rows, so none is in two arms either.
+    table ``cells``): one row, ``units`` (rows of sampled ids, with a variant: the sampled
+    units when none repeats) and ``repeats`` (those rows beyond each id's first). No repeat
+    means no sampled unit has two rows, so none is in two arms either.
 
     >>> sql, _ = sampled_units_sql("cells")
     >>> "unnest(__ab_unit_hashes)" in sql

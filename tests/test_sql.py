@@ -21,6 +21,7 @@ from abcore.sql import (
     finest_stats_sql,
     quote_ident,
     rollup_stats_sql,
+    sampled_units_sql,
     stat_column,
     sufficient_stats_sql,
     unit_checks_sql,
@@ -475,3 +476,25 @@ def test_unit_checks_in_one_group_by_equal_pandas(
         assert messy.execute(old).fetchall()[0][0] == row["duplicate_unit_day_rows"]
     else:
         assert "duplicate_unit_day_rows" not in row.index
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_sampled_units_of_the_cells_equal_pandas(messy: duckdb.DuckDBPyConnection, every: int):
+    mapping = _messy_mapping(timestamp="ts")
+    sql, params = finest_stats_sql(
+        "t", mapping, by=("variant", "day"), checks=True, unit_sample=every
+    )
+    messy.execute(f"CREATE OR REPLACE TEMP TABLE cells AS {sql}", params)
+    units, repeats = messy.execute(sampled_units_sql("cells")[0]).fetchall()[0]
+    df = _messy().dropna(subset=["user_id", "variant"])
+    hashes = messy.execute(
+        "SELECT user_id, hash(user_id) % $1 = 0 FROM t WHERE user_id IS NOT NULL", [every]
+    ).fetchall()
+    picked = {u for u, chosen in hashes if chosen}
+    sampled = df[df["user_id"].isin(picked)]
+    assert units == len(sampled) > 0
+    assert repeats == len(sampled) - sampled["user_id"].nunique()
+    if every == 1:  # every unit: the exact count
+        assert repeats == len(df) - df["user_id"].nunique() > 0
+    with pytest.raises(ValueError, match="unit_sample needs"):
+        finest_stats_sql("t", mapping, unit_sample=every)
