@@ -120,6 +120,10 @@ st.caption(
 name = st.text_input("Experiment name", key=seed("name", plan.name))
 
 left, right = st.columns([1, 1.35], gap="large")
+# below both columns, full width: six editable columns do not fit the left one; then the
+# hypothesis and the share link, which sum the whole plan up
+guard_area = st.container()
+tail = st.container()
 
 with left:
     st.subheader("Success metric", divider="gray")
@@ -301,6 +305,7 @@ with left:
             ),
         )
 
+with guard_area:
     st.subheader("Guardrails", divider="gray")
     st.caption(
         "Metrics that must not get worse by more than a margin (non-inferiority). "
@@ -496,6 +501,10 @@ with right:
             width="stretch",
         )
 
+with tail:
+    hypothesis_col, share_col = st.columns([1, 1.35], gap="large")
+
+with hypothesis_col:
     st.subheader("Hypothesis", divider="gray")
     generated = planning.default_hypothesis(plan)
     hkey, gkey = K + "hypothesis", K + "hypothesis_generated"
@@ -505,7 +514,7 @@ with right:
     text = st.text_area(
         "Hypothesis (edit freely; while you don't, it follows your choices)",
         key=hkey,
-        height=110,
+        height=170,
     ).strip()
     custom = "" if text in ("", generated) else text
     if custom != plan.hypothesis:
@@ -513,6 +522,7 @@ with right:
         plan = get_plan()
         sync_link(plan)
 
+with share_col:
     st.subheader("Share and export", divider="gray")
     base = (st.context.url or "").split("?")[0]
     link = f"{base}?{urlencode(plan.to_query_params())}"
