@@ -31,9 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 FULL_ROWS = (1_000_000, 10_000_000)
 QUICK_ROWS = 100_000
-FILE_TASKS = ("analyze", "bare_scan", "columns_scan", "pandas")
-"""The issue's comparison (analyze, the bare scan, pandas), plus the floor that reads what
-the readout reads (``columns_scan``: see bench/README.md)."""
+FILE_TASKS = ("analyze", "analyze_daily", "bare_scan", "columns_scan", "pandas")
+"""The issue's comparison (analyze, the bare scan, pandas), the job as the issue words it
+(``analyze_daily``: no segments), and the floor that reads what the readout reads
+(``columns_scan``: see bench/README.md)."""
 TARGETS = {
     "analyze_over_bare_scan": 1.3,
     "analyze_over_pandas": 1.0,
@@ -87,6 +88,7 @@ def ratios(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "analyze_over_pandas": a["seconds"] / pandas["seconds"],
         "memory_analyze_over_pandas": a["peak_mb"] / pandas["peak_mb"],
         "added_memory_analyze_over_pandas": added(a) / added(pandas),
+        "analyze_daily_over_bare_scan": runs["analyze_daily"]["seconds"] / bare["seconds"],
         "analyze_over_columns_scan": a["seconds"] / runs["columns_scan"]["seconds"],
         "columns_scan_over_bare_scan": runs["columns_scan"]["seconds"] / bare["seconds"],
     }
@@ -157,6 +159,8 @@ def format_table(results: dict[str, Any]) -> str:
             f"{'':<12} peak MB analyze / pandas {q['memory_analyze_over_pandas']:5.2f}x  "
             f"(target < 0.33: {_verdict(ok['memory_analyze_over_pandas'])}; above baseline "
             f"{q['added_memory_analyze_over_pandas']:.2f}x)",
+            f"{'':<12} analyze (daily, no segments) / bare scan "
+            f"{q['analyze_daily_over_bare_scan']:4.2f}x",
             f"{'':<12} analyze / columns scan {q['analyze_over_columns_scan']:4.2f}x  (columns "
             f"scan / bare scan {q['columns_scan_over_bare_scan']:.2f}x)",
             f"{'':<12} analyze: {_breakdown(block['runs']['analyze']['details'])}",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 TASKS: dict[str, str] = {
     "analyze": "bench.jobs_abcore:run_analyze",
+    "analyze_daily": "bench.jobs_abcore:run_analyze_daily",
     "planning": "bench.jobs_abcore:run_planning",
     "aa": "bench.jobs_abcore:run_aa",
     "bare_scan": "bench.jobs_floor:run_bare_scan",

@@ -36,6 +36,7 @@ RATIO_KEYS = {
     "analyze_over_pandas",
     "memory_analyze_over_pandas",
     "added_memory_analyze_over_pandas",
+    "analyze_daily_over_bare_scan",
     "analyze_over_columns_scan",
     "columns_scan_over_bare_scan",
     "targets_met",
@@ -113,3 +114,12 @@ def test_floors_use_the_engine_settings() -> None:
     # bench.spec repeats these so the floor's child need not import abcore.
     assert spec.THREADS == config.DUCKDB_THREADS
     assert spec.MEMORY_LIMIT == config.DUCKDB_MEMORY_LIMIT
+
+
+def test_the_issues_job_is_the_readout_without_segments(results: dict) -> None:
+    for block in results["files"].values():
+        full = block["runs"]["analyze"]["details"]
+        daily = block["runs"]["analyze_daily"]["details"]
+        assert daily["segment_rows"] == 0 < full["segment_rows"]
+        assert daily["daily_rows"] == full["daily_rows"] > 0
+        assert daily["p_values"] == pytest.approx(full["p_values"], rel=1e-9)
