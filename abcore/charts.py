@@ -464,7 +464,7 @@ def srm_daily_chart(by_day: pd.DataFrame, notes: list[dict] | None = None) -> al
     data = by_day.assign(day=pd.to_datetime(by_day["day"], errors="coerce"))
     base = alt.Chart(data)
     line = base.mark_line(color=LINE, point=True).encode(
-        x=alt.X("day:T", title="Day"),
+        x=alt.X("day:T", title="Day", axis=alt.Axis(format="%b %d")),
         y=alt.Y(
             "control_share:Q",
             title="Control's share of the day's units",
@@ -529,7 +529,7 @@ def effect_by_day_chart(by_day: pd.DataFrame, notes: list[dict] | None = None) -
     )
     base = alt.Chart(data)
     band = base.mark_errorbar(color=LINE, opacity=0.6).encode(
-        x=alt.X("day:T", title="Day of first exposure"),
+        x=alt.X("day:T", title="Day of first exposure", axis=alt.Axis(format="%b %d")),
         y=alt.Y("low:Q", title="Relative effect that day (%)"),
         y2="high:Q",
     )
