@@ -605,9 +605,12 @@ def duration_checks(
                 )
             )
         else:
+            weeks = days // 7
             out.append(
                 Check(
-                    "Duration", "pass", f"The data covers {days} days ({days // 7} whole week(s))."
+                    "Duration",
+                    "pass",
+                    f"The data covers {days} days ({weeks} whole week{'s' if weeks > 1 else ''}).",
                 )
             )
     counts = aggregates.counts()

@@ -129,6 +129,14 @@ def test_duration_checks():
     assert checks["Peeking"].status == "warn"
 
 
+@pytest.mark.parametrize(("days", "said"), [(7, "(1 whole week)."), (14, "(2 whole weeks).")])
+def test_whole_weeks_are_counted_in_words(days, said):
+    con, ds, mapping = _load(make_experiment(3_000, days=days, seed=2))
+    check = validity.duration_checks(ingest.compute_stats(con, ds, mapping))[0]
+    assert (check.name, check.status) == ("Duration", "pass")
+    assert check.message.endswith(said)
+
+
 def test_excluding_days_equals_dropping_those_units(demo):
     _, _, _, agg = demo
     outage = list(agg.days[3:5])
