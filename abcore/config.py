@@ -104,3 +104,69 @@ each unit is in or out of the sample whatever its rows, and a leak touching a fr
 the units is missed with probability about exp(-f x this): 0.7% at f = 0.005%. Only when the
 sample finds a repeat are all the ids counted (an exact, second scan: the counts reported are
 then exact). Files copied into a table (the Results page) are always checked in full."""
+
+# --------------------------------------------------------------------------------------------
+# Model launch (abcore.interleaving, abcore.canary, abcore.drift; the Model launch page)
+# --------------------------------------------------------------------------------------------
+
+INTERLEAVING_LABELS: Final[tuple[str, str]] = ("A", "B")
+"""How an interleaving log names the two rankers' credit (the page lets the user pick others)."""
+INTERLEAVING_PREFERENCE: Final = 0.02
+"""Preference share (Delta, from -0.5 to 0.5) the interleaving sizing aims to detect when the
+user gives none: Chapelle et al. (2012) report most real ranker pairs between 0.01 and 0.05."""
+INTERLEAVING_AB_LIFT: Final = 0.01
+"""Relative lift on the per-user click rate that the equivalent A/B test is sized for (1%:
+Chapelle et al. 2012 found A/B differences between production rankers mostly below that)."""
+INTERLEAVING_MAX_CREDIT_LEVELS: Final = 5
+"""Most distinct values a credit column may have: A, B and a few spellings of 'no click'."""
+
+CANARY_CONFIDENCE: Final = 0.98
+"""Confidence of the Hodges-Lehmann interval: NetflixACAJudge classifies with the Mann-Whitney
+interval at confLevel 0.98 (spinnaker/kayenta, NetflixACAJudge.scala)."""
+CANARY_TOLERANCE: Final = 0.05
+"""Relative shift (of the baseline median) a metric may move and still pass. Kayenta's default
+effect-size gate (allowedIncrease/allowedDecrease 1.0 on the mean ratio) fails any significant
+move; per-minute samples of a busy service make tiny moves significant, hence 5%."""
+CANARY_PASS_SCORE: Final = 95.0
+"""Score at or above which the canary is promoted (Kayenta's scoreThresholds.pass 95)."""
+CANARY_MARGINAL_SCORE: Final = 75.0
+"""Score below which the canary is rolled back; between it and the pass score: hold (Kayenta's
+scoreThresholds.marginal 75)."""
+SHADOW_DECISION_THRESHOLD: Final = 0.5
+"""Score at which a numeric model output becomes a positive decision, for the agreement rate."""
+SHADOW_TOP_DISAGREEMENTS: Final = 10
+"""Requests listed where the current and the new model disagree most."""
+RAMP_STEPS: Final[tuple[float, ...]] = (0.01, 0.05, 0.25, 0.5)
+"""Traffic shares of a canary ramp."""
+RAMP_GUARDRAIL_HARM: Final = 0.10
+"""Relative harm on the guardrail each ramp step must be able to detect (+10%)."""
+
+DRIFT_SMALL_N: Final = 1000
+"""Evidently's auto-selection: reference data of at most this many rows gets tests (KS,
+chi-square, p < 0.05); larger reference data gets distances (Wasserstein normed, Jensen-Shannon,
+threshold 0.1). Evidently docs, 'Data drift: how it works' (release 0.1.50)."""
+DRIFT_P_VALUE: Final = 0.05
+"""p-value below which a test flags a feature (Evidently's and NannyML's default)."""
+DRIFT_DISTANCE_THRESHOLD: Final = 0.1
+"""Normed Wasserstein and Jensen-Shannon distance above which a feature drifted (Evidently)."""
+DRIFT_PSI_THRESHOLD: Final = 0.1
+"""PSI above which a feature drifted (Evidently's psi threshold; 0.2 is 'major' by convention)."""
+DRIFT_PSI_MAJOR: Final = 0.2
+DRIFT_PSI_BINS: Final = 10
+DRIFT_SHARE: Final = 0.5
+"""Share of drifted features at which the whole dataset counts as drifted (Evidently's
+DatasetDriftMetric drift_share=0.5)."""
+DRIFT_CATEGORICAL_MAX_UNIQUE: Final = 5
+"""Numeric columns with at most this many distinct values are treated as categorical
+(Evidently's n_unique <= 5 rule)."""
+DRIFT_WINDOWS: Final = 10
+"""Windows the current data is cut into for the over-time view (NannyML's default chunker
+makes 10 chunks)."""
+DRIFT_MAX_ROWS: Final = 200_000
+"""Rows per table read from DuckDB for the drift tests; larger tables are sampled (seeded)."""
+DRIFT_MAX_FEATURES: Final = 200
+CONCEPT_BINS: Final = 5
+"""Quantile bins of a feature (from the reference) in which label rates are compared."""
+CONCEPT_MIN_EFFECT: Final = 0.1
+"""Concept shift is flagged when, within the same feature bins, the label mean moved by at
+least this many reference standard deviations on average (and the test is significant)."""
