@@ -170,3 +170,28 @@ CONCEPT_BINS: Final = 5
 CONCEPT_MIN_EFFECT: Final = 0.1
 """Concept shift is flagged when, within the same feature bins, the label mean moved by at
 least this many reference standard deviations on average (and the test is significant)."""
+
+# Peeking-safe readouts (abcore.sequential) and the Bayesian view (abcore.bayes).
+SEQUENTIAL_METHODS: Final[tuple[str, ...]] = ("fixed", "always_valid", "group_sequential")
+"""Analysis methods a plan may choose: fixed horizon, always valid (peek any time), or a
+group-sequential design with planned looks."""
+SEQUENTIAL_METHOD: Final = "fixed"
+SPENDING_FUNCTIONS: Final[tuple[str, ...]] = ("power", "obf", "pocock")
+"""Lan-DeMets alpha-spending families: alpha t^rho, O'Brien-Fleming-type, Pocock-type."""
+SPENDING: Final = "power"
+SPENDING_RHO: Final = 2.0
+"""Exponent of the power spending family alpha t^rho: 2 is Spotify Confidence's default and
+spends like O'Brien-Fleming (little alpha early)."""
+GS_LOOKS: Final = 4
+"""Planned looks of a group-sequential design: weekly over the four weeks of a typical test."""
+AV_LOOKS: Final = 28
+"""Looks assumed when pricing the always-valid sequence (daily for four weeks): the sequence
+is valid for any number of looks, but its power, hence its cost, depends on them."""
+BAYES_PRIOR_MEAN: Final = 0.0
+"""Mean of a proper normal prior on the lift (no effect expected either way)."""
+BAYES_PRIOR_SD: Final = None
+"""Standard deviation of the prior on the lift; None is a flat (improper) prior, under which
+the posterior is the normal likelihood itself."""
+BAYES_PROPER_PRIOR_SD: Final = 0.3
+"""Suggested sd of a proper prior on a relative lift (a +-60% lift is a 2-sigma surprise),
+the value GrowthBook ships as its default prior standard deviation."""
