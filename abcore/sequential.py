@@ -541,18 +541,19 @@ class GroupSequentialDesign:
     def power(self, drift: Any) -> Number:
         """Chance of crossing the boundary on the good side by the last look.
 
-        ``drift`` is the expected z at the final look, ``effect / se_final`` (the direction
-        of ``alternative``; positive for two-sided).
+        ``drift`` is the expected z at the final look, ``effect / se_final``, signed as the
+        data would show it (negative for a decrease, which ``"less"`` designs look for);
+        two-sided designs count the upper side, as :mod:`abcore.power` does.
 
         >>> d = group_sequential_design(1)
         >>> round(d.power(1.959964 + 0.841621), 4)
         0.8
         """
-        sign = -1.0 if self.alternative == "less" else 1.0
+        side = 1 if self.alternative == "less" else 0
         drifts = np.atleast_1d(np.asarray(drift, dtype=float))
-        out = np.array(
-            [self._crossing(sign * d)[0 if sign > 0 else 1].sum() for d in drifts.ravel()]
-        ).reshape(drifts.shape)
+        out = np.array([self._crossing(d)[side].sum() for d in drifts.ravel()]).reshape(
+            drifts.shape
+        )
         return float(out[0]) if np.ndim(drift) == 0 else out
 
     def inflation(self, power: float = config.POWER) -> float:
