@@ -223,13 +223,16 @@ def bayes_comparison(
     alpha: float | None = None,
     alternative: str = "two-sided",
     direction: str = "increase",
+    prior_relative: bool = True,
 ) -> BayesResult:
     """The Bayesian readout of a :class:`~abcore.stats.Comparison`.
 
     ``relative=True`` puts the posterior on the relative lift (``rel_effect`` with its
-    delta-method SE, as GrowthBook does), so the prior is on the relative scale (0.3: a
-    +-30% lift is one prior sd); ``relative=False`` on the absolute difference. The
-    comparison's error code, if any, is carried over.
+    delta-method SE, as GrowthBook does); ``relative=False`` on the absolute difference.
+    With ``prior_relative=True`` (the default) the prior is stated as a relative lift (0.3:
+    a 30% lift is one prior sd), the scale a PM thinks in, and an absolute readout rescales
+    it by the control mean, as gbstats' ``prior_type="relative"``; ``False`` takes the prior
+    on the readout's own scale. The comparison's error code, if any, is carried over.
 
     >>> from abcore.stats import compare_proportions
     >>> r = bayes_comparison(compare_proportions(100, 49, 100, 51))   # gbstats' TestBinom
@@ -248,6 +251,14 @@ def bayes_comparison(
         )
     else:
         estimate, se = comparison.abs_effect, comparison.se
+        if prior_relative and prior_sd is not None:
+            scale = float(np.nanmean(np.abs(np.asarray(comparison.rel_baseline, dtype=float))))
+            if not scale > 0:
+                raise ValueError(
+                    "prior_relative needs a control mean that is not 0: pass the prior on the "
+                    "absolute scale with prior_relative=False."
+                )
+            prior_mean, prior_sd = prior_mean * scale, prior_sd * scale
     result = posterior(
         estimate,
         se,
