@@ -362,7 +362,9 @@ def analyze_aggregates(
     all_checks = [_srm_check(srm), *checks, *validity.preperiod_balance(aggregates, alpha=alpha)]
     planned_n, planned_days = _planned_size(plan)
     all_checks += validity.duration_checks(
-        aggregates, planned_n_per_arm=planned_n, planned_days=planned_days
+        aggregates,
+        planned_n_per_arm=planned_arm_sizes(plan, planned_n, aggregates) if planned_n else None,
+        planned_days=planned_days,
     )
     trends = success_trends(aggregates, plan, alpha=alpha)
     all_checks += [Check(f"Trend of {t.metric} ({t.arm})", t.status, t.message()) for t in trends]
@@ -389,6 +391,28 @@ def analyze_aggregates(
         input_checks=tuple(checks),
         expected_shares={a.arm: a.expected_share for a in srm.arms},
     )
+
+
+def planned_arm_sizes(
+    plan: ExperimentPlan | None, n_control: int, aggregates: ingest.Aggregates
+) -> dict[str, int]:
+    """Each arm's planned units: the control's size scaled by the arm's planned share.
+
+    Arms are matched by name with the plan's ``expected_shares``; an arm the plan does not
+    name gets the plan's smallest treatment share (its ``ratio``).
+    """
+    if plan is None:
+        return dict.fromkeys(aggregates.variants, int(n_control))
+    shares = plan.expected_shares
+    base = shares[plan.control]
+    out = {}
+    for arm in aggregates.variants:
+        if arm == aggregates.control:
+            ratio = 1.0
+        else:
+            ratio = shares[arm] / base if arm in shares and arm != plan.control else plan.ratio
+        out[arm] = math.ceil(ratio * n_control - 1e-9)
+    return out
 
 
 def _planned_size(plan: ExperimentPlan | None) -> tuple[int | None, int | None]:
@@ -526,6 +550,16 @@ def _file_mapping(
     for name in ("unit", "timestamp"):
         if roles[name] is not None:
             changes[name] = roles[name]
+    unit = roles["unit"]
+    if unit is not None and unit != detected.unit and not detected.is_aggregated:
+        if unit not in dataset.names:
+            raise InputError(
+                f"unit column {unit!r} is not in the file; its columns are: "
+                f"{', '.join(dataset.names)}."
+            )
+        # the caller's unit may repeat where detection's did not: its rows must be added up
+        # per unit, or rows would count as independent units (false positives)
+        changes["aggregate_units"] = ingest.unit_repeats(con, dataset, unit)
     if roles["segments"] is not None:
         changes["segments"] = tuple(roles["segments"])
     taken = {variant, roles["unit"], roles["timestamp"], *(roles["segments"] or ())}

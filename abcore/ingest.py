@@ -74,6 +74,7 @@ __all__ = [
     "detect_schema",
     "instrumentation_stats",
     "load",
+    "unit_repeats",
     "units_repeat",
 ]
 
@@ -1533,6 +1534,13 @@ def _unit_rows(con: duckdb.DuckDBPyConnection, dataset: Dataset, unit: str) -> t
         if distinct == rows:
             return int(distinct), int(rows)
     return known if known is not None else _counted_unit_rows(con, dataset, unit)
+
+
+def unit_repeats(con: duckdb.DuckDBPyConnection, dataset: Dataset, unit: str) -> bool:
+    """Whether some value of the column ``unit`` has more than one row (its rows must then be
+    added up per unit before the analysis). Counted over every row, once per dataset."""
+    distinct, rows = _with_table(con, dataset, lambda: _unit_rows(con, dataset, unit))
+    return distinct < rows
 
 
 def _counted_unit_rows(

@@ -1,10 +1,11 @@
 """From a plan to numbers: sample size, duration, and the planning curves.
 
-The sizing mirrors the launch decision (DESIGN.md): the success metric is tested at alpha
-split across treatment arms, every guardrail for non-inferiority at its margin at the full
-alpha, and power is corrected to ``1 - beta / (G + 1)`` so that the chance of passing *every*
-test when the change is good stays near the planned power. The plan needs the largest of
-these sample sizes.
+The sizing mirrors the launch decision (DESIGN.md): every success metric is tested at alpha
+split across success metrics and treatment arms (for a lift surely above the launch cost,
+when there is one), every guardrail for non-inferiority at its margin at the full alpha, and
+power is corrected to ``1 - beta / (G + 1)`` so that the chance of passing *every* test when
+the change is good stays near the planned power. The plan needs the largest of these sample
+sizes.
 
 >>> from abcore.plan import ExperimentPlan
 >>> sizing = size_plan(ExperimentPlan())
@@ -95,10 +96,16 @@ def alternative_for(plan: ExperimentPlan, metric: MetricSpec) -> str:
     return "greater" if metric.higher_is_better else "less"
 
 
+def _success_metrics(plan: ExperimentPlan) -> tuple[MetricSpec, ...]:
+    return tuple(m for m in plan.metrics if m.role == "success")
+
+
 def _options(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> dict:
+    """Options of a success test: alpha split over the success metrics (and, inside
+    :mod:`abcore.power`, over the treatment arms), as the decision splits it."""
     return {
         "relative": metric.relative,
-        "alpha": plan.alpha,
+        "alpha": plan.alpha / max(1, len(_success_metrics(plan))),
         "power": power_,
         "alternative": alternative_for(plan, metric),
         "ratio": plan.ratio,
@@ -119,11 +126,35 @@ def _check_success(metric: MetricSpec | None) -> MetricSpec:
     return metric
 
 
-def _success_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> power.SampleSize:
+def _success_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> int:
+    """Control units for one success metric's test, as the decision runs it.
+
+    With a launch cost (``min_effect_to_launch``) the decision ships only when the lift is
+    surely above the cost, so the test is sized for that margin, not for a lift above zero.
+    """
     options = _options(plan, metric, power_)
+    cost = plan.min_effect_to_launch
+    if cost > 0:
+        sign = 1.0 if metric.higher_is_better else -1.0
+        mde = signed_mde(metric) / (1.0 if metric.relative else abs(metric.baseline))
+        alpha_one = options["alpha"] / (2 if plan.alternative == "two-sided" else 1)
+        n = power.superiority_sample_size(
+            metric.baseline,
+            mde,
+            sign * cost,
+            sd=None if metric.type == "binary" else metric.sd,
+            alpha=alpha_one,
+            power=power_,
+            ratio=plan.ratio,
+            tests=len(plan.treatments),
+            variance_reduction=plan.variance_reduction,
+        )
+        return math.ceil(n - 1e-9)
     if metric.type == "binary":
-        return power.sample_size_proportion(metric.baseline, signed_mde(metric), **options)
-    return power.sample_size_mean(metric.baseline, metric.sd, signed_mde(metric), **options)
+        size = power.sample_size_proportion(metric.baseline, signed_mde(metric), **options)
+    else:
+        size = power.sample_size_mean(metric.baseline, metric.sd, signed_mde(metric), **options)
+    return int(size.n_control)
 
 
 def _guardrail_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> GuardrailSize:
@@ -180,13 +211,20 @@ def _total_for(plan: ExperimentPlan, n_control: ArrayLike) -> np.ndarray:
 
 
 def size_plan(plan: ExperimentPlan) -> PlanSizing:
-    """Size the whole plan; ValueError (naming the parameter) when it can't be sized."""
+    """Size the whole plan; ValueError (naming the parameter) when it can't be sized.
+
+    Every success metric is sized at the decision's split alpha (success metrics x arms)
+    and, with a launch cost, for a lift surely above that cost; every guardrail for
+    non-inferiority. The largest size binds.
+    """
     metric = _check_success(plan.success)
+    successes = [_check_success(m) for m in _success_metrics(plan)]
     guard_count = len(plan.guardrails)
     power_ = corrected_power(plan.power, guard_count)
-    success = _success_size(plan, metric, power_)
+    sizes = {m.name: _success_size(plan, m, power_) for m in successes}
+    binding = max(sizes, key=sizes.__getitem__)
+    n_control = success_n = sizes[binding]
     guards = tuple(_guardrail_size(plan, g, power_) for g in plan.guardrails)
-    binding, n_control = metric.name, int(success.n_control)
     for guard in guards:
         if guard.n_control is not None and guard.n_control > n_control:
             binding, n_control = guard.name, guard.n_control
@@ -203,9 +241,9 @@ def size_plan(plan: ExperimentPlan) -> PlanSizing:
         days=days,
         recommended_days=weeks * config.WEEK,
         binding=binding,
-        success_n_control=int(success.n_control),
+        success_n_control=success_n,
         guardrails=guards,
-        alpha_per_test=plan.alpha / len(plan.treatments),
+        alpha_per_test=plan.alpha / (len(successes) * len(plan.treatments)),
         power_per_test=power_,
         rule_of_thumb_n=thumb,
         exact_reference_n=reference,

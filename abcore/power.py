@@ -48,6 +48,7 @@ __all__ = [
     "rule_of_thumb_n",
     "sample_size_mean",
     "sample_size_proportion",
+    "superiority_sample_size",
 ]
 
 Number = float | NDArray[np.float64]
@@ -438,6 +439,57 @@ def noninferiority_sample_size_mean(
         ratio=ratio,
         variance_reduction=variance_reduction,
     )
+
+
+def superiority_sample_size(
+    baseline: float,
+    mde: float,
+    min_effect: float,
+    *,
+    sd: float | None = None,
+    alpha: float = config.ALPHA,
+    power: float = config.POWER,
+    ratio: float = 1.0,
+    tests: int = 1,
+    variance_reduction: float = 0.0,
+) -> float:
+    """Control units for a one-sided test that the relative lift beats ``min_effect``.
+
+    The launch decision ships only when the lift is surely above the cost of launching:
+    H0 ``rel <= min_effect`` against a true lift ``mde`` (both signed in the metric's good
+    direction, relative to ``baseline``). The estimate is ``T - (1 + min_effect) C``, so
+    the control's variance counts ``(1 + min_effect)^2`` times; for a rate the variance
+    under H0 is taken at the boundary ``baseline (1 + min_effect)`` (Blackwelder). A
+    rate when ``sd`` is None, a mean otherwise. ``alpha`` is one-sided, split over
+    ``tests`` (success metrics x treatment arms). Returns the unrounded size.
+
+    With ``min_effect = 0`` this is the unpooled-variance superiority test:
+
+    >>> round(superiority_sample_size(0.10, 0.05, 0.0, alpha=0.025))
+    56885
+    >>> round(superiority_sample_size(0.10, 0.05, 0.02, alpha=0.025))
+    162162
+    """
+    _check_options(alpha, power, "greater", ratio, tests, variance_reduction)
+    if (mde - min_effect) * np.sign(mde) <= 0:
+        raise ValueError(
+            f"mde ({mde:+.2%}) must be beyond min_effect ({min_effect:+.2%}) in the same "
+            "direction: a lift below the launch cost can never ship."
+        )
+    scale = (1 + min_effect) ** 2
+    if sd is None:
+        p_t, p_0 = baseline * (1 + mde), baseline * (1 + min_effect)
+        _check_rates(baseline, np.asarray([p_t, p_0]))
+        var_c = baseline * (1 - baseline)
+        sd_alt = math.sqrt(p_t * (1 - p_t) / ratio + scale * var_c)
+        sd_null = math.sqrt(p_0 * (1 - p_0) / ratio + scale * var_c)
+    else:
+        check_scalar(sd, "sd", gt=0)
+        sd_alt = sd_null = sd * math.sqrt(1 / ratio + scale)
+    shrink = math.sqrt(1 - variance_reduction)
+    delta = np.asarray(baseline * (mde - min_effect))
+    crit = _crit(alpha, "greater", tests)
+    return float(_n_from_sds(delta, sd_null * shrink, sd_alt * shrink, crit, power))
 
 
 def duration_days(n_total: ArrayLike, daily_units: float, exposure: float = 1.0) -> Count:

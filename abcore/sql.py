@@ -616,10 +616,17 @@ def _caps_cte(mapping: Mapping, caps: dict[str, float], source: str, params: _Pa
 
 
 def _unit_rollup(mapping: Mapping, segments: Sequence[str], *, day: bool, row: bool) -> list[str]:
-    """Aggregates that roll several rows of a unit (or unit-day) into one."""
+    """Aggregates that roll the rows of a unit into one.
+
+    The unit's day is its first day (of its first row, for day labels): each unit counts
+    once, in the cohort of the day it was first exposed, so the daily level adds up to the
+    overall one and the cumulative effect of the last day is the overall effect. Grouping
+    unit-days instead would count a unit seen on 5 days as 5 independent units.
+    """
     cols = ["__ab_variant"]
     if day:
-        cols.append("__ab_day")
+        first = "arg_min(__ab_day, __ab_row)" if row else "min(__ab_day)"
+        cols.append(f"{first} AS __ab_day")
     cols += [f"min(__ab_seg{j}) AS __ab_seg{j}" for j in range(len(segments))]
     if row:
         cols.append("min(__ab_row) AS __ab_row")
@@ -651,8 +658,8 @@ def sufficient_stats_sql(
     All levels come from one ``GROUP BY GROUPING SETS ((variant), (variant, day),
     (variant, segment), ...)``, so the overall, daily and segment breakdowns cost a single
     scan. With ``mapping.aggregate_units`` the rows of each unit are summed first (binary
-    metrics take the maximum, covariates the unit's value); the daily level then sums each
-    unit's rows within the day, in a second ``GROUPING SETS`` joined by ``UNION ALL``.
+    metrics take the maximum, covariates the unit's value), and the daily level counts each
+    unit once, on its first day (the cohort it joined), not once per day it was seen.
 
     With ``finest`` (the default) the rows are first summed into cells, one per arm x day x
     segment values, and the grouping sets add up those cells (sums of sums: the same
@@ -696,16 +703,10 @@ def sufficient_stats_sql(
     seg_sets = [("__ab_variant", f"__ab_seg{j}") for j in range(len(segments))]
     day_set = [("__ab_variant", "__ab_day")] if day else []
     ctes: list[str] = []
-    selects: list[str] = []
 
     common = dict(params=params, segments=segments, caps=caps, aggregated=aggregated, finest=finest)
     if not mapping.aggregate_units or aggregated:
         rows = f"(SELECT {', '.join(keys + values)} FROM {base} WHERE {where}) AS __ab_raw"
-        if caps:
-            ctes.append(f"__ab_caps AS ({_caps_cte(mapping, caps, rows, params)})")
-        source = _capped_source(keys, rows, "__ab_caps" if caps else None, mapping, caps)
-        sets = [("__ab_variant",), *day_set, *seg_sets]
-        selects.append(_group_select(mapping, source, sets=sets, day_order=day_order, **common))
     else:
         unit_keys = [*keys, f"{unit} AS __ab_unit"]
         raw = (
@@ -713,36 +714,19 @@ def sufficient_stats_sql(
             f"WHERE {where} AND {unit} IS NOT NULL"
         )
         ctes.append(f"__ab_raw AS ({raw})")
-        rollup = _unit_rollup(mapping, segments, day=False, row=False)
+        rollup = _unit_rollup(mapping, segments, day=day, row=day_order)
         ctes.append(
             f"__ab_units AS (SELECT {', '.join(rollup)} FROM __ab_raw "
             "GROUP BY __ab_variant, __ab_unit)"
         )
-        unit_sets = [("__ab_variant",), *seg_sets]
-        if caps:
-            ctes.append(f"__ab_caps AS ({_caps_cte(mapping, caps, '__ab_units', params)})")
-        keys_u = [k for k in keys if "__ab_day" not in k and "__ab_row" not in k]
-        source = _capped_source(keys_u, "__ab_units", "__ab_caps" if caps else None, mapping, caps)
-        selects.append(
-            _group_select(mapping, source, sets=unit_sets, day_order=day_order, **common)
-        )
-        if day:
-            rollup_d = _unit_rollup(mapping, segments, day=True, row=day_order)
-            ctes.append(
-                f"__ab_unit_days AS (SELECT {', '.join(rollup_d)} FROM __ab_raw "
-                "GROUP BY __ab_variant, __ab_unit, __ab_day)"
-            )
-            if caps:
-                cte = _caps_cte(mapping, caps, "__ab_unit_days", params)
-                ctes.append(f"__ab_caps_day AS ({cte})")
-            source = _capped_source(
-                keys, "__ab_unit_days", "__ab_caps_day" if caps else None, mapping, caps
-            )
-            selects.append(
-                _group_select(mapping, source, sets=day_set, day_order=day_order, **common)
-            )
+        rows = "__ab_units"
+    if caps:
+        ctes.append(f"__ab_caps AS ({_caps_cte(mapping, caps, rows, params)})")
+    source = _capped_source(keys, rows, "__ab_caps" if caps else None, mapping, caps)
+    sets = [("__ab_variant",), *day_set, *seg_sets]
+    select = _group_select(mapping, source, sets=sets, day_order=day_order, **common)
     with_sql = f"WITH {', '.join(ctes)}\n" if ctes else ""
-    return with_sql + _ordered(selects, day_order), params.values
+    return with_sql + _ordered([select], day_order), params.values
 
 
 def _ordered(selects: Sequence[str], day_order: bool) -> str:

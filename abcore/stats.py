@@ -57,6 +57,7 @@ __all__ = [
     "compare_ratios",
     "compare_samples",
     "cuped_theta",
+    "log_lift",
     "noninferiority",
     "relative_interval",
     "relative_intervals",
@@ -672,6 +673,22 @@ def superiority(
     sign = _direction_sign(direction)
     threshold = sign * np.asarray(min_effect, dtype=float)
     return _margin_test(comparison, "superiority", direction, threshold, alpha, relative_method)
+
+
+def log_lift(comparison: Comparison) -> tuple[Number, Number]:
+    """``log(treatment mean / control mean)`` and its delta-method standard error.
+
+    The scale on which a constant relative lift is constant whatever the baseline: a
+    weekday's higher traffic or a cohort's longer time to accumulate revenue moves the
+    absolute effect, not the log lift. NaN when the ratio is undefined.
+
+    >>> c = compare_means(5_000, 10.0, 4.0, 5_000, 10.5, 4.0)
+    >>> [round(float(v), 5) for v in log_lift(c)]
+    [0.04879, 0.00781]
+    """
+    log_ratio, se_log = _log_parts(*_relative_parts(comparison)[:5])
+    scalar = not comparison._vector
+    return _out(log_ratio, scalar), _out(se_log, scalar)
 
 
 def chance_to_beat(comparison: Comparison) -> Number:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from abcore import config
+from abcore import config, stats
 from abcore._checks import check_scalar
 
 __all__ = [
@@ -451,9 +451,9 @@ class TrendResult:
     (primacy)?
 
     ``by_day`` holds each day's own effect (not cumulative) with its CI; ``slope`` is the
-    weighted least-squares change of the absolute effect per day, ``p_value`` its two-sided
-    test; ``steady_state`` is the effect over the later half of the days, the estimate to
-    trust when the effect moves.
+    weighted least-squares change of the log lift per day, ``p_value`` its two-sided test
+    (see :func:`_trend_test`); ``steady_state`` is the effect over the later half of the
+    days, the estimate to trust when the effect moves.
     """
 
     metric: str
@@ -521,11 +521,14 @@ def effect_trend(
         stats_c.append(sc)
         stats_t.append(st_)
         c = _compare_stats(spec, sc, st_, alpha, config.RELATIVE_CI, True)
+        log_lift, log_se = stats.log_lift(c)
         rows.append(
             {
                 "day": day,
                 "abs_effect": c.abs_effect,
                 "se": c.se,
+                "log_lift": log_lift,
+                "log_se": log_se,
                 "rel_effect": c.rel_effect,
                 "rel_ci_low": c.rel_ci_low,
                 "rel_ci_high": c.rel_ci_high,
@@ -542,20 +545,11 @@ def effect_trend(
         steady = _compare_stats(
             spec, _sum(stats_c[half:]), _sum(stats_t[half:]), alpha, config.RELATIVE_CI, True
         )
-    ok = by_day["se"].to_numpy(float) > 0
-    ok &= np.isfinite(by_day["abs_effect"].to_numpy(float))
-    if ok.sum() < 4:
+    slope, slope_se, p_value = _trend_test(by_day)
+    if np.isnan(p_value):
         return TrendResult(
             metric, arm, by_day, np.nan, np.nan, np.nan, "too_short", steady, overall
         )
-    x = np.arange(len(days), dtype=float)[ok]
-    y = by_day["abs_effect"].to_numpy(float)[ok]
-    w = 1 / by_day["se"].to_numpy(float)[ok] ** 2
-    xm = np.average(x, weights=w)
-    sxx = np.sum(w * (x - xm) ** 2)
-    slope = float(np.sum(w * (x - xm) * (y - np.average(y, weights=w))) / sxx)
-    slope_se = float(np.sqrt(1 / sxx))
-    p_value = float(2 * sps.norm.sf(abs(slope / slope_se)))
     good = 1.0 if direction == "increase" else -1.0
     lift_sign = np.sign(float(overall.abs_effect) * good) or 1.0
     pattern = "stable"
@@ -564,6 +558,30 @@ def effect_trend(
         fading = np.sign(slope * good) != lift_sign
         pattern = "novelty" if fading else "primacy"
     return TrendResult(metric, arm, by_day, slope, slope_se, p_value, pattern, steady, overall)
+
+
+def _trend_test(by_day: pd.DataFrame) -> tuple[float, float, float]:
+    """Slope of the daily log lift over the days, its standard error and two-sided p-value.
+
+    The trend is read on the **log lift**, not the absolute effect: a constant relative
+    lift on a metric that accumulates after exposure (early cohorts have had longer to
+    spend) or that follows a weekly cycle moves the absolute effect day by day, which a
+    test on the absolute scale reads as novelty (measured: 100% of such tests), while the
+    log lift stays flat. Weighted least squares with the days' standard errors; NaN when
+    fewer than 4 days have a defined log lift.
+    """
+    y = by_day["log_lift"].to_numpy(float)
+    se = by_day["log_se"].to_numpy(float)
+    ok = np.isfinite(y) & np.isfinite(se) & (se > 0)
+    if ok.sum() < 4:
+        return np.nan, np.nan, np.nan
+    x = np.arange(len(by_day), dtype=float)[ok]
+    y, w = y[ok], 1 / se[ok] ** 2
+    xm = np.average(x, weights=w)
+    sxx = np.sum(w * (x - xm) ** 2)
+    slope = float(np.sum(w * (x - xm) * (y - np.average(y, weights=w))) / sxx)
+    slope_se = float(np.sqrt(1 / sxx))
+    return slope, slope_se, float(2 * sps.norm.sf(abs(slope / slope_se)))
 
 
 def _sum(items: Sequence[Any]) -> Any:
@@ -579,10 +597,14 @@ def _sum(items: Sequence[Any]) -> Any:
 def duration_checks(
     aggregates: Any,
     *,
-    planned_n_per_arm: int | None = None,
+    planned_n_per_arm: int | Mapping[str, int] | None = None,
     planned_days: int | None = None,
 ) -> list[Check]:
-    """Maturity: whole weekly cycles, at least a week, the planned size reached, no peeking."""
+    """Maturity: whole weekly cycles, at least a week, the planned size reached, no peeking.
+
+    ``planned_n_per_arm`` is one size for every arm or a size per arm: with an unequal split
+    each arm is held to its own planned size (a 10% arm never reaches the 90% arm's size).
+    """
     out = []
     days = len(aggregates.days)
     if days:
@@ -615,25 +637,33 @@ def duration_checks(
             )
     counts = aggregates.counts()
     if planned_n_per_arm:
-        smallest = min(counts.values())
-        if smallest < planned_n_per_arm:
+        targets = (
+            dict(planned_n_per_arm)
+            if isinstance(planned_n_per_arm, Mapping)
+            else dict.fromkeys(counts, int(planned_n_per_arm))
+        )
+        reached = {a: counts.get(a, 0) / targets[a] for a in targets if targets[a]}
+        behind = min(reached, key=reached.__getitem__)
+        if reached[behind] < 1:
             out.append(
                 Check(
                     "Planned sample size",
                     "warn",
-                    f"The smallest arm has {smallest:,} units of the {planned_n_per_arm:,}"
-                    f" planned ({smallest / planned_n_per_arm:.0%}): the test is "
+                    f"Arm {behind} has {counts.get(behind, 0):,} units of the "
+                    f"{targets[behind]:,} planned ({reached[behind]:.0%}): the test is "
                     "under-powered until it gets there.",
                 )
             )
         else:
-            out.append(
-                Check(
-                    "Planned sample size",
-                    "pass",
-                    f"Every arm reached the planned {planned_n_per_arm:,} units.",
-                )
+            sizes = set(targets.values())
+            planned = (
+                f"the planned {sizes.pop():,} units"
+                if len(sizes) == 1
+                else "its planned size ("
+                + ", ".join(f"{a}: {n:,}" for a, n in targets.items())
+                + ")"
             )
+            out.append(Check("Planned sample size", "pass", f"Every arm reached {planned}."))
     if planned_days and days and days < planned_days:
         out.append(
             Check(

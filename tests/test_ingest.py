@@ -385,9 +385,14 @@ def test_unit_rows_are_summed_per_unit(con: duckdb.DuckDBPyConnection) -> None:
     np.testing.assert_array_equal(got["n"], expected["n"])
     np.testing.assert_array_equal(got["converted__sum"], expected["c"])
     np.testing.assert_array_equal(got["clicks__sum_sq"], expected["ss"])
-    day = sessions["session_start"].dt.normalize().rename("day")
-    per_user_day = sessions.groupby(["user_id", "variant", day])["clicks"].sum()
-    expected_day = per_user_day.groupby(["variant", "day"]).agg(["size", lambda v: (v**2).sum()])
+    # the daily level is the cohort of each user's first day, with the user's total
+    first = sessions.assign(day=sessions["session_start"].dt.normalize())
+    per_user_first = first.groupby(["user_id", "variant"]).agg(
+        day=("day", "min"), clicks=("clicks", "sum")
+    )
+    expected_day = per_user_first.groupby(["variant", "day"])["clicks"].agg(
+        ["size", lambda v: (v**2).sum()]
+    )
     got_day = agg.rows("day").set_index(["variant", "day"]).sort_index()
     np.testing.assert_array_equal(got_day["n"], expected_day["size"])
     np.testing.assert_array_equal(got_day["clicks__sum_sq"], expected_day.iloc[:, 1])

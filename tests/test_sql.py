@@ -90,7 +90,46 @@ def test_unit_rollup_only_when_asked() -> None:
     rolled, _ = sufficient_stats_sql("t", _mapping(aggregate_units=True), by=("variant", "day"))
     assert "__ab_unit" not in plain
     assert "GROUP BY __ab_variant, __ab_unit)" in rolled
-    assert "GROUP BY __ab_variant, __ab_unit, __ab_day" in rolled
+    # each unit joins the day of its first row; unit-days are never grouped
+    assert "min(__ab_day) AS __ab_day" in rolled
+    assert "__ab_unit, __ab_day" not in rolled
+    assert "UNION" not in rolled
+
+
+def test_unit_days_count_each_unit_once_on_its_first_day() -> None:
+    """Unit-day rows: the day level is the cohort of units first seen that day, with each
+    unit's total over every day, so the days add up to the overall level (pandas reference)."""
+    rng = np.random.default_rng(7)
+    n = 3_000
+    df = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 400, n),
+            "variant": "",
+            "ts": pd.Timestamp("2026-03-01") + pd.to_timedelta(rng.integers(0, 9, n), unit="D"),
+            "revenue": rng.exponential(3.0, n),
+        }
+    )
+    df["variant"] = np.where(df["user_id"] % 2 == 0, "a", "b")
+    mapping = Mapping(
+        variant="variant",
+        unit="user_id",
+        timestamp="ts",
+        metrics=[MetricMapping("revenue", "continuous")],
+        aggregate_units=True,
+    )
+    con = duckdb.connect()
+    con.register("t", df)
+    sql, params = sufficient_stats_sql("t", mapping, by=("variant", "day"))
+    got = con.execute(sql, params).df()
+    units = df.groupby("user_id").agg(
+        variant=("variant", "first"), day=("ts", "min"), revenue=("revenue", "sum")
+    )
+    want = units.groupby(["variant", "day"])["revenue"].agg(["size", "sum"]).reset_index()
+    days = got[got["level"] == "day"].sort_values(["variant", "day"]).reset_index(drop=True)
+    assert days["n"].tolist() == want["size"].tolist()
+    np.testing.assert_allclose(days["revenue__sum"], want["sum"], rtol=1e-12)
+    overall = got[got["level"] == "overall"].set_index("variant")["n"]
+    assert days.groupby("variant")["n"].sum().to_dict() == overall.to_dict()
 
 
 @pytest.mark.parametrize(

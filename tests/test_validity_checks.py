@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 
 import abcore
 from abcore import ingest, validity
@@ -88,10 +89,13 @@ def test_trend_slope_matches_weighted_least_squares(demo):
     trend = validity.effect_trend(agg, "page_load_ms", direction="decrease")
     d = trend.by_day
     x = np.arange(len(d), dtype=float)
-    w = 1 / d["se"].to_numpy() ** 2
+    w = 1 / d["log_se"].to_numpy() ** 2
     design = np.column_stack([np.ones_like(x), x]) * np.sqrt(w)[:, None]
-    coef, *_ = np.linalg.lstsq(design, d["abs_effect"].to_numpy() * np.sqrt(w), rcond=None)
+    coef, *_ = np.linalg.lstsq(design, d["log_lift"].to_numpy() * np.sqrt(w), rcond=None)
     assert trend.slope == pytest.approx(coef[1], rel=1e-8)
+    # statsmodels' WLS with known variances (scale fixed at 1)
+    fit = sm.WLS(d["log_lift"].to_numpy(), sm.add_constant(x), weights=w).fit()
+    assert trend.slope_se == pytest.approx(fit.bse[1] / np.sqrt(fit.scale), rel=1e-8)
 
 
 def test_srm_by_day_and_segment(demo):
