@@ -195,3 +195,6 @@ the posterior is the normal likelihood itself."""
 BAYES_PROPER_PRIOR_SD: Final = 0.3
 """Suggested sd of a proper prior on a relative lift (a +-60% lift is a 2-sigma surprise),
 the value GrowthBook ships as its default prior standard deviation."""
+SEQUENTIAL_MAX_LOOKS: Final = 366
+"""Most looks a group-sequential design or an always-valid cost may plan (daily for a year);
+the exact integration grows with the looks (100 looks: 0.2 s a design)."""

@@ -479,6 +479,11 @@ def test_obf_like_boundaries_decrease_over_looks(
         ),
         (lambda: seq.group_sequential_design(0), "looks must be >= 1"),
         (lambda: seq.group_sequential_design(2.5), "looks must be a whole number"),
+        (lambda: seq.group_sequential_design(10_000), "looks must be <= 366"),
+        (
+            lambda: seq.always_valid_inflation(looks=np.linspace(0.001, 1, 400)),
+            "looks must be <= 366",
+        ),
         (lambda: seq.group_sequential_design([0.5, 0.4]), "strictly increasing"),
         (lambda: seq.group_sequential_design([0.5, 1.2]), "information fractions must be <= 1"),
         (lambda: seq.group_sequential_design([]), "at least one information fraction"),
