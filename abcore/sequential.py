@@ -575,8 +575,7 @@ class GroupSequentialDesign:
         def gap(d: float) -> float:
             return float(self._crossing(sign * d)[side].sum()) - power
 
-        hi = fixed * 2.0
-        drift = optimize.brentq(gap, fixed * 0.9, hi, xtol=1e-10)
+        drift = optimize.brentq(gap, fixed * 0.9, fixed * 4.0, xtol=1e-10)
         return (drift / fixed) ** 2
 
     def evaluate(self, z: Any) -> LookResult:
@@ -710,6 +709,11 @@ def evaluate_looks(design: GroupSequentialDesign, z: Any) -> LookResult:
             "plan more looks or pass fewer."
         )
     b = np.asarray(design.boundaries[: arr.shape[-1]])
+    if arr.shape[-1] == 0:
+        none = np.zeros(arr.shape[0], dtype=bool)
+        if single:
+            return LookResult(False, 0, "", ())
+        return LookResult(none, np.zeros(arr.shape[0], dtype=int), np.full(arr.shape[0], ""), ())
     upper, lower = _signed_bounds(b, design.alternative)
     up = arr >= upper
     down = arr <= lower

@@ -266,6 +266,7 @@ def test_evaluate_looks_vectorised_matches_one_by_one() -> None:
         assert one.direction == str(many.direction[i])
     assert seq.evaluate_looks(d, [0.5, -3.0]).direction == "lower"
     assert seq.evaluate_looks(d, [0.5, 1.0]).look == 0
+    assert not seq.evaluate_looks(d, []).crossed
 
 
 def test_one_sided_evaluation_ignores_the_other_side() -> None:
