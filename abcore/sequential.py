@@ -15,8 +15,9 @@ parameter ``N*`` (``tuning_n``) and mixing variance ``rho**2``::
 
 ``se * sqrt(n)`` plays the paper's per-unit standard deviation, so any estimator with a
 standard error fits. The sequence covers the true effect at *every* n at once with
-probability at least ``1 - alpha`` (Ville's inequality applied to the mixture martingale
-``E_n = exp(rho**2 n z**2 / (2 (n rho**2 + 1))) / sqrt(n rho**2 + 1)``, ``z = est / se``).
+probability at least ``1 - alpha``, asymptotically (Ville's inequality applied to the
+mixture martingale ``E_n = exp(rho**2 n z**2 / (2 (n rho**2 + 1))) / sqrt(n rho**2 + 1)``,
+``z = est / se``).
 The one-sided sequence uses ``rho`` computed at ``2 alpha`` and the closed-form bound
 ``log(1 + sqrt(n rho**2 + 1) / (2 alpha))`` in place of ``log(sqrt(n rho**2 + 1) / alpha)``,
 as GrowthBook's gbstats does; it lies beyond the exact one-sided (half-normal) mixture
@@ -176,8 +177,9 @@ def mixture_rho(alpha: float, tuning_n: Any, alternative: str = config.ALTERNATI
     """Mixing standard deviation ``rho`` that makes the sequence tightest near ``tuning_n``.
 
     ``rho**2 = (-2 log a + log(1 - 2 log a)) / N*`` with ``a = alpha`` (two-sided) or
-    ``a = 2 alpha`` (one-sided): Waudby-Smith et al. (2023), the choice that (nearly)
-    minimises the boundary's width at ``n = N*``; gbstats' ``sequential_rho``.
+    ``a = 2 alpha`` (one-sided): Waudby-Smith et al. (2023, arXiv:2103.06476v7 eq. 161), the
+    choice that (nearly) minimises the boundary's width at ``n = N*``; gbstats'
+    ``sequential_rho``.
 
     >>> round(mixture_rho(0.05, 10_000), 6)
     0.028171

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from abcore import sequential as seq
 from abcore import stats
@@ -302,6 +303,27 @@ def test_always_valid_inflation_solves_for_power() -> None:
         < factor
         < seq.always_valid_inflation(0.8, looks=1)
     )
+
+
+@pytest.mark.parametrize(
+    "comparison",
+    [
+        stats.compare_proportions(4_000, 400, 4_100, 470),
+        stats.compare_means(900, -12.0, 30.0, 950, -10.0, 28.0),
+    ],
+)
+def test_relative_se_is_the_stats_delta_method(comparison: stats.Comparison) -> None:
+    low, high = stats.relative_interval(comparison, "delta")
+    half = (high - low) / 2
+    q = student_t.isf(0.025, comparison.df)
+    se = seq.relative_se(
+        comparison.abs_effect,
+        comparison.se,
+        comparison.rel_baseline,
+        comparison.rel_baseline_se,
+        comparison.rel_cov,
+    )
+    assert se == pytest.approx(half / q, rel=1e-12)
 
 
 def test_planned_tuning_n() -> None:
