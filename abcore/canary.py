@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,11 @@ from abcore import power as power_calc
 from abcore._checks import check_scalar
 from abcore.errors import InputError
 
+if TYPE_CHECKING:
+    import duckdb
+
+    from abcore.ingest import Dataset
+
 __all__ = [
     "CanaryMetric",
     "CanaryResult",
@@ -49,10 +54,13 @@ __all__ = [
     "RampStep",
     "ShadowResult",
     "compare_shadow",
+    "group_levels",
     "hodges_lehmann",
     "judge_canary",
     "judge_metric",
     "ramp_plan",
+    "read_canary",
+    "read_columns",
 ]
 
 FailOn = Literal["increase", "decrease", "either"]
@@ -178,6 +186,7 @@ class MetricJudgement(NamedTuple):
     weight: float
     critical: bool
     fail_on: str
+    tolerance: float
 
     @property
     def failed(self) -> bool:
@@ -229,6 +238,7 @@ def judge_metric(
             spec.weight,
             spec.critical,
             spec.fail_on,
+            spec.tolerance,
         )
     est = hodges_lehmann(x, y, confidence=confidence)
     p = float(mannwhitneyu(y, x, alternative="two-sided").pvalue) if x.size and y.size else nan
@@ -265,6 +275,7 @@ def judge_metric(
         spec.weight,
         spec.critical,
         spec.fail_on,
+        spec.tolerance,
     )
 
 
@@ -355,8 +366,7 @@ def judge_canary(
             reasons.append(
                 f"{j.name} is {abs(j.rel_shift):.0%} {word} on the canary "
                 f"(median {_fmt(j.baseline_median)} -> {_fmt(j.canary_median)}), beyond the "
-                f"{next(m.tolerance for m in metrics if m.name == j.name):.0%} tolerance"
-                + (" (critical metric)." if j.critical else ".")
+                f"{j.tolerance:.0%} tolerance" + (" (critical metric)." if j.critical else ".")
             )
     if not reasons:
         reasons.append("Every metric is within its tolerance of the baseline.")
@@ -566,3 +576,126 @@ def ramp_plan(
         days = power_calc.duration_days(size.n_total, daily_units)
         out.append(RampStep(share, int(size.n_treatment), int(size.n_control), hours, int(days)))
     return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading uploads through DuckDB
+# --------------------------------------------------------------------------------------------
+
+
+def group_levels(con: duckdb.DuckDBPyConnection, dataset: Dataset, group: str) -> list[str]:
+    """The values of the column that says baseline or canary (most frequent first, at most 10).
+
+    Raises:
+        InputError: the column is missing, or holds more than 10 values (it names servers or
+            requests, not the two deployments).
+    """
+    from abcore.sql import quote_ident
+
+    if group not in dataset.names:
+        raise InputError(
+            f"The column '{group}' is not in {dataset.source}: pick the column that says "
+            "whether a row comes from the baseline or the canary."
+        )
+    q = quote_ident(group)
+    rows = con.execute(
+        f"SELECT CAST({q} AS VARCHAR) AS v, COUNT(*) AS n FROM {quote_ident(dataset.table)} "
+        f"WHERE {q} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT 11"
+    ).fetchall()
+    if len(rows) > 10:
+        raise InputError(
+            f"The column '{group}' has more than 10 different values; the group column names "
+            "the two deployments (such as baseline and canary). Pick another column."
+        )
+    return [str(v) for v, _ in rows]
+
+
+def read_canary(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    *,
+    group: str,
+    baseline: str,
+    canary: str,
+    metrics: Sequence[str],
+) -> tuple[dict[str, NDArray[np.float64]], dict[str, NDArray[np.float64]]]:
+    """Each metric's baseline and canary samples from a long table (one row per interval).
+
+    The group labels are bound as parameters; column names are quoted.
+
+    Raises:
+        InputError: a column is missing or holds text, a group label is absent, the two
+            labels are the same, or no metric is chosen.
+    """
+    from abcore.sql import quote_ident
+
+    if not metrics:
+        raise InputError("Choose at least one metric column to judge the canary on.")
+    if baseline == canary:
+        raise InputError("The baseline and the canary must be two different groups.")
+    for col in [group, *metrics]:
+        if col not in dataset.names:
+            raise InputError(
+                f"The column '{col}' is not in {dataset.source}: pick one of "
+                f"{', '.join(repr(n) for n in dataset.names[:8])}."
+            )
+    types = dataset.types
+    text = [m for m in metrics if not _is_numeric_type(types.get(m, ""))]
+    if text:
+        raise InputError(
+            f"The metric column '{text[0]}' holds text, not numbers: pick a numeric column "
+            "(latency, error rate, orders...)."
+        )
+    levels = group_levels(con, dataset, group)
+    for label in (baseline, canary):
+        if label not in levels:
+            raise InputError(
+                f"No row of {dataset.source} has '{label}' in '{group}': pick the values that "
+                f"name the baseline and the canary (found {', '.join(levels[:5])})."
+            )
+    cols = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE) AS {quote_ident(m)}" for m in metrics)
+    q = quote_ident(group)
+    out = []
+    for label in (baseline, canary):
+        frame = con.execute(
+            f"SELECT {cols} FROM {quote_ident(dataset.table)} WHERE CAST({q} AS VARCHAR) = ?",
+            [label],
+        ).df()
+        out.append({m: frame[m].to_numpy(dtype=float, na_value=np.nan) for m in metrics})
+    return out[0], out[1]
+
+
+def read_columns(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    columns: Sequence[str],
+    *,
+    max_rows: int = config.DRIFT_MAX_ROWS,
+) -> pd.DataFrame:
+    """Some columns of an upload as a pandas frame (the first ``max_rows`` rows).
+
+    Raises:
+        InputError: a column is missing.
+    """
+    from abcore.sql import quote_ident
+
+    for col in columns:
+        if col not in dataset.names:
+            raise InputError(
+                f"The column '{col}' is not in {dataset.source}: pick one of "
+                f"{', '.join(repr(n) for n in dataset.names[:8])}."
+            )
+    cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
+    return con.execute(
+        f"SELECT {cols} FROM {quote_ident(dataset.table)} LIMIT ?", [int(max_rows)]
+    ).df()
+
+
+_NUMERIC_PREFIXES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL", "BOOLEAN",
+)  # fmt: skip
+
+
+def _is_numeric_type(duck_type: str) -> bool:
+    return duck_type.upper().startswith(_NUMERIC_PREFIXES)

@@ -518,6 +518,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for path in write_all(args.out, seed=args.seed):
         print(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
+    from sample_data.generate_launch import write_launch  # the Model launch page's demo files
+
+    for path in write_launch(args.out, seed=args.seed):
+        print(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
 
 
 def _rng(seed: int, key: int) -> np.random.Generator:

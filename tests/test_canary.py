@@ -3,12 +3,14 @@ own test example, and by simulation on null canaries (false-alarm rate) and plan
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from abcore import power
+from abcore import ingest, power
 from abcore.canary import (
     CanaryMetric,
     compare_shadow,
@@ -16,6 +18,8 @@ from abcore.canary import (
     judge_canary,
     judge_metric,
     ramp_plan,
+    read_canary,
+    read_columns,
 )
 from abcore.errors import InputError
 
@@ -279,3 +283,47 @@ def test_ramp_for_a_mean_guardrail_and_validation():
         ramp_plan(1000, 0.1, steps=(0.5, 1.0))
     with pytest.raises(ValueError, match="daily_units must be > 0"):
         ramp_plan(0, 0.1)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading uploads through DuckDB
+# --------------------------------------------------------------------------------------------
+
+BAD = Path(__file__).parent / "data" / "bad" / "launch"
+
+
+def test_read_canary_splits_groups_like_pandas():
+    from sample_data.generate_launch import make_canary
+
+    frame = make_canary()
+    con = ingest.connect()
+    ds = ingest.load(con, frame)
+    base, can = read_canary(
+        con, ds, group="group", baseline="baseline", canary="canary", metrics=["latency_ms", "cpu"]
+    )
+    np.testing.assert_allclose(base["latency_ms"], frame[frame.group == "baseline"].latency_ms)
+    np.testing.assert_allclose(can["cpu"], frame[frame.group == "canary"].cpu)
+
+
+def test_bad_launch_files_canary_and_shadow():
+    con = ingest.connect()
+    one = ingest.load(con, BAD / "canary_one_group.csv")
+    with pytest.raises(InputError, match=r"No row of .* has 'canary' in 'group'"):
+        read_canary(
+            con, one, group="group", baseline="baseline", canary="canary", metrics=["latency_ms"]
+        )
+    text = ingest.load(con, BAD / "canary_text_metric.csv")
+    with pytest.raises(InputError, match="holds text, not numbers"):
+        read_canary(
+            con, text, group="group", baseline="baseline", canary="canary", metrics=["latency_ms"]
+        )
+    shadow = ingest.load(con, BAD / "shadow_text_latency.csv")
+    frame = read_columns(con, shadow, list(shadow.names))
+    with pytest.raises(InputError, match="latency columns must hold numbers"):
+        compare_shadow(
+            frame,
+            current="current_score",
+            new="new_score",
+            current_latency="current_latency_ms",
+            new_latency="new_latency_ms",
+        )

@@ -3,6 +3,8 @@ scipy and a clustered bootstrap, the false-alarm rate and the sizing's power by 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -265,3 +267,16 @@ def test_bad_logs_raise_sentences():
         user_outcomes(con, ds, user="user_id", credit="credited_to", label_a="A", label_b="A")
     with pytest.raises(InputError, match="has more than 5 different values"):
         credit_levels(con, ds, "user_id")
+
+
+BAD = Path(__file__).parent / "data" / "bad" / "launch"
+
+
+def test_bad_launch_files_interleaving():
+    con = ingest.connect()
+    ids = ingest.load(con, BAD / "interleaving_credit_is_user_id.csv")
+    with pytest.raises(InputError, match="has more than 5 different values"):
+        credit_levels(con, ids, "credited_to")
+    left_right = ingest.load(con, BAD / "interleaving_no_ab_labels.csv")
+    with pytest.raises(InputError, match="credits a click to 'A' or 'B'"):
+        user_outcomes(con, left_right, user="user_id", credit="credited_to")
