@@ -31,6 +31,12 @@ pages = [
         icon=":material/verified:",
         url_path="decision",
     ),
+    st.Page(
+        "app_pages/model_launch.py",
+        title="Model launch",
+        icon=":material/model_training:",
+        url_path="model-launch",
+    ),
 ]
 page = st.navigation(pages)
 

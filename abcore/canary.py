@@ -55,6 +55,7 @@ __all__ = [
     "ShadowResult",
     "compare_shadow",
     "group_levels",
+    "guess_fail_on",
     "hodges_lehmann",
     "judge_canary",
     "judge_metric",
@@ -163,6 +164,24 @@ class CanaryMetric:
         check_scalar(self.fail_on, "fail_on", in_=FAIL_ON)
         check_scalar(self.weight, "weight", gt=0)
         check_scalar(self.tolerance, "tolerance", ge=0)
+
+
+_WORSE_WHEN_UP = ("latency", "_ms", "error", "fail", "timeout", "cpu", "memory", "crash", "5xx")
+_WORSE_WHEN_DOWN = ("order", "revenue", "conversion", "click", "success", "throughput", "sales")
+
+
+def guess_fail_on(name: str) -> str:
+    """The failure direction a metric's name suggests (the user can change it).
+
+    >>> guess_fail_on("latency_ms"), guess_fail_on("orders"), guess_fail_on("queue_depth")
+    ('increase', 'decrease', 'either')
+    """
+    lowered = name.lower()
+    if any(k in lowered for k in _WORSE_WHEN_UP):
+        return "increase"
+    if any(k in lowered for k in _WORSE_WHEN_DOWN):
+        return "decrease"
+    return "either"
 
 
 class MetricJudgement(NamedTuple):

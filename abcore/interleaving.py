@@ -56,6 +56,7 @@ __all__ = [
     "analyze_counts",
     "balanced",
     "balanced_credit",
+    "click_rate",
     "credit_levels",
     "size_test",
     "team_draft",
@@ -417,6 +418,19 @@ def user_outcomes(
             f"check the credit column ('{credit}') and the values that name rankers A and B."
         )
     return int(wins_a), int(wins_b), int(ties), int(silent)
+
+
+def click_rate(wins_a: int, wins_b: int, ties: int, silent: int) -> float:
+    """Share of users with at least one credited click: the per-user click rate an A/B test
+    of the same rankers would measure (its baseline for sizing).
+
+    >>> click_rate(300, 250, 50, 400)
+    0.6
+    """
+    total = wins_a + wins_b + ties + silent
+    if total <= 0:
+        raise ValueError("silent must leave at least one user: the log has no users.")
+    return (wins_a + wins_b + ties) / total
 
 
 # --------------------------------------------------------------------------------------------

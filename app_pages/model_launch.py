@@ -1,0 +1,607 @@
+"""Model launch: evaluate a new model (interleaving), deploy it (canary, shadow, ramp), watch it
+(drift).
+
+Thin page: uploads go through ``abcore.ingest`` into this session's DuckDB connection
+(``ui.model_launch_state``); ``abcore.interleaving``, ``abcore.canary`` and ``abcore.drift``
+compute everything; ``abcore.launch_charts`` draws it. Each tool opens on a seeded demo with a
+planted effect, or its null twin where nothing should be flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from abcore import canary as canary_engine
+from abcore import config, drift, interleaving, launch_charts
+from abcore.errors import InputError
+from ui.model_launch_state import (
+    demo_dataset,
+    guess,
+    numeric_columns,
+    uploaded_dataset,
+)
+from ui.state import get_connection
+
+K = "launch__"
+UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
+
+
+def banner(draw: Callable[..., Any], title: str, lines: list[str], icon: str) -> None:
+    body = f"### {title}\n\n" + "\n".join(f"- {line}" for line in lines)
+    draw(body, icon=icon)
+
+
+def source(tool: str, demos: dict[str, str], help_text: str) -> str:
+    """Radio: a demo or the user's own file; returns the chosen key ('upload' for a file)."""
+    options = [*demos, "upload"]
+    labels = {**demos, "upload": "My own file"}
+    return st.radio(
+        "Data",
+        options,
+        format_func=labels.get,
+        horizontal=True,
+        key=f"{K}{tool}_source",
+        help=help_text,
+    )
+
+
+def pick_dataset(tool: str, choice: str, label: str = "Upload a CSV or Parquet file"):
+    """The dataset the user chose, or None (with a message) when there is none yet."""
+    if choice != "upload":
+        return demo_dataset(choice)
+    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=f"{K}{tool}_file")
+    if upload is None:
+        st.info("Upload a file to analyse it; the demo shows what the tool expects.")
+        return None
+    return uploaded_dataset(upload)
+
+
+def pct(value: float, digits: int = 1) -> str:
+    return f"{value:+.{digits}%}" if value == value else "n/a"
+
+
+st.title("Model launch")
+st.caption(
+    "Launching a model in three steps: **evaluate** it against the current one with an "
+    "interleaving test, **deploy** it safely with a canary (plus a shadow run and a traffic "
+    "ramp), then **watch** its data for drift. Each tab opens on a seeded demo; pick "
+    "'My own file' to use yours."
+)
+tab_eval, tab_deploy, tab_watch = st.tabs(
+    [
+        ":material/compare_arrows: 1 · Interleaving test",
+        ":material/rocket_launch: 2 · Canary, shadow & ramp",
+        ":material/monitoring: 3 · Drift monitoring",
+    ]
+)
+
+# --------------------------------------------------------------------------------------------
+# 1. Interleaving
+# --------------------------------------------------------------------------------------------
+
+with tab_eval:
+    st.markdown(
+        "Each user saw one list mixing both rankers' results; each click is credited to the "
+        "ranker that contributed the item. A user **prefers A** when more of their clicks went "
+        "to A. One row per click (or per impression without a click): user, credited ranker."
+    )
+    choice = source(
+        "il",
+        {"interleaving": "Demo: new ranker A is better", "interleaving_null": "Demo: A vs A"},
+        "The 'A vs A' demo has no preference: the test must not find one.",
+    )
+    try:
+        ds = pick_dataset("il", choice)
+        if ds is not None:
+            names = list(ds.names)
+            c1, c2, c3, c4 = st.columns(4)
+            user_col = c1.selectbox(
+                "User column",
+                names,
+                index=guess(names, ["user", "visitor", "id"]),
+                key=f"{K}il_user",
+            )
+            credit_col = c2.selectbox(
+                "Credited-to column",
+                names,
+                index=guess(names, ["credit", "winner", "team", "model"], fallback=1),
+                key=f"{K}il_credit",
+            )
+            levels = interleaving.credit_levels(get_connection(), ds, credit_col)
+            if len(levels) < 2:
+                raise InputError(
+                    f"The column '{credit_col}' holds fewer than two values: it must name both "
+                    "rankers (such as A and B)."
+                )
+            default_a = levels.index("A") if "A" in levels else 0
+            label_a = c3.selectbox("Ranker A is", levels, index=default_a, key=f"{K}il_a")
+            rest = [v for v in levels if v != label_a]
+            label_b = c4.selectbox(
+                "Ranker B is", rest, index=rest.index("B") if "B" in rest else 0, key=f"{K}il_b"
+            )
+            wins_a, wins_b, ties, silent = interleaving.user_outcomes(
+                get_connection(),
+                ds,
+                user=user_col,
+                credit=credit_col,
+                label_a=label_a,
+                label_b=label_b,
+            )
+            result = interleaving.analyze_counts(wins_a, wins_b, ties)
+            lines = [
+                f"{result.wins_a:,} users preferred {label_a}, {result.wins_b:,} preferred "
+                f"{label_b}, {result.ties:,} tied ({silent:,} users never clicked and are left "
+                "out).",
+                f"Preference share Δ = {result.delta:+.3f} (95% interval {result.ci_low:+.3f} "
+                f"to {result.ci_high:+.3f}); 0 means no preference, +0.5 everyone prefers "
+                f"{label_a}.",
+                f"Sign test p = {result.p_value:.2g}.",
+            ]
+            if result.preferred == "A":
+                banner(st.success, f"Users prefer {label_a}", lines, ":material/thumb_up:")
+            elif result.preferred == "B":
+                banner(st.error, f"Users prefer {label_b}", lines, ":material/thumb_down:")
+            else:
+                lines.append(
+                    "Collect more users (see the sizing below) or keep the current ranker."
+                )
+                banner(st.info, "No clear preference", lines, ":material/balance:")
+            st.altair_chart(
+                launch_charts.preference_chart(result, label_a, label_b), width="stretch"
+            )
+
+            st.subheader("How many users does the test need?", divider="gray")
+            rate = interleaving.click_rate(wins_a, wins_b, ties, silent)
+            observed = abs(result.delta) if result.preferred != "none" else 0.0
+            s1, s2 = st.columns(2)
+            target = s1.number_input(
+                "Preference to detect (Δ)",
+                min_value=0.001,
+                max_value=0.2,
+                value=round(observed, 3) if observed >= 0.001 else config.INTERLEAVING_PREFERENCE,
+                step=0.005,
+                format="%.3f",
+                key=f"{K}il_target",
+                help="Starts at the preference measured above when there is one.",
+            )
+            lift = s2.number_input(
+                "Lift the same change brings in an A/B test (% relative, on the click rate)",
+                min_value=0.1,
+                max_value=50.0,
+                value=config.INTERLEAVING_AB_LIFT * 100,
+                step=0.5,
+                key=f"{K}il_lift",
+                help="A/B differences between good rankers are small: often about 1% or less.",
+            )
+            sizing = interleaving.size_test(target, result.tie_share, rate, lift / 100)
+            m1, m2, m3 = st.columns(3)
+            m1.metric("Interleaving: users with a click", f"{sizing.interleaving_users:,}")
+            m2.metric("Equivalent A/B test: users", f"{sizing.ab_users:,}")
+            m3.metric("Interleaving needs", f"{sizing.ratio:,.0f}× fewer users")
+            st.caption(
+                f"From your log: {rate:.0%} of users clicked, {result.tie_share:.0%} of them tied. "
+                f"The A/B size tests a {lift:g}% lift on that {rate:.0%} click rate "
+                "(5% two-sided, 80% power), as the Plan page computes it."
+            )
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+# --------------------------------------------------------------------------------------------
+# 2. Canary, shadow, ramp
+# --------------------------------------------------------------------------------------------
+
+with tab_deploy:
+    st.markdown(
+        "**Canary.** The new version (canary) runs beside an identical copy of the current "
+        "one (baseline). Each metric's per-minute values are compared; a metric **fails** when "
+        "it moved in its bad direction by more than its tolerance, with 98% confidence. The "
+        "score is the weighted share of passing metrics: promote at 95 or more, hold from 75, "
+        "roll back below (Netflix Kayenta's defaults)."
+    )
+    choice = source(
+        "cn",
+        {"canary": "Demo: canary with a regression", "canary_null": "Demo: healthy canary"},
+        "The healthy demo has no planted change: it must be promoted.",
+    )
+    baseline_result = None
+    try:
+        ds = pick_dataset("cn", choice)
+        if ds is not None:
+            names = list(ds.names)
+            c1, c2, c3 = st.columns(3)
+            group_col = c1.selectbox(
+                "Group column",
+                names,
+                index=guess(names, ["group", "deployment", "variant", "version"]),
+                key=f"{K}cn_group",
+            )
+            levels = canary_engine.group_levels(get_connection(), ds, group_col)
+            base_label = c2.selectbox(
+                "Baseline is",
+                levels,
+                index=guess(levels, ["baseline", "control", "old"]),
+                key=f"{K}cn_base",
+            )
+            others = [v for v in levels if v != base_label] or levels
+            canary_label = c3.selectbox(
+                "Canary is",
+                others,
+                index=guess(others, ["canary", "new", "treatment"]),
+                key=f"{K}cn_canary",
+            )
+            candidates = [c for c in numeric_columns(ds) if c != group_col]
+            chosen = st.multiselect(
+                "Metrics", candidates, default=candidates[:6], key=f"{K}cn_metrics"
+            )
+            setup = pd.DataFrame(
+                {
+                    "metric": chosen,
+                    "fails when it": [canary_engine.guess_fail_on(m) for m in chosen],
+                    "tolerance %": [config.CANARY_TOLERANCE * 100] * len(chosen),
+                    "weight": [1.0] * len(chosen),
+                    "critical": [False] * len(chosen),
+                }
+            )
+            edited = st.data_editor(
+                setup,
+                hide_index=True,
+                width="stretch",
+                disabled=["metric"],
+                key=f"{K}cn_setup_{'_'.join(chosen)}",
+                column_config={
+                    "fails when it": st.column_config.SelectboxColumn(
+                        options=list(canary_engine.FAIL_ON),
+                        required=True,
+                        help="The bad direction: latency and errors fail when they go up.",
+                    ),
+                    "tolerance %": st.column_config.NumberColumn(min_value=0.0, max_value=100.0),
+                    "weight": st.column_config.NumberColumn(min_value=0.01),
+                    "critical": st.column_config.CheckboxColumn(
+                        help="A critical metric that fails sets the score to 0."
+                    ),
+                },
+            )
+            metrics = [
+                canary_engine.CanaryMetric(
+                    str(row["metric"]),
+                    str(row["fails when it"]),
+                    float(row["weight"]),
+                    bool(row["critical"]),
+                    float(row["tolerance %"]) / 100,
+                )
+                for row in edited.to_dict("records")
+            ]
+            base, can = canary_engine.read_canary(
+                get_connection(),
+                ds,
+                group=group_col,
+                baseline=base_label,
+                canary=canary_label,
+                metrics=chosen,
+            )
+            result = canary_engine.judge_canary(base, can, metrics)
+            baseline_result = result
+            title = {"promote": "Promote", "hold": "Hold", "roll back": "Roll back"}[result.verdict]
+            draw, icon = {
+                "promote": (st.success, ":material/rocket_launch:"),
+                "hold": (st.warning, ":material/pause_circle:"),
+                "roll back": (st.error, ":material/undo:"),
+            }[result.verdict]
+            next_step = {
+                "promote": "Move to the next ramp step.",
+                "hold": "Keep the canary at its traffic and look at the failing metric before "
+                "going on.",
+                "roll back": "Send all traffic back to the baseline and fix the regression.",
+            }[result.verdict]
+            banner(
+                draw,
+                f"{title} · score {result.score:.0f} / 100",
+                [*result.reasons, f"**Next step:** {next_step}"],
+                icon,
+            )
+            left, right = st.columns([1.3, 1])
+            left.altair_chart(launch_charts.canary_chart(result), width="stretch")
+            table = result.table()
+            right.dataframe(
+                pd.DataFrame(
+                    {
+                        "Metric": table["name"],
+                        "Result": table["classification"].map(
+                            {
+                                "pass": "pass",
+                                "high": "FAIL: too high",
+                                "low": "FAIL: too low",
+                                "nodata": "no data",
+                            }
+                        ),
+                        "Baseline median": table["baseline_median"].map("{:,.4g}".format),
+                        "Canary median": table["canary_median"].map("{:,.4g}".format),
+                        "Shift": table["rel_shift"].map(pct),
+                        "p-value": table["p_value"].map("{:.2g}".format),
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+    st.subheader("Shadow run: same requests, both models", divider="gray")
+    st.markdown(
+        "The new model answers every request too, but its answer is not served. How often do "
+        "the two agree, how different are their scores and latencies, and where do they "
+        "disagree most?"
+    )
+    choice = source(
+        "sh", {"shadow": "Demo: fraud model v2 in shadow"}, "Paired outputs per request."
+    )
+    try:
+        ds = pick_dataset("sh", choice)
+        if ds is not None:
+            names = list(ds.names)
+            nums = numeric_columns(ds)
+            c1, c2, c3, c4, c5 = st.columns(5)
+            request_col = c1.selectbox(
+                "Request id", names, index=guess(names, ["request", "id"]), key=f"{K}sh_req"
+            )
+            cur_col = c2.selectbox(
+                "Current output",
+                names,
+                index=guess(names, ["current", "old", "prod"]),
+                key=f"{K}sh_cur",
+            )
+            new_col = c3.selectbox(
+                "New output",
+                names,
+                index=guess(names, ["new", "shadow", "candidate"], fallback=2),
+                key=f"{K}sh_new",
+            )
+            none = "(none)"
+            lat_options = [none, *nums]
+            cur_lat = c4.selectbox(
+                "Current latency",
+                lat_options,
+                index=(guess(lat_options, ["current_lat", "old_lat"], fallback=None) or 0),
+                key=f"{K}sh_clat",
+            )
+            new_lat = c5.selectbox(
+                "New latency",
+                lat_options,
+                index=(guess(lat_options, ["new_lat", "shadow_lat"], fallback=None) or 0),
+                key=f"{K}sh_nlat",
+            )
+            cols = [request_col, cur_col, new_col] + [c for c in (cur_lat, new_lat) if c != none]
+            frame = canary_engine.read_columns(get_connection(), ds, cols)
+            shadow = canary_engine.compare_shadow(
+                frame,
+                current=cur_col,
+                new=new_col,
+                request=request_col,
+                current_latency=cur_lat if cur_lat != none else None,
+                new_latency=new_lat if new_lat != none else None,
+            )
+            lines = [
+                f"They agree on {shadow.agreement:.1%} of {shadow.n_requests:,} requests "
+                f"(95% interval {shadow.agreement_ci_low:.1%} to {shadow.agreement_ci_high:.1%})"
+                + (
+                    f", deciding 'positive' at a score of {shadow.decision_threshold:g}."
+                    if shadow.decision_threshold is not None
+                    else "."
+                ),
+            ]
+            if shadow.score is not None:
+                lines.append(
+                    f"The new score is {shadow.score.diff:+.4f} on average (95% interval "
+                    f"{shadow.score.ci_low:+.4f} to {shadow.score.ci_high:+.4f})."
+                )
+            if shadow.latency is not None:
+                lines.append(
+                    f"The new model takes {shadow.latency.diff:+.1f} ms per request on average "
+                    f"(95% interval {shadow.latency.ci_low:+.1f} to {shadow.latency.ci_high:+.1f})."
+                )
+            draw = st.success if shadow.agreement >= 0.95 else st.warning
+            banner(draw, f"Agreement {shadow.agreement:.1%}", lines, ":material/difference:")
+            left, right = st.columns([1, 1.2])
+            if shadow.score is not None:
+                left.altair_chart(
+                    launch_charts.shadow_chart(frame, cur_col, new_col, shadow.decision_threshold),
+                    width="stretch",
+                )
+            right.markdown("**Requests where the models differ most**")
+            right.dataframe(shadow.top_disagreements, hide_index=True, width="stretch")
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+    st.subheader("Ramp plan: how long each traffic step must run", divider="gray")
+    guard_default = 0.01
+    if baseline_result is not None:
+        rates = [m for m in baseline_result.metrics if "error" in m.name.lower()]
+        if rates and 0 < rates[0].baseline_median < 1:
+            guard_default = float(rates[0].baseline_median)
+    r1, r2, r3 = st.columns(3)
+    daily = r1.number_input(
+        "Requests per day (both versions)",
+        min_value=100,
+        value=1_000_000,
+        step=100_000,
+        key=f"{K}rp_daily",
+    )
+    guard = r2.number_input(
+        "Guardrail: current error rate (%)",
+        min_value=0.001,
+        max_value=99.0,
+        value=round(guard_default * 100, 3),
+        step=0.1,
+        format="%.3f",
+        key=f"{K}rp_rate",
+        help="Starts at the baseline's median error rate in the canary data above.",
+    )
+    harm = r3.number_input(
+        "Harm to detect (% relative)",
+        min_value=1.0,
+        max_value=500.0,
+        value=config.RAMP_GUARDRAIL_HARM * 100,
+        step=1.0,
+        key=f"{K}rp_harm",
+    )
+    try:
+        steps = canary_engine.ramp_plan(daily, guard / 100, harm / 100)
+        left, right = st.columns([1.2, 1])
+        right.altair_chart(launch_charts.ramp_chart(steps), width="stretch")
+        left.dataframe(
+            pd.DataFrame(
+                {
+                    "Traffic on new version": [f"{s.share:.0%}" for s in steps],
+                    "Requests on new version": [f"{s.n_new:,}" for s in steps],
+                    "Run at least": [
+                        f"{s.hours:,.1f} hours" if s.hours < 48 else f"{s.days} days" for s in steps
+                    ],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        left.caption(
+            f"Each step must run long enough to notice the error rate rising from {guard:g}% "
+            f"by {harm:g}% (one-sided test at 5%, 80% power); the smaller the step, the "
+            "longer it must run."
+        )
+    except ValueError as exc:
+        st.error(f"{exc} Change it above and the plan will update.", icon=":material/error:")
+
+# --------------------------------------------------------------------------------------------
+# 3. Drift
+# --------------------------------------------------------------------------------------------
+
+with tab_watch:
+    st.markdown(
+        "Compare recent production data (**current**) with the data the model learned from "
+        "(**reference**): did a feature move (covariate shift), did the outcome become more or "
+        "less common (label shift), or did the link between a feature and the outcome change "
+        "(concept shift)?"
+    )
+    choice = source(
+        "dr",
+        {"drift_current": "Demo: churn model, drifting", "drift_current_null": "Demo: stable"},
+        "The stable demo comes from the same process as its reference: nothing should flag.",
+    )
+    try:
+        if choice == "upload":
+            u1, u2 = st.columns(2)
+            with u1:
+                ref_ds = pick_dataset("dr_ref", "upload", "Reference data (training period)")
+            with u2:
+                cur_ds = pick_dataset("dr_cur", "upload", "Current data (production)")
+        else:
+            ref_ds, cur_ds = demo_dataset("drift_reference"), demo_dataset(choice)
+        if ref_ds is not None and cur_ds is not None:
+            ref, cur = drift.read_pair(get_connection(), ref_ds, cur_ds)
+            shared = list(ref.columns)
+            none = "(none)"
+            options = [none, *shared]
+            d1, d2, d3, d4 = st.columns(4)
+            label = d1.selectbox(
+                "Label (outcome)",
+                options,
+                index=guess(
+                    options, ["churn", "label", "target", "converted", "outcome"], fallback=0
+                ),
+                key=f"{K}dr_label",
+            )
+            pred = d2.selectbox(
+                "Model prediction",
+                options,
+                index=guess(options, ["score", "pred", "proba"], fallback=0),
+                key=f"{K}dr_pred",
+            )
+            time_col = d3.selectbox(
+                "Time",
+                options,
+                index=guess(options, ["time", "date", "day"], fallback=0),
+                key=f"{K}dr_time",
+            )
+            method = d4.selectbox(
+                "Test",
+                list(drift.METHODS),
+                format_func={
+                    "auto": "Automatic (Evidently's rule)",
+                    "ks": "Kolmogorov-Smirnov",
+                    "wasserstein": "Wasserstein (normed)",
+                    "chisquare": "Chi-square",
+                    "jensenshannon": "Jensen-Shannon",
+                    "psi": "PSI",
+                }.get,
+                key=f"{K}dr_method",
+            )
+            report = drift.drift_report(
+                ref,
+                cur,
+                label=label if label != none else None,
+                prediction=pred if pred != none else None,
+                timestamp=time_col if time_col != none else None,
+                method=method,
+            )
+            title, draw, icon = {
+                "stable": ("Stable: nothing moved", st.success, ":material/check_circle:"),
+                "drift": ("Drift: the data moved", st.warning, ":material/trending_up:"),
+                "concept shift": (
+                    "Concept shift: retrain the model",
+                    st.error,
+                    ":material/warning:",
+                ),
+            }[report.verdict]
+            banner(draw, title, list(report.sentences) + list(report.notes), icon)
+            m1, m2, m3, m4 = st.columns(4)
+            moved = sum(f.drifted for f in report.features)
+            m1.metric("Features that moved", f"{moved} of {len(report.features)}")
+            m2.metric(
+                "Dataset drift",
+                "yes" if report.dataset_drift else "no",
+                help=f"Yes when at least {report.share_threshold:.0%} of the features moved.",
+            )
+            m3.metric(
+                "Label shift",
+                "n/a" if report.label is None else ("yes" if report.label.drifted else "no"),
+            )
+            if report.error_reference is not None and report.error_current is not None:
+                m4.metric(
+                    "Model error",
+                    f"{report.error_current:.3f}",
+                    delta=f"{report.error_current - report.error_reference:+.3f} vs reference",
+                    delta_color="inverse",
+                )
+            st.altair_chart(launch_charts.drift_over_time_chart(report), width="stretch")
+            charts_row = st.columns(2)
+            err = launch_charts.error_over_time_chart(report)
+            if err is not None:
+                charts_row[0].altair_chart(err, width="stretch")
+            flagged = [c for c in report.concept if c.flagged]
+            if flagged:
+                charts_row[1].altair_chart(
+                    launch_charts.concept_chart(flagged[0], label), width="stretch"
+                )
+            table = report.table()
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "Column": table["feature"],
+                        "Moved": table["drifted"].map({True: "yes", False: "no"}),
+                        "Test": table["method"],
+                        "Value": table["statistic"].map("{:.3g}".format),
+                        "Alarm at": [
+                            f"p < {t:g}" if m in ("ks", "chisquare") else f"> {t:g}"
+                            for m, t in zip(table["method"], table["threshold"], strict=True)
+                        ],
+                        "Reference": table["reference_summary"],
+                        "Current": table["current_summary"],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+    except InputError as exc:
+        st.error(str(exc), icon=":material/error:")

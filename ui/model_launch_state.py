@@ -1,0 +1,82 @@
+"""Session state of the Model launch page: uploads parsed once per content, per session.
+
+Every upload goes through ``abcore.ingest.load`` into this session's own DuckDB connection
+(``ui.state.get_connection``); the parsed :class:`abcore.ingest.Dataset` is remembered in
+``st.session_state`` under a key made of the file name and a hash of its bytes, so a rerun does
+not parse it again and two browser sessions never share a table. No statistics here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from abcore import ingest
+from ui.state import get_connection
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+DEMOS = {
+    "interleaving": SAMPLE / "launch_interleaving.csv",
+    "interleaving_null": SAMPLE / "launch_interleaving_null.csv",
+    "canary": SAMPLE / "launch_canary.csv",
+    "canary_null": SAMPLE / "launch_canary_null.csv",
+    "shadow": SAMPLE / "launch_shadow.csv",
+    "drift_reference": SAMPLE / "launch_drift_reference.parquet",
+    "drift_current": SAMPLE / "launch_drift_current.parquet",
+    "drift_current_null": SAMPLE / "launch_drift_current_null.parquet",
+}
+DATASETS_KEY = "launch_datasets"
+MAX_DATASETS = 12
+"""Tables kept per session (the demos and the last uploads); older ones are dropped."""
+
+NUMERIC_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL",
+)  # fmt: skip
+
+
+def _remember(key: str, load: Any) -> ingest.Dataset:
+    cache: dict[str, ingest.Dataset] = st.session_state.setdefault(DATASETS_KEY, {})
+    if key not in cache:
+        cache[key] = load()
+        while len(cache) > MAX_DATASETS:
+            old = cache.pop(next(iter(cache)))
+            get_connection().execute(f'DROP TABLE IF EXISTS "{old.table}"')
+    return cache[key]
+
+
+def demo_dataset(name: str) -> ingest.Dataset:
+    """A bundled demo file, parsed once per session."""
+    path = DEMOS[name]
+    return _remember(f"demo:{name}", lambda: ingest.load(get_connection(), path))
+
+
+def uploaded_dataset(upload: Any) -> ingest.Dataset:
+    """An upload (Streamlit's ``UploadedFile``), parsed once per content.
+
+    Raises:
+        abcore.InputError: the file cannot be read as a table (the page shows the sentence).
+    """
+    data = upload.getvalue()
+    key = f"upload:{upload.name}:{hashlib.sha256(data).hexdigest()[:16]}"
+    return _remember(key, lambda: ingest.load(get_connection(), data, name=upload.name))
+
+
+def guess(names: Sequence[str], hints: Sequence[str], *, fallback: int | None = 0) -> int | None:
+    """Index of the first column whose name contains a hint (for a selectbox's default)."""
+    lowered = [n.lower() for n in names]
+    for hint in hints:
+        for i, name in enumerate(lowered):
+            if hint in name:
+                return i
+    if fallback is None or not names:
+        return None
+    return min(fallback, len(names) - 1)
+
+
+def numeric_columns(dataset: ingest.Dataset) -> list[str]:
+    return [n for n, t in dataset.types.items() if t.upper().startswith(NUMERIC_TYPES)]
