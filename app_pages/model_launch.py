@@ -245,7 +245,9 @@ with tab_deploy:
                     "weight": [1.0] * len(chosen),
                     "critical": [False] * len(chosen),
                 }
-            )
+            ).astype({"tolerance %": "float64", "weight": "float64", "critical": "bool"})
+            if not chosen:
+                raise InputError("Choose at least one metric column to judge the canary on.")
             edited = st.data_editor(
                 setup,
                 hide_index=True,
