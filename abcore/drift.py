@@ -287,9 +287,13 @@ def _bin_labels(ref: pd.Series, cur: pd.Series, kind: str, bins: int) -> tuple[p
         edges = np.unique(np.quantile(r[np.isfinite(r)], np.linspace(0, 1, bins + 1)))
         inner = edges[1:-1]
         names = [f"{_num(lo)} to {_num(hi)}" for lo, hi in itertools.pairwise(edges)] or ["all"]
+        order = pd.CategoricalDtype(names, ordered=True)
         rb = pd.Series(np.searchsorted(inner, r, side="right"), index=ref.index)
         cb = pd.Series(np.searchsorted(inner, c, side="right"), index=cur.index)
-        return rb.map(dict(enumerate(names))), cb.map(dict(enumerate(names)))
+        return (
+            rb.map(dict(enumerate(names))).astype(order),
+            cb.map(dict(enumerate(names))).astype(order),
+        )
     top = ref.astype(str).value_counts().head(bins).index
     rb = ref.astype(str).where(ref.astype(str).isin(top), "other")
     cb = cur.astype(str).where(cur.astype(str).isin(top), "other")
@@ -327,8 +331,8 @@ def concept_shift(
     y_cur = cur[label].astype(float)
     kind = feature_kind(pd.concat([ref[feature], cur[feature]]))
     rb, cb = _bin_labels(ref[feature], cur[feature], kind, bins)
-    r = y_ref.groupby(rb).agg(["mean", "var", "count"])
-    c = y_cur.groupby(cb).agg(["mean", "var", "count"])
+    r = y_ref.groupby(rb, observed=True, sort=True).agg(["mean", "var", "count"])
+    c = y_cur.groupby(cb, observed=True, sort=True).agg(["mean", "var", "count"])
     table = r.merge(c, left_index=True, right_index=True, suffixes=("_ref", "_cur"))
     table = table[(table["count_ref"] >= 5) & (table["count_cur"] >= 5)]
     sd = float(y_ref.std()) if len(y_ref) > 1 else 0.0
@@ -419,7 +423,7 @@ def _window_label(chunk: pd.DataFrame, timestamp: str | None, i: int) -> str:
     if timestamp and not chunk.empty:
         start = chunk[timestamp].iloc[0]
         try:
-            return pd.Timestamp(start).strftime("%b %d %H:%M").replace(" 00:00", "")
+            return pd.Timestamp(start).strftime("%b %d %H:%M")
         except (TypeError, ValueError):
             return str(start)
     return f"window {i + 1}"

@@ -35,7 +35,7 @@ ACCENT = "#e4572e"
 
 
 def preference_chart(result: InterleavingResult, label_a: str, label_b: str) -> alt.LayerChart:
-    """Users who preferred each ranker, and the ties, as one stacked bar."""
+    """Users who preferred each ranker, and the ties, as one stacked bar labelled in place."""
     data = pd.DataFrame(
         {
             "outcome": [f"prefer {label_a}", "tie", f"prefer {label_b}"],
@@ -43,30 +43,42 @@ def preference_chart(result: InterleavingResult, label_a: str, label_b: str) -> 
             "order": [0, 1, 2],
         }
     )
-    data["share"] = data["users"] / max(result.n_users, 1)
+    total = max(result.n_users, 1)
+    data["share"] = data["users"] / total
+    data["start"] = data["users"].cumsum() - data["users"]
+    data["middle"] = data["start"] + data["users"] / 2
+    data["text"] = [f"{o}: {s:.0%}" for o, s in zip(data["outcome"], data["share"], strict=True)]
     colors = alt.Scale(domain=list(data["outcome"]), range=[LINE, NEUTRAL, ACCENT])
     bar = (
         alt.Chart(data)
-        .mark_bar(height=34)
+        .mark_bar(height=40)
         .encode(
-            x=alt.X("users:Q", stack="zero", title="Users with a credited click"),
-            color=alt.Color(
-                "outcome:N", scale=colors, legend=alt.Legend(orient="bottom", title=None)
+            x=alt.X(
+                "start:Q", title="Users with a credited click", scale=alt.Scale(domain=[0, total])
             ),
-            order="order:Q",
+            x2="end:Q",
+            color=alt.Color("outcome:N", scale=colors, legend=None),
             tooltip=[
                 "outcome:N",
                 alt.Tooltip("users:Q", format=","),
                 alt.Tooltip("share:Q", format=".1%"),
             ],
         )
+        .transform_calculate(end="datum.start + datum.users")
+    )
+    text = (
+        alt.Chart(data)
+        .mark_text(color="white", fontWeight="bold", fontSize=13)
+        .encode(x="middle:Q", text="text:N")
     )
     half = (
-        alt.Chart(pd.DataFrame({"x": [result.n_users / 2]}))
+        alt.Chart(pd.DataFrame({"x": [total / 2]}))
         .mark_rule(color="black", strokeDash=[3, 3])
         .encode(x="x:Q")
     )
-    return (bar + half).properties(height=90, title="Which ranker did each user prefer?")
+    return (bar + text + half).properties(
+        height=70, title="Which ranker did each user prefer? (dashed: half the users)"
+    )
 
 
 def canary_chart(result: CanaryResult) -> alt.LayerChart:
@@ -92,7 +104,7 @@ def canary_chart(result: CanaryResult) -> alt.LayerChart:
     )
     band = (
         alt.Chart(data)
-        .mark_bar(color="#dafbe1", opacity=0.9, height=26)
+        .mark_rule(color="#b4e8c0", strokeWidth=22)
         .encode(x="tol_low:Q", x2="tol_high:Q", y=alt.Y("metric:N", sort=None))
     )
     colors = alt.Scale(domain=["passes", "fails"], range=[GOOD, BAD])
@@ -114,7 +126,7 @@ def canary_chart(result: CanaryResult) -> alt.LayerChart:
     )
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="black").encode(x="x:Q")
     return (band + zero + bars + dots).properties(
-        height=max(120, 44 * len(data)),
+        height=alt.Step(44),
         title="Shift of each metric; green band = allowed tolerance",
     )
 
@@ -156,7 +168,7 @@ def shadow_chart(
 
 
 def ramp_chart(steps: tuple[RampStep, ...]) -> alt.Chart:
-    """Hours each traffic step must run, on a log scale."""
+    """Hours each traffic step must run."""
     data = pd.DataFrame(
         {
             "step": [f"{s.share:.0%}" for s in steps],
@@ -169,7 +181,7 @@ def ramp_chart(steps: tuple[RampStep, ...]) -> alt.Chart:
         .mark_bar(color=LINE)
         .encode(
             x=alt.X("step:N", sort=None, title="Traffic on the new version"),
-            y=alt.Y("hours:Q", title="Hours to detect the harm", scale=alt.Scale(type="log")),
+            y=alt.Y("hours:Q", title="Hours the step must run"),
             tooltip=["step:N", alt.Tooltip("hours:Q", format=",.1f")],
         )
         .properties(height=220, title="How long each ramp step must run")
@@ -197,7 +209,7 @@ def drift_over_time_chart(report: DriftReport) -> alt.LayerChart:
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X("window:O", title="Window (oldest to newest)"),
+            x=alt.X("window_start:N", sort=None, title="Window start (oldest to newest)"),
             y=alt.Y("score:Q", title="Drift score (1 = alarm line)"),
             color=alt.Color("feature:N", legend=alt.Legend(orient="right", title="Column")),
             strokeWidth=alt.condition("datum.moved", alt.value(3), alt.value(1.2)),
@@ -227,7 +239,7 @@ def error_over_time_chart(report: DriftReport) -> alt.LayerChart | None:
         alt.Chart(perf)
         .mark_line(point=True, color=LINE)
         .encode(
-            x=alt.X("window:O", title="Window (oldest to newest)"),
+            x=alt.X("window_start:N", sort=None, title="Window start"),
             y=alt.Y("error:Q", title="Model error", scale=alt.Scale(zero=False)),
             tooltip=["window_start:N", alt.Tooltip("error:Q", format=".3f"), "n:Q"],
         )
@@ -241,25 +253,28 @@ def error_over_time_chart(report: DriftReport) -> alt.LayerChart | None:
 
 def concept_chart(concept: ConceptShift, label: str) -> alt.Chart:
     """The label's mean per feature bin, reference against current."""
-    data = concept.bins.melt(
-        id_vars=["bin"],
-        value_vars=["reference_rate", "current_rate"],
-        var_name="data",
-        value_name="rate",
-    )
-    data["data"] = data["data"].map({"reference_rate": "reference", "current_rate": "current"})
+    bins = concept.bins.assign(order=range(len(concept.bins)))
+    data = pd.concat(
+        [
+            bins.assign(period="reference", rate=bins["reference_rate"]),
+            bins.assign(period="current", rate=bins["current_rate"]),
+        ],
+        ignore_index=True,
+    )[["bin", "order", "period", "rate"]]
+    data["bin"] = data["bin"].astype(object)
+    data["period"] = data["period"].astype(object)
     return (
         alt.Chart(data)
-        .mark_line(point=True)
+        .mark_line(point=True, strokeWidth=2.5)
         .encode(
-            x=alt.X("bin:N", sort=None, title=concept.feature),
-            y=alt.Y("rate:Q", title=f"average {label}"),
+            x=alt.X("bin:N", sort=list(bins["bin"].astype(object)), title=concept.feature),
+            y=alt.Y("rate:Q", title=f"average {label}", axis=alt.Axis(format=".0%")),
             color=alt.Color(
-                "data:N",
+                "period:N",
                 scale=alt.Scale(domain=["reference", "current"], range=[NEUTRAL, BAD]),
                 legend=alt.Legend(orient="bottom", title=None),
             ),
-            tooltip=["bin:N", "data:N", alt.Tooltip("rate:Q", format=".3f")],
+            tooltip=["bin:N", "period:N", alt.Tooltip("rate:Q", format=".1%")],
         )
         .properties(height=240, title=f"'{label}' by {concept.feature}: the relation changed")
     )

@@ -27,6 +27,8 @@ from ui.model_launch_state import (
 from ui.state import get_connection
 
 K = "launch__"
+# Charts get an explicit height: with the default ("content") Streamlit 1.67 squeezed charts
+# with long axis labels or a legend to a flat line in the browser (seen in the screenshots).
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
 
 
@@ -132,14 +134,14 @@ with tab_eval:
                 label_b=label_b,
             )
             result = interleaving.analyze_counts(wins_a, wins_b, ties)
+            decisive = result.wins_a + result.wins_b
             lines = [
-                f"{result.wins_a:,} users preferred {label_a}, {result.wins_b:,} preferred "
-                f"{label_b}, {result.ties:,} tied ({silent:,} users never clicked and are left "
-                "out).",
+                f"Of the {decisive:,} users who preferred one ranker, "
+                f"{result.wins_a / max(decisive, 1):.0%} chose {label_a} ({result.wins_a:,} vs "
+                f"{result.wins_b:,}); {result.ties:,} tied and {silent:,} never clicked.",
                 f"Preference share Δ = {result.delta:+.3f} (95% interval {result.ci_low:+.3f} "
-                f"to {result.ci_high:+.3f}); 0 means no preference, +0.5 everyone prefers "
-                f"{label_a}.",
-                f"Sign test p = {result.p_value:.2g}.",
+                f"to {result.ci_high:+.3f}): 0 is no preference, +0.5 would be every user "
+                f"preferring {label_a}. Sign test p = {result.p_value:.2g}.",
             ]
             if result.preferred == "A":
                 banner(st.success, f"Users prefer {label_a}", lines, ":material/thumb_up:")
@@ -151,7 +153,9 @@ with tab_eval:
                 )
                 banner(st.info, "No clear preference", lines, ":material/balance:")
             st.altair_chart(
-                launch_charts.preference_chart(result, label_a, label_b), width="stretch"
+                launch_charts.preference_chart(result, label_a, label_b),
+                width="stretch",
+                height=150,
             )
 
             st.subheader("How many users does the test need?", divider="gray")
@@ -306,7 +310,11 @@ with tab_deploy:
                 icon,
             )
             left, right = st.columns([1.3, 1])
-            left.altair_chart(launch_charts.canary_chart(result), width="stretch")
+            left.altair_chart(
+                launch_charts.canary_chart(result),
+                width="stretch",
+                height=44 * len(result.metrics) + 150,
+            )
             table = result.table()
             right.dataframe(
                 pd.DataFrame(
@@ -320,10 +328,13 @@ with tab_deploy:
                                 "nodata": "no data",
                             }
                         ),
-                        "Baseline median": table["baseline_median"].map("{:,.4g}".format),
-                        "Canary median": table["canary_median"].map("{:,.4g}".format),
+                        "Baseline → canary (median)": [
+                            f"{b:,.4g} → {c:,.4g}"
+                            for b, c in zip(
+                                table["baseline_median"], table["canary_median"], strict=True
+                            )
+                        ],
                         "Shift": table["rel_shift"].map(pct),
-                        "p-value": table["p_value"].map("{:.2g}".format),
                     }
                 ),
                 hide_index=True,
@@ -405,6 +416,15 @@ with tab_deploy:
                     f"The new model takes {shadow.latency.diff:+.1f} ms per request on average "
                     f"(95% interval {shadow.latency.ci_low:+.1f} to {shadow.latency.ci_high:+.1f})."
                 )
+            lines.append(
+                "**Next step:** "
+                + (
+                    "they mostly agree: check the requests listed below, then start the canary."
+                    if shadow.agreement >= 0.95
+                    else "they often disagree: review the requests below before serving any "
+                    "traffic."
+                )
+            )
             draw = st.success if shadow.agreement >= 0.95 else st.warning
             banner(draw, f"Agreement {shadow.agreement:.1%}", lines, ":material/difference:")
             left, right = st.columns([1, 1.2])
@@ -412,6 +432,7 @@ with tab_deploy:
                 left.altair_chart(
                     launch_charts.shadow_chart(frame, cur_col, new_col, shadow.decision_threshold),
                     width="stretch",
+                    height=400,
                 )
             right.markdown("**Requests where the models differ most**")
             right.dataframe(shadow.top_disagreements, hide_index=True, width="stretch")
@@ -453,7 +474,7 @@ with tab_deploy:
     try:
         steps = canary_engine.ramp_plan(daily, guard / 100, harm / 100)
         left, right = st.columns([1.2, 1])
-        right.altair_chart(launch_charts.ramp_chart(steps), width="stretch")
+        right.altair_chart(launch_charts.ramp_chart(steps), width="stretch", height=320)
         left.dataframe(
             pd.DataFrame(
                 {
@@ -576,15 +597,17 @@ with tab_watch:
                     delta=f"{report.error_current - report.error_reference:+.3f} vs reference",
                     delta_color="inverse",
                 )
-            st.altair_chart(launch_charts.drift_over_time_chart(report), width="stretch")
+            st.altair_chart(
+                launch_charts.drift_over_time_chart(report), width="stretch", height=440
+            )
             charts_row = st.columns(2)
             err = launch_charts.error_over_time_chart(report)
             if err is not None:
-                charts_row[0].altair_chart(err, width="stretch")
+                charts_row[0].altair_chart(err, width="stretch", height=360)
             flagged = [c for c in report.concept if c.flagged]
             if flagged:
                 charts_row[1].altair_chart(
-                    launch_charts.concept_chart(flagged[0], label), width="stretch"
+                    launch_charts.concept_chart(flagged[0], label), width="stretch", height=380
                 )
             table = report.table()
             st.dataframe(
