@@ -507,7 +507,9 @@ def write_all(directory: str | Path | None = None, *, seed: int = DEMO_SEED) -> 
         extract = demo.sample(SMALL_CSV_ROWS, random_state=np.random.default_rng(seed))
         written.append(_write_csv(extract.sort_index(), small))
         big.unlink(missing_ok=True)
-    return written
+    from sample_data.generate_launch import write_launch  # the Model launch page's demo files
+
+    return written + write_launch(out, seed=seed)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -517,10 +519,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEMO_SEED)
     args = parser.parse_args(argv)
     for path in write_all(args.out, seed=args.seed):
-        print(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
-    from sample_data.generate_launch import write_launch  # the Model launch page's demo files
-
-    for path in write_launch(args.out, seed=args.seed):
         print(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
 
 

@@ -221,15 +221,15 @@ def write_launch(
         df.to_parquet(path, engine="pyarrow", compression="zstd", index=False)
         written.append(path)
 
-    csv(make_interleaving_log(seed), "launch_interleaving.csv")
-    csv(make_interleaving_log(seed, null=True), "launch_interleaving_null.csv")
-    csv(make_canary(seed), "launch_canary.csv")
-    csv(make_canary(seed, null=True), "launch_canary_null.csv")
-    csv(make_shadow(seed), "launch_shadow.csv")
+    csv(make_interleaving_log(seed), "demo_launch_interleaving.csv")
+    csv(make_interleaving_log(seed, null=True), "demo_launch_interleaving_null.csv")
+    csv(make_canary(seed), "demo_launch_canary.csv")
+    csv(make_canary(seed, null=True), "demo_launch_canary_null.csv")
+    csv(make_shadow(seed), "demo_launch_shadow.csv")
     ref, cur = make_drift(seed)
-    parquet(ref, "launch_drift_reference.parquet")
-    parquet(cur, "launch_drift_current.parquet")
-    parquet(make_drift(seed, null=True)[1], "launch_drift_current_null.parquet")
+    parquet(ref, "demo_launch_drift_reference.parquet")
+    parquet(cur, "demo_launch_drift_current.parquet")
+    parquet(make_drift(seed, null=True)[1], "demo_launch_drift_current_null.parquet")
     return written
 
 

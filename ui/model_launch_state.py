@@ -20,14 +20,14 @@ from ui.state import get_connection
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 DEMOS = {
-    "interleaving": SAMPLE / "launch_interleaving.csv",
-    "interleaving_null": SAMPLE / "launch_interleaving_null.csv",
-    "canary": SAMPLE / "launch_canary.csv",
-    "canary_null": SAMPLE / "launch_canary_null.csv",
-    "shadow": SAMPLE / "launch_shadow.csv",
-    "drift_reference": SAMPLE / "launch_drift_reference.parquet",
-    "drift_current": SAMPLE / "launch_drift_current.parquet",
-    "drift_current_null": SAMPLE / "launch_drift_current_null.parquet",
+    "interleaving": SAMPLE / "demo_launch_interleaving.csv",
+    "interleaving_null": SAMPLE / "demo_launch_interleaving_null.csv",
+    "canary": SAMPLE / "demo_launch_canary.csv",
+    "canary_null": SAMPLE / "demo_launch_canary_null.csv",
+    "shadow": SAMPLE / "demo_launch_shadow.csv",
+    "drift_reference": SAMPLE / "demo_launch_drift_reference.parquet",
+    "drift_current": SAMPLE / "demo_launch_drift_current.parquet",
+    "drift_current_null": SAMPLE / "demo_launch_drift_current_null.parquet",
 }
 DATASETS_KEY = "launch_datasets"
 MAX_DATASETS = 12
