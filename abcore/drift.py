@@ -185,6 +185,8 @@ def _summary(values: pd.Series, kind: str) -> str:
         return "no values"
     if kind == "numeric":
         return f"mean {_num(float(values.mean()))}, median {_num(float(values.median()))}"
+    if pd.api.types.is_numeric_dtype(values) and set(pd.unique(values)) <= {0, 1}:
+        return f"{float(values.mean()):.0%} are 1"
     shares = values.astype(str).value_counts(normalize=True).head(3)
     return ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
 
@@ -429,6 +431,10 @@ def _window_label(chunk: pd.DataFrame, timestamp: str | None, i: int) -> str:
     return f"window {i + 1}"
 
 
+def _rate(value: float, binary: bool) -> str:
+    return f"{value:.0%}" if binary else f"{value:.3g}"
+
+
 def _sentences(
     features: Sequence[FeatureDrift],
     share: float,
@@ -438,6 +444,7 @@ def _sentences(
     label_name: str | None,
     err_ref: float | None,
     err_cur: float | None,
+    binary: bool = False,
 ) -> list[str]:
     out = []
     moved = [f for f in features if f.drifted]
@@ -467,6 +474,11 @@ def _sentences(
             f"{label.current_summary}): the outcome the model predicts is more or less common "
             "than when it was trained; recalibrate its scores or thresholds."
         )
+    elif label is not None and label.error is None:
+        out.append(
+            f"The label '{label_name}' stays inside the alarm line ({label.reference_summary} "
+            f"-> {label.current_summary})."
+        )
     for c in concept:
         if c.flagged:
             worst = c.bins.assign(
@@ -475,7 +487,8 @@ def _sentences(
             top = worst.iloc[0]
             out.append(
                 f"Concept shift: for the same '{c.feature}' ({top['bin']}), the average "
-                f"'{label_name}' went from {top.reference_rate:.3g} to {top.current_rate:.3g}. "
+                f"'{label_name}' went from {_rate(top.reference_rate, binary)} to "
+                f"{_rate(top.current_rate, binary)}. "
                 "The relation the model learned no longer holds: retrain on recent labelled data."
             )
     if err_ref is not None and err_cur is not None and math.isfinite(err_ref):
@@ -608,7 +621,10 @@ def drift_report(
                     "error": _error(chunk, label, prediction) if prediction else float("nan"),
                 }
             )
-    sentences = _sentences(checks, share, dataset, label_check, concept, label, err_ref, err_cur)
+    binary = bool(label) and set(pd.unique(reference[label].dropna())) <= {0, 1}
+    sentences = _sentences(
+        checks, share, dataset, label_check, concept, label, err_ref, err_cur, binary
+    )
     if any(c.flagged for c in concept):
         verdict = "concept shift"
     elif dataset or any(c.drifted for c in checks) or (label_check and label_check.drifted):

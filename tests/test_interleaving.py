@@ -120,6 +120,18 @@ def test_team_draft_credit_is_symmetric_under_swapping(teams, data):
     assert {"A": "B", "B": "A", "tie": "tie"}[one] == two
 
 
+@settings(max_examples=200, deadline=None)
+@given(rankings, rankings, st.booleans(), st.data())
+def test_balanced_is_symmetric_under_swapping_the_rankers(a, b, a_first, data):
+    # Swapping A and B (and who leads) gives the same list, and every click's credit swaps.
+    one = balanced(a, b, a_first=a_first)
+    two = balanced(b, a, a_first=not a_first)
+    assert one.items == two.items
+    clicks = data.draw(st.lists(st.integers(0, len(one.items) - 1), max_size=4))
+    swap = {"A": "B", "B": "A", "tie": "tie"}
+    assert swap[balanced_credit(a, b, one, clicks)] == balanced_credit(b, a, two, clicks)
+
+
 def test_builders_validate_parameters():
     with pytest.raises(ValueError, match="ranking_a must not list an item twice"):
         team_draft(["a", "a"], ["b"], rng=np.random.default_rng(0))
