@@ -18,6 +18,7 @@ import streamlit as st
 from abcore import canary as canary_engine
 from abcore import config, drift, interleaving, launch_charts
 from abcore.errors import InputError
+from abcore.launch_report import launch_report_markdown
 from ui.model_launch_state import (
     demo_dataset,
     guess,
@@ -73,6 +74,8 @@ st.caption(
     "ramp), then **watch** its data for drift. Each tab opens on a seeded demo; pick "
     "'My own file' to use yours."
 )
+report_slot = st.container()
+done: dict[str, Any] = {}
 tab_eval, tab_deploy, tab_watch = st.tabs(
     [
         ":material/compare_arrows: 1 · Interleaving test",
@@ -134,6 +137,7 @@ with tab_eval:
                 label_b=label_b,
             )
             result = interleaving.analyze_counts(wins_a, wins_b, ties)
+            done.update(interleaving=result, label_a=label_a, label_b=label_b)
             decisive = result.wins_a + result.wins_b
             lines = [
                 f"Of the {decisive:,} users who preferred one ranker, "
@@ -182,6 +186,7 @@ with tab_eval:
                 help="A/B differences between good rankers are small: often about 1% or less.",
             )
             sizing = interleaving.size_test(target, result.tie_share, rate, lift / 100)
+            done["sizing"] = sizing
             m1, m2, m3 = st.columns(3)
             m1.metric("Interleaving: users with a click", f"{sizing.interleaving_users:,}")
             m2.metric("Equivalent A/B test: users", f"{sizing.ab_users:,}")
@@ -291,6 +296,7 @@ with tab_deploy:
             )
             result = canary_engine.judge_canary(base, can, metrics)
             baseline_result = result
+            done["canary"] = result
             title = {"promote": "Promote", "hold": "Hold", "roll back": "Roll back"}[result.verdict]
             draw, icon = {
                 "promote": (st.success, ":material/rocket_launch:"),
@@ -397,6 +403,7 @@ with tab_deploy:
                 current_latency=cur_lat if cur_lat != none else None,
                 new_latency=new_lat if new_lat != none else None,
             )
+            done["shadow"] = shadow
             lines = [
                 f"They agree on {shadow.agreement:.1%} of {shadow.n_requests:,} requests "
                 f"(95% interval {shadow.agreement_ci_low:.1%} to {shadow.agreement_ci_high:.1%})"
@@ -473,6 +480,7 @@ with tab_deploy:
     )
     try:
         steps = canary_engine.ramp_plan(daily, guard / 100, harm / 100)
+        done["ramp"] = steps
         left, right = st.columns([1.2, 1])
         right.altair_chart(launch_charts.ramp_chart(steps), width="stretch", height=320)
         left.dataframe(
@@ -568,6 +576,7 @@ with tab_watch:
                 timestamp=time_col if time_col != none else None,
                 method=method,
             )
+            done["drift"] = report
             title, draw, icon = {
                 "stable": ("Stable: nothing moved", st.success, ":material/check_circle:"),
                 "drift": ("Drift: the data moved", st.warning, ":material/trending_up:"),
@@ -630,3 +639,14 @@ with tab_watch:
             )
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
+
+with report_slot:
+    st.download_button(
+        "Download the launch report (Markdown)",
+        launch_report_markdown(**done),
+        file_name="model_launch_report.md",
+        mime="text/markdown",
+        icon=":material/download:",
+        key=f"{K}report",
+        help="Every tool's verdict and numbers, as shown in the three tabs.",
+    )
