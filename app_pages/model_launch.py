@@ -315,7 +315,7 @@ with tab_deploy:
                 [*result.reasons, f"**Next step:** {next_step}"],
                 icon,
             )
-            left, right = st.columns([1.3, 1])
+            left, right = st.columns([1, 1])
             left.altair_chart(
                 launch_charts.canary_chart(result),
                 width="stretch",
