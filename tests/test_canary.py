@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from abcore import ingest, power
@@ -64,6 +66,24 @@ def test_hodges_lehmann_interval_covers_the_true_shift_at_its_level():
         e = hodges_lehmann(x, y, confidence=0.98)
         hits += e.ci_low <= 3.0 <= e.ci_high
     assert hits / sims == pytest.approx(0.98, abs=3.2 * np.sqrt(0.98 * 0.02 / sims))
+
+
+samples = st.lists(
+    st.floats(-1e3, 1e3, allow_nan=False).map(lambda v: round(v, 3)), min_size=2, max_size=30
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(samples, samples, st.floats(-100, 100).map(lambda v: round(v, 2)))
+def test_hodges_lehmann_moves_with_a_shift_and_flips_with_the_arms(x, y, c):
+    e = hodges_lehmann(x, y)
+    moved = hodges_lehmann(x, [v + c for v in y])
+    assert moved.shift == pytest.approx(e.shift + c, abs=1e-6)
+    assert moved.ci_low == pytest.approx(e.ci_low + c, abs=1e-6)
+    flipped = hodges_lehmann(y, x)
+    assert flipped.shift == pytest.approx(-e.shift, abs=1e-9)
+    assert flipped.ci_low == pytest.approx(-e.ci_high, abs=1e-9)
+    assert e.ci_low <= e.shift <= e.ci_high
 
 
 def test_p_value_is_scipy_mannwhitneyu():
