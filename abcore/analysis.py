@@ -20,23 +20,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from abcore import config, ingest, stats, validity
 from abcore.errors import InputError
+from abcore.model import Check, Mapping, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
-from abcore.sql import Mapping, MetricMapping
 from abcore.stats import Comparison
 from abcore.suffstats import PairStatistic, SampleMean
-from abcore.validity import Check, SRMResult, srm_test
+from abcore.validity import SRMResult, srm_test
 
 __all__ = [
     "Analysis",
+    "ReadoutOptions",
     "analyze",
     "analyze_aggregates",
     "compare_metric",
+    "compare_stats",
     "cumulative_effects",
     "effects_table",
+    "metric_stat",
+    "plan_comparisons",
     "segment_effects",
 ]
 
@@ -44,6 +49,7 @@ EFFECT_COLUMNS = (
     "metric",
     "arm",
     "kind",
+    "family",
     "n_control",
     "n_treatment",
     "control_mean",
@@ -60,8 +66,15 @@ EFFECT_COLUMNS = (
     "chance_to_beat",
     "error",
     "method",
+    "alternative",
     "variance_reduction",
 )
+FAMILIES = ("success", "guardrail", "secondary")
+"""Families of comparisons corrected together: a plan's success metrics (the launch claim),
+its guardrails, and every other metric (exploratory, false-discovery rate)."""
+SECONDARY_CORRECTION = "bh"
+"""Secondary metrics are exploratory: Benjamini-Hochberg bounds the share of false leads
+instead of the chance of any, so a long list of them does not hide a real one."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,15 +83,17 @@ class Analysis:
 
     Attributes:
         effects: one row per (metric, treatment arm): the :class:`~abcore.stats.Comparison`
-            fields plus ``p_value_adjusted`` (across metrics x arms), ``significant`` (on the
-            adjusted p-value) and ``chance_to_beat``.
+            fields plus ``family`` (the metric's role in the plan), ``p_value_adjusted``
+            (within its family), ``significant`` (on the adjusted p-value) and
+            ``chance_to_beat``.
         srm: the sample-ratio test against the planned split.
-        checks: validity checks (status "pass" | "warn" | "fail") with sentences.
+        checks: validity checks (status "pass" | "warn" | "fail", kind "gate" | "maturity"
+            | "info") with sentences.
         daily: cumulative effect by day per metric and arm (empty without a timestamp).
         segments: effects per segment value, p-values adjusted across the whole breakdown.
         aggregates: the sufficient statistics everything above came from.
-        recommendation: the launch verdict, when a plan was given and the decision engine
-            is available (None otherwise).
+        options: how the effects were tested; the decision read the same.
+        recommendation: the launch verdict, when a plan was given (None otherwise).
     """
 
     effects: pd.DataFrame
@@ -87,9 +102,7 @@ class Analysis:
     daily: pd.DataFrame
     segments: pd.DataFrame
     aggregates: ingest.Aggregates
-    alpha: float = config.ALPHA
-    correction: str = config.CORRECTION
-    relative_method: str = config.RELATIVE_CI
+    options: ReadoutOptions = field(default_factory=ReadoutOptions)
     plan: ExperimentPlan | None = None
     recommendation: Any = None
     trends: tuple[validity.TrendResult, ...] = field(default=())
@@ -101,56 +114,110 @@ class Analysis:
     def mapping(self) -> Mapping:
         return self.aggregates.mapping
 
+    @property
+    def alpha(self) -> float:
+        return self.options.alpha
+
+    @property
+    def correction(self) -> str:
+        return self.options.correction
+
+    @property
+    def relative_method(self) -> str:
+        return self.options.relative_method
+
+    @property
+    def cuped(self) -> bool:
+        return self.options.cuped
+
 
 def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
     return SampleMean(pair.n, pair.sum_y, pair.sum_y_sq)
+
+
+def _uses_pair(spec: MetricMapping) -> bool:
+    """Ratios and CUPED metrics carry pair statistics; a proportion of counts reads as a
+    sample of trials."""
+    return spec.kind == "ratio" or spec.covariate is not None
+
+
+def metric_stat(
+    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str, **where: Any
+) -> SampleMean | PairStatistic:
+    """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
+    ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there."""
+    getter = aggregates.pair if _uses_pair(spec) else aggregates.sample_mean
+    return getter(spec.name, arm, **where)
+
+
+def compare_stats(
+    spec: MetricMapping,
+    control: SampleMean | PairStatistic,
+    treatment: SampleMean | PairStatistic,
+    options: ReadoutOptions | None = None,
+    *,
+    alternative: str = config.ALTERNATIVE,
+) -> Comparison:
+    """The one place where a metric's kind picks its test.
+
+    A pooled z-test for binary metrics and proportions of counts, Welch for continuous
+    metrics, the delta method for ratios, and CUPED when the metric has a pre-period
+    covariate and ``options.cuped`` is on (off: the same units without the adjustment).
+    The overall table, the daily and segment breakdowns, the trend and the decision all
+    call this, so none of them can test a metric differently.
+    """
+    options = options or ReadoutOptions()
+    kwargs = {
+        "alpha": options.alpha,
+        "alternative": alternative,
+        "relative_method": options.relative_method,
+    }
+    if spec.kind == "ratio":
+        return stats.compare_ratios(control, treatment, **kwargs)
+    binary = spec.kind in ("binary", "proportion_of_counts")
+    if isinstance(control, PairStatistic):
+        if options.cuped:
+            return stats.compare_cuped(control, treatment, **kwargs)
+        control, treatment = _binary_pair_as_sample(control), _binary_pair_as_sample(treatment)
+    return stats.compare_samples(control, treatment, binary=binary, **kwargs)
 
 
 def compare_metric(
     aggregates: ingest.Aggregates,
     metric: str,
     arm: str,
+    options: ReadoutOptions | None = None,
     *,
-    alpha: float = config.ALPHA,
     alternative: str = config.ALTERNATIVE,
-    relative_method: str = config.RELATIVE_CI,
-    cuped: bool = True,
     **where: Any,
 ) -> Comparison:
-    """Compare one treatment arm with the control on one metric.
+    """Compare one treatment arm with the control on one metric (see :func:`compare_stats`).
 
-    The test follows the metric's kind: a pooled z-test for binary metrics and proportions of
-    counts, Welch for continuous metrics, the delta method for ratios, and CUPED when the
-    metric has a pre-period covariate (and ``cuped`` is on). ``where`` selects a day or a
-    segment (``day=...`` or ``segment=..., value=...``).
+    ``where`` selects a day or a segment (``day=...`` or ``segment=..., value=...``).
     """
     spec = aggregates.mapping.metric(metric)
-    control = aggregates.control
-    options = {"alpha": alpha, "alternative": alternative, "relative_method": relative_method}
-    if spec.kind == "ratio":
-        return stats.compare_ratios(
-            aggregates.pair(metric, control, **where),
-            aggregates.pair(metric, arm, **where),
-            **options,
-        )
-    binary = spec.kind in ("binary", "proportion_of_counts")
-    if spec.covariate is not None:
-        c_pair = aggregates.pair(metric, control, **where)
-        t_pair = aggregates.pair(metric, arm, **where)
-        if cuped:
-            return stats.compare_cuped(c_pair, t_pair, **options)
-        return stats.compare_samples(
-            _binary_pair_as_sample(c_pair),
-            _binary_pair_as_sample(t_pair),
-            binary=binary,
-            **options,
-        )
-    return stats.compare_samples(
-        aggregates.sample_mean(metric, control, **where),
-        aggregates.sample_mean(metric, arm, **where),
-        binary=binary,
-        **options,
-    )
+    control = metric_stat(aggregates, spec, aggregates.control, **where)
+    treatment = metric_stat(aggregates, spec, arm, **where)
+    return compare_stats(spec, control, treatment, options, alternative=alternative)
+
+
+def metric_family(plan: ExperimentPlan | None, metric: str) -> str:
+    """The family a metric's comparisons are corrected in: its role in the plan, and
+    "secondary" for a metric the plan does not name; "all" without a plan."""
+    if plan is None:
+        return "all"
+    for spec in plan.metrics:
+        if spec.name == metric and spec.role in FAMILIES:
+            return spec.role
+    return "secondary"
+
+
+def _success_alternative(plan: ExperimentPlan | None, metric: str) -> str:
+    """A one-sided plan tests its success metrics one-sided, in their good direction."""
+    if plan is None or plan.alternative == "two-sided":
+        return config.ALTERNATIVE
+    spec = next(m for m in plan.metrics if m.name == metric)
+    return "greater" if spec.higher_is_better else "less"
 
 
 def _row(metric: MetricMapping, arm: str, c: Comparison) -> dict[str, Any]:
@@ -161,10 +228,17 @@ def _row(metric: MetricMapping, arm: str, c: Comparison) -> dict[str, Any]:
 
 
 def _finish(rows: list[dict[str, Any]], alpha: float, correction: str) -> pd.DataFrame:
+    """Adjust p-values within each family (one family when no row names one)."""
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=list(EFFECT_COLUMNS))
-    frame["p_value_adjusted"] = stats.adjust_p_values(frame["p_value"].to_numpy(float), correction)
+    if "family" not in frame.columns:
+        frame["family"] = "all"
+    frame["p_value_adjusted"] = np.nan
+    for family, index in frame.groupby("family", sort=False).groups.items():
+        method = SECONDARY_CORRECTION if family == "secondary" else correction
+        p = frame.loc[index, "p_value"].to_numpy(float)
+        frame.loc[index, "p_value_adjusted"] = stats.adjust_p_values(p, method)
     frame["significant"] = frame["p_value_adjusted"] < alpha
     extra = [c for c in frame.columns if c not in EFFECT_COLUMNS]
     return frame[[c for c in EFFECT_COLUMNS if c in frame.columns] + extra]
@@ -172,25 +246,46 @@ def _finish(rows: list[dict[str, Any]], alpha: float, correction: str) -> pd.Dat
 
 def effects_table(
     aggregates: ingest.Aggregates,
-    *,
-    alpha: float = config.ALPHA,
-    correction: str = config.CORRECTION,
-    relative_method: str = config.RELATIVE_CI,
-    cuped: bool = True,
+    options: ReadoutOptions | None = None,
+    plan: ExperimentPlan | None = None,
 ) -> pd.DataFrame:
-    """Every metric in every treatment arm, p-values adjusted across the whole table."""
-    rows = [
-        _row(
-            m,
-            arm,
-            compare_metric(
-                aggregates, m.name, arm, alpha=alpha, relative_method=relative_method, cuped=cuped
-            ),
+    """Every metric in every treatment arm, p-values adjusted within each metric's family.
+
+    Without a plan the whole table is one family, corrected with ``options.correction``.
+    With a plan its success metrics form one family corrected with ``options.correction`` and
+    tested with the plan's sidedness, exactly as the launch decision splits its alpha, so
+    a success metric significant here is a win there; guardrails form a second family;
+    the other metrics are exploratory (Benjamini-Hochberg, :data:`SECONDARY_CORRECTION`).
+    """
+    options = options or ReadoutOptions()
+    rows = []
+    for m in aggregates.mapping.metrics:
+        family = metric_family(plan, m.name)
+        alternative = (
+            _success_alternative(plan, m.name) if family == "success" else config.ALTERNATIVE
         )
-        for m in aggregates.mapping.metrics
+        for arm in aggregates.treatments:
+            c = compare_metric(aggregates, m.name, arm, options, alternative=alternative)
+            rows.append(_row(m, arm, c) | {"family": family})
+    return _finish(rows, options.alpha, options.correction)
+
+
+def plan_comparisons(
+    aggregates: ingest.Aggregates, plan: ExperimentPlan, options: ReadoutOptions | None = None
+) -> dict[str, dict[str, Comparison | None]]:
+    """What the decision reads: every plan metric in every treatment arm (None when the
+    metric is not in the data), tested two-sided with ``options`` as the table is; the
+    decision derives its one-sided tests from these."""
+    known = {m.name for m in aggregates.mapping.metrics}
+    return {
+        arm: {
+            spec.name: compare_metric(aggregates, spec.name, arm, options)
+            if spec.name in known
+            else None
+            for spec in plan.metrics
+        }
         for arm in aggregates.treatments
-    ]
-    return _finish(rows, alpha, correction)
+    }
 
 
 def _cumulate(stat_by_day: list[Any]) -> list[Any]:
@@ -201,34 +296,42 @@ def _cumulate(stat_by_day: list[Any]) -> list[Any]:
     return out
 
 
+def daily_stats(
+    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str
+) -> list[SampleMean | PairStatistic]:
+    """The statistic of each day's new units in one arm (zeros on a day the arm has none)."""
+    out = []
+    for day in aggregates.days:
+        try:
+            out.append(metric_stat(aggregates, spec, arm, day=day))
+        except ValueError:  # no units of this arm on that day
+            empty = metric_stat(aggregates, spec, arm)
+            out.append(type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1))))
+    return out
+
+
 def cumulative_effects(
-    aggregates: ingest.Aggregates,
-    *,
-    alpha: float = config.ALPHA,
-    relative_method: str = config.RELATIVE_CI,
-    cuped: bool = True,
+    aggregates: ingest.Aggregates, options: ReadoutOptions | None = None
 ) -> pd.DataFrame:
     """The effect as it looked at the end of each day, from the units exposed so far.
 
     Sufficient statistics add, so day ``d`` is the sum of days ``1..d``: no second pass over
-    the data. Also carries each day's own units per arm (``units_control``...).
+    the data. Each unit counts once, on the day it was first exposed (see
+    :func:`abcore.sql.sufficient_stats_sql`), so the last day is the overall readout. Also
+    carries each day's own units per arm (``units_control``...).
     """
     days = aggregates.days
     if not days:
         return pd.DataFrame()
     rows: list[dict[str, Any]] = []
-    control = aggregates.control
     for spec in aggregates.mapping.metrics:
-        pair = spec.kind == "ratio" or spec.covariate is not None
+        per_control = daily_stats(aggregates, spec, aggregates.control)
+        cum_c = _cumulate(per_control)
         for arm in aggregates.treatments:
-            per_day = {}
-            for v in (control, arm):
-                getter = aggregates.pair if pair else aggregates.sample_mean
-                per_day[v] = [_safe_stat(getter, spec.name, v, d) for d in days]
-            cum_c = _cumulate(per_day[control])
-            cum_t = _cumulate(per_day[arm])
+            per_arm = daily_stats(aggregates, spec, arm)
+            cum_t = _cumulate(per_arm)
             for i, day in enumerate(days):
-                c = _compare_stats(spec, cum_c[i], cum_t[i], alpha, relative_method, cuped)
+                c = compare_stats(spec, cum_c[i], cum_t[i], options)
                 rows.append(
                     {
                         "metric": spec.name,
@@ -236,8 +339,8 @@ def cumulative_effects(
                         "day": day,
                         "n_control": cum_c[i].n,
                         "n_treatment": cum_t[i].n,
-                        "units_control": per_day[control][i].n,
-                        "units_treatment": per_day[arm][i].n,
+                        "units_control": per_control[i].n,
+                        "units_treatment": per_arm[i].n,
                         "rel_effect": c.rel_effect,
                         "rel_ci_low": c.rel_ci_low,
                         "rel_ci_high": c.rel_ci_high,
@@ -249,42 +352,15 @@ def cumulative_effects(
     return pd.DataFrame(rows)
 
 
-def _safe_stat(getter: Any, metric: str, variant: str, day: Any) -> Any:
-    try:
-        return getter(metric, variant, day=day)
-    except ValueError:  # no units of this arm on that day
-        empty = getter(metric, variant)
-        zero = type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1)))
-        return zero
-
-
-def _compare_stats(
-    spec: MetricMapping, c: Any, t: Any, alpha: float, relative_method: str, cuped: bool
-) -> Comparison:
-    options = {"alpha": alpha, "relative_method": relative_method}
-    if spec.kind == "ratio":
-        return stats.compare_ratios(c, t, **options)
-    binary = spec.kind in ("binary", "proportion_of_counts")
-    if isinstance(c, PairStatistic):
-        if cuped:
-            return stats.compare_cuped(c, t, **options)
-        c, t = _binary_pair_as_sample(c), _binary_pair_as_sample(t)
-    return stats.compare_samples(c, t, binary=binary, **options)
-
-
 def segment_effects(
-    aggregates: ingest.Aggregates,
-    *,
-    alpha: float = config.ALPHA,
-    correction: str = config.CORRECTION,
-    relative_method: str = config.RELATIVE_CI,
-    cuped: bool = True,
+    aggregates: ingest.Aggregates, options: ReadoutOptions | None = None
 ) -> pd.DataFrame:
     """Effects per segment value; p-values adjusted across every cell of the breakdown.
 
     Many cells mean many chances of a fluke: the adjustment keeps a lucky segment from
     looking like a finding.
     """
+    options = options or ReadoutOptions()
     seg = aggregates.rows("segment")
     if seg.empty:
         return pd.DataFrame()
@@ -295,21 +371,14 @@ def segment_effects(
             for arm in aggregates.treatments:
                 try:
                     c = compare_metric(
-                        aggregates,
-                        spec.name,
-                        arm,
-                        alpha=alpha,
-                        relative_method=relative_method,
-                        cuped=cuped,
-                        segment=segment,
-                        value=value,
+                        aggregates, spec.name, arm, options, segment=segment, value=value
                     )
                 except ValueError:  # an arm is absent from this segment
                     continue
                 row = _row(spec, arm, c)
                 row.update({"segment": segment, "segment_value": value})
                 rows.append(row)
-    frame = _finish(rows, alpha, correction)
+    frame = _finish(rows, options.alpha, options.correction)
     first = ["segment", "segment_value"]
     return frame[first + [c for c in frame.columns if c not in first]]
 
@@ -341,50 +410,75 @@ def _srm_check(srm: SRMResult) -> Check:
     return Check("Sample ratio", srm.status, srm.message())
 
 
+def _options(
+    options: ReadoutOptions | None, plan: ExperimentPlan | None, alpha: float | None, **given: Any
+) -> ReadoutOptions:
+    """``options`` when given, else one built from the keyword arguments of the call; the
+    alpha defaults to the plan's (the error rate it was sized for)."""
+    if options is not None:
+        return options
+    if alpha is None:
+        alpha = plan.alpha if plan is not None else config.ALPHA
+    return ReadoutOptions(alpha=alpha, **given)
+
+
+def trend_check(trend: validity.TrendResult) -> Check:
+    """A fading (novelty) effect is a maturity condition; other trends are information."""
+    kind = "maturity" if trend.pattern == "novelty" else "info"
+    return Check(f"Trend of {trend.metric} ({trend.arm})", trend.status, trend.message(), kind)
+
+
 def analyze_aggregates(
     aggregates: ingest.Aggregates,
     *,
     expected_shares: Any = None,
-    alpha: float = config.ALPHA,
+    alpha: float | None = None,
     correction: str = config.CORRECTION,
     relative_method: str = config.RELATIVE_CI,
     cuped: bool = True,
     plan: ExperimentPlan | None = None,
     checks: Sequence[Check] = (),
+    options: ReadoutOptions | None = None,
 ) -> Analysis:
     """Everything :func:`analyze` returns, from aggregates alone (a share link, a warehouse).
 
     ``checks`` are validity checks computed elsewhere (instrumentation counts need the rows);
-    they join the ones computed here and feed the recommendation.
+    they join the ones computed here and feed the recommendation. ``options`` replaces
+    ``alpha`` (default: the plan's, else ``config.ALPHA``), ``correction``,
+    ``relative_method`` and ``cuped`` when given; the table, the breakdowns and the decision
+    all use the same options.
     """
-    options = {"alpha": alpha, "relative_method": relative_method, "cuped": cuped}
+    opts = _options(
+        options, plan, alpha, correction=correction, relative_method=relative_method, cuped=cuped
+    )
     srm = srm_test(aggregates.counts(), _shares(aggregates, expected_shares, plan))
-    all_checks = [_srm_check(srm), *checks, *validity.preperiod_balance(aggregates, alpha=alpha)]
+    all_checks = [
+        _srm_check(srm),
+        *checks,
+        *validity.preperiod_balance(aggregates, alpha=opts.alpha),
+    ]
     planned_n, planned_days = _planned_size(plan)
     all_checks += validity.duration_checks(
         aggregates,
         planned_n_per_arm=planned_arm_sizes(plan, planned_n, aggregates) if planned_n else None,
         planned_days=planned_days,
     )
-    trends = success_trends(aggregates, plan, alpha=alpha)
-    all_checks += [Check(f"Trend of {t.metric} ({t.arm})", t.status, t.message()) for t in trends]
+    trends = success_trends(aggregates, plan, options=opts)
+    all_checks += [trend_check(t) for t in trends]
     recommendation = None
     if plan is not None:
         from abcore.decision import decide
 
-        recommendation = decide(
-            plan, aggregates, all_checks, trends=trends, relative_method=relative_method
-        )
+        comparisons = plan_comparisons(aggregates, plan, opts)
+        recommendation = decide(plan, comparisons, all_checks, options=opts)
     return Analysis(
-        effects=effects_table(aggregates, correction=correction, **options),
+        effects=effects_table(aggregates, opts, plan),
         srm=srm,
         checks=all_checks,
-        daily=cumulative_effects(aggregates, **options),
-        segments=segment_effects(aggregates, correction=correction, **options),
+        daily=cumulative_effects(aggregates, opts),
+        segments=segment_effects(aggregates, opts),
         aggregates=aggregates,
-        alpha=alpha,
-        correction=correction,
-        relative_method=relative_method,
+        options=opts,
         plan=plan,
         recommendation=recommendation,
         trends=tuple(trends),
@@ -432,7 +526,10 @@ def _planned_size(plan: ExperimentPlan | None) -> tuple[int | None, int | None]:
 
 
 def success_trends(
-    aggregates: ingest.Aggregates, plan: ExperimentPlan | None, *, alpha: float = config.ALPHA
+    aggregates: ingest.Aggregates,
+    plan: ExperimentPlan | None,
+    *,
+    options: ReadoutOptions | None = None,
 ) -> list[validity.TrendResult]:
     """Novelty/primacy trends of the plan's success metrics (or the first metric) per arm."""
     if len(aggregates.days) < 4:
@@ -445,7 +542,7 @@ def success_trends(
     else:
         targets = [(aggregates.mapping.metrics[0].name, "increase")] if known else []
     return [
-        validity.effect_trend(aggregates, name, arm, alpha=alpha, direction=direction)
+        validity.effect_trend(aggregates, name, arm, direction=direction, options=options)
         for name, direction in targets
         for arm in aggregates.treatments
     ]
@@ -615,13 +712,14 @@ def analyze(
     timestamp: str | None = None,
     covariates: Sequence[str] | MappingABC[str, str] | None = None,
     expected_shares: Any = None,
-    alpha: float = config.ALPHA,
+    alpha: float | None = None,
     plan: ExperimentPlan | None = None,
     correction: str = config.CORRECTION,
     relative_method: str = config.RELATIVE_CI,
     segments: Sequence[str] | None = None,
     cap: float | dict[str, float] | None = None,
     cuped: bool = True,
+    options: ReadoutOptions | None = None,
 ) -> Analysis:
     """Analyse an experiment file (path, DataFrame or bytes) in one call.
 
@@ -654,13 +752,9 @@ def analyze(
             )
     finally:
         con.close()
+    opts = _options(
+        options, plan, alpha, correction=correction, relative_method=relative_method, cuped=cuped
+    )
     return analyze_aggregates(
-        aggregates,
-        expected_shares=expected_shares,
-        alpha=alpha,
-        correction=correction,
-        relative_method=relative_method,
-        cuped=cuped,
-        plan=plan,
-        checks=checks,
+        aggregates, expected_shares=expected_shares, plan=plan, checks=checks, options=opts
     )

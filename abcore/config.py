@@ -21,7 +21,6 @@ POWER: Final = 0.8
 ALTERNATIVE: Final[Alternative] = "two-sided"
 RELATIVE_CI: Final[RelativeCI] = "fieller"
 CORRECTION: Final[Correction] = "holm"
-DECISION_CORRECTION: Final[Correction] = "bonferroni"
 
 SRM_THRESHOLD: Final = 0.001
 """p-value below which a sample ratio mismatch fails the experiment (Kohavi's 0.001)."""

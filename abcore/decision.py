@@ -6,10 +6,13 @@ with multiple metrics", Schultzberg et al. 2024), checked in this order:
 1. **Validity gates.** A failed trust check (sample ratio mismatch, units in several arms,
    pre-period imbalance, impossible values) means the numbers cannot be read: Investigate.
 2. **Harm.** Every success metric and guardrail is also tested for a significant change in
-   the wrong direction, and every guardrail for a breach of its margin: Don't ship.
+   the wrong direction, and every guardrail for a breach of its margin: Don't ship. These
+   tests form a family corrected together (the readout's correction, Holm by default) at
+   the one-sided alpha, so an A/A test with many guardrails is not declared harmful by luck.
+   A secondary metric's harm is pointed out (Benjamini-Hochberg, exploratory), never decisive.
 3. **Success.** One-sided superiority in the good direction, with alpha split across success
-   metrics and treatment arms (Bonferroni by default, Holm selectable); the lift must also
-   clear the cost of launching (``min_effect_to_launch``).
+   metrics and treatment arms by the readout's correction; the lift must also clear the
+   cost of launching (``min_effect_to_launch``).
 4. **Guardrails.** One-sided non-inferiority at each margin, at the full alpha.
 5. **Maturity.** The planned sample size, whole weeks, no novelty still fading, no peeking
    before the planned end. A result that is not yet mature means Keep running, unless harm is
@@ -17,19 +20,23 @@ with multiple metrics", Schultzberg et al. 2024), checked in this order:
 
 When the plan is two-sided, each one-sided test runs at ``alpha / 2``: the same error rate
 the plan was sized for.
+
+:func:`decide` reads the comparisons the readout computed
+(:func:`abcore.analysis.plan_comparisons`, with the readout's :class:`ReadoutOptions`) and the
+checks by their kind: the table and the verdict cannot read different numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from abcore import config, stats
+from abcore import stats
+from abcore.model import Check, ReadoutOptions
 from abcore.plan import ExperimentPlan, MetricSpec
-from abcore.validity import Check, TrendResult
 
 __all__ = ["VERDICTS", "ArmRecommendation", "MetricTest", "Recommendation", "decide"]
 
@@ -64,6 +71,8 @@ class MetricTest:
     alpha: float = float("nan")
     bound: float = float("nan")
     threshold: float = float("nan")
+    p_value_adjusted: float = float("nan")
+    """The p-value after the correction of its family (NaN for an uncorrected test)."""
 
 
 @dataclass(frozen=True)
@@ -128,12 +137,8 @@ def _opposite(direction: str) -> str:
     return "decrease" if direction == "increase" else "increase"
 
 
-def _one_sided_alpha(plan: ExperimentPlan) -> float:
-    return plan.alpha / 2 if plan.alternative == "two-sided" else plan.alpha
-
-
-def _harm(c: stats.Comparison, spec: MetricSpec, alpha: float) -> stats.MarginTest:
-    return stats.superiority(c, direction=_opposite(spec.direction), alpha=alpha)
+def _one_sided_alpha(plan: ExperimentPlan, alpha: float) -> float:
+    return alpha / 2 if plan.alternative == "two-sided" else alpha
 
 
 def _test(
@@ -143,6 +148,7 @@ def _test(
     outcome: str,
     sentence: str,
     mt: stats.MarginTest | None = None,
+    p_adjusted: float = float("nan"),
 ) -> MetricTest:
     return MetricTest(
         metric=spec.name,
@@ -157,45 +163,88 @@ def _test(
         alpha=float(mt.alpha) if mt is not None else float("nan"),
         bound=float(mt.bound) if mt is not None else float("nan"),
         threshold=float(mt.threshold) if mt is not None else float("nan"),
+        p_value_adjusted=float(p_adjusted),
     )
 
 
-def _comparisons(
-    plan: ExperimentPlan, aggregates: Any, arm: str, relative_method: str
-) -> dict[str, stats.Comparison | None]:
-    from abcore.analysis import compare_metric
-
-    known = {m.name for m in aggregates.mapping.metrics}
-    out: dict[str, stats.Comparison | None] = {}
-    for spec in plan.metrics:
-        if spec.name not in known:
-            out[spec.name] = None
-            continue
-        out[spec.name] = compare_metric(
-            aggregates, spec.name, arm, alpha=plan.alpha, relative_method=relative_method
-        )
-    return out
+Tested = tuple[stats.MarginTest, float]
+"""A one-sided test and its p-value adjusted within its family."""
 
 
-def _success_tests(
+def _family(
     plan: ExperimentPlan,
     comparisons: dict[str, dict[str, stats.Comparison | None]],
+    roles: tuple[str, ...],
+    test: Any,
     correction: str,
-) -> dict[tuple[str, str], tuple[stats.MarginTest, float]]:
-    """Superiority of every success metric in every arm, p-values adjusted together."""
-    alpha = _one_sided_alpha(plan)
+) -> dict[tuple[str, str], Tested]:
+    """``test(comparison, spec)`` for every metric of ``roles`` in every arm, p-values
+    adjusted together."""
     keys, tests = [], []
     for arm, by_metric in comparisons.items():
         for spec in plan.metrics:
             c = by_metric.get(spec.name)
-            if spec.role != "success" or c is None or np.isnan(float(c.p_value)):
+            if spec.role not in roles or c is None or np.isnan(float(c.p_value)):
+                continue
+            mt = test(c, spec)
+            if mt is None:
                 continue
             keys.append((arm, spec.name))
-            tests.append(stats.superiority(c, direction=spec.direction, alpha=alpha))
+            tests.append(mt)
     if not tests:
         return {}
     adjusted = stats.adjust_p_values([float(t.p_value) for t in tests], correction)
     return dict(zip(keys, zip(tests, adjusted, strict=True), strict=True))
+
+
+@dataclass(frozen=True)
+class _Families:
+    """Every one-sided test of the decision, adjusted within its family."""
+
+    success: dict[tuple[str, str], Tested]
+    harm: dict[tuple[str, str], Tested]
+    breach: dict[tuple[str, str], Tested]
+    secondary_harm: dict[tuple[str, str], Tested]
+    alpha_one: float
+    alpha: float
+    """The readout's alpha: guardrails' non-inferiority runs at it, one-sided."""
+
+    def passed(self, family: str, arm: str, metric: str) -> Tested | None:
+        """The test when it is significant after correction, else None."""
+        found = getattr(self, family).get((arm, metric))
+        return found if found is not None and found[1] < self.alpha_one else None
+
+
+def _families(
+    plan: ExperimentPlan,
+    comparisons: dict[str, dict[str, stats.Comparison | None]],
+    options: ReadoutOptions,
+) -> _Families:
+    correction = options.correction
+    alpha = _one_sided_alpha(plan, options.alpha)
+
+    def success(c: stats.Comparison, spec: MetricSpec) -> stats.MarginTest:
+        return stats.superiority(c, direction=spec.direction, alpha=alpha)
+
+    def harm(c: stats.Comparison, spec: MetricSpec) -> stats.MarginTest:
+        return stats.superiority(c, direction=_opposite(spec.direction), alpha=alpha)
+
+    def breach(c: stats.Comparison, spec: MetricSpec) -> stats.MarginTest | None:
+        if not spec.margin:
+            return None
+        margin = min(spec.margin, 0.99)
+        return stats.superiority(
+            c, direction=_opposite(spec.direction), min_effect=margin, alpha=alpha
+        )
+
+    return _Families(
+        success=_family(plan, comparisons, ("success",), success, correction),
+        harm=_family(plan, comparisons, ("success", "guardrail"), harm, correction),
+        breach=_family(plan, comparisons, ("guardrail",), breach, correction),
+        secondary_harm=_family(plan, comparisons, ("secondary",), harm, "bh"),
+        alpha_one=alpha,
+        alpha=options.alpha,
+    )
 
 
 @dataclass
@@ -220,38 +269,45 @@ class _Findings:
         mt: stats.MarginTest | None = None,
         *,
         to: list[str] | None = None,
+        p_adjusted: float = float("nan"),
     ) -> None:
         """Record a metric's test; ``to`` is the list of reasons its sentence joins."""
-        self.tests.append(_test(spec, role, c, outcome, text, mt))
+        self.tests.append(_test(spec, role, c, outcome, text, mt, p_adjusted))
         if to is not None:
             to.append(text)
 
 
 def _read_success(
     plan: ExperimentPlan,
+    arm: str,
     spec: MetricSpec,
     c: stats.Comparison,
-    tested: tuple[stats.MarginTest, float],
+    fam: _Families,
     found: _Findings,
 ) -> None:
-    """Harm first (two-sided alpha), then the adjusted one-sided win, then the launch cost."""
-    mt, p_adj = tested
-    alpha_one = _one_sided_alpha(plan)
-    hurt = _harm(c, spec, plan.alpha)
-    if hurt.passed:
-        text = f"{spec.name} got significantly worse: {_interval(c)}."
-        found.add(spec, "success", c, "harm", text, hurt, to=found.harm)
+    """Harm first, then the adjusted one-sided win, then the launch cost."""
+    hurt = fam.passed("harm", arm, spec.name)
+    if hurt is not None:
+        text = (
+            f"{spec.name} got significantly worse: {_interval(c)}, p = {hurt[1]:.2g} after "
+            "correction."
+        )
+        found.add(spec, "success", c, "harm", text, hurt[0], to=found.harm, p_adjusted=hurt[1])
         return
+    mt, p_adj = fam.success[(arm, spec.name)]
+    alpha_one = fam.alpha_one
     if p_adj >= alpha_one:
         text = (
             f"{spec.name} shows no significant improvement: {_interval(c)}, "
             f"p = {p_adj:.2g} after correction."
         )
-        found.add(spec, "success", c, "flat", text, mt, to=found.flats)
+        found.add(spec, "success", c, "flat", text, mt, to=found.flats, p_adjusted=p_adj)
         return
     cost = plan.min_effect_to_launch
     if cost > 0:
-        over = stats.superiority(c, direction=spec.direction, min_effect=cost, alpha=alpha_one)
+        # the cost test splits alpha over the success tests as the sizing does (Bonferroni)
+        split = alpha_one / max(1, len(fam.success))
+        over = stats.superiority(c, direction=spec.direction, min_effect=cost, alpha=split)
         sign = 1 if spec.higher_is_better else -1
         if not over.passed and sign * float(c.rel_effect) < cost:
             text = (
@@ -269,43 +325,52 @@ def _read_success(
         f"{spec.name} improved: {_interval(c)}, p = {p_adj:.2g} after "
         f"correction (one-sided, alpha {alpha_one:g})."
     )
-    found.add(spec, "success", c, "win", text, mt, to=found.wins)
+    found.add(spec, "success", c, "win", text, mt, to=found.wins, p_adjusted=p_adj)
 
 
 def _read_guardrail(
-    plan: ExperimentPlan, spec: MetricSpec, c: stats.Comparison, found: _Findings
+    plan: ExperimentPlan,
+    arm: str,
+    spec: MetricSpec,
+    c: stats.Comparison,
+    fam: _Families,
+    found: _Findings,
 ) -> None:
     """Breach of the margin, then significant harm (forgiven within the margin), then
     non-inferiority: a guardrail not yet shown within its margin makes the test wait."""
     margin = spec.margin or 0.0
-    hurt = _harm(c, spec, plan.alpha)
-    breach = stats.superiority(
-        c, direction=_opposite(spec.direction), min_effect=min(margin, 0.99), alpha=plan.alpha
-    )
-    if margin and breach.passed:
+    breach = fam.passed("breach", arm, spec.name)
+    if breach is not None:
         text = (
             f"Guardrail {spec.name} is breached: {_interval(c)}, worse than its "
-            f"{margin:.1%} margin."
+            f"{margin:.1%} margin (p = {breach[1]:.2g} after correction)."
         )
-        found.add(spec, "guardrail", c, "breach", text, breach, to=found.harm)
+        found.add(
+            spec, "guardrail", c, "breach", text, breach[0], to=found.harm, p_adjusted=breach[1]
+        )
         return
     ni = (
-        stats.noninferiority(c, margin=margin, direction=spec.direction, alpha=plan.alpha)
+        stats.noninferiority(c, margin=margin, direction=spec.direction, alpha=fam.alpha)
         if margin
         else None
     )
-    if hurt.passed:
-        text = f"Guardrail {spec.name} got significantly worse: {_interval(c)}."
+    hurt = fam.passed("harm", arm, spec.name)
+    if hurt is not None:
+        text = (
+            f"Guardrail {spec.name} got significantly worse: {_interval(c)}, p = "
+            f"{hurt[1]:.2g} after correction."
+        )
         if ni is not None and ni.passed:
-            found.add(
-                spec, "guardrail", c, "pass", f"{text} Still within its {margin:.1%} margin.", ni
-            )
+            text += f" Still within its {margin:.1%} margin."
+            found.add(spec, "guardrail", c, "pass", text, ni)
         else:
-            found.add(spec, "guardrail", c, "harm", text, hurt, to=found.harm)
+            found.add(
+                spec, "guardrail", c, "harm", text, hurt[0], to=found.harm, p_adjusted=hurt[1]
+            )
         return
     if ni is None:
         text = f"Guardrail {spec.name} has no margin: only harm is tested; none found."
-        found.add(spec, "guardrail", c, "pass", text, hurt)
+        found.add(spec, "guardrail", c, "pass", text, fam.harm.get((arm, spec.name), (None,))[0])
     elif ni.passed:
         text = f"Guardrail {spec.name} holds: {_interval(c)}, within its {margin:.1%} margin."
         found.add(spec, "guardrail", c, "pass", text, ni)
@@ -318,16 +383,18 @@ def _read_guardrail(
 
 
 def _read_secondary(
-    plan: ExperimentPlan, spec: MetricSpec, c: stats.Comparison, found: _Findings
+    arm: str, spec: MetricSpec, c: stats.Comparison, fam: _Families, found: _Findings
 ) -> None:
-    """Secondary metrics never block a launch; a significant harm is pointed out."""
-    hurt = _harm(c, spec, plan.alpha)
-    if hurt.passed:
+    """Secondary metrics never block a launch; a harm that survives their false-discovery
+    correction is pointed out (exploratory)."""
+    hurt = fam.passed("secondary_harm", arm, spec.name)
+    if hurt is not None:
         text = (
-            f"Secondary metric {spec.name} got significantly worse: "
-            f"{_interval(c)}. Look into it before launching."
+            f"Secondary metric {spec.name} got worse: {_interval(c)} (exploratory, "
+            f"p = {hurt[1]:.2g} after a false-discovery correction). Look into it before "
+            "launching."
         )
-        found.add(spec, "secondary", c, "harm", text, hurt)
+        found.add(spec, "secondary", c, "harm", text, hurt[0], p_adjusted=hurt[1])
     else:
         found.add(spec, "secondary", c, "flat", f"{spec.name}: {_interval(c)}.")
 
@@ -336,7 +403,7 @@ def _decide_arm(
     plan: ExperimentPlan,
     arm: str,
     comparisons: dict[str, stats.Comparison | None],
-    success: dict[tuple[str, str], tuple[stats.MarginTest, float]],
+    fam: _Families,
     gates: list[Check],
     maturity: list[str],
 ) -> ArmRecommendation:
@@ -353,11 +420,11 @@ def _decide_arm(
             if key:
                 found.waits.append(f"{spec.name} could not be tested: {reason}")
         elif spec.role == "success":
-            _read_success(plan, spec, c, success[(arm, spec.name)], found)
+            _read_success(plan, arm, spec, c, fam, found)
         elif spec.role == "guardrail":
-            _read_guardrail(plan, spec, c, found)
+            _read_guardrail(plan, arm, spec, c, fam, found)
         else:
-            _read_secondary(plan, spec, c, found)
+            _read_secondary(arm, spec, c, fam, found)
     return _verdict(arm, found, gates, maturity)
 
 
@@ -370,7 +437,7 @@ def _verdict(
     def rec(verdict: str, reasons: list[str], step: str | None = None) -> ArmRecommendation:
         return ArmRecommendation(arm, verdict, tuple(reasons), step or NEXT_STEPS[verdict], tests)
 
-    failed = [g.message for g in gates if g.status == "fail"]
+    failed = [g.message for g in gates if g.blocks]
     if failed or found.missing:
         return rec(
             "investigate",
@@ -412,36 +479,37 @@ def _passes(tests: list[MetricTest]) -> list[str]:
 
 def decide(
     plan: ExperimentPlan,
-    aggregates: Any,
+    comparisons: Mapping[str, Mapping[str, stats.Comparison | None]] | Any,
     checks: Sequence[Check] = (),
     *,
-    trends: Sequence[TrendResult] = (),
-    correction: str = config.DECISION_CORRECTION,
-    relative_method: str = config.RELATIVE_CI,
+    options: ReadoutOptions | None = None,
 ) -> Recommendation:
     """The launch recommendation for every treatment arm, and overall.
 
     Args:
         plan: the experiment plan: metrics with roles, directions and margins, alpha, the
             cost of launching, the planned size.
-        aggregates: the experiment's sufficient statistics (:class:`abcore.ingest.Aggregates`).
-        checks: validity and maturity checks (``status`` "fail" is a validity gate; the
-            maturity checks "Duration", "Planned sample size" and "Peeking" with "warn" mean
-            the test is not mature).
-        trends: effect trends of success metrics; a fading (novelty) effect is not mature.
-        correction: how alpha is split across success metrics x arms: "bonferroni" or "holm".
+        comparisons: ``{arm: {metric: Comparison or None}}`` for every plan metric (None: not
+            in the data), as :func:`abcore.analysis.plan_comparisons` computes them with the
+            readout's options. :class:`abcore.model.Aggregates` are accepted too (a notebook
+            shortcut): they are compared with ``options`` first.
+        checks: validity checks, read by kind: a failed ``"gate"`` blocks any reading, a
+            ``"maturity"`` check not passed means the test is not mature.
+        options: the readout's options: ``options.alpha`` is the error rate of the tests
+            (one-sided tests run at half of it when the plan is two-sided) and
+            ``options.correction`` splits it over the success metrics x arms and corrects
+            the harm tests. Default: the plan's alpha.
     """
-    maturity_names = {"Duration", "Planned sample size", "Peeking"}
-    maturity = [c.message for c in checks if c.name in maturity_names and c.status != "pass"]
-    for t in trends:
-        if t.pattern == "novelty":
-            maturity.append(t.message())
-    gates = [c for c in checks if c.name not in maturity_names]
-    by_arm = {
-        arm: _comparisons(plan, aggregates, arm, relative_method) for arm in aggregates.treatments
-    }
-    success = _success_tests(plan, by_arm, correction)
-    arms = tuple(_decide_arm(plan, arm, by_arm[arm], success, gates, maturity) for arm in by_arm)
+    options = options or ReadoutOptions(alpha=plan.alpha)
+    if hasattr(comparisons, "mapping"):
+        from abcore.analysis import plan_comparisons
+
+        comparisons = plan_comparisons(comparisons, plan, options)
+    by_arm = {arm: dict(by_metric) for arm, by_metric in comparisons.items()}
+    maturity = [c.message for c in checks if c.immature]
+    gates = [c for c in checks if c.kind == "gate"]
+    fam = _families(plan, by_arm, options)
+    arms = tuple(_decide_arm(plan, arm, by_arm[arm], fam, gates, maturity) for arm in by_arm)
     return _overall(plan, arms)
 
 

@@ -26,14 +26,12 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import os
 import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +41,17 @@ import pandas as pd
 
 from abcore import config
 from abcore.errors import InputError
-from abcore.sql import (
-    DAY_ORDER,
+from abcore.model import (
     PAIR_KINDS,
+    Aggregates,
+    Instrumentation,
     Mapping,
     MetricMapping,
+    _canonical,
+    stat_column,
+)
+from abcore.sql import (
+    DAY_ORDER,
     cap_percentiles,
     cell_checks_sql,
     cell_count_sql,
@@ -56,12 +60,10 @@ from abcore.sql import (
     quote_ident,
     rollup_stats_sql,
     sampled_units_sql,
-    stat_column,
     sufficient_stats_sql,
     unit_checks_sql,
     value_checks_sql,
 )
-from abcore.suffstats import PairStatistic, SampleMean
 
 __all__ = [
     "Aggregates",
@@ -2184,264 +2186,9 @@ def _check_metrics(mapping: Mapping, overall: pd.DataFrame) -> None:
             )
 
 
-def _count_columns(mapping: Mapping) -> list[str]:
-    cols = ["n"]
-    for m in mapping.metrics:
-        cols += [stat_column(m.name, f) for f in ("n", "pair_n") if f in m.stat_fields]
-    return cols
-
-
-def _canonical(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
-    """Fixed dtypes, so a frame from DuckDB and one rebuilt from JSON compare equal."""
-    frame = frame.reset_index(drop=True).copy()
-    for col in ("level", "variant", "segment", "segment_value"):
-        frame[col] = frame[col].astype("str").where(frame[col].notna(), None).astype("str")
-    if mapping.timestamp and not mapping.day_label:
-        frame["day"] = pd.to_datetime(frame["day"]).astype("datetime64[ns]")
-    else:
-        frame["day"] = frame["day"].astype("str").where(frame["day"].notna(), None).astype("str")
-    counts = _count_columns(mapping)
-    for col in frame.columns[5:]:
-        values = pd.to_numeric(frame[col]).astype("float64")
-        if col in counts and np.all(np.mod(values.fillna(0), 1) == 0):
-            values = values.fillna(0).astype("int64")
-        frame[col] = values
-    return frame
-
-
-@dataclass(frozen=True, eq=False)
-class Aggregates:
-    """Sufficient statistics of every metric per arm, day and segment.
-
-    ``frame`` has one row per group: ``level`` ("overall", "day", "segment"), ``variant``,
-    ``day``, ``segment`` (the segment column), ``segment_value``, ``n`` and the per-metric
-    columns of :attr:`MetricMapping.stat_fields` (``revenue__sum``...). ``caps`` holds the
-    value each capped metric was cut at. Only these numbers travel onwards, so the object is
-    small, JSON-ready (:meth:`to_dict`) and fit for a share link.
-    """
-
-    frame: pd.DataFrame
-    mapping: Mapping
-    caps: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def control(self) -> str:
-        return str(self.mapping.control)
-
-    @cached_property
-    def variants(self) -> tuple[str, ...]:
-        """Arms, control first."""
-        arms = [str(v) for v in self.rows("overall")["variant"]]
-        return (self.control, *[a for a in arms if a != self.control])
-
-    @property
-    def treatments(self) -> tuple[str, ...]:
-        return self.variants[1:]
-
-    @cached_property
-    def days(self) -> tuple[Any, ...]:
-        """Days of the daily level in order (dates, or labels in file order)."""
-        return tuple(dict.fromkeys(self.rows("day")["day"]))
-
-    def rows(self, level: str = "overall") -> pd.DataFrame:
-        """The rows of one level."""
-        if level not in ("overall", "day", "segment"):
-            raise ValueError(f"level must be one of 'overall', 'day', 'segment', got {level!r}.")
-        return self.frame[self.frame["level"] == level]
-
-    def _key(self, variant: Any, day: Any, segment: str | None, value: Any) -> tuple[Any, ...]:
-        """Where a row sits in :attr:`_lookup`: level, arm, and the day or segment value."""
-        if day is not None:
-            return ("day", str(variant), str(day) if self.mapping.day_label else pd.Timestamp(day))
-        if segment is not None:
-            return ("segment", str(variant), segment, str(value))
-        return ("overall", str(variant))
-
-    @cached_property
-    def _lookup(self) -> dict[tuple[Any, ...], dict[str, Any]]:
-        """Every row by its key, built once: the effects, daily and segment breakdowns look
-        rows up hundreds of times (a boolean mask over the frame per lookup cost 0.15 s).
-
-        The rows of units without a date or a segment value are left out: no day or value
-        names them, so a lookup never finds them (the overall level counts them).
-        """
-        out: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for row in self.frame.to_dict("records"):
-            level, day, segment, value = (
-                row[k] for k in ("level", "day", "segment", "segment_value")
-            )
-            if (level == "day" and pd.isna(day)) or (level == "segment" and pd.isna(value)):
-                continue
-            key = self._key(
-                row["variant"],
-                day if level == "day" else None,
-                segment if level == "segment" else None,
-                value,
-            )
-            out.setdefault(key, row)
-        return out
-
-    def _row(
-        self, variant: str, day: Any = None, segment: str | None = None, value: Any = None
-    ) -> dict[str, Any]:
-        found = self._lookup.get(self._key(variant, day, segment, value))
-        if found is None:
-            where = f" on day {day}" if day is not None else ""
-            where += f" in {segment}={value}" if segment is not None else ""
-            raise ValueError(
-                f"variant must be one of {list(self.variants)}{where}, got {variant!r}."
-            )
-        return found
-
-    def counts(
-        self, *, day: Any = None, segment: str | None = None, value: Any = None
-    ) -> dict[str, int]:
-        """Units per arm (``n``), control first: the input of the sample-ratio check."""
-        out = {}
-        for v in self.variants:
-            try:
-                out[v] = int(self._row(v, day, segment, value)["n"])
-            except ValueError:
-                out[v] = 0
-        return out
-
-    def sample_mean(
-        self,
-        metric: str,
-        variant: str,
-        *,
-        day: Any = None,
-        segment: str | None = None,
-        value: Any = None,
-    ) -> SampleMean:
-        """Count, sum and sum of squares of a binary, continuous or proportion-of-counts metric.
-
-        A proportion of counts is a binary outcome per trial: ``n`` = trials (the
-        denominator's total), ``sum`` = ``sum_sq`` = successes.
-        """
-        m = self.mapping.metric(metric)
-        r = self._row(variant, day, segment, value)
-        if m.kind == "proportion_of_counts":
-            successes = float(r[stat_column(metric, "sum_y")])
-            return SampleMean(round(float(r[stat_column(metric, "sum_x")])), successes, successes)
-        if m.kind == "ratio":
-            raise ValueError(f"metric {metric!r} is a ratio: use pair() for its statistics.")
-        return SampleMean(
-            int(r[stat_column(metric, "n")]),
-            float(r[stat_column(metric, "sum")]),
-            float(r[stat_column(metric, "sum_sq")]),
-        )
-
-    def pair(
-        self,
-        metric: str,
-        variant: str,
-        *,
-        day: Any = None,
-        segment: str | None = None,
-        value: Any = None,
-    ) -> PairStatistic:
-        """Numerator/denominator (ratio, counts) or metric/covariate (CUPED) statistics."""
-        m = self.mapping.metric(metric)
-        if not m.is_pair:
-            raise ValueError(
-                f"metric {metric!r} has no covariate or denominator: use sample_mean()."
-            )
-        r = self._row(variant, day, segment, value)
-        n, *sums = (
-            r[stat_column(metric, f)]
-            for f in ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
-        )
-        return PairStatistic(int(n), *(float(s) for s in sums))
-
-    def stat(
-        self,
-        metric: str,
-        variant: str,
-        *,
-        day: Any = None,
-        segment: str | None = None,
-        value: Any = None,
-    ) -> SampleMean | PairStatistic:
-        """The natural statistic of a metric: a PairStatistic for ratios, else a SampleMean."""
-        if self.mapping.metric(metric).kind == "ratio":
-            return self.pair(metric, variant, day=day, segment=segment, value=value)
-        return self.sample_mean(metric, variant, day=day, segment=segment, value=value)
-
-    def arms(
-        self, metric: str, *, day: Any = None, segment: str | None = None, value: Any = None
-    ) -> dict[str, SampleMean | PairStatistic]:
-        """:meth:`stat` of every arm, control first."""
-        return {
-            v: self.stat(metric, v, day=day, segment=segment, value=value) for v in self.variants
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """A compact JSON-ready dict: the mapping (without notes), caps, columns and rows."""
-        mapping = self.mapping.to_dict()
-        mapping.pop("notes", None)
-        rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False)]
-        return {
-            "mapping": mapping,
-            "caps": self.caps,
-            "columns": list(self.frame.columns),
-            "rows": rows,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Aggregates:
-        """Inverse of :meth:`to_dict`."""
-        mapping = Mapping.from_dict(data["mapping"])
-        frame = pd.DataFrame(data["rows"], columns=data["columns"])
-        for col in frame.columns[5:]:
-            frame[col] = pd.to_numeric(frame[col]).astype("float64")
-        return cls(_canonical(frame, mapping), mapping, dict(data.get("caps", {})))
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    return value
-
-
 # --------------------------------------------------------------------------------------------
 # Instrumentation
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Instrumentation:
-    """Counts the validity page turns into checks; ``None`` where a role is not mapped.
-
-    ``missing`` is per metric and arm; ``out_of_range`` counts binary values outside 0/1 (or
-    successes above trials); ``negative`` counts negative continuous or ratio values.
-    ``units_checked`` is how many units the unit checks looked at: all of them (``units``),
-    or, for a large file read in place that showed no repeat, a hash sample of them
-    (``config.UNIT_CHECK_SAMPLE``); a repeat found there has every id counted exactly.
-    """
-
-    rows: int
-    rows_per_arm: dict[str, int]
-    rows_missing_variant: int
-    rows_missing_unit: int | None = None
-    units: int | None = None
-    units_in_multiple_arms: int | None = None
-    units_with_several_rows: int | None = None
-    duplicate_unit_rows: int | None = None
-    duplicate_unit_day_rows: int | None = None
-    units_checked: int | None = None
-    missing: dict[str, dict[str, int]] = field(default_factory=dict)
-    out_of_range: dict[str, int] = field(default_factory=dict)
-    negative: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def instrumentation_stats(

@@ -18,13 +18,22 @@ so it is a frozen dataclass that round-trips through JSON and is edited with
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from abcore._checks import check_scalar
+from abcore.model import (
+    GROUP_COLUMNS,
+    METRIC_KINDS,
+    PAIR_FIELDS,
+    PAIR_KINDS,
+    SHAPES,
+    STAT_FIELDS,
+    Mapping,
+    MetricMapping,
+    stat_column,
+)
 
 __all__ = [
     "GROUP_COLUMNS",
@@ -48,19 +57,6 @@ __all__ = [
     "value_checks_sql",
 ]
 
-SHAPES = ("unit", "aggregated", "daily")
-"""unit: one row per unit (or unit-day); aggregated: per-arm rows of sums; daily: with a date."""
-METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts")
-PAIR_KINDS = ("ratio", "proportion_of_counts")
-LEVELS = ("overall", "day", "segment")
-GROUP_COLUMNS = ("level", "variant", "day", "segment", "segment_value", "n")
-"""Leading columns of every sufficient-statistics result, before the per-metric columns."""
-STAT_FIELDS = ("n", "sum", "sum_sq")
-"""Per-metric columns of binary and continuous metrics (rows where the metric is present)."""
-PAIR_FIELDS = ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
-"""Per-metric columns of ratio, proportion-of-counts and CUPED metrics (complete pairs only):
-``y`` is the numerator (or the metric), ``x`` the denominator (or the covariate)."""
-SEP = "__"
 DAY_ORDER = "__ab_day_order"
 """Extra output column (day labels only): the first row of each day, for file order."""
 
@@ -85,200 +81,6 @@ def _table(table: str | Sequence[str]) -> str:
     if isinstance(table, str):
         return quote_ident(table)
     return ".".join(quote_ident(part) for part in table)
-
-
-def stat_column(metric: str, stat: str) -> str:
-    """Name of a per-metric result column, e.g. ``revenue__sum_sq``."""
-    return f"{metric}{SEP}{stat}"
-
-
-@dataclass(frozen=True)
-class MetricMapping:
-    """One metric: which column(s) hold it and what kind of number it is.
-
-    Kinds:
-        ``binary``: 0/1 or TRUE/FALSE per unit (a conversion).
-        ``continuous``: any number per unit (revenue, load time).
-        ``ratio``: ``numerator`` / ``denominator`` summed over units (clicks / sessions),
-            analysed with the delta method on the per-unit pairs.
-        ``proportion_of_counts``: ``numerator`` successes out of ``denominator`` trials summed
-            over rows, e.g. Enrollments / Clicks in daily count data; the trials are the units.
-
-    ``column`` defaults to ``name`` for binary and continuous metrics. ``covariate`` (a
-    pre-period column of the same unit) enables CUPED. The ``*_column`` fields serve the
-    aggregated shapes: ``sum_column`` + ``sum_sq_column``, or ``mean_column`` +
-    ``sd_column`` / ``variance_column``; a binary metric needs only ``sum_column``
-    (conversions) or ``mean_column`` (the rate).
-
-    >>> MetricMapping("revenue", "continuous").column
-    'revenue'
-    """
-
-    name: str
-    kind: str
-    column: str | None = None
-    numerator: str | None = None
-    denominator: str | None = None
-    covariate: str | None = None
-    sum_column: str | None = None
-    sum_sq_column: str | None = None
-    mean_column: str | None = None
-    sd_column: str | None = None
-    variance_column: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"name must be a non-empty string, got {self.name!r}.")
-        check_scalar(self.kind, "kind", in_=METRIC_KINDS)
-        if self.kind in PAIR_KINDS:
-            if not self.numerator or not self.denominator:
-                raise ValueError(
-                    f"metric {self.name!r}: a {self.kind} metric needs numerator and denominator."
-                )
-            if self.covariate is not None:
-                raise ValueError(
-                    f"metric {self.name!r}: covariate is supported for binary and continuous "
-                    "metrics only."
-                )
-        elif self.column is None:
-            object.__setattr__(self, "column", self.name)
-
-    @property
-    def is_pair(self) -> bool:
-        """Whether the metric carries pair statistics (ratio, counts or CUPED)."""
-        return self.kind in PAIR_KINDS or self.covariate is not None
-
-    @property
-    def stat_fields(self) -> tuple[str, ...]:
-        """Names of this metric's statistics in a result row (without the metric prefix)."""
-        if self.kind in PAIR_KINDS:
-            return PAIR_FIELDS
-        return STAT_FIELDS + (PAIR_FIELDS if self.covariate is not None else ())
-
-    @property
-    def unit_columns(self) -> tuple[str, ...]:
-        """Columns read from unit-level rows."""
-        if self.kind in PAIR_KINDS:
-            return (str(self.numerator), str(self.denominator))
-        return tuple(c for c in (self.column, self.covariate) if c is not None)
-
-    @property
-    def aggregate_columns(self) -> tuple[str, ...]:
-        """Columns read from aggregated rows."""
-        if self.kind in PAIR_KINDS:
-            return (str(self.numerator), str(self.denominator))
-        names = (
-            self.sum_column,
-            self.sum_sq_column,
-            self.mean_column,
-            self.sd_column,
-            self.variance_column,
-        )
-        return tuple(c for c in names if c is not None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Fields that are set (a compact form for share links)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MetricMapping:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """Which column plays which role, and the shape of the file.
-
-    Edit with ``dataclasses.replace(mapping, control="b")``; lists are accepted and stored as
-    tuples. ``notes`` explain the choices schema detection made (they do not take part in
-    equality). ``day_label`` marks a text date column without a year ("Sat, Oct 11"): it is
-    used as a label, ordered by its first appearance in the file. ``aggregate_units`` sums
-    the rows of each unit first (unit-day rows, duplicated rows): detection sets it only when
-    some unit has more than one row, so the usual one-row-per-unit file skips that step.
-
-    >>> m = Mapping(variant="version", control="gate_30", metrics=[MetricMapping("r", "binary")])
-    >>> Mapping.from_dict(m.to_dict()) == m
-    True
-    """
-
-    shape: str = "unit"
-    variant: str | None = None
-    control: str | None = None
-    unit: str | None = None
-    timestamp: str | None = None
-    metrics: tuple[MetricMapping, ...] = ()
-    segments: tuple[str, ...] = ()
-    covariates: tuple[str, ...] = ()
-    n_column: str | None = None
-    day_label: bool = False
-    aggregate_units: bool = False
-    notes: tuple[str, ...] = field(default=(), compare=False)
-
-    def __post_init__(self) -> None:
-        check_scalar(self.shape, "shape", in_=SHAPES)
-        metrics = tuple(
-            MetricMapping.from_dict(m) if isinstance(m, dict) else m for m in self.metrics
-        )
-        for m in metrics:
-            if not isinstance(m, MetricMapping):
-                raise ValueError(f"metrics must hold MetricMapping objects, got {m!r}.")
-        names = [m.name for m in metrics]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"metrics must have unique names; repeated: {', '.join(dupes)}.")
-        object.__setattr__(self, "metrics", metrics)
-        for name in ("segments", "covariates", "notes"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                raise ValueError(f"{name} must be a list of strings, got the string {value!r}.")
-            object.__setattr__(self, name, tuple(value))
-        if self.control is not None and not isinstance(self.control, str):
-            object.__setattr__(self, "control", str(self.control))
-
-    def metric(self, name: str) -> MetricMapping:
-        """The metric called ``name``."""
-        for m in self.metrics:
-            if m.name == name:
-                return m
-        known = ", ".join(repr(m.name) for m in self.metrics) or "none"
-        raise ValueError(f"metric must be one of {known}, got {name!r}.")
-
-    @property
-    def is_aggregated(self) -> bool:
-        return self.shape != "unit"
-
-    def columns_used(self) -> tuple[str, ...]:
-        """Every column the mapping reads, in order, without repeats."""
-        cols: list[str | None] = [self.variant, self.timestamp]
-        if self.is_aggregated:
-            cols.append(self.n_column)
-            for m in self.metrics:
-                cols.extend(m.aggregate_columns)
-        else:
-            cols.append(self.unit)
-            for m in self.metrics:
-                cols.extend(m.unit_columns)
-        cols.extend(self.segments)
-        return tuple(dict.fromkeys(c for c in cols if c is not None))
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (metrics as compact dicts)."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "metrics":
-                value = [m.to_dict() for m in value]
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Mapping:
-        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 class _Params:

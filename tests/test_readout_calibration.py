@@ -255,3 +255,168 @@ def test_an_unequal_split_reaches_its_planned_size() -> None:
     check = next(c for c in a.checks if c.name == "Planned sample size")
     assert check.status == "warn"
     assert "Arm treatment has" in check.message
+
+
+def _daily_aggregates(rng: np.random.Generator, days: int, per_day: int) -> Aggregates:
+    """A clean 50/50 test: each day's units split by a fair coin; one binary metric."""
+    n_c = rng.binomial(per_day, 0.5, days)
+    n_t = per_day - n_c
+    dates = pd.Timestamp("2026-03-02") + pd.to_timedelta(np.arange(days), unit="D")
+    rows = []
+    for arm, counts in (("control", n_c), ("treatment", n_t)):
+        conv = rng.binomial(counts, 0.1)
+        rows.append({"level": "overall", "variant": arm, "n": int(counts.sum())} | _stat(conv))
+        for day, n, c in zip(dates, counts, conv, strict=True):
+            rows.append({"level": "day", "variant": arm, "day": day, "n": int(n)} | _stat([c]))
+    frame = pd.DataFrame(rows)
+    frame["converted__n"] = frame["n"]
+    for col in ("segment", "segment_value"):
+        frame[col] = None
+    mapping = Mapping(
+        variant="variant",
+        control="control",
+        timestamp="date",
+        metrics=(MetricMapping("converted", "binary"),),
+    )
+    return Aggregates(frame, mapping, {})
+
+
+def _stat(conversions) -> dict[str, float]:
+    total = float(np.sum(conversions))
+    return {"converted__sum": total, "converted__sum_sq": total}
+
+
+def test_srm_by_day_is_corrected_across_days() -> None:
+    """28 clean days tested at 5% each showed a red day on 79% of clean tests; after Holm
+    across the days, at most the 5% a single test has."""
+    from abcore.validity import srm_by_day
+
+    rng = np.random.default_rng(12_7)
+    sims = 300
+    red = 0
+    for _ in range(sims):
+        table = srm_by_day(_daily_aggregates(rng, 28, 2_000), {"control": 0.5, "treatment": 0.5})
+        assert len(table) == 28
+        red += (table["status"] != "pass").any()
+    assert red / sims <= band(0.05, sims)[1], red / sims
+
+
+def test_a_segment_an_arm_lost_stays_in_the_srm_table() -> None:
+    from abcore.validity import srm_by_segment
+
+    frame = pd.DataFrame(
+        [
+            {"level": "overall", "variant": "control", "n": 2_000},
+            {"level": "overall", "variant": "treatment", "n": 1_700},
+            {"level": "segment", "variant": "control", "segment": "os", "segment_value": "web"},
+            {"level": "segment", "variant": "treatment", "segment": "os", "segment_value": "web"},
+            {"level": "segment", "variant": "control", "segment": "os", "segment_value": "ios"},
+        ]
+    )
+    frame.loc[2:, "n"] = [1_700, 1_700, 300]
+    frame["day"] = None
+    frame["converted__n"] = frame["n"]
+    frame["converted__sum"] = frame["n"] * 0.1
+    frame["converted__sum_sq"] = frame["converted__sum"]
+    mapping = Mapping(
+        variant="variant",
+        control="control",
+        segments=("os",),
+        metrics=(MetricMapping("converted", "binary"),),
+    )
+    table = srm_by_segment(Aggregates(frame, mapping, {}), {"control": 0.5, "treatment": 0.5})
+    ios = table.set_index("segment_value").loc["ios"]
+    assert (ios["worst_arm"], ios["gap"], ios["status"]) == ("treatment", -1.0, "fail")
+
+
+def _many_metrics_plan() -> ExperimentPlan:
+    binary = {"type": "binary", "baseline": 0.10}
+    return ExperimentPlan(
+        expected_shares={"control": 1 / 3, "b": 1 / 3, "c": 1 / 3},
+        metrics=(
+            MetricSpec("converted", "success", mde=0.05, **binary),
+            *(MetricSpec(f"guard_{i}", "guardrail", margin=0.2, **binary) for i in range(3)),
+            *(MetricSpec(f"other_{i}", "secondary", **binary) for i in range(2)),
+        ),
+    )
+
+
+def test_harm_is_corrected_across_metrics_and_arms() -> None:
+    """A/A with a success metric, three guardrails and two secondary metrics in two arms:
+    harm was declared at an uncorrected one-sided 5% per test (34% of A/A tests had some
+    "harm", measured); corrected as a family it stays under the one-sided alpha."""
+    plan = _many_metrics_plan()
+    rng = np.random.default_rng(12_8)
+    sims, n = 400, 20_000
+    names = [m.name for m in plan.metrics]
+    harmed = noted = 0
+    for _ in range(sims):
+        counts = {
+            arm: (n, {name: rng.binomial(n, 0.10) for name in names})
+            for arm in ("control", "b", "c")
+        }
+        rec = decide(plan, _binary_aggregates(counts))
+        outcomes = [(t.role, t.outcome) for a in rec.arms for t in a.tests]
+        harmed += any(o in ("harm", "breach") for r, o in outcomes if r != "secondary")
+        noted += any(o == "harm" for r, o in outcomes if r == "secondary")
+    assert harmed / sims <= band(0.025, sims)[1], harmed / sims
+    assert noted / sims <= band(0.025, sims)[1], noted / sims
+
+
+def _with_covariate(rng: np.random.Generator, n: int = 4_000) -> pd.DataFrame:
+    pre = rng.gamma(2.0, 5.0, n)
+    arm = rng.integers(0, 2, n)
+    return pd.DataFrame(
+        {
+            "user_id": np.arange(n),
+            "variant": np.where(arm == 0, "control", "treatment"),
+            "pre_revenue": pre,
+            "revenue": pre * 0.8 + rng.gamma(2.0, 2.0, n) * np.where(arm == 1, 1.08, 1.0),
+        }
+    )
+
+
+@pytest.mark.parametrize("cuped", [True, False])
+def test_the_table_and_the_decision_read_the_same_comparison(cuped: bool) -> None:
+    plan = ExperimentPlan(
+        metrics=(MetricSpec("revenue", "success", "continuous", baseline=10, sd=5, mde=0.05),)
+    )
+    df = _with_covariate(np.random.default_rng(12_9))
+    a = abcore.analyze(df, variant="variant", plan=plan, cuped=cuped)
+    row = a.effects.set_index("metric").loc["revenue"]
+    test = a.recommendation.arms[0].tests[0]
+    assert test.rel_effect == pytest.approx(row["rel_effect"], rel=1e-12)
+    assert row["method"] == ("cuped_welch_t" if cuped else "welch_t")
+    assert a.options.cuped is cuped
+
+
+def test_the_correction_reaches_the_decision() -> None:
+    """Two success metrics: the decision's adjusted p-values follow ``correction=``."""
+    plan = ExperimentPlan(
+        metrics=(
+            MetricSpec("converted", "success", "binary", baseline=0.1, mde=0.05),
+            MetricSpec("retained", "success", "binary", baseline=0.3, mde=0.05),
+        )
+    )
+    rng = np.random.default_rng(12_10)
+    df = pd.DataFrame(
+        {
+            "variant": np.repeat(["control", "treatment"], 5_000),
+            "converted": rng.binomial(1, 0.1, 10_000),
+            "retained": rng.binomial(1, 0.3, 10_000),
+        }
+    )
+    adjusted = {}
+    for correction in ("none", "bonferroni"):
+        a = abcore.analyze(df, variant="variant", plan=plan, correction=correction)
+        adjusted[correction] = {
+            t.metric: t.p_value_adjusted for t in a.recommendation.arms[0].tests
+        }
+        table = a.effects.set_index("metric")
+        assert set(table["family"]) == {"success"}
+        for t in a.recommendation.arms[0].tests:
+            # the table's two-sided success family says "significant" exactly when the
+            # decision's one-sided test at alpha / 2 wins
+            assert bool(table.loc[t.metric, "significant"]) == (t.outcome == "win")
+    for metric, p in adjusted["none"].items():
+        assert adjusted["bonferroni"][metric] == pytest.approx(min(1.0, 2 * p), rel=1e-12)

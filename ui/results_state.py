@@ -380,9 +380,8 @@ def relative_interval_columns(result: engine.Analysis, cuped: bool) -> pd.DataFr
             result.aggregates,
             row.metric,
             row.arm,
-            alpha=result.alpha,
-            relative_method=result.relative_method,
-            cuped=cuped,
+            dataclasses.replace(result.options, cuped=cuped),
+            alternative=str(row.alternative),
         )
         out: dict[str, Any] = {"metric": row.metric, "arm": row.arm}
         for method, (low, high) in stats.relative_intervals(comparison).items():

@@ -1,0 +1,574 @@
+"""The domain model: what the engine passes between its steps, free of DuckDB and SQL.
+
+* :class:`Mapping` / :class:`MetricMapping`: which column plays which role (the user-editable
+  output of schema detection, the only input of the SQL generators).
+* :class:`Aggregates`: the sufficient statistics per arm, day and segment that a scan, a
+  warehouse query, an aggregated upload or a share link produce; every readout starts here.
+* :class:`Instrumentation`: the counts behind the instrumentation checks.
+* :class:`Check`: one validity check, typed by what it does to the decision (a *gate* that
+  blocks any reading, a *maturity* condition that makes the test keep running, or *info*).
+* :class:`ReadoutOptions`: how effects are tested (alpha, correction, relative interval,
+  CUPED), stored on the analysis and handed to the decision, so the table and the verdict
+  always read the same numbers.
+
+Nothing here touches a database: the readers (:mod:`abcore.ingest`) and the query builders
+(:mod:`abcore.sql`) depend on this module, never the other way round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from abcore import config
+from abcore._checks import check_scalar
+from abcore.suffstats import PairStatistic, SampleMean
+
+__all__ = [
+    "CHECK_KINDS",
+    "GROUP_COLUMNS",
+    "METRIC_KINDS",
+    "PAIR_FIELDS",
+    "PAIR_KINDS",
+    "SHAPES",
+    "STAT_FIELDS",
+    "Aggregates",
+    "Check",
+    "Instrumentation",
+    "Mapping",
+    "MetricMapping",
+    "ReadoutOptions",
+    "stat_column",
+]
+
+SHAPES = ("unit", "aggregated", "daily")
+"""unit: one row per unit (or unit-day); aggregated: per-arm rows of sums; daily: with a date."""
+METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts")
+PAIR_KINDS = ("ratio", "proportion_of_counts")
+LEVELS = ("overall", "day", "segment")
+GROUP_COLUMNS = ("level", "variant", "day", "segment", "segment_value", "n")
+"""Leading columns of every sufficient-statistics result, before the per-metric columns."""
+STAT_FIELDS = ("n", "sum", "sum_sq")
+"""Per-metric columns of binary and continuous metrics (rows where the metric is present)."""
+PAIR_FIELDS = ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
+"""Per-metric columns of ratio, proportion-of-counts and CUPED metrics (complete pairs only):
+``y`` is the numerator (or the metric), ``x`` the denominator (or the covariate)."""
+SEP = "__"
+
+
+def stat_column(metric: str, stat: str) -> str:
+    """Name of a per-metric result column, e.g. ``revenue__sum_sq``."""
+    return f"{metric}{SEP}{stat}"
+
+
+@dataclass(frozen=True)
+class MetricMapping:
+    """One metric: which column(s) hold it and what kind of number it is.
+
+    Kinds:
+        ``binary``: 0/1 or TRUE/FALSE per unit (a conversion).
+        ``continuous``: any number per unit (revenue, load time).
+        ``ratio``: ``numerator`` / ``denominator`` summed over units (clicks / sessions),
+            analysed with the delta method on the per-unit pairs.
+        ``proportion_of_counts``: ``numerator`` successes out of ``denominator`` trials summed
+            over rows, e.g. Enrollments / Clicks in daily count data; the trials are the units.
+
+    ``column`` defaults to ``name`` for binary and continuous metrics. ``covariate`` (a
+    pre-period column of the same unit) enables CUPED. The ``*_column`` fields serve the
+    aggregated shapes: ``sum_column`` + ``sum_sq_column``, or ``mean_column`` +
+    ``sd_column`` / ``variance_column``; a binary metric needs only ``sum_column``
+    (conversions) or ``mean_column`` (the rate).
+
+    >>> MetricMapping("revenue", "continuous").column
+    'revenue'
+    """
+
+    name: str
+    kind: str
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    covariate: str | None = None
+    sum_column: str | None = None
+    sum_sq_column: str | None = None
+    mean_column: str | None = None
+    sd_column: str | None = None
+    variance_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}.")
+        check_scalar(self.kind, "kind", in_=METRIC_KINDS)
+        if self.kind in PAIR_KINDS:
+            if not self.numerator or not self.denominator:
+                raise ValueError(
+                    f"metric {self.name!r}: a {self.kind} metric needs numerator and denominator."
+                )
+            if self.covariate is not None:
+                raise ValueError(
+                    f"metric {self.name!r}: covariate is supported for binary and continuous "
+                    "metrics only."
+                )
+        elif self.column is None:
+            object.__setattr__(self, "column", self.name)
+
+    @property
+    def is_pair(self) -> bool:
+        """Whether the metric carries pair statistics (ratio, counts or CUPED)."""
+        return self.kind in PAIR_KINDS or self.covariate is not None
+
+    @property
+    def stat_fields(self) -> tuple[str, ...]:
+        """Names of this metric's statistics in a result row (without the metric prefix)."""
+        if self.kind in PAIR_KINDS:
+            return PAIR_FIELDS
+        return STAT_FIELDS + (PAIR_FIELDS if self.covariate is not None else ())
+
+    @property
+    def unit_columns(self) -> tuple[str, ...]:
+        """Columns read from unit-level rows."""
+        if self.kind in PAIR_KINDS:
+            return (str(self.numerator), str(self.denominator))
+        return tuple(c for c in (self.column, self.covariate) if c is not None)
+
+    @property
+    def aggregate_columns(self) -> tuple[str, ...]:
+        """Columns read from aggregated rows."""
+        if self.kind in PAIR_KINDS:
+            return (str(self.numerator), str(self.denominator))
+        names = (
+            self.sum_column,
+            self.sum_sq_column,
+            self.mean_column,
+            self.sd_column,
+            self.variance_column,
+        )
+        return tuple(c for c in names if c is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fields that are set (a compact form for share links)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetricMapping:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which column plays which role, and the shape of the file.
+
+    Edit with ``dataclasses.replace(mapping, control="b")``; lists are accepted and stored as
+    tuples. ``notes`` explain the choices schema detection made (they do not take part in
+    equality). ``day_label`` marks a text date column without a year ("Sat, Oct 11"): it is
+    used as a label, ordered by its first appearance in the file. ``aggregate_units`` sums
+    the rows of each unit first (unit-day rows, duplicated rows): detection sets it only when
+    some unit has more than one row, so the usual one-row-per-unit file skips that step.
+
+    >>> m = Mapping(variant="version", control="gate_30", metrics=[MetricMapping("r", "binary")])
+    >>> Mapping.from_dict(m.to_dict()) == m
+    True
+    """
+
+    shape: str = "unit"
+    variant: str | None = None
+    control: str | None = None
+    unit: str | None = None
+    timestamp: str | None = None
+    metrics: tuple[MetricMapping, ...] = ()
+    segments: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    n_column: str | None = None
+    day_label: bool = False
+    aggregate_units: bool = False
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        check_scalar(self.shape, "shape", in_=SHAPES)
+        metrics = tuple(
+            MetricMapping.from_dict(m) if isinstance(m, dict) else m for m in self.metrics
+        )
+        for m in metrics:
+            if not isinstance(m, MetricMapping):
+                raise ValueError(f"metrics must hold MetricMapping objects, got {m!r}.")
+        names = [m.name for m in metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metrics must have unique names; repeated: {', '.join(dupes)}.")
+        object.__setattr__(self, "metrics", metrics)
+        for name in ("segments", "covariates", "notes"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise ValueError(f"{name} must be a list of strings, got the string {value!r}.")
+            object.__setattr__(self, name, tuple(value))
+        if self.control is not None and not isinstance(self.control, str):
+            object.__setattr__(self, "control", str(self.control))
+
+    def metric(self, name: str) -> MetricMapping:
+        """The metric called ``name``."""
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        known = ", ".join(repr(m.name) for m in self.metrics) or "none"
+        raise ValueError(f"metric must be one of {known}, got {name!r}.")
+
+    @property
+    def is_aggregated(self) -> bool:
+        return self.shape != "unit"
+
+    def columns_used(self) -> tuple[str, ...]:
+        """Every column the mapping reads, in order, without repeats."""
+        cols: list[str | None] = [self.variant, self.timestamp]
+        if self.is_aggregated:
+            cols.append(self.n_column)
+            for m in self.metrics:
+                cols.extend(m.aggregate_columns)
+        else:
+            cols.append(self.unit)
+            for m in self.metrics:
+                cols.extend(m.unit_columns)
+        cols.extend(self.segments)
+        return tuple(dict.fromkeys(c for c in cols if c is not None))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (metrics as compact dicts)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "metrics":
+                value = [m.to_dict() for m in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mapping:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+CHECK_KINDS = ("gate", "maturity", "info")
+"""What a check does to the decision: a failed *gate* (sample ratio, assignment, impossible
+values, pre-period imbalance) means the numbers cannot be read; a *maturity* check not
+passed (duration, planned size, peeking, a fading novelty effect) means keep running;
+*info* is shown and never changes the verdict."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validity check as the decision and the page show it.
+
+    The decision reads ``kind`` and ``status``, never the name, so a renamed or a new check
+    cannot silently stop blocking a launch.
+    """
+
+    name: str
+    status: str  # "pass" | "warn" | "fail"
+    message: str
+    kind: str = "gate"
+
+    def __post_init__(self) -> None:
+        check_scalar(self.status, "status", in_=("pass", "warn", "fail"))
+        check_scalar(self.kind, "kind", in_=CHECK_KINDS)
+
+    @property
+    def blocks(self) -> bool:
+        """A failed gate: the experiment cannot be read until its cause is fixed."""
+        return self.kind == "gate" and self.status == "fail"
+
+    @property
+    def immature(self) -> bool:
+        """A maturity condition not met yet: the test should keep running."""
+        return self.kind == "maturity" and self.status != "pass"
+
+
+@dataclass(frozen=True)
+class ReadoutOptions:
+    """How every effect of a readout is tested; one object for the table, the daily and
+    segment breakdowns and the decision, so they cannot disagree.
+
+    Attributes:
+        alpha: significance level of the tests and intervals.
+        correction: multiple-testing correction across the comparisons of a family
+            ("holm", "bonferroni", "bh" or "none"); the decision splits its alpha over the
+            success metrics with it.
+        relative_method: interval of the relative effect ("fieller", "log" or "delta").
+        cuped: use the pre-period covariate of a metric when it has one.
+    """
+
+    alpha: float = config.ALPHA
+    correction: str = config.CORRECTION
+    relative_method: str = config.RELATIVE_CI
+    cuped: bool = True
+
+    def __post_init__(self) -> None:
+        check_scalar(self.alpha, "alpha", gt=0, lt=1)
+        check_scalar(self.correction, "correction", in_=config.CORRECTIONS)
+        check_scalar(self.relative_method, "relative_method", in_=config.RELATIVE_CI_METHODS)
+        if not isinstance(self.cuped, bool | np.bool_):
+            raise ValueError(f"cuped must be True or False, got {self.cuped!r}.")
+        object.__setattr__(self, "cuped", bool(self.cuped))
+
+
+@dataclass(frozen=True)
+class Instrumentation:
+    """Counts the validity page turns into checks; ``None`` where a role is not mapped.
+
+    ``missing`` is per metric and arm; ``out_of_range`` counts binary values outside 0/1 (or
+    successes above trials); ``negative`` counts negative continuous or ratio values.
+    ``units_checked`` is how many units the unit checks looked at: all of them (``units``),
+    or, for a large file read in place that showed no repeat, a hash sample of them
+    (``config.UNIT_CHECK_SAMPLE``); a repeat found there has every id counted exactly.
+    """
+
+    rows: int
+    rows_per_arm: dict[str, int]
+    rows_missing_variant: int
+    rows_missing_unit: int | None = None
+    units: int | None = None
+    units_in_multiple_arms: int | None = None
+    units_with_several_rows: int | None = None
+    duplicate_unit_rows: int | None = None
+    duplicate_unit_day_rows: int | None = None
+    units_checked: int | None = None
+    missing: dict[str, dict[str, int]] = field(default_factory=dict)
+    out_of_range: dict[str, int] = field(default_factory=dict)
+    negative: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _count_columns(mapping: Mapping) -> list[str]:
+    cols = ["n"]
+    for m in mapping.metrics:
+        cols += [stat_column(m.name, f) for f in ("n", "pair_n") if f in m.stat_fields]
+    return cols
+
+
+def _canonical(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """Fixed dtypes, so a frame from DuckDB and one rebuilt from JSON compare equal."""
+    frame = frame.reset_index(drop=True).copy()
+    for col in ("level", "variant", "segment", "segment_value"):
+        frame[col] = frame[col].astype("str").where(frame[col].notna(), None).astype("str")
+    if mapping.timestamp and not mapping.day_label:
+        frame["day"] = pd.to_datetime(frame["day"]).astype("datetime64[ns]")
+    else:
+        frame["day"] = frame["day"].astype("str").where(frame["day"].notna(), None).astype("str")
+    counts = _count_columns(mapping)
+    for col in frame.columns[5:]:
+        values = pd.to_numeric(frame[col]).astype("float64")
+        if col in counts and np.all(np.mod(values.fillna(0), 1) == 0):
+            values = values.fillna(0).astype("int64")
+        frame[col] = values
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregates:
+    """Sufficient statistics of every metric per arm, day and segment.
+
+    ``frame`` has one row per group: ``level`` ("overall", "day", "segment"), ``variant``,
+    ``day``, ``segment`` (the segment column), ``segment_value``, ``n`` and the per-metric
+    columns of :attr:`MetricMapping.stat_fields` (``revenue__sum``...). ``caps`` holds the
+    value each capped metric was cut at. Only these numbers travel onwards, so the object is
+    small, JSON-ready (:meth:`to_dict`) and fit for a share link.
+    """
+
+    frame: pd.DataFrame
+    mapping: Mapping
+    caps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def control(self) -> str:
+        return str(self.mapping.control)
+
+    @cached_property
+    def variants(self) -> tuple[str, ...]:
+        """Arms, control first."""
+        arms = [str(v) for v in self.rows("overall")["variant"]]
+        return (self.control, *[a for a in arms if a != self.control])
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        return self.variants[1:]
+
+    @cached_property
+    def days(self) -> tuple[Any, ...]:
+        """Days of the daily level in order (dates, or labels in file order)."""
+        return tuple(dict.fromkeys(self.rows("day")["day"]))
+
+    def rows(self, level: str = "overall") -> pd.DataFrame:
+        """The rows of one level."""
+        if level not in ("overall", "day", "segment"):
+            raise ValueError(f"level must be one of 'overall', 'day', 'segment', got {level!r}.")
+        return self.frame[self.frame["level"] == level]
+
+    def _key(self, variant: Any, day: Any, segment: str | None, value: Any) -> tuple[Any, ...]:
+        """Where a row sits in :attr:`_lookup`: level, arm, and the day or segment value."""
+        if day is not None:
+            return ("day", str(variant), str(day) if self.mapping.day_label else pd.Timestamp(day))
+        if segment is not None:
+            return ("segment", str(variant), segment, str(value))
+        return ("overall", str(variant))
+
+    @cached_property
+    def _lookup(self) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Every row by its key, built once: the effects, daily and segment breakdowns look
+        rows up hundreds of times (a boolean mask over the frame per lookup cost 0.15 s).
+
+        The rows of units without a date or a segment value are left out: no day or value
+        names them, so a lookup never finds them (the overall level counts them).
+        """
+        out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in self.frame.to_dict("records"):
+            level, day, segment, value = (
+                row[k] for k in ("level", "day", "segment", "segment_value")
+            )
+            if (level == "day" and pd.isna(day)) or (level == "segment" and pd.isna(value)):
+                continue
+            key = self._key(
+                row["variant"],
+                day if level == "day" else None,
+                segment if level == "segment" else None,
+                value,
+            )
+            out.setdefault(key, row)
+        return out
+
+    def _row(
+        self, variant: str, day: Any = None, segment: str | None = None, value: Any = None
+    ) -> dict[str, Any]:
+        found = self._lookup.get(self._key(variant, day, segment, value))
+        if found is None:
+            where = f" on day {day}" if day is not None else ""
+            where += f" in {segment}={value}" if segment is not None else ""
+            raise ValueError(
+                f"variant must be one of {list(self.variants)}{where}, got {variant!r}."
+            )
+        return found
+
+    def counts(
+        self, *, day: Any = None, segment: str | None = None, value: Any = None
+    ) -> dict[str, int]:
+        """Units per arm (``n``), control first: the input of the sample-ratio check."""
+        out = {}
+        for v in self.variants:
+            try:
+                out[v] = int(self._row(v, day, segment, value)["n"])
+            except ValueError:
+                out[v] = 0
+        return out
+
+    def sample_mean(
+        self,
+        metric: str,
+        variant: str,
+        *,
+        day: Any = None,
+        segment: str | None = None,
+        value: Any = None,
+    ) -> SampleMean:
+        """Count, sum and sum of squares of a binary, continuous or proportion-of-counts metric.
+
+        A proportion of counts is a binary outcome per trial: ``n`` = trials (the
+        denominator's total), ``sum`` = ``sum_sq`` = successes.
+        """
+        m = self.mapping.metric(metric)
+        r = self._row(variant, day, segment, value)
+        if m.kind == "proportion_of_counts":
+            successes = float(r[stat_column(metric, "sum_y")])
+            return SampleMean(round(float(r[stat_column(metric, "sum_x")])), successes, successes)
+        if m.kind == "ratio":
+            raise ValueError(f"metric {metric!r} is a ratio: use pair() for its statistics.")
+        return SampleMean(
+            int(r[stat_column(metric, "n")]),
+            float(r[stat_column(metric, "sum")]),
+            float(r[stat_column(metric, "sum_sq")]),
+        )
+
+    def pair(
+        self,
+        metric: str,
+        variant: str,
+        *,
+        day: Any = None,
+        segment: str | None = None,
+        value: Any = None,
+    ) -> PairStatistic:
+        """Numerator/denominator (ratio, counts) or metric/covariate (CUPED) statistics."""
+        m = self.mapping.metric(metric)
+        if not m.is_pair:
+            raise ValueError(
+                f"metric {metric!r} has no covariate or denominator: use sample_mean()."
+            )
+        r = self._row(variant, day, segment, value)
+        n, *sums = (
+            r[stat_column(metric, f)]
+            for f in ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
+        )
+        return PairStatistic(int(n), *(float(s) for s in sums))
+
+    def stat(
+        self,
+        metric: str,
+        variant: str,
+        *,
+        day: Any = None,
+        segment: str | None = None,
+        value: Any = None,
+    ) -> SampleMean | PairStatistic:
+        """The natural statistic of a metric: a PairStatistic for ratios, else a SampleMean."""
+        if self.mapping.metric(metric).kind == "ratio":
+            return self.pair(metric, variant, day=day, segment=segment, value=value)
+        return self.sample_mean(metric, variant, day=day, segment=segment, value=value)
+
+    def arms(
+        self, metric: str, *, day: Any = None, segment: str | None = None, value: Any = None
+    ) -> dict[str, SampleMean | PairStatistic]:
+        """:meth:`stat` of every arm, control first."""
+        return {
+            v: self.stat(metric, v, day=day, segment=segment, value=value) for v in self.variants
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A compact JSON-ready dict: the mapping (without notes), caps, columns and rows."""
+        mapping = self.mapping.to_dict()
+        mapping.pop("notes", None)
+        rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False)]
+        return {
+            "mapping": mapping,
+            "caps": self.caps,
+            "columns": list(self.frame.columns),
+            "rows": rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Aggregates:
+        """Inverse of :meth:`to_dict`."""
+        mapping = Mapping.from_dict(data["mapping"])
+        frame = pd.DataFrame(data["rows"], columns=data["columns"])
+        for col in frame.columns[5:]:
+            frame[col] = pd.to_numeric(frame[col]).astype("float64")
+        return cls(_canonical(frame, mapping), mapping, dict(data.get("caps", {})))
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    return value
