@@ -57,6 +57,8 @@ __all__ = [
     "balanced",
     "balanced_credit",
     "click_rate",
+    "counts_from_param",
+    "counts_to_param",
     "credit_levels",
     "size_test",
     "team_draft",
@@ -500,3 +502,40 @@ def size_test(
     users = interleaving_users(delta, tie_share, alpha=alpha, power=power)
     ab = power_calc.sample_size_proportion(ab_baseline, ab_lift, alpha=alpha, power=power).n_total
     return Sizing(users, int(ab), ab / users, delta, tie_share, ab_baseline, ab_lift)
+
+
+# --------------------------------------------------------------------------------------------
+# Share links: the four per-user counts are all the analysis needs
+# --------------------------------------------------------------------------------------------
+
+
+def counts_to_param(wins_a: int, wins_b: int, ties: int, silent: int) -> str:
+    """The per-user counts as one compact URL value (no user id leaves the session).
+
+    >>> counts_to_param(1368, 850, 526, 256)
+    '1368-850-526-256'
+    """
+    for name, value in (("wins_a", wins_a), ("wins_b", wins_b), ("ties", ties), ("silent", silent)):
+        check_scalar(value, name, ge=0)
+    return "-".join(str(int(v)) for v in (wins_a, wins_b, ties, silent))
+
+
+def counts_from_param(text: str) -> tuple[int, int, int, int]:
+    """Read :func:`counts_to_param`'s value back.
+
+    Raises:
+        InputError: the value is not four whole numbers (a truncated or edited link).
+
+    >>> counts_from_param("1368-850-526-256")
+    (1368, 850, 526, 256)
+    """
+    parts = str(text).strip().split("-")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise InputError(
+            "The shared interleaving link is damaged (it must carry four whole numbers): "
+            "ask for the link again."
+        )
+    a, b, t, s = (int(p) for p in parts)
+    if a + b + t == 0:
+        raise InputError("The shared interleaving link has no user with a credited click.")
+    return a, b, t, s

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -94,14 +95,29 @@ with tab_eval:
         "ranker that contributed the item. A user **prefers A** when more of their clicks went "
         "to A. One row per click (or per impression without a click): user, credited ranker."
     )
-    choice = source(
-        "il",
-        {"interleaving": "Demo: new ranker A is better", "interleaving_null": "Demo: A vs A"},
-        "The 'A vs A' demo has no preference: the test must not find one.",
-    )
+    counts = None
+    shared = st.query_params.get("interleaving")
     try:
-        ds = pick_dataset("il", choice)
-        if ds is not None:
+        if shared:
+            counts = interleaving.counts_from_param(shared)
+            label_a = st.query_params.get("a", "A")
+            label_b = st.query_params.get("b", "B")
+            st.info(
+                "Opened from a shared link: it carries the four per-user counts below, never "
+                "a row of the log.",
+                icon=":material/link:",
+            )
+        else:
+            choice = source(
+                "il",
+                {
+                    "interleaving": "Demo: new ranker A is better",
+                    "interleaving_null": "Demo: A vs A",
+                },
+                "The 'A vs A' demo has no preference: the test must not find one.",
+            )
+            ds = pick_dataset("il", choice)
+        if not shared and ds is not None:
             names = list(ds.names)
             c1, c2, c3, c4 = st.columns(4)
             user_col = c1.selectbox(
@@ -128,7 +144,7 @@ with tab_eval:
             label_b = c4.selectbox(
                 "Ranker B is", rest, index=rest.index("B") if "B" in rest else 0, key=f"{K}il_b"
             )
-            wins_a, wins_b, ties, silent = interleaving.user_outcomes(
+            counts = interleaving.user_outcomes(
                 get_connection(),
                 ds,
                 user=user_col,
@@ -136,6 +152,8 @@ with tab_eval:
                 label_a=label_a,
                 label_b=label_b,
             )
+        if counts is not None:
+            wins_a, wins_b, ties, silent = counts
             result = interleaving.analyze_counts(wins_a, wins_b, ties)
             done.update(interleaving=result, label_a=label_a, label_b=label_b)
             decisive = result.wins_a + result.wins_b
@@ -196,6 +214,20 @@ with tab_eval:
                 f"The A/B size tests a {lift:g}% lift on that {rate:.0%} click rate "
                 "(5% two-sided, 80% power), as the Plan page computes it."
             )
+            base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
+            link = f"{base}/model-launch?" + urlencode(
+                {
+                    "interleaving": interleaving.counts_to_param(*counts),
+                    "a": label_a,
+                    "b": label_b,
+                }
+            )
+            with st.expander("Share link", icon=":material/link:"):
+                st.caption(
+                    "Carries only the four per-user counts (preferred A, preferred B, tied, "
+                    "never clicked): whoever opens it sees this verdict and sizing."
+                )
+                st.code(link, language=None)
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
 

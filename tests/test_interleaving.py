@@ -19,6 +19,8 @@ from abcore.interleaving import (
     analyze_counts,
     balanced,
     balanced_credit,
+    counts_from_param,
+    counts_to_param,
     credit_levels,
     interleaving_users,
     size_test,
@@ -292,3 +294,13 @@ def test_bad_launch_files_interleaving():
     left_right = ingest.load(con, BAD / "interleaving_no_ab_labels.csv")
     with pytest.raises(InputError, match="credits a click to 'A' or 'B'"):
         user_outcomes(con, left_right, user="user_id", credit="credited_to")
+
+
+def test_share_link_counts_round_trip_and_refuse_damage():
+    assert counts_from_param(counts_to_param(5, 3, 2, 9)) == (5, 3, 2, 9)
+    with pytest.raises(InputError, match="link is damaged"):
+        counts_from_param("5-3-x-9")
+    with pytest.raises(InputError, match="no user with a credited click"):
+        counts_from_param("0-0-0-12")
+    with pytest.raises(ValueError, match="ties must be >= 0"):
+        counts_to_param(1, 1, -1, 0)

@@ -97,3 +97,25 @@ def test_ramp_follows_its_inputs():
     table = next(d.value for d in at.dataframe if "Traffic on new version" in d.value.columns)
     steps = ramp_plan(1_000_000, rate / 100, 0.5)
     assert list(table["Requests on new version"]) == [f"{s.n_new:,}" for s in steps]
+
+
+def test_shared_interleaving_link_reproduces_the_verdict_without_the_log():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["interleaving"] = "1368-850-526-256"
+    at.query_params["a"] = "new"
+    at.query_params["b"] = "old"
+    at.run()
+    assert not at.exception
+    assert "Users prefer new" in headings(at)
+    assert any("shared link" in i.value for i in at.info)
+    link = next(c.value for c in at.code if "interleaving=" in c.value)
+    assert "interleaving=1368-850-526-256" in link
+    assert "a=new" in link
+
+
+def test_damaged_interleaving_link_is_a_sentence():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["interleaving"] = "12-x"
+    at.run()
+    assert not at.exception
+    assert any("shared interleaving link is damaged" in e.value for e in at.error)
