@@ -463,8 +463,10 @@ def _sentences(
             )
         )
         for f in moved[:3]:
+            major = f.method == "psi" and f.statistic > config.DRIFT_PSI_MAJOR
             out.append(
-                f"'{f.feature}' moved from {f.reference_summary} to {f.current_summary}. "
+                f"'{f.feature}' moved{' a lot (PSI above 0.2)' if major else ''} from "
+                f"{f.reference_summary} to {f.current_summary}. "
                 "Check whether the upstream source changed (a bug) or the users did (real); "
                 "if real, retrain with recent data."
             )
@@ -502,6 +504,20 @@ def _sentences(
     return out
 
 
+def _is_time_or_id(values: pd.Series) -> bool:
+    """Dates, and text whose values are nearly all distinct (ids), are not features to test.
+
+    >>> _is_time_or_id(pd.Series(["u1", "u2", "u3", "u4"])), _is_time_or_id(pd.Series([1.5, 2.5]))
+    (True, False)
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = values.dropna()
+    return len(present) > 0 and present.nunique() > 0.5 * len(present)
+
+
 def drift_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -521,7 +537,7 @@ def drift_report(
         reference: The data the model was trained or validated on.
         current: Recent production data.
         features: Columns to check (default: every column of both except the label,
-            prediction and timestamp).
+            prediction and timestamp, dates and identifier-like text).
         label: The target column, for label shift and concept shift.
         prediction: The model's output, for its error per window (needs ``label``).
         timestamp: Orders ``current`` and names the windows.
@@ -547,8 +563,11 @@ def drift_report(
                 )
     if prediction and not label:
         raise InputError("A prediction column needs a label column to measure the error.")
+    skipped: list[str] = []
     if features is None:
-        features = [c for c in reference.columns if c in current.columns and c not in roles]
+        candidates = [c for c in reference.columns if c in current.columns and c not in roles]
+        features = [c for c in candidates if not _is_time_or_id(reference[c])]
+        skipped = [c for c in candidates if c not in features]
     else:
         missing = [c for c in features if c not in reference.columns or c not in current.columns]
         if missing:
@@ -579,6 +598,12 @@ def drift_report(
     )
     concept: tuple[ConceptShift, ...] = ()
     notes: list[str] = []
+    if skipped:
+        notes.append(
+            "Not compared (dates and identifiers always differ between periods): "
+            + ", ".join(f"'{c}'" for c in skipped)
+            + "."
+        )
     if label:
         if pd.api.types.is_numeric_dtype(reference[label]) or pd.api.types.is_bool_dtype(
             reference[label]

@@ -13,8 +13,9 @@ the same process without the effect (the tools must not flag it):
   and, from the sixth day on, new users (short tenure) churn far more than the model learned
   (concept shift); the other features do not move.
 
-Written by ``python -m sample_data.generate`` (which calls :func:`write_launch`) or
-``python -m sample_data.generate_launch``.
+Written as ``demo_launch_*`` files by ``python -m sample_data.generate`` (its ``write_all``
+calls :func:`write_launch`, so ``tests/test_sample_data.py`` checks them with the other demo
+files) or alone by ``python -m sample_data.generate_launch``.
 """
 
 from __future__ import annotations

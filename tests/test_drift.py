@@ -226,3 +226,15 @@ def test_bad_launch_files_drift():
     other = ingest.load(con, BAD / "drift_current_other_columns.csv")
     with pytest.raises(InputError, match="share no column"):
         read_pair(con, ref, other)
+
+
+def test_dates_and_ids_are_not_compared_unless_asked():
+    ref, cur = make_drift()
+    ref = ref.assign(customer_id=[f"c{i}" for i in range(len(ref))])
+    cur = cur.assign(customer_id=[f"d{i}" for i in range(len(cur))])
+    report = drift_report(ref, cur)
+    compared = {f.feature for f in report.features}
+    assert "timestamp" not in compared
+    assert "customer_id" not in compared
+    assert any("'timestamp', 'customer_id'" in n for n in report.notes)
+    assert [f.feature for f in report.features if f.drifted] == ["income"]
