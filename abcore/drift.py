@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2, chi2_contingency, ks_2samp, wasserstein_distance
+from scipy.stats import chi2, chi2_contingency, ks_2samp, ttest_ind, wasserstein_distance
 
 from abcore import config
 from abcore._checks import check_scalar
@@ -63,6 +63,7 @@ __all__ = [
     "choose_method",
     "concept_shift",
     "drift_report",
+    "error_rose",
     "feature_drift",
     "feature_kind",
     "psi",
@@ -397,19 +398,54 @@ class DriftReport:
         return pd.DataFrame([r._asdict() for r in rows])
 
 
-def _error(frame: pd.DataFrame, label: str, prediction: str) -> float:
+def _row_errors(frame: pd.DataFrame, label: str, prediction: str) -> NDArray[np.float64]:
+    """Per-row error: 1/0 misclassification (yes/no label, threshold 0.5, or text labels),
+    else the absolute error."""
     y = frame[label]
     p = frame[prediction]
     ok = y.notna() & p.notna()
     y, p = y[ok], p[ok]
     if y.empty:
-        return float("nan")
+        return np.array([], dtype=float)
     binary = pd.api.types.is_numeric_dtype(y) and set(pd.unique(y.astype(float))) <= {0.0, 1.0}
     if binary and pd.api.types.is_numeric_dtype(p):
-        return float(((p.astype(float) >= 0.5).astype(float) != y.astype(float)).mean())
+        return ((p.astype(float) >= 0.5).astype(float) != y.astype(float)).to_numpy(dtype=float)
     if not pd.api.types.is_numeric_dtype(y) or not pd.api.types.is_numeric_dtype(p):
-        return float((y.astype(str) != p.astype(str)).mean())
-    return float((y.astype(float) - p.astype(float)).abs().mean())
+        return (y.astype(str) != p.astype(str)).to_numpy(dtype=float)
+    return (y.astype(float) - p.astype(float)).abs().to_numpy(dtype=float)
+
+
+def _error(frame: pd.DataFrame, label: str, prediction: str) -> float:
+    errors = _row_errors(frame, label, prediction)
+    return float(errors.mean()) if errors.size else float("nan")
+
+
+def error_rose(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    label: str,
+    prediction: str,
+    *,
+    alpha: float = config.ALPHA,
+) -> tuple[float, float, float, bool]:
+    """Reference error, current error, the one-sided Welch p-value that it rose, and whether
+    it rose significantly by more than 10% (relative) and 0.01 (absolute).
+
+    Per-row errors are 0/1 or absolute errors, so Welch's t on them compares error rates or
+    mean absolute errors (``scipy.stats.ttest_ind(equal_var=False, alternative="greater")``).
+    """
+    ref = _row_errors(reference, label, prediction)
+    cur = _row_errors(current, label, prediction)
+    if ref.size < 2 or cur.size < 2:
+        nan = float("nan")
+        return nan, nan, nan, False
+    e_ref, e_cur = float(ref.mean()), float(cur.mean())
+    if ref.std() == 0 and cur.std() == 0:
+        p = 0.0 if e_cur > e_ref else 1.0
+    else:
+        p = float(ttest_ind(cur, ref, equal_var=False, alternative="greater").pvalue)
+    rose = p < alpha and e_cur > e_ref * 1.1 and e_cur - e_ref > 0.01
+    return e_ref, e_cur, p, bool(rose)
 
 
 def _windows(current: pd.DataFrame, timestamp: str | None, windows: int) -> list[pd.DataFrame]:
@@ -445,6 +481,7 @@ def _sentences(
     err_ref: float | None,
     err_cur: float | None,
     binary: bool = False,
+    error_up: bool = False,
 ) -> list[str]:
     out = []
     moved = [f for f in features if f.drifted]
@@ -494,10 +531,10 @@ def _sentences(
                 "The relation the model learned no longer holds: retrain on recent labelled data."
             )
     if err_ref is not None and err_cur is not None and math.isfinite(err_ref):
-        if err_cur > err_ref * 1.1 and err_cur - err_ref > 0.01:
+        if error_up:
             out.append(
                 f"The model's error rose from {err_ref:.3g} to {err_cur:.3g} "
-                f"({err_cur / err_ref - 1:+.0%})."
+                f"({err_cur / err_ref - 1:+.0%}, significant): its predictions are worse now."
             )
         else:
             out.append(f"The model's error is steady ({err_ref:.3g} then, {err_cur:.3g} now).")
@@ -614,8 +651,12 @@ def drift_report(
             )
         else:
             notes.append(f"Concept shift needs a numeric or yes/no label; '{label}' holds text.")
-    err_ref = _error(reference, label, prediction) if label and prediction else None
-    err_cur = _error(current, label, prediction) if label and prediction else None
+    err_ref = err_cur = None
+    error_up = False
+    if label and prediction:
+        err_ref, err_cur, _, error_up = error_rose(
+            reference, current, label, prediction, alpha=alpha
+        )
 
     rows, perf = [], []
     for i, chunk in enumerate(_windows(current, timestamp, windows)):
@@ -648,9 +689,9 @@ def drift_report(
             )
     binary = bool(label) and set(pd.unique(reference[label].dropna())) <= {0, 1}
     sentences = _sentences(
-        checks, share, dataset, label_check, concept, label, err_ref, err_cur, binary
+        checks, share, dataset, label_check, concept, label, err_ref, err_cur, binary, error_up
     )
-    if any(c.flagged for c in concept):
+    if any(c.flagged for c in concept) or error_up:
         verdict = "concept shift"
     elif dataset or any(c.drifted for c in checks) or (label_check and label_check.drifted):
         verdict = "drift"

@@ -17,6 +17,7 @@ from abcore.drift import (
     choose_method,
     concept_shift,
     drift_report,
+    error_rose,
     feature_drift,
     feature_kind,
     psi,
@@ -238,3 +239,16 @@ def test_dates_and_ids_are_not_compared_unless_asked():
     assert "customer_id" not in compared
     assert any("'timestamp', 'customer_id'" in n for n in report.notes)
     assert [f.feature for f in report.features if f.drifted] == ["income"]
+
+
+def test_error_rise_is_welch_on_row_errors_and_needs_a_real_rise():
+    ref, cur = make_drift()
+    e_ref, e_cur, p, rose = error_rose(ref, cur, "churned", "churn_score")
+    miss_ref = ((ref.churn_score >= 0.5) != ref.churned).astype(float)
+    miss_cur = ((cur.churn_score >= 0.5) != cur.churned).astype(float)
+    expected = stats.ttest_ind(miss_cur, miss_ref, equal_var=False, alternative="greater").pvalue
+    assert p == pytest.approx(expected)
+    assert (e_ref, e_cur) == pytest.approx((miss_ref.mean(), miss_cur.mean()))
+    assert rose
+    null_ref, null_cur = make_drift(null=True)
+    assert not error_rose(null_ref, null_cur, "churned", "churn_score")[3]
