@@ -18,6 +18,11 @@ Three kinds of shift, each with its own check:
   changed shape; an even lift of every bin is label shift); and, with a prediction column,
   the model's error in each time window.
 
+False alarms on seeded null data (``tests/test_drift.py``): KS 4.2% and chi-square 4.4% per
+stable feature (1,000 pairs of 800 rows; 5% by design), normed Wasserstein, Jensen-Shannon and
+PSI 0% (200 pairs of 5,000 rows), concept shift 0.3% (300 pairs with a covariate shift; the
+p-value alone would flag 12%).
+
 Over time, the current data is cut into windows (NannyML's default chunker makes 10) and every
 check is repeated per window.
 

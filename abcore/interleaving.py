@@ -20,7 +20,9 @@ Analysis of a log (:func:`analyze_counts` on per-user outcomes, :func:`user_outc
 them from a DuckDB table): each user's clicks credited to A and B decide whether the user
 preferred A, B or neither (a tie); users without any credited click are left out. The
 preference share ``Delta = (wins_A + ties/2) / n - 0.5`` is a mean of independent per-user
-scores (1, 1/2 or 0), so its standard error treats users as the unit.
+scores (1, 1/2 or 0), so its standard error treats users as the unit. Measured on 4,000
+seeded A-vs-A logs of 400 users (``tests/test_interleaving.py``): the sign test flags 4.65%,
+the interval excludes 0 in 5.45%, for a nominal 5%.
 
 >>> rng = np.random.default_rng(7)
 >>> team_draft(["a", "b", "c", "d"], ["b", "e", "a", "f"], rng=rng)
