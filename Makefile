@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint format data bench clean
+.PHONY: run test lint format data bench bench-load fuzz clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ data: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	$(PY) -m bench.run
+
+# 10,000 random CSV files through abcore.analyze: nothing but InputError (about 7 minutes)
+fuzz: $(VENV)/.installed-test
+	ABCORE_FUZZ_EXAMPLES=10000 $(PY) -m pytest tests/test_fuzz_csv.py -q -p no:cacheprovider
+
+# ten browser sessions through the whole flow, timings printed (tests/browser/test_load.py)
+bench-load: $(VENV)/.installed-test
+	$(PY) -m pytest tests/browser/test_load.py -s -q -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -749,7 +749,10 @@ def _first_ragged_line(path: Path, encoding: str) -> tuple[int, int, int] | None
     delim = max(counts, key=lambda d: counts[d])
     if counts[delim] == 0:
         return None
-    rows = list(csv.reader(io.StringIO(text), delimiter=delim))[:-1] or []
+    try:  # newline="": the csv module reads \r, \n and \r\n line ends itself
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))[:-1] or []
+    except csv.Error:  # a stray NUL byte or the like: no ragged line to point at
+        return None
     if not rows:
         return None
     width = len(rows[0])

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from real_data import REAL, real
 
 import abcore
 from abcore import ExperimentPlan, InputError, MetricSpec, stats
 from abcore.analysis import analyze_aggregates
 from abcore.ingest import Aggregates
 from sample_data.generate import make_experiment
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +136,8 @@ def test_bad_calls_raise_input_errors(frame, kwargs, message):
         abcore.analyze(frame.head(2_000), **kwargs)
 
 
-@pytest.mark.skipif(not (REAL / "cookie_cats.csv").exists(), reason="real data not present")
 def test_cookie_cats_published_numbers():
+    real("cookie_cats.csv")
     a = abcore.analyze(
         REAL / "cookie_cats.csv", variant="version", metrics=["retention_1", "retention_7"]
     )
@@ -152,8 +150,8 @@ def test_cookie_cats_published_numbers():
     assert a.srm.p_value == pytest.approx(0.0086, abs=1e-4)
 
 
-@pytest.mark.skipif(not (REAL / "ab_data.csv").exists(), reason="real data not present")
 def test_ab_data_flags_users_in_both_arms():
+    real("ab_data.csv")
     a = abcore.analyze(REAL / "ab_data.csv", variant="group", metrics=["converted"])
     leak = next(c for c in a.checks if c.name == "Units in more than one arm")
     assert leak.status == "fail"

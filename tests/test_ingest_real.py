@@ -1,7 +1,7 @@
 """Real public A/B datasets: loading quirks and the numbers they are known for.
 
 The files live in ``../shared/data/real/`` (see its README for sources and published
-results); they are never copied into the project, and these tests skip when they are absent.
+results); they are never copied into the project (see tests/real_data.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from real_data import real
 from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
@@ -26,14 +27,9 @@ from abcore.ingest import (
     load,
 )
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
 
 def _path(name: str) -> Path:
-    path = REAL / name
-    if not path.exists():
-        pytest.skip(f"real dataset {name} not available")
-    return path
+    return real(name)
 
 
 @pytest.fixture(scope="module")

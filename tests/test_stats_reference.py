@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +10,7 @@ import pytest
 import statsmodels.api as sm
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from real_data import real
 from scipy import optimize
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
@@ -22,7 +22,6 @@ from abcore.suffstats import PairStatistic
 ALTERNATIVES = ("two-sided", "greater", "less")
 METHODS = ("fieller", "log", "delta")
 SM_ALTERNATIVE = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 # (n_control, conversions_control, n_treatment, conversions_treatment): unequal n, rates
 # from 0.5% to 60%, effects of both signs.
@@ -355,9 +354,7 @@ def test_ab_data_published_p_values() -> None:
 
 
 def _udacity_first_23_days() -> tuple[pd.DataFrame, pd.DataFrame]:
-    folder = REAL / "udacity_free_trial"
-    if not folder.is_dir():
-        pytest.skip(f"real data folder {folder} is missing")
+    folder = real("udacity_free_trial")
     # One header carries a UTF-8 byte-order mark; the last 14 days have no enrollments.
     ctl = pd.read_csv(folder / "control_data.csv", encoding="utf-8-sig")
     exp = pd.read_csv(folder / "experiment_data.csv", encoding="utf-8-sig")

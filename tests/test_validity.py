@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from real_data import REAL, real
 from scipy.stats import chisquare
 
 from abcore.validity import srm_test
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 def test_matches_scipy_chisquare_with_a_planned_split():
@@ -51,8 +48,8 @@ def test_shares_are_normalised_and_validated():
         srm_test([1, 2], threshold=1.5)
 
 
-@pytest.mark.skipif(not (REAL / "cookie_cats.csv").exists(), reason="real data not present")
 def test_cookie_cats_lands_in_the_warning_band():
+    real("cookie_cats.csv")
     counts = pd.read_csv(REAL / "cookie_cats.csv")["version"].value_counts().to_dict()
     result = srm_test(counts)
     assert result.p_value == pytest.approx(0.0086, abs=1e-4)
@@ -60,9 +57,9 @@ def test_cookie_cats_lands_in_the_warning_band():
     assert not result.flagged
 
 
-@pytest.mark.skipif(not (REAL / "udacity_free_trial").exists(), reason="real data not present")
 @pytest.mark.parametrize("column", ["Pageviews", "Clicks"])
 def test_udacity_splits_show_no_mismatch(column):
+    real("udacity_free_trial")
     control = pd.read_csv(REAL / "udacity_free_trial" / "control_data.csv", encoding="utf-8-sig")
     treated = pd.read_csv(REAL / "udacity_free_trial" / "experiment_data.csv", encoding="utf-8-sig")
     result = srm_test([control[column].sum(), treated[column].sum()])

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from conftest import wait_for_app
+from playwright.sync_api import expect
+
+METRICS = 3
+"""Headline numbers on the Plan page: users per arm, total users, days."""
 
 
 def metric_values(page) -> list[str]:
-    page.wait_for_selector("[data-testid=stMetricValue]")
-    return [m.inner_text() for m in page.get_by_test_id("stMetricValue").all()]
+    """Every headline number, once all of them are drawn (not as soon as the first is)."""
+    values = page.get_by_test_id("stMetricValue")
+    expect(values).to_have_count(METRICS)
+    return values.all_inner_texts()
 
 
 def set_number(page, label: str, value: str) -> None:
@@ -29,8 +35,9 @@ def test_share_link_restores_every_input(browser, page, app_url):
     set_number(page, "Control share (%)", "40")
     page.get_by_text("One-sided (only in the good direction)").click()
     wait_for_app(page)
+    # wait until the numbers move, rather than reading whatever is drawn first
+    expect(page.get_by_test_id("stMetricValue")).not_to_have_text(before)
     after = metric_values(page)
-    assert after != before
 
     link = page.get_by_test_id("stCode").first.inner_text().strip()
     assert "plan=" in link
@@ -40,7 +47,7 @@ def test_share_link_restores_every_input(browser, page, app_url):
     other = fresh.new_page()
     other.goto(link)
     wait_for_app(other)
-    assert metric_values(other) == after
+    expect(other.get_by_test_id("stMetricValue")).to_have_text(after)
     assert other.get_by_label("Baseline conversion rate (%)", exact=True).input_value() == "4.00"
     assert other.get_by_label("Daily eligible users", exact=True).input_value() == "7000"
     assert other.get_by_label("Control share (%)", exact=True).input_value() == "40"
@@ -52,7 +59,7 @@ def test_bad_link_shows_a_sentence_and_the_demo(page, app_url):
     wait_for_app(page)
     assert "could not be opened" in page.get_by_test_id("stAlert").first.inner_text()
     assert page.get_by_test_id("stException").count() == 0
-    assert len(metric_values(page)) == 3
+    assert len(metric_values(page)) == METRICS
 
 
 def test_bad_input_gets_a_sentence_not_a_traceback(page, app_url):
@@ -63,4 +70,4 @@ def test_bad_input_gets_a_sentence_not_a_traceback(page, app_url):
     assert "Baseline" in alert
     assert page.get_by_test_id("stException").count() == 0
     set_number(page, "Baseline conversion rate (%)", "10")
-    assert len(metric_values(page)) == 3
+    assert len(metric_values(page)) == METRICS
