@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import config, ingest, stats, validity
+from abcore import config, ingest, sequential, stats, validity
 from abcore.errors import InputError
 from abcore.model import Check, Mapping, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
@@ -42,6 +42,7 @@ __all__ = [
     "effects_table",
     "metric_stat",
     "plan_comparisons",
+    "readout_options",
     "segment_effects",
 ]
 
@@ -130,6 +131,11 @@ class Analysis:
     def cuped(self) -> bool:
         return self.options.cuped
 
+    @property
+    def method(self) -> str:
+        """How peeking is handled: "fixed", "always_valid" or "group_sequential"."""
+        return self.options.method
+
 
 def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
     return SampleMean(pair.n, pair.sum_y, pair.sum_y_sq)
@@ -165,6 +171,10 @@ def compare_stats(
     covariate and ``options.cuped`` is on (off: the same units without the adjustment).
     The overall table, the daily and segment breakdowns, the trend and the decision all
     call this, so none of them can test a metric differently.
+
+    With a peeking-safe ``options.method`` the interval and p-value become the method's
+    (:meth:`abcore.sequential.PeekingRule.apply`: the confidence sequence and always-valid
+    p-value, or the current group-sequential look's boundary) at this comparison's units.
     """
     options = options or ReadoutOptions()
     kwargs = {
@@ -172,6 +182,18 @@ def compare_stats(
         "alternative": alternative,
         "relative_method": options.relative_method,
     }
+    rule = sequential.rule_for(options)
+    c = _fixed_horizon(spec, control, treatment, options, kwargs)
+    return c if rule is None else rule.apply(c)
+
+
+def _fixed_horizon(
+    spec: MetricMapping,
+    control: SampleMean | PairStatistic,
+    treatment: SampleMean | PairStatistic,
+    options: ReadoutOptions,
+    kwargs: dict[str, Any],
+) -> Comparison:
     if spec.kind == "ratio":
         return stats.compare_ratios(control, treatment, **kwargs)
     binary = spec.kind in ("binary", "proportion_of_counts")
@@ -180,6 +202,13 @@ def compare_stats(
             return stats.compare_cuped(control, treatment, **kwargs)
         control, treatment = _binary_pair_as_sample(control), _binary_pair_as_sample(treatment)
     return stats.compare_samples(control, treatment, binary=binary, **kwargs)
+
+
+def fixed_options(options: ReadoutOptions) -> ReadoutOptions:
+    """The same options at the fixed horizon: for the segment breakdown (exploratory, its
+    cells far smaller than the plan) and the novelty trend (a shape, calibrated on
+    fixed-horizon tests)."""
+    return dataclasses.replace(options, method="fixed")
 
 
 def compare_metric(
@@ -315,6 +344,13 @@ def cumulative_effects(
 ) -> pd.DataFrame:
     """The effect as it looked at the end of each day, from the units exposed so far.
 
+    Under a peeking-safe ``options.method`` each day's interval is the method's at that
+    day's units (the confidence sequence, or the group-sequential look's boundary), so the
+    band is valid however many days were read. ``excludes_zero`` marks the days whose
+    interval excludes no effect and ``first_day_excluding_zero`` the first of them per
+    metric and arm (None: not yet); under a fixed horizon that day means little, since a
+    fixed interval read daily excludes zero by luck far more often than alpha.
+
     Sufficient statistics add, so day ``d`` is the sum of days ``1..d``: no second pass over
     the data. Each unit counts once, on the day it was first exposed (see
     :func:`abcore.sql.sufficient_stats_sql`), so the last day is the overall readout. Also
@@ -345,11 +381,21 @@ def cumulative_effects(
                         "rel_ci_low": c.rel_ci_low,
                         "rel_ci_high": c.rel_ci_high,
                         "abs_effect": c.abs_effect,
+                        "abs_ci_low": c.abs_ci_low,
+                        "abs_ci_high": c.abs_ci_high,
                         "p_value": c.p_value,
                         "error": c.error,
                     }
                 )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["method"] = (options or ReadoutOptions()).method
+    frame["excludes_zero"] = (frame["abs_ci_low"] > 0) | (frame["abs_ci_high"] < 0)
+    first = frame[frame["excludes_zero"]].groupby(["metric", "arm"], sort=False)["day"].first()
+    keys = list(zip(frame["metric"], frame["arm"], strict=True))
+    frame["first_day_excluding_zero"] = [first.get(k) for k in keys]
+    return frame
 
 
 def segment_effects(
@@ -357,10 +403,12 @@ def segment_effects(
 ) -> pd.DataFrame:
     """Effects per segment value; p-values adjusted across every cell of the breakdown.
 
+    Always at the fixed horizon (see :func:`fixed_options`): a segment is exploratory.
+
     Many cells mean many chances of a fluke: the adjustment keeps a lucky segment from
     looking like a finding.
     """
-    options = options or ReadoutOptions()
+    options = fixed_options(options or ReadoutOptions())
     seg = aggregates.rows("segment")
     if seg.empty:
         return pd.DataFrame()
@@ -419,7 +467,66 @@ def _options(
         return options
     if alpha is None:
         alpha = plan.alpha if plan is not None else config.ALPHA
-    return ReadoutOptions(alpha=alpha, **given)
+    return readout_options(plan, alpha=alpha, **given)
+
+
+def readout_options(plan: ExperimentPlan | None, **given: Any) -> ReadoutOptions:
+    """:class:`ReadoutOptions` that read results with the plan's method.
+
+    A peeking-safe plan sets the method, its design and N (the planned units of control plus
+    one arm, :func:`abcore.sequential.planned_tuning_n`); ``given`` are the other options.
+    A plan whose size cannot be computed cannot tell its sequence when to be tightest:
+    that is an :class:`InputError` saying so.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> o = readout_options(ExperimentPlan(method="always_valid", planned_n_per_arm=20_000))
+    >>> o.method, o.planned_n
+    ('always_valid', 40000)
+    """
+    if plan is None or plan.method == "fixed":
+        return ReadoutOptions(**given)
+    try:
+        planned = sequential.planned_tuning_n(plan)
+    except ValueError as exc:
+        raise InputError(
+            f"The plan reads results with the {plan.method.replace('_', '-')} method, which "
+            f"needs the planned sample size, but the plan cannot be sized: {exc}"
+        ) from exc
+    return ReadoutOptions(
+        **given,
+        method=plan.method,
+        planned_n=planned,
+        tuning_n=plan.tuning_n,
+        looks=plan.looks,
+        spending=plan.spending,
+        rho=plan.rho,
+    )
+
+
+HORIZON_CHECKS = ("Duration", "Planned sample size", "Peeking")
+"""The maturity checks about the planned horizon (validity.duration_checks' names): a
+peeking-safe method may stop before it for a clear win or harm (see abcore.decision)."""
+
+
+def _peeking_safe_checks(checks: list[Check], plan: ExperimentPlan | None) -> list[Check]:
+    """Under a peeking-safe plan, reading before the planned end is not peeking: the
+    fixed-horizon warning becomes a pass that says why."""
+    if plan is None or not plan.peeking_safe:
+        return checks
+    label = {"always_valid": "always valid", "group_sequential": "group sequential"}
+    out = []
+    for c in checks:
+        if c.name == "Peeking":
+            c = Check(
+                "Peeking",
+                "pass",
+                f"Read before the planned end with the {label[plan.method]} method, whose "
+                "intervals and p-values stay valid at every look: it may stop early for a "
+                "clear win or a clear harm; otherwise keep running to the planned size.",
+                "maturity",
+            )
+        out.append(c)
+    return out
 
 
 def trend_check(trend: validity.TrendResult) -> Check:
@@ -458,12 +565,15 @@ def analyze_aggregates(
         *validity.preperiod_balance(aggregates, alpha=opts.alpha),
     ]
     planned_n, planned_days = _planned_size(plan)
-    all_checks += validity.duration_checks(
-        aggregates,
-        planned_n_per_arm=planned_arm_sizes(plan, planned_n, aggregates) if planned_n else None,
-        planned_days=planned_days,
+    all_checks += _peeking_safe_checks(
+        validity.duration_checks(
+            aggregates,
+            planned_n_per_arm=planned_arm_sizes(plan, planned_n, aggregates) if planned_n else None,
+            planned_days=planned_days,
+        ),
+        plan,
     )
-    trends = success_trends(aggregates, plan, options=opts)
+    trends = success_trends(aggregates, plan, options=fixed_options(opts))
     all_checks += [trend_check(t) for t in trends]
     recommendation = None
     if plan is not None:
@@ -521,7 +631,7 @@ def _planned_size(plan: ExperimentPlan | None) -> tuple[int | None, int | None]:
             sizing = size_plan(plan)
         except ValueError:
             return None, days
-        n, days = sizing.n_control, days or sizing.recommended_days
+        n, days = sizing.method_n_control, days or sizing.method_recommended_days
     return n, days
 
 

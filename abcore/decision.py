@@ -21,6 +21,15 @@ with multiple metrics", Schultzberg et al. 2024), checked in this order:
 When the plan is two-sided, each one-sided test runs at ``alpha / 2``: the same error rate
 the plan was sized for.
 
+**Peeking-safe methods.** When the readout's method is ``"always_valid"`` or
+``"group_sequential"`` every one-sided test above runs with the method's boundary at the
+current sample size and reports the method's p-value
+(:meth:`abcore.sequential.PeekingRule.margin_test`), so a win or a harm it finds is valid
+whenever the results are read. Such a win may then stop the test *before* the planned
+horizon: the horizon checks (planned duration, planned size, peeking) no longer hold back a
+clear win, though a novelty effect still fading does. Harm stops the test under any method.
+Without a clear result the test keeps running to its planned size, as with a fixed horizon.
+
 :func:`decide` reads the comparisons the readout computed
 (:func:`abcore.analysis.plan_comparisons`, with the readout's :class:`ReadoutOptions`) and the
 checks by their kind: the table and the verdict cannot read different numbers.
@@ -34,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from abcore import stats
+from abcore import sequential, stats
 from abcore.model import Check, ReadoutOptions
 from abcore.plan import ExperimentPlan, MetricSpec
 
@@ -208,6 +217,24 @@ class _Families:
     alpha_one: float
     alpha: float
     """The readout's alpha: guardrails' non-inferiority runs at it, one-sided."""
+    rule: sequential.PeekingRule | None = None
+    """The peeking-safe method's rule (None: fixed horizon)."""
+
+    def superiority(
+        self, c: stats.Comparison, direction: str, alpha: float, min_effect: float = 0.0
+    ) -> stats.MarginTest:
+        """One-sided superiority under the readout's method."""
+        if self.rule is None:
+            return stats.superiority(c, direction=direction, min_effect=min_effect, alpha=alpha)
+        return self.rule.margin_test(c, "superiority", direction, min_effect, alpha)
+
+    def noninferiority(
+        self, c: stats.Comparison, margin: float, direction: str
+    ) -> stats.MarginTest:
+        """One-sided non-inferiority at the readout's alpha under its method."""
+        if self.rule is None:
+            return stats.noninferiority(c, margin=margin, direction=direction, alpha=self.alpha)
+        return self.rule.margin_test(c, "noninferiority", direction, margin, self.alpha)
 
     def passed(self, family: str, arm: str, metric: str) -> Tested | None:
         """The test when it is significant after correction, else None."""
@@ -222,20 +249,20 @@ def _families(
 ) -> _Families:
     correction = options.correction
     alpha = _one_sided_alpha(plan, options.alpha)
+    rule = sequential.rule_for(options)
+    tests = _Families({}, {}, {}, {}, alpha, options.alpha, rule)
 
     def success(c: stats.Comparison, spec: MetricSpec) -> stats.MarginTest:
-        return stats.superiority(c, direction=spec.direction, alpha=alpha)
+        return tests.superiority(c, spec.direction, alpha)
 
     def harm(c: stats.Comparison, spec: MetricSpec) -> stats.MarginTest:
-        return stats.superiority(c, direction=_opposite(spec.direction), alpha=alpha)
+        return tests.superiority(c, _opposite(spec.direction), alpha)
 
     def breach(c: stats.Comparison, spec: MetricSpec) -> stats.MarginTest | None:
         if not spec.margin:
             return None
         margin = min(spec.margin, 0.99)
-        return stats.superiority(
-            c, direction=_opposite(spec.direction), min_effect=margin, alpha=alpha
-        )
+        return tests.superiority(c, _opposite(spec.direction), alpha, margin)
 
     return _Families(
         success=_family(plan, comparisons, ("success",), success, correction),
@@ -244,6 +271,7 @@ def _families(
         secondary_harm=_family(plan, comparisons, ("secondary",), harm, "bh"),
         alpha_one=alpha,
         alpha=options.alpha,
+        rule=rule,
     )
 
 
@@ -307,7 +335,7 @@ def _read_success(
     if cost > 0:
         # the cost test splits alpha over the success tests as the sizing does (Bonferroni)
         split = alpha_one / max(1, len(fam.success))
-        over = stats.superiority(c, direction=spec.direction, min_effect=cost, alpha=split)
+        over = fam.superiority(c, spec.direction, split, cost)
         sign = 1 if spec.higher_is_better else -1
         if not over.passed and sign * float(c.rel_effect) < cost:
             text = (
@@ -349,11 +377,7 @@ def _read_guardrail(
             spec, "guardrail", c, "breach", text, breach[0], to=found.harm, p_adjusted=breach[1]
         )
         return
-    ni = (
-        stats.noninferiority(c, margin=margin, direction=spec.direction, alpha=fam.alpha)
-        if margin
-        else None
-    )
+    ni = fam.noninferiority(c, margin, spec.direction) if margin else None
     hurt = fam.passed("harm", arm, spec.name)
     if hurt is not None:
         text = (
@@ -405,7 +429,7 @@ def _decide_arm(
     comparisons: dict[str, stats.Comparison | None],
     fam: _Families,
     gates: list[Check],
-    maturity: list[str],
+    maturity: _Maturity,
 ) -> ArmRecommendation:
     found = _Findings()
     for spec in plan.metrics:
@@ -428,10 +452,39 @@ def _decide_arm(
     return _verdict(arm, found, gates, maturity)
 
 
+@dataclass(frozen=True)
+class _Maturity:
+    """Maturity checks not yet passed: about the planned horizon, and the others (novelty)."""
+
+    horizon: list[str]
+    other: list[str]
+    peeking_safe: bool = False
+    method: str = "fixed"
+
+    @property
+    def all(self) -> list[str]:
+        return self.horizon + self.other
+
+    @property
+    def win_may_stop(self) -> bool:
+        """A clear win may be read now: mature, or early under a peeking-safe method."""
+        return not self.other and (self.peeking_safe or not self.horizon)
+
+
+METHOD_LABELS = {
+    "fixed": "fixed horizon",
+    "always_valid": "always valid",
+    "group_sequential": "group sequential",
+}
+
+
 def _verdict(
-    arm: str, found: _Findings, gates: list[Check], maturity: list[str]
+    arm: str, found: _Findings, gates: list[Check], maturity: _Maturity
 ) -> ArmRecommendation:
-    """Gates, then harm, then a mature win, then a mature loss; otherwise keep running."""
+    """Gates, then harm, then a mature win, then a mature loss; otherwise keep running.
+
+    A peeking-safe method lets a clear win through before the planned horizon.
+    """
     tests = tuple(found.tests)
 
     def rec(verdict: str, reasons: list[str], step: str | None = None) -> ArmRecommendation:
@@ -449,12 +502,19 @@ def _verdict(
         )
     if found.harm:
         return rec("dont_ship", found.harm)
-    mature = not maturity
+    mature = not maturity.all
     if found.wins and not found.waits:
         if mature:
             return rec("ship", found.wins + _passes(found.tests))
+        if maturity.win_may_stop:
+            early = (
+                f"Stopped early: the {METHOD_LABELS[maturity.method]} readout is valid at "
+                "every look, so this win holds before the planned end (its size may still be "
+                "smaller than it looks today)."
+            )
+            return rec("ship", [*found.wins, *_passes(found.tests), early])
         early = "Decide when the test is mature: a win read early is usually smaller than it looks."
-        return rec("keep_running", [*maturity, *found.wins, early])
+        return rec("keep_running", [*maturity.all, *found.wins, early])
     if found.below_cost and mature:
         return rec("dont_ship", found.below_cost)
     if found.flats and mature and not found.waits:
@@ -469,7 +529,7 @@ def _verdict(
             "The test is mature but a guardrail is inconclusive: extend it to power the "
             "guardrail, or agree a wider margin before deciding."
         )
-    reasons = maturity + found.waits + found.wins + found.flats + found.below_cost
+    reasons = maturity.all + found.waits + found.wins + found.flats + found.below_cost
     return rec("keep_running", reasons, step)
 
 
@@ -498,15 +558,26 @@ def decide(
         options: the readout's options: ``options.alpha`` is the error rate of the tests
             (one-sided tests run at half of it when the plan is two-sided) and
             ``options.correction`` splits it over the success metrics x arms and corrects
-            the harm tests. Default: the plan's alpha.
+            the harm tests; ``options.method`` the peeking-safe method. Default: the plan's
+            alpha and method.
     """
-    options = options or ReadoutOptions(alpha=plan.alpha)
+    if options is None:
+        from abcore.analysis import readout_options
+
+        options = readout_options(plan, alpha=plan.alpha)
     if hasattr(comparisons, "mapping"):
         from abcore.analysis import plan_comparisons
 
         comparisons = plan_comparisons(comparisons, plan, options)
     by_arm = {arm: dict(by_metric) for arm, by_metric in comparisons.items()}
-    maturity = [c.message for c in checks if c.immature]
+    from abcore.analysis import HORIZON_CHECKS
+
+    maturity = _Maturity(
+        horizon=[c.message for c in checks if c.immature and c.name in HORIZON_CHECKS],
+        other=[c.message for c in checks if c.immature and c.name not in HORIZON_CHECKS],
+        peeking_safe=options.method != "fixed",
+        method=options.method,
+    )
     gates = [c for c in checks if c.kind == "gate"]
     fam = _families(plan, by_arm, options)
     arms = tuple(_decide_arm(plan, arm, by_arm[arm], fam, gates, maturity) for arm in by_arm)

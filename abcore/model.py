@@ -303,12 +303,27 @@ class ReadoutOptions:
             success metrics with it.
         relative_method: interval of the relative effect ("fieller", "log" or "delta").
         cuped: use the pre-period covariate of a metric when it has one.
+        method: how peeking is handled (:data:`abcore.config.SEQUENTIAL_METHODS`):
+            ``"fixed"`` reads every interval and p-value at the fixed horizon;
+            ``"always_valid"`` turns them into a confidence sequence and an always-valid
+            p-value; ``"group_sequential"`` into the current look's boundary (see
+            :class:`abcore.sequential.PeekingRule`). The plan chooses it.
+        planned_n: planned units of control plus one treatment arm: the information
+            fraction's denominator for group-sequential looks and the default N*.
+        tuning_n: N* of the always-valid sequence (default ``planned_n``).
+        looks, spending, rho: the group-sequential design.
     """
 
     alpha: float = config.ALPHA
     correction: str = config.CORRECTION
     relative_method: str = config.RELATIVE_CI
     cuped: bool = True
+    method: str = config.SEQUENTIAL_METHOD
+    planned_n: int | None = None
+    tuning_n: int | None = None
+    looks: int = config.GS_LOOKS
+    spending: str = config.SPENDING
+    rho: float = config.SPENDING_RHO
 
     def __post_init__(self) -> None:
         check_scalar(self.alpha, "alpha", gt=0, lt=1)
@@ -317,6 +332,18 @@ class ReadoutOptions:
         if not isinstance(self.cuped, bool | np.bool_):
             raise ValueError(f"cuped must be True or False, got {self.cuped!r}.")
         object.__setattr__(self, "cuped", bool(self.cuped))
+        check_scalar(self.method, "method", in_=config.SEQUENTIAL_METHODS)
+        check_scalar(self.looks, "looks", ge=1, le=config.SEQUENTIAL_MAX_LOOKS)
+        check_scalar(self.spending, "spending", in_=config.SPENDING_FUNCTIONS)
+        check_scalar(self.rho, "rho", gt=0)
+        for name in ("planned_n", "tuning_n"):
+            if getattr(self, name) is not None:
+                check_scalar(getattr(self, name), name, gt=0)
+        if self.method != "fixed" and self.planned_n is None and self.tuning_n is None:
+            raise ValueError(
+                f"planned_n must be given for the {self.method} method: it is the planned "
+                "units of control plus one arm (pass a plan, which knows it)."
+            )
 
 
 @dataclass(frozen=True)

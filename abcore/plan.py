@@ -88,6 +88,16 @@ class MetricSpec:
         return cls(**known, extra=extra)
 
 
+_SEQUENTIAL_DEFAULTS: dict[str, Any] = {
+    "method": config.SEQUENTIAL_METHOD,
+    "looks": config.GS_LOOKS,
+    "spending": config.SPENDING,
+    "rho": config.SPENDING_RHO,
+    "tuning_n": None,
+}
+"""Keys written only when they differ from these, so older plans keep their fingerprint."""
+
+
 def _default_metrics() -> tuple[MetricSpec, ...]:
     return (MetricSpec("converted", "success", "binary", "increase", baseline=0.10, mde=0.05),)
 
@@ -100,6 +110,15 @@ class ExperimentPlan:
     ``min_effect_to_launch`` is the relative lift on the success metric below which a launch
     does not pay for itself; ``variance_reduction`` the share of variance CUPED is expected
     to remove (rho squared).
+
+    ``method`` is how the results will be read, chosen before launch because it changes the
+    size the test needs (:data:`abcore.config.SEQUENTIAL_METHODS`): ``"fixed"`` (read once, at
+    the planned end), ``"always_valid"`` (a confidence sequence: look any time) or
+    ``"group_sequential"`` (``looks`` planned looks, alpha spent by ``spending`` with
+    exponent ``rho``). ``tuning_n`` overrides N*, the size where the always-valid sequence
+    is tightest (default: the planned units of control plus one arm). These keys are left
+    out of the JSON, the link and the fingerprint while they hold their defaults, so plans
+    and links made before they existed read, and hash, exactly as before (as fixed horizon).
     """
 
     name: str = "Untitled experiment"
@@ -120,10 +139,24 @@ class ExperimentPlan:
     planned_n_per_arm: int | None = None
     start_date: str | None = None
     planned_days: int | None = None
+    method: str = config.SEQUENTIAL_METHOD
+    looks: int = config.GS_LOOKS
+    spending: str = config.SPENDING
+    rho: float = config.SPENDING_RHO
+    tuning_n: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_scalar(self.alpha, "alpha", gt=0, lt=1)
+        check_scalar(self.method, "method", in_=config.SEQUENTIAL_METHODS)
+        if isinstance(self.looks, bool) or not float(self.looks).is_integer():
+            raise ValueError(f"looks must be a whole number of looks, got {self.looks!r}.")
+        check_scalar(self.looks, "looks", ge=1, le=config.SEQUENTIAL_MAX_LOOKS)
+        object.__setattr__(self, "looks", int(self.looks))
+        check_scalar(self.spending, "spending", in_=config.SPENDING_FUNCTIONS)
+        check_scalar(self.rho, "rho", gt=0)
+        if self.tuning_n is not None:
+            check_scalar(self.tuning_n, "tuning_n", gt=0)
         check_scalar(self.power, "power", gt=0, lt=1)
         check_scalar(self.alternative, "alternative", in_=config.ALTERNATIVES)
         check_scalar(self.daily_units, "daily_units", gt=0)
@@ -162,6 +195,11 @@ class ExperimentPlan:
     def guardrails(self) -> tuple[MetricSpec, ...]:
         return tuple(m for m in self.metrics if m.role == "guardrail")
 
+    @property
+    def peeking_safe(self) -> bool:
+        """Whether the plan reads results with a method valid at every look."""
+        return self.method != "fixed"
+
     # ---- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": SCHEMA_VERSION}
@@ -174,6 +212,8 @@ class ExperimentPlan:
                 value = [m.to_dict() for m in value]
             elif f.name == "expected_shares":
                 value = dict(value)
+            elif f.name in _SEQUENTIAL_DEFAULTS and value == _SEQUENTIAL_DEFAULTS[f.name]:
+                continue
             out[f.name] = value
         return out
 

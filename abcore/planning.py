@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from abcore import config, power
+from abcore import config, power, sequential
 from abcore.plan import ExperimentPlan, MetricSpec
+from abcore.sequential import MethodCost
 
 __all__ = [
     "GuardrailSize",
@@ -72,6 +74,23 @@ class PlanSizing:
     exact_reference_n: int
     """The exact normal-approximation answer under the rule of thumb's own assumptions."""
     daily_units_in_test: float
+    method: str = config.SEQUENTIAL_METHOD
+    """The plan's analysis method; the ``method_*`` fields are its size and duration."""
+    method_n_control: int = 0
+    method_n_treatment: int = 0
+    method_n_total: int = 0
+    method_days: int = 0
+    method_recommended_days: int = 0
+    inflation: float = 1.0
+    """The method's sample size over the fixed horizon's, at the same power."""
+    costs: tuple[MethodCost, ...] = ()
+    """Every method side by side (fixed, group sequential, always valid), for the page."""
+    cost_days: tuple[int, ...] = ()
+    """Recommended days of each entry of ``costs`` (whole weeks)."""
+
+    @property
+    def peeking_safe(self) -> bool:
+        return self.method != "fixed"
 
 
 def corrected_power(target: float, guardrails: int) -> float:
@@ -210,12 +229,51 @@ def _total_for(plan: ExperimentPlan, n_control: ArrayLike) -> np.ndarray:
     return n_c + len(plan.treatments) * np.ceil(plan.ratio * n_c - 1e-9)
 
 
+@lru_cache(maxsize=64)
+def _costs(
+    n_total: int,
+    alpha: float,
+    power_: float,
+    alternative: str,
+    looks: int,
+    spending: str,
+    rho: float,
+) -> tuple[MethodCost, ...]:
+    """:func:`abcore.sequential.method_costs`, remembered: the page asks on every rerun and
+    the always-valid price takes a tenth of a second."""
+    return sequential.method_costs(
+        n_total,
+        alpha=alpha,
+        power=power_,
+        alternative=alternative,
+        looks=looks,
+        spending=spending,
+        rho=rho,
+    )
+
+
+def _weeks(days: int) -> int:
+    return max(1, math.ceil(days / config.WEEK)) * config.WEEK
+
+
 def size_plan(plan: ExperimentPlan) -> PlanSizing:
     """Size the whole plan; ValueError (naming the parameter) when it can't be sized.
 
     Every success metric is sized at the decision's split alpha (success metrics x arms)
     and, with a launch cost, for a lift surely above that cost; every guardrail for
     non-inferiority. The largest size binds.
+
+    ``n_control``... are the fixed horizon's size; ``method_n_control``... the size the
+    plan's method needs for the same power: the fixed size times the method's inflation
+    (:func:`abcore.sequential.method_costs`, priced at the success test's split alpha and
+    per-test power; the always-valid price assumes daily looks for four weeks,
+    ``config.AV_LOOKS``). ``costs`` lists all three methods so the page can show them side
+    by side.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> s = size_plan(ExperimentPlan(method="group_sequential"))
+    >>> s.n_control, s.method_n_control, round(s.inflation, 3)
+    (57763, 60992, 1.056)
     """
     metric = _check_success(plan.success)
     successes = [_check_success(m) for m in _success_metrics(plan)]
@@ -234,6 +292,23 @@ def size_plan(plan: ExperimentPlan) -> PlanSizing:
     weeks = max(1, math.ceil(days / config.WEEK))
     thumb = power.rule_of_thumb_n(_metric_variance(metric), _absolute(metric))
     reference = _reference_size(metric)
+    alpha_per_test = plan.alpha / (len(successes) * len(plan.treatments))
+    costs = _costs(
+        n_total,
+        float(alpha_per_test),
+        float(power_),
+        plan.alternative,
+        int(plan.looks),
+        plan.spending,
+        float(plan.rho),
+    )
+    chosen = next(c for c in costs if c.method == plan.method)
+    method_n = math.ceil(n_control * chosen.inflation - 1e-9)
+    method_total = int(_total_for(plan, method_n))
+    method_days = int(power.duration_days(method_total, plan.daily_units, plan.exposure))
+    cost_days = tuple(
+        _weeks(int(power.duration_days(c.n_total, plan.daily_units, plan.exposure))) for c in costs
+    )
     return PlanSizing(
         n_control=n_control,
         n_treatment=n_treatment,
@@ -243,11 +318,20 @@ def size_plan(plan: ExperimentPlan) -> PlanSizing:
         binding=binding,
         success_n_control=success_n,
         guardrails=guards,
-        alpha_per_test=plan.alpha / (len(successes) * len(plan.treatments)),
+        alpha_per_test=alpha_per_test,
         power_per_test=power_,
         rule_of_thumb_n=thumb,
         exact_reference_n=reference,
         daily_units_in_test=_daily_in_test(plan),
+        method=plan.method,
+        method_n_control=method_n,
+        method_n_treatment=math.ceil(plan.ratio * method_n - 1e-9),
+        method_n_total=method_total,
+        method_days=method_days,
+        method_recommended_days=_weeks(method_days),
+        inflation=chosen.inflation,
+        costs=costs,
+        cost_days=cost_days,
     )
 
 
