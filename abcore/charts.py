@@ -31,23 +31,62 @@ def _rule_x(value: float, title: str) -> alt.Chart:
     return rule + text
 
 
+FIXED_LABEL = "Fixed horizon"
+METHOD_COLOR = "#8250df"
+
+
+def _series(
+    data: pd.DataFrame, columns: dict[str, str], method_label: str | None
+) -> tuple[pd.DataFrame, alt.Color]:
+    """Long data with a ``series`` column: the fixed horizon, and the plan's method when its
+    columns are there, so both curves share one axis and a legend names them."""
+    fixed_col, method_col = columns["fixed"], columns["method"]
+    frames = [data.assign(value=data[fixed_col], series=FIXED_LABEL)]
+    if method_label and method_col in data:
+        frames.append(data.assign(value=data[method_col], series=method_label))
+    long = pd.concat(frames, ignore_index=True)
+    names = list(dict.fromkeys(long["series"]))
+    color = alt.Color(
+        "series:N",
+        title=None,
+        scale=alt.Scale(domain=names, range=[LINE, METHOD_COLOR][: len(names)]),
+        legend=alt.Legend(orient="bottom") if len(names) > 1 else None,
+    )
+    return long, color
+
+
 def sample_size_chart(
-    curve: pd.DataFrame, planned_mde: float, *, relative: bool = True, binary: bool = True
+    curve: pd.DataFrame,
+    planned_mde: float,
+    *,
+    relative: bool = True,
+    binary: bool = True,
+    method_label: str | None = None,
 ) -> alt.LayerChart:
-    """Users per arm against the minimum detectable effect, the planned one marked."""
+    """Users per arm against the minimum detectable effect, the planned one marked.
+
+    With ``method_label`` and the curve's ``n_control_method`` column (a peeking-safe plan)
+    the method's curve is drawn above the fixed horizon's: the gap is what peeking costs.
+    """
     data = curve.assign(mde_shown=curve["mde"] * (100 if relative or binary else 1))
+    if "days_method" not in data:
+        data["days_method"] = data["days"]
     planned = planned_mde * (100 if relative or binary else 1)
     unit = "relative lift, %" if relative else ("percentage points" if binary else "absolute")
+    long, color = _series(data, {"fixed": "n_control", "method": "n_control_method"}, method_label)
+    long["days_shown"] = np.where(long["series"] == FIXED_LABEL, long["days"], long["days_method"])
     line = (
-        alt.Chart(data)
-        .mark_line(color=LINE, strokeWidth=2.5)
+        alt.Chart(long)
+        .mark_line(strokeWidth=2.5)
         .encode(
             x=alt.X("mde_shown:Q", title=f"Minimum detectable effect ({unit})"),
-            y=alt.Y("n_control:Q", title="Users per arm", scale=alt.Scale(type="log")),
+            y=alt.Y("value:Q", title="Users per arm", scale=alt.Scale(type="log")),
+            color=color,
             tooltip=[
+                alt.Tooltip("series:N", title="Analysis"),
                 alt.Tooltip("mde_shown:Q", title="MDE", format=".3g"),
-                alt.Tooltip("n_control:Q", title="Users per arm", format=",.0f"),
-                alt.Tooltip("days:Q", title="Days"),
+                alt.Tooltip("value:Q", title="Users per arm", format=",.0f"),
+                alt.Tooltip("days_shown:Q", title="Days"),
             ],
         )
     )
@@ -56,19 +95,25 @@ def sample_size_chart(
     )
 
 
-def power_days_chart(days: pd.DataFrame, target: float, planned_days: int) -> alt.LayerChart:
-    """Power at the planned MDE for each day the test runs."""
+def power_days_chart(
+    days: pd.DataFrame, target: float, planned_days: int, *, method_label: str | None = None
+) -> alt.LayerChart:
+    """Power at the planned MDE for each day the test runs (and under the plan's method,
+    from ``power_method``, when ``method_label`` is given)."""
+    long, color = _series(days, {"fixed": "power", "method": "power_method"}, method_label)
     line = (
-        alt.Chart(days)
-        .mark_line(color=LINE, strokeWidth=2.5)
+        alt.Chart(long)
+        .mark_line(strokeWidth=2.5)
         .encode(
             x=alt.X("day:Q", title="Days running"),
             y=alt.Y(
-                "power:Q", title="Power", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])
+                "value:Q", title="Power", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])
             ),
+            color=color,
             tooltip=[
+                alt.Tooltip("series:N", title="Analysis"),
                 alt.Tooltip("day:Q", title="Day"),
-                alt.Tooltip("power:Q", title="Power", format=".1%"),
+                alt.Tooltip("value:Q", title="Power", format=".1%"),
             ],
         )
     )
@@ -83,17 +128,26 @@ def power_days_chart(days: pd.DataFrame, target: float, planned_days: int) -> al
 
 
 def detectable_lift_chart(
-    days: pd.DataFrame, planned_mde: float, planned_days: int
+    days: pd.DataFrame,
+    planned_mde: float,
+    planned_days: int,
+    *,
+    method_label: str | None = None,
 ) -> alt.LayerChart:
-    """Smallest relative lift detectable after each day (at the plan's alpha and power)."""
-    data = days.assign(lift_pct=days["detectable_lift"] * 100)
+    """Smallest relative lift detectable after each day (at the plan's alpha and power),
+    and under the plan's method (``detectable_lift_method``) when ``method_label`` is given."""
+    cols = {"fixed": "detectable_lift", "method": "detectable_lift_method"}
+    long, color = _series(days, cols, method_label)
+    long["lift_pct"] = long["value"] * 100
     line = (
-        alt.Chart(data)
-        .mark_line(color=LINE, strokeWidth=2.5)
+        alt.Chart(long)
+        .mark_line(strokeWidth=2.5)
         .encode(
             x=alt.X("day:Q", title="Days running"),
             y=alt.Y("lift_pct:Q", title="Detectable relative lift (%)"),
+            color=color,
             tooltip=[
+                alt.Tooltip("series:N", title="Analysis"),
                 alt.Tooltip("day:Q", title="Day"),
                 alt.Tooltip("lift_pct:Q", title="Detectable lift %", format=".2f"),
             ],
@@ -311,7 +365,11 @@ def _day_axis(daily: pd.DataFrame) -> alt.X:
 
 
 def cumulative_lift_chart(
-    daily: pd.DataFrame, *, title: str = "Relative lift so far, day by day"
+    daily: pd.DataFrame,
+    *,
+    title: str = "Relative lift so far, day by day",
+    first_day: Any = None,
+    first_day_label: str = "interval first excludes 0",
 ) -> alt.LayerChart:
     """The relative effect as it stood at the end of each day, with its interval as a band.
 
@@ -321,6 +379,9 @@ def cumulative_lift_chart(
 
     The first days' intervals are very wide, so the vertical axis is fitted to the later
     days and earlier bands are cut at its edges: a settling line is what the reader needs.
+    ``first_day`` (e.g. ``daily["first_day_excluding_zero"]``) draws a labelled rule on the
+    first day the band left zero behind; under a peeking-safe method the band is the
+    confidence sequence (or the group-sequential boundary), valid on every day shown.
 
     >>> df = pd.DataFrame({"day": pd.to_datetime(["2026-03-02", "2026-03-03"]),
     ...                    "arm": "b", "rel_effect": [0.1, 0.05],
@@ -375,7 +436,22 @@ def cumulative_lift_chart(
         .mark_rule(color="#444")
         .encode(y=alt.Y("y:Q", scale=scale))
     )
-    return alt.layer(zero, band, line).properties(height=340, title=title)
+    layers = [zero, band, line]
+    if first_day is not None and not (isinstance(first_day, float) and np.isnan(first_day)):
+        marker = pd.DataFrame({"day": [first_day], "label": [first_day_label]})
+        if not pd.api.types.is_datetime64_any_dtype(data["day"]):
+            marker["day"] = marker["day"].astype(str)
+        else:
+            marker["day"] = pd.to_datetime(marker["day"])
+        layers.append(
+            alt.Chart(marker).mark_rule(color=GOOD, strokeDash=[5, 3], strokeWidth=2).encode(x=x)
+        )
+        layers.append(
+            alt.Chart(marker)
+            .mark_text(align="left", dx=5, dy=6, baseline="top", color=GOOD, fontWeight="bold")
+            .encode(x=x, y=alt.value(0), text="label:N")
+        )
+    return alt.layer(*layers).properties(height=340, title=title)
 
 
 def daily_units_chart(

@@ -34,7 +34,9 @@ __all__ = [
     "days_curve",
     "default_hypothesis",
     "describe_effect",
+    "describe_method",
     "detectable_lift_by_days",
+    "method_costs_frame",
     "power_by_days",
     "sample_size_curve",
     "size_plan",
@@ -341,9 +343,17 @@ def _n_control_after(plan: ExperimentPlan, days: ArrayLike) -> np.ndarray:
     return np.asarray(days, dtype=float) * _daily_in_test(plan) * share
 
 
-def detectable_lift_by_days(plan: ExperimentPlan, days: ArrayLike) -> np.ndarray:
-    """Smallest relative lift on the success metric detectable after each number of days."""
+def detectable_lift_by_days(
+    plan: ExperimentPlan, days: ArrayLike, *, under_method: bool = False
+) -> np.ndarray:
+    """Smallest relative lift on the success metric detectable after each number of days.
+
+    ``under_method``: as the plan's method reads it (the days shrunk by its inflation; the
+    same as without for a fixed horizon).
+    """
     metric = _check_success(plan.success)
+    if under_method and plan.peeking_safe:
+        days = np.asarray(days, dtype=float) / size_plan(plan).inflation
     n = _n_control_after(plan, days)
     options = _options(plan, metric, corrected_power(plan.power, len(plan.guardrails)))
     options["relative"] = True
@@ -371,7 +381,8 @@ def sample_size_curve(plan: ExperimentPlan, points: int = config.CURVE_POINTS) -
     """Users per arm against the mde, around the planned one (one vectorised call).
 
     Columns: ``mde`` (in the plan's units: relative or absolute), ``n_control``,
-    ``n_total``, ``days``.
+    ``n_total``, ``days``; a peeking-safe plan adds ``n_control_method`` and ``days_method``
+    (the fixed size times the method's inflation, which does not depend on the mde).
     """
     metric = _check_success(plan.success)
     planned = abs(metric.mde)
@@ -389,21 +400,108 @@ def sample_size_curve(plan: ExperimentPlan, points: int = config.CURVE_POINTS) -
         size = power.sample_size_mean(metric.baseline, metric.sd, sign * grid, **options)
     total = _total_for(plan, size.n_control)
     days = power.duration_days(total, plan.daily_units, plan.exposure)
-    return pd.DataFrame({"mde": grid, "n_control": size.n_control, "n_total": total, "days": days})
+    frame = pd.DataFrame({"mde": grid, "n_control": size.n_control, "n_total": total, "days": days})
+    if plan.peeking_safe:
+        inflation = size_plan(plan).inflation
+        n_method = np.ceil(np.asarray(size.n_control, dtype=float) * inflation - 1e-9)
+        frame["n_control_method"] = n_method
+        frame["days_method"] = power.duration_days(
+            _total_for(plan, n_method), plan.daily_units, plan.exposure
+        )
+    return frame
 
 
 def days_curve(plan: ExperimentPlan, max_days: int | None = None) -> pd.DataFrame:
-    """Power and detectable lift for each day from 1 to ``max_days`` (default: 2x plan)."""
+    """Power and detectable lift for each day from 1 to ``max_days`` (default: 2x plan).
+
+    A peeking-safe plan adds ``power_method`` and ``detectable_lift_method``: the fixed
+    curves with the days divided by the method's inflation (a method that needs 6% more
+    users reaches on day 1.06 d what the fixed horizon reaches on day d). The inflation is
+    exact at the plan's power and close elsewhere.
+    """
     sizing = size_plan(plan)
-    last = max_days or max(28, 2 * sizing.recommended_days)
+    last = max_days or max(28, 2 * sizing.method_recommended_days)
     days = np.arange(1, last + 1)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "day": days,
             "power": power_by_days(plan, days),
             "detectable_lift": detectable_lift_by_days(plan, days),
         }
     )
+    if plan.peeking_safe:
+        shrunk = days / sizing.inflation
+        frame["power_method"] = power_by_days(plan, shrunk)
+        frame["detectable_lift_method"] = detectable_lift_by_days(plan, shrunk)
+    return frame
+
+
+METHOD_NAMES = {
+    "fixed": "Fixed horizon",
+    "always_valid": "Always valid",
+    "group_sequential": "Group sequential",
+}
+
+
+SPENDING_NAMES = {
+    "power": "alpha x t^{rho:g} (strict early, like O'Brien-Fleming)",
+    "obf": "O'Brien-Fleming (strictest early)",
+    "pocock": "Pocock (the same bar at every look)",
+}
+
+
+def describe_method(plan: ExperimentPlan) -> str:
+    """The plan's way of reading results in one sentence a product manager can follow.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> describe_method(ExperimentPlan(method="group_sequential"))[:40]
+    'Group sequential: 4 planned looks, alpha'
+    """
+    if plan.method == "always_valid":
+        return (
+            "Always valid: the results may be read any day and the test stopped as soon as "
+            "they are clear; intervals and p-values are a confidence sequence, valid at "
+            "every look."
+        )
+    if plan.method == "group_sequential":
+        spending = SPENDING_NAMES[plan.spending].format(rho=plan.rho)
+        return (
+            f"Group sequential: {plan.looks} planned looks, alpha spent by {spending}; the test "
+            "may stop at a look whose result crosses that look's boundary."
+        )
+    return (
+        "Fixed horizon: the results are read once, at the planned end; reading earlier and "
+        "stopping on a good-looking day inflates false wins."
+    )
+
+
+def method_costs_frame(plan: ExperimentPlan, sizing: PlanSizing | None = None) -> pd.DataFrame:
+    """The three analysis methods side by side for this plan: what each costs.
+
+    Columns: ``method``, ``label``, ``n_control`` (per arm), ``n_total``, ``days`` (whole
+    weeks), ``extra_share`` (users over the fixed horizon), ``looks`` and ``chosen``.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> method_costs_frame(ExperimentPlan())[["method", "n_control"]].to_dict("list")
+    {'method': ['fixed', 'group_sequential', 'always_valid'], 'n_control': [57763, 60992, 99563]}
+    """
+    sizing = sizing or size_plan(plan)
+    rows = []
+    for cost, days in zip(sizing.costs, sizing.cost_days, strict=True):
+        n = math.ceil(sizing.n_control * cost.inflation - 1e-9)
+        rows.append(
+            {
+                "method": cost.method,
+                "label": METHOD_NAMES[cost.method],
+                "n_control": n,
+                "n_total": int(_total_for(plan, n)),
+                "days": days,
+                "extra_share": cost.extra_share,
+                "looks": cost.looks,
+                "chosen": cost.method == plan.method,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _pct(x: float) -> str:

@@ -12,7 +12,14 @@ from typing import Any
 import pandas as pd
 
 from abcore.plan import ExperimentPlan
-from abcore.planning import PlanSizing, default_hypothesis, describe_effect
+from abcore.planning import (
+    METHOD_NAMES,
+    PlanSizing,
+    default_hypothesis,
+    describe_effect,
+    describe_method,
+    method_costs_frame,
+)
 
 __all__ = ["plan_brief_json", "plan_brief_markdown", "spreadsheet_safe"]
 
@@ -69,18 +76,31 @@ def plan_brief_markdown(plan: ExperimentPlan, sizing: PlanSizing, link: str | No
     for guard in plan.guardrails:
         margin = f"{guard.margin:.1%}" if guard.margin else "not set"
         lines.append(f"- Guardrail: {_md(guard.name)} (non-inferiority margin {margin})")
+    lines += ["", "## Reading the results", "", f"- {_md(describe_method(plan))}"]
+    if plan.tuning_n:
+        lines.append(f"- Confidence sequence tuned for N* = {plan.tuning_n:,} units")
     lines += [
         "",
         "## Size and duration",
         "",
-        f"- Users per arm: {sizing.n_control:,} (control), {sizing.n_treatment:,} (each treatment)",
-        f"- Users in total: {sizing.n_total:,}",
-        f"- Days to enrol: {sizing.days}; run for {sizing.recommended_days} days (whole weeks)",
+        f"- Users per arm: {sizing.method_n_control:,} (control), "
+        f"{sizing.method_n_treatment:,} (each treatment)",
+        f"- Users in total: {sizing.method_n_total:,}",
+        f"- Days to enrol: {sizing.method_days}; run for {sizing.method_recommended_days} days "
+        "(whole weeks)",
         f"- Set by: {_md(sizing.binding)}; alpha per test {sizing.alpha_per_test:.4g}, "
         f"power per test {sizing.power_per_test:.1%}",
         f"- Rule of thumb 16 sigma^2/delta^2: {sizing.rule_of_thumb_n:,.0f} per arm "
         f"(exact under the same assumptions: {sizing.exact_reference_n:,})",
     ]
+    if sizing.costs:
+        lines += ["", "| analysis | users per arm | days | extra users |", "|---|---|---|---|"]
+        for row in method_costs_frame(plan, sizing).to_dict("records"):
+            mark = " (chosen)" if row["chosen"] else ""
+            extra = f"+{row['extra_share']:.1%}" if row["extra_share"] else "-"
+            lines.append(
+                f"| {row['label']}{mark} | {row['n_control']:,} | {row['days']} | {extra} |"
+            )
     if link:
         lines += ["", f"Open this plan: {link}"]
     return "\n".join(lines) + "\n"
@@ -92,12 +112,19 @@ def plan_brief_json(plan: ExperimentPlan, sizing: PlanSizing) -> str:
         "fingerprint": plan.fingerprint(),
         "plan": plan.to_dict(),
         "sizing": {
-            "n_control": sizing.n_control,
-            "n_treatment": sizing.n_treatment,
-            "n_total": sizing.n_total,
-            "days": sizing.days,
-            "recommended_days": sizing.recommended_days,
+            "n_control": sizing.method_n_control,
+            "n_treatment": sizing.method_n_treatment,
+            "n_total": sizing.method_n_total,
+            "days": sizing.method_days,
+            "recommended_days": sizing.method_recommended_days,
             "binding": sizing.binding,
+            "method": sizing.method,
+            "inflation": sizing.inflation,
+            "fixed_horizon": {
+                "n_control": sizing.n_control,
+                "n_total": sizing.n_total,
+                "recommended_days": sizing.recommended_days,
+            },
         },
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
@@ -172,8 +199,10 @@ def analysis_report_markdown(
         "",
         "## Effects",
         "",
-        f"Relative intervals by {analysis.relative_method}; p-values adjusted with "
-        f"{analysis.correction} across metrics and arms; alpha {analysis.alpha:g}.",
+        f"Analysis: {METHOD_NAMES.get(analysis.options.method, analysis.options.method)}. "
+        f"Relative intervals by {analysis.relative_method}; p-values adjusted within each "
+        f"family (success and guardrail metrics with {analysis.correction}, exploratory "
+        f"metrics with Benjamini-Hochberg); alpha {analysis.alpha:g}.",
         "",
         "| metric | arm | control | treatment | lift | 95% CI | p | adjusted p |",
         "|---|---|---|---|---|---|---|---|",
@@ -219,6 +248,7 @@ def analysis_report_json(analysis: Any, *, plan: ExperimentPlan | None = None) -
             "alpha": analysis.alpha,
             "correction": analysis.correction,
             "relative_method": analysis.relative_method,
+            "method": analysis.options.method,
         },
         "effects": effects,
         "aggregates": analysis.aggregates.to_dict(),

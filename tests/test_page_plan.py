@@ -109,3 +109,54 @@ def test_guardrail_from_the_plan_is_listed_and_sized():
     at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05), guard)))
     assert metrics(at)["Users per arm"] == f"{size_plan(at.session_state['plan']).n_control:,}"
     assert any("page_load_ms" in i.value for i in at.info)
+
+
+def radio(at: AppTest, label: str):
+    return next(r for r in at.radio if r.label == label)
+
+
+@pytest.mark.parametrize("method", ["always_valid", "group_sequential"])
+def test_choosing_a_peeking_safe_method_shows_its_cost_next_to_fixed(method):
+    at = run_page()
+    radio(at, "How will you read the results?").set_value(method).run()
+    assert not at.exception, at.exception
+    plan = at.session_state["plan"]
+    sizing = size_plan(plan)
+    assert plan.method == method
+    assert plan.planned_n_per_arm == sizing.method_n_control > sizing.n_control
+    assert plan.planned_days == sizing.method_recommended_days
+    shown = {m.label: m for m in at.metric}
+    assert shown["Users per arm"].value == f"{sizing.method_n_control:,}"
+    assert shown["Users per arm"].delta == f"{sizing.inflation - 1:+.1%} vs fixed horizon"
+    costs = next(d.value for d in at.dataframe if "Extra users" in list(d.value.columns))
+    assert list(costs["Analysis"].str.replace("▶ ", "")) == [
+        "Fixed horizon",
+        "Group sequential",
+        "Always valid",
+    ]
+    assert costs["Analysis"].str.startswith("▶").sum() == 1
+    # the link carries the method
+    assert ExperimentPlan.from_query_params(dict(at.query_params)).method == method
+
+
+def test_group_sequential_looks_and_spending_reach_the_plan():
+    at = run_page()
+    radio(at, "How will you read the results?").set_value("group_sequential").run()
+    number(at, "Planned looks (including the last)").set_value(6).run()
+    next(s for s in at.selectbox if s.label == "How strict are early looks?").set_value(
+        "pocock"
+    ).run()
+    assert not at.exception, at.exception
+    plan = at.session_state["plan"]
+    assert (plan.looks, plan.spending) == (6, "pocock")
+    assert "6 planned" in "".join(
+        next(d.value for d in at.dataframe if "Looks" in list(d.value.columns))["Looks"]
+    )
+
+
+def test_a_fixed_plan_keeps_its_numbers_and_link():
+    at = run_page()
+    plan = at.session_state["plan"]
+    assert plan.method == "fixed"
+    assert "method" not in plan.to_dict()
+    assert metrics(at)["Users per arm"] == f"{size_plan(plan).n_control:,}"
