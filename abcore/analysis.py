@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import config, ingest, sequential, stats, validity
+from abcore import bayes, config, ingest, sequential, stats, validity
 from abcore.errors import InputError
 from abcore.model import Check, Mapping, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
@@ -36,6 +36,7 @@ __all__ = [
     "ReadoutOptions",
     "analyze",
     "analyze_aggregates",
+    "bayes_effects",
     "compare_metric",
     "compare_stats",
     "cumulative_effects",
@@ -135,6 +136,17 @@ class Analysis:
     def method(self) -> str:
         """How peeking is handled: "fixed", "always_valid" or "group_sequential"."""
         return self.options.method
+
+    def bayes(
+        self,
+        *,
+        prior_mean: float = config.BAYES_PRIOR_MEAN,
+        prior_sd: float | None = config.BAYES_PRIOR_SD,
+    ) -> pd.DataFrame:
+        """The Bayesian view of every effect (see :func:`bayes_effects`)."""
+        return bayes_effects(
+            self.aggregates, self.options, self.plan, prior_mean=prior_mean, prior_sd=prior_sd
+        )
 
 
 def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
@@ -299,6 +311,80 @@ def effects_table(
     return _finish(rows, options.alpha, options.correction)
 
 
+BAYES_COLUMNS = (
+    "metric",
+    "arm",
+    "family",
+    "direction",
+    "rel_effect",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "chance_to_beat",
+    "expected_loss_ship",
+    "expected_loss_keep",
+    "prior_mean",
+    "prior_sd",
+    "error",
+)
+
+
+def bayes_effects(
+    aggregates: ingest.Aggregates,
+    options: ReadoutOptions | None = None,
+    plan: ExperimentPlan | None = None,
+    *,
+    prior_mean: float = config.BAYES_PRIOR_MEAN,
+    prior_sd: float | None = config.BAYES_PRIOR_SD,
+) -> pd.DataFrame:
+    """The Bayesian readout of every metric in every arm, on the relative lift.
+
+    The posterior of the relative lift from its estimate and delta-method standard error
+    and a normal prior (``prior_sd=None``: flat), as :func:`abcore.bayes.bayes_comparison`
+    computes it: ``chance_to_beat`` (treatment better in the metric's good direction, from
+    the plan; "increase" for a metric the plan does not name), ``expected_loss_ship`` and
+    ``expected_loss_keep`` (relative lift given up, on average, by shipping / by not
+    shipping), and the credible interval ``ci_low``..``ci_high`` at ``1 - options.alpha``.
+    The likelihood is the fixed-horizon one whatever the readout's method: a posterior
+    conditions on the data seen, so it needs no correction for looking at it. Not 1 - p.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"v": ["a", "b"] * 2000, "y": [0, 1, 0, 0] * 500 + [1, 1, 0, 0] * 500})
+    >>> a = analyze(df, variant="v", control="a")
+    >>> round(float(a.bayes()["chance_to_beat"].iloc[0]), 3)
+    1.0
+    """
+    options = fixed_options(options or ReadoutOptions())
+    directions = {m.name: m.direction for m in plan.metrics} if plan is not None else {}
+    rows = []
+    for spec in aggregates.mapping.metrics:
+        direction = directions.get(spec.name, "increase")
+        for arm in aggregates.treatments:
+            c = compare_metric(aggregates, spec.name, arm, options)
+            r = bayes.bayes_comparison(
+                c, prior_mean=prior_mean, prior_sd=prior_sd, direction=direction
+            )
+            rows.append(
+                {
+                    "metric": spec.name,
+                    "arm": arm,
+                    "family": metric_family(plan, spec.name),
+                    "direction": direction,
+                    "rel_effect": float(c.rel_effect),
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "chance_to_beat": r.chance_to_beat,
+                    "expected_loss_ship": r.expected_loss_ship,
+                    "expected_loss_keep": r.expected_loss_keep,
+                    "prior_mean": r.prior_mean,
+                    "prior_sd": r.prior_sd,
+                    "error": r.error,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(BAYES_COLUMNS))
+
+
 def plan_comparisons(
     aggregates: ingest.Aggregates, plan: ExperimentPlan, options: ReadoutOptions | None = None
 ) -> dict[str, dict[str, Comparison | None]]:
@@ -426,6 +512,8 @@ def segment_effects(
                 row = _row(spec, arm, c)
                 row.update({"segment": segment, "segment_value": value})
                 rows.append(row)
+    if not rows:  # every cell lacks an arm: no breakdown to show
+        return pd.DataFrame()
     frame = _finish(rows, options.alpha, options.correction)
     first = ["segment", "segment_value"]
     return frame[first + [c for c in frame.columns if c not in first]]

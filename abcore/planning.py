@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -450,8 +451,11 @@ SPENDING_NAMES = {
 }
 
 
-def describe_method(plan: ExperimentPlan) -> str:
+def describe_method(plan: Any) -> str:
     """The plan's way of reading results in one sentence a product manager can follow.
+
+    ``plan`` is an :class:`ExperimentPlan` or anything with its ``method``, ``looks``,
+    ``spending`` and ``rho`` (a readout's :class:`~abcore.model.ReadoutOptions`).
 
     >>> from abcore.plan import ExperimentPlan
     >>> describe_method(ExperimentPlan(method="group_sequential"))[:40]

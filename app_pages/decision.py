@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from abcore import charts, validity
+from abcore import charts, planning, validity
 from abcore.analysis import analyze_aggregates
 from abcore.decision import Recommendation
 from abcore.errors import InputError
@@ -108,6 +108,7 @@ if rec is None:
     )
 else:
     banner(rec)
+    st.caption(f"How the results were read: {planning.describe_method(analysis.options)}")
     if len(rec.arms) > 1:
         cols = st.columns(len(rec.arms))
         for col, arm in zip(cols, rec.arms, strict=True):
@@ -139,10 +140,19 @@ else:
                 for c in ("Lift", "CI low", "CI high")
             },
         )
+        correction = {"holm": "Holm", "bonferroni": "Bonferroni", "bh": "Benjamini-Hochberg"}
+        bounds = {
+            "fixed": "",
+            "always_valid": " Every bound is the always-valid one (a confidence sequence), "
+            "so it holds at whatever day the results are read.",
+            "group_sequential": " Every bound is the current look's group-sequential "
+            "boundary, so a clear result may stop the test at this look.",
+        }[analysis.method]
         st.caption(
             "Success metrics: one-sided superiority, alpha split across success metrics and "
-            "arms (Bonferroni). Guardrails: one-sided non-inferiority at their margin. Every "
-            "metric is also tested for harm. Relative intervals by Fieller's method."
+            f"arms ({correction.get(analysis.correction, 'no correction')}). Guardrails: "
+            "one-sided non-inferiority at their margin. Every metric is also tested for harm. "
+            f"Relative intervals by the {analysis.relative_method} method." + bounds
         )
 
 st.subheader("Trust checks", divider="gray")

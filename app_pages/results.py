@@ -346,7 +346,8 @@ plan = get_plan()
 st.title("Results")
 st.caption(
     "Upload the experiment's data to see the effect of every metric in every arm, with "
-    "confidence intervals and p-values corrected for testing many things at once. Until you "
+    "confidence intervals and p-values corrected for testing many things at once (within "
+    "the success, guardrail and exploratory families, as the decision does). Until you "
     "upload, the page shows the bundled demo experiment."
 )
 
@@ -550,15 +551,11 @@ with head[len(counts) + 1]:
 if days:
     st.caption(f"Dates: {rs.day_span(days)}.")
 
-summary = rs.summary_sentence(result.effects, roles, result.alpha, result.correction)
-if result.recommendation is not None:
-    summary += (
-        f" The launch decision is **{result.recommendation.label}**: it tests only the plan's "
-        "success metric (one-sided, in its good direction) and its guardrails, so it can "
-        "differ from this table, which corrects across every metric shown. See Validity & "
-        "decision."
-    )
+summary = rs.summary_sentence(
+    result.effects, roles, result.alpha, result.correction, result.recommendation
+)
 st.info(summary, icon=":material/insights:")
+st.caption(rs.METHOD_NOTES[result.method])
 other_checks = [c for c in result.checks if c.name != "Sample ratio" and c.status != "pass"]
 if other_checks:
     failed = sum(c.status == "fail" for c in other_checks)
@@ -594,6 +591,7 @@ table = rs.effects_display(
     method=result.relative_method,
     control=agg.control,
     intervals=intervals,
+    analysis_method=result.method,
 )
 
 
@@ -616,12 +614,29 @@ st.dataframe(
     width="stretch",
 )
 corr_name = CORRECTIONS[result.correction].split(" (")[0]
+if result.correction == "none":
+    corr_name = "no correction"
+interval_name = {
+    "fixed": "confidence intervals",
+    "always_valid": "always-valid confidence intervals (a confidence sequence)",
+    "group_sequential": "group-sequential intervals at the current look",
+}[result.method]
+families = set(result.effects["family"]) if "family" in result.effects else {"all"}
+if families <= {"all"}:
+    scope = (
+        f"Adjusted p corrects for the {len(result.effects)} comparisons on this page ({corr_name})"
+    )
+else:
+    scope = (
+        "Adjusted p corrects within each family, as the launch decision does: success "
+        f"metrics ({corr_name}; one-sided when the plan is), guardrails ({corr_name}), and "
+        "exploratory metrics (Benjamini-Hochberg, a false-discovery rate: leads to follow "
+        "up, never a launch reason)"
+    )
 st.caption(
     "Control and Treatment show each arm's rate or mean. "
-    f"Intervals are {ci_level} confidence intervals of the relative effect, one comparison "
-    f"at a time. Adjusted p corrects for the {len(result.effects)} comparisons on this page"
-    + (f" ({corr_name})" if result.correction != "none" else " (no correction chosen)")
-    + f"; a result counts as significant when it is below {result.alpha:g}. "
+    f"Intervals are {ci_level} {interval_name} of the relative effect. {scope}; a result "
+    f"counts as significant when it is below {result.alpha:g}. "
     "✔ and ✖ mark good and bad news where the plan gives the metric's good direction; "
     "'Not after correction' means p is below alpha on its own but not once corrected."
 )
@@ -634,6 +649,59 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
 )
+
+# ---- Bayesian view --------------------------------------------------------------------------
+if st.toggle(
+    "Bayesian view: chance to beat control and expected loss",
+    key=seed(P + "bayes", False),
+    help="The same data read as a probability about the effect, with a prior you choose.",
+):
+    c1, c2, c3 = st.columns([1.4, 1, 1])
+    prior = c1.radio(
+        "Prior belief about the lift",
+        ["flat", "proper"],
+        format_func={
+            "flat": "Flat: let the data speak",
+            "proper": "Normal: big lifts are rare",
+        }.get,
+        key=seed(P + "prior", "flat"),
+        horizontal=True,
+        help="A normal prior pulls surprising lifts toward its mean; with a lot of data "
+        "the choice hardly matters.",
+    )
+    prior_mean = c2.number_input(
+        "Prior mean lift (%)",
+        step=1.0,
+        format="%.3g",
+        key=seed(P + "prior_mean", config.BAYES_PRIOR_MEAN * 100),
+        disabled=prior == "flat",
+    )
+    prior_sd = c3.number_input(
+        "Prior sd of the lift (%)",
+        min_value=0.1,
+        step=5.0,
+        format="%.3g",
+        key=seed(P + "prior_sd", config.BAYES_PROPER_PRIOR_SD * 100),
+        disabled=prior == "flat",
+        help="30% (GrowthBook's default): a ±60% lift would be a two-sigma surprise.",
+    )
+    try:
+        posterior = result.bayes(
+            prior_mean=prior_mean / 100 if prior == "proper" else 0.0,
+            prior_sd=prior_sd / 100 if prior == "proper" else None,
+        )
+    except ValueError as exc:
+        st.error(f"The Bayesian view cannot be computed: {exc}", icon=":material/error:")
+    else:
+        success_name = next((n for n, r in roles.items() if r.role == "success"), None)
+        st.markdown(rs.bayes_sentence(posterior, success_name))
+        st.dataframe(rs.bayes_display(posterior, result.alpha), hide_index=True, width="stretch")
+        st.caption(
+            "Expected losses are relative lifts given up on average. The posterior uses "
+            "every unit so far and needs no correction for looking early, but it only "
+            "describes the data and the prior: it does not control how often a wrong "
+            "launch happens, which is what the table's p-values (and the decision) do."
+        )
 
 # ---- charts ---------------------------------------------------------------------------------
 directions = {name: r.direction for name, r in roles.items()}
@@ -674,14 +742,38 @@ with right:
             names,
             key=seed(f"{P}lift_metric::{'|'.join(names)}", pick(names, success, names[0])),
         )
+        lift = result.daily[result.daily["metric"] == chosen]
+        arms_shown = list(dict.fromkeys(lift["arm"]))
+        first_day = lift["first_day_excluding_zero"].iloc[0] if len(arms_shown) == 1 else None
+        band = {
+            "fixed": "confidence interval",
+            "always_valid": "confidence sequence",
+            "group_sequential": "group-sequential boundary",
+        }[result.method]
         st.altair_chart(
-            charts.cumulative_lift_chart(result.daily[result.daily["metric"] == chosen]),
+            charts.cumulative_lift_chart(
+                lift,
+                title=f"Relative lift so far, with its {band}",
+                first_day=first_day,
+                first_day_label="first day it excludes 0",
+            ),
             width="stretch",
         )
+        for arm in arms_shown:
+            rows = lift[lift["arm"] == arm]
+            prefix = f"{arm}: " if len(arms_shown) > 1 else ""
+            st.markdown(prefix + rs.first_day_sentence(rows, result.method))
         st.caption(
             "Each point uses every unit up to that day. A line that settles inside a narrowing "
             "band is a stable effect; a steady drift suggests novelty wearing off."
         )
+        with st.expander("Day by day"):
+            for arm in arms_shown:
+                st.dataframe(
+                    rs.daily_display(lift[lift["arm"] == arm]),
+                    hide_index=True,
+                    width="stretch",
+                )
 
 
 def segment_controls(seg: pd.DataFrame) -> tuple[str, str, pd.DataFrame]:
@@ -719,7 +811,8 @@ def segment_table(rows: pd.DataFrame, n_cells: int) -> None:
     )
     st.caption(
         f"Adjusted p corrects across all {n_cells} segment comparisons (every segment value, "
-        "metric and arm): a lucky segment should not look like a finding."
+        "metric and arm): a lucky segment should not look like a finding. Segments are "
+        "exploratory and read at the fixed horizon whatever the plan's method."
     )
 
 

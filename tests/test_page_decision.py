@@ -87,3 +87,56 @@ def test_excluding_days_reruns_the_decision():
     shown = [m.value for m in at.dataframe]
     assert shown
     assert sum(before.values()) > 0
+
+
+def _sequential(plan, method, **changes):
+    from abcore.planning import size_plan
+
+    plan = dataclasses.replace(plan, method=method, **changes)
+    sizing = size_plan(plan)
+    return dataclasses.replace(
+        plan,
+        planned_n_per_arm=changes.get("planned_n_per_arm", sizing.method_n_control),
+        planned_days=changes.get("planned_days", sizing.method_recommended_days),
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "label"),
+    [
+        ("fixed", "Fixed horizon"),
+        ("always_valid", "Always valid"),
+        ("group_sequential", "Group sequential"),
+    ],
+)
+def test_the_page_says_which_method_decided(method, label):
+    plan = _sequential(demo_plan(), method)
+    at = run_page(plan=plan)
+    captions = "\n".join(c.value for c in at.caption)
+    assert f"How the results were read: {label}" in captions
+    rec = at.session_state["analysis"].recommendation
+    notebook = abcore.analyze(
+        Path(PAGE).parents[1] / "sample_data" / "demo_experiment.parquet",
+        variant="variant",
+        plan=plan,
+    ).recommendation
+    assert rec.verdict == notebook.verdict
+
+
+def test_a_sequential_plan_may_stop_early_and_says_why():
+    df = make_scenario("clean_win")
+    base = dataclasses.replace(demo_plan(), planned_n_per_arm=50_000, planned_days=28)
+    analysis = abcore.analyze(df, variant="variant", plan=base)
+    at = run_page(plan=base, analysis=analysis, analysis_source="clean win")
+    assert "### Keep running" in texts(at.warning)
+    checks = next(df.value for df in at.dataframe if "Check" in df.value.columns)
+    peeking = checks[checks["Check"] == "Peeking"]
+    assert list(peeking["Status"]) == ["Look"]
+
+    plan = dataclasses.replace(base, method="group_sequential")
+    at = run_page(plan=plan, analysis=analysis, analysis_source="clean win")
+    assert "### Ship" in texts(at.success)
+    assert "Stopped early" in texts(at.success)
+    checks = next(df.value for df in at.dataframe if "Check" in df.value.columns)
+    peeking = checks[checks["Check"] == "Peeking"]
+    assert list(peeking["Status"]) == ["Pass"]

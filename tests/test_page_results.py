@@ -255,3 +255,118 @@ def test_a_segment_with_thousands_of_values_is_refused_with_a_sentence():
     n = DEMO["revenue"].nunique()
     assert any(f"'revenue' has {n:,} different values" in e.value for e in at.error), at.error
     assert at.session_state["analysis"] is previous
+
+
+# --- the plan's analysis method, one story, the Bayesian view --------------------------------
+
+
+def run_with_plan(plan) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["plan"] = plan
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sequential_plan(method: str):
+    import dataclasses
+
+    from abcore.planning import size_plan
+    from ui.state import demo_plan
+
+    plan = dataclasses.replace(demo_plan(), method=method)
+    sizing = size_plan(plan)
+    return dataclasses.replace(
+        plan,
+        planned_n_per_arm=sizing.method_n_control,
+        planned_days=sizing.method_recommended_days,
+    )
+
+
+@pytest.mark.parametrize("method", ["fixed", "always_valid", "group_sequential"])
+def test_the_plans_method_drives_the_table_and_the_page_says_so(method):
+    import abcore
+
+    plan = sequential_plan(method)
+    at = run_with_plan(plan)
+    result = at.session_state["analysis"]
+    assert result.method == method
+    notebook = abcore.analyze(
+        ROOT / "sample_data" / "demo_experiment.parquet", variant="variant", plan=plan
+    )
+    ours = result.effects.set_index("metric")
+    theirs = notebook.effects.set_index("metric")
+    for col in ("rel_ci_low", "rel_ci_high", "p_value", "p_value_adjusted"):
+        np.testing.assert_allclose(ours.loc[theirs.index, col], theirs[col], rtol=1e-9)
+    assert result.recommendation.verdict == notebook.recommendation.verdict
+    captions = "\n".join(c.value for c in at.caption)
+    name = {
+        "fixed": "fixed horizon",
+        "always_valid": "always-valid",
+        "group_sequential": "group-sequential",
+    }[method]
+    assert name in captions
+    interval = {
+        "fixed": "95% CI",
+        "always_valid": "95% always-valid CI",
+        "group_sequential": "95% group-sequential CI",
+    }[method]
+    assert any(c.startswith(interval) for c in effects_table(at).columns)
+
+
+def test_headline_table_and_verdict_tell_one_story():
+    at = run_page()
+    info = "\n".join(i.value for i in at.info)
+    assert "across every metric" not in info
+    assert "**Success metric converted**" in info
+    assert "**Guardrails**" in info
+    assert "**Exploratory metrics**" in info
+    verdict = at.session_state["analysis"].recommendation.label
+    assert f"**Launch decision: {verdict}**" in info
+    table = effects_table(at)
+    assert list(dict.fromkeys(table["Role"])) == ["Success", "Guardrail", "Exploratory"]
+    # the success row the headline calls significant is significant in the table
+    assert row(table, "converted")["Result"].startswith("✔")
+    captions = "\n".join(c.value for c in at.caption)
+    assert "within each family" in captions
+
+
+def test_lift_over_time_marks_the_first_day_the_sequence_excluded_zero():
+    plan = sequential_plan("group_sequential")
+    at = run_with_plan(plan)
+    daily = at.session_state["analysis"].daily
+    first = daily[daily["metric"] == "converted"]["first_day_excluding_zero"].iloc[0]
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"first excluded zero on **{first:%b %d}**" in text
+    assert "group-sequential boundary" in text
+    day_tables = [d.value for d in at.dataframe if "Excludes 0" in list(d.value.columns)]
+    assert day_tables
+    assert "yes" in set(day_tables[0]["Excludes 0"])
+
+
+def test_bayesian_toggle_shows_chance_to_beat_and_what_it_is_not():
+    from abcore import bayes
+
+    at = run_page()
+    widget(at.toggle, "results__bayes").set_value(True).run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "Chance to beat control" in d.value.columns)
+    result = at.session_state["analysis"]
+    c = abcore_compare(result, "converted")
+    expected = bayes.bayes_comparison(c).chance_to_beat
+    shown = table[table["Metric"] == "converted"]["Chance to beat control"].iloc[0]
+    assert shown == f"{expected:.1%}"
+    text = "\n".join(m.value for m in at.markdown)
+    assert "not 1 − p" in text
+    # a proper prior shrinks the chance towards one half
+    widget(at.radio, "results__prior").set_value("proper").run()
+    widget(at.number_input, "results__prior_sd").set_value(1.0).run()
+    table = next(d.value for d in at.dataframe if "Chance to beat control" in d.value.columns)
+    shrunk = table[table["Metric"] == "converted"]["Chance to beat control"].iloc[0]
+    assert float(shrunk.rstrip("%")) < float(shown.rstrip("%"))
+
+
+def abcore_compare(result, metric):
+    from abcore.analysis import compare_metric, fixed_options
+
+    return compare_metric(result.aggregates, metric, "treatment", fixed_options(result.options))

@@ -35,7 +35,7 @@ from abcore import analysis as engine
 from abcore import config, ingest, stats
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan
-from abcore.sql import Mapping, quote_ident
+from abcore.sql import Mapping, distinct_counts_sql, distinct_values_sql, drop_sql
 from abcore.validity import Check
 from ui.state import get_connection
 
@@ -105,7 +105,7 @@ def upload_key(files: Sequence[Any]) -> str:
 
 def _drop_table(loaded: Loaded) -> None:
     con = get_connection()
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(loaded.dataset.table)}")
+    con.execute(drop_sql(loaded.dataset.table))
 
 
 def _load(key: str, label: str, source: Any, *, is_demo: bool) -> Loaded:
@@ -115,7 +115,7 @@ def _load(key: str, label: str, source: Any, *, is_demo: bool) -> Loaded:
     try:
         detected = ingest.detect_schema(con, dataset)
     except (InputError, ValueError):
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(dataset.table)}")
+        con.execute(drop_sql(dataset.table))
         raise
     return Loaded(key, label, dataset, detected, is_demo)
 
@@ -203,16 +203,8 @@ def column_levels(loaded: Loaded, column: str, limit: int) -> list[str]:
     cache: dict[tuple[str, str, int], list[str]] = st.session_state.setdefault(LEVELS_KEY, {})
     key = (loaded.key, column, int(limit))
     if key not in cache:
-        q = quote_ident(column)
-        rows = (
-            get_connection()
-            .execute(
-                f"SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM "
-                f"{quote_ident(loaded.dataset.table)} WHERE {q} IS NOT NULL ORDER BY v "
-                f"LIMIT {int(limit)}"
-            )
-            .fetchall()
-        )
+        sql = distinct_values_sql(loaded.dataset.table, column, limit)
+        rows = get_connection().execute(sql).fetchall()
         cache[key] = [str(r[0]) for r in rows]
     return cache[key]
 
@@ -293,24 +285,17 @@ def check_role_sizes(loaded: Loaded, mapping: Mapping) -> None:
         InputError: naming the column, its number of values and the limit.
     """
     types = loaded.dataset.types
-    checks: list[tuple[str, str, int, str]] = []
+    checks: list[tuple[str, bool, int, str]] = []
     if mapping.timestamp and mapping.timestamp in types:
-        q = quote_ident(mapping.timestamp)
         dated = any(w in types[mapping.timestamp].upper() for w in ("DATE", "TIMESTAMP"))
-        expr = f"CAST({q} AS DATE)" if dated else f"CAST({q} AS VARCHAR)"
-        checks.append((mapping.timestamp, expr, config.RESULTS_MAX_DAYS, "days"))
+        checks.append((mapping.timestamp, dated, config.RESULTS_MAX_DAYS, "days"))
     for segment in mapping.segments:
         if segment in types:
-            expr = f"CAST({quote_ident(segment)} AS VARCHAR)"
-            checks.append((segment, expr, config.RESULTS_MAX_SEGMENT_VALUES, "segment values"))
+            checks.append((segment, False, config.RESULTS_MAX_SEGMENT_VALUES, "segment values"))
     if not checks:
         return
-    counts = ", ".join(f"count(DISTINCT {expr})" for _, expr, _, _ in checks)
-    row = (
-        get_connection()
-        .execute(f"SELECT {counts} FROM {quote_ident(loaded.dataset.table)}")
-        .fetchall()[0]
-    )
+    sql = distinct_counts_sql(loaded.dataset.table, [(c, dated) for c, dated, _, _ in checks])
+    row = get_connection().execute(sql).fetchall()[0]
     for (column, _, limit, what), n in zip(checks, row, strict=True):
         if n > limit:
             role = "date" if what == "days" else "segment"
@@ -484,11 +469,18 @@ def fmt_interval(low: Any, high: Any) -> str:
 
     >>> fmt_interval(0.013, 0.1249), fmt_interval(float("-inf"), float("inf"))
     ('+1.3% to +12.5%', 'unbounded')
+    >>> fmt_interval(0.013, float("inf"))
+    'above +1.30%'
     """
     if _bad(low) or _bad(high):
         return "—"
-    if math.isinf(float(low)) or math.isinf(float(high)):
+    low, high = float(low), float(high)
+    if math.isinf(low) and math.isinf(high):
         return "unbounded"
+    if math.isinf(high):  # one-sided, as a one-sided plan tests its success metric
+        return f"above {fmt_pct(low)}"
+    if math.isinf(low):
+        return f"below {fmt_pct(high)}"
     digits = _digits(max(abs(float(low)), abs(float(high))))
     return f"{fmt_pct(low, digits=digits)} to {fmt_pct(high, digits=digits)}"
 
@@ -517,7 +509,14 @@ def guardrail_margins(roles: dict[str, Role]) -> dict[str, float]:
     }
 
 
-ROLE_LABELS = {"success": "Success", "guardrail": "Guardrail", "secondary": "Secondary"}
+ROLE_LABELS = {"success": "Success", "guardrail": "Guardrail", "secondary": "Exploratory"}
+FAMILY_ORDER = {"success": 0, "guardrail": 1, "secondary": 2, "all": 3}
+METHOD_INTERVALS = {
+    "fixed": "CI",
+    "always_valid": "always-valid CI",
+    "group_sequential": "group-sequential CI",
+}
+"""What the table calls its interval under each analysis method."""
 # Symbols every system font has (DejaVu too), unlike colour emoji.
 RESULT_BETTER = "✔ Better"
 RESULT_WORSE = "✖ Worse"
@@ -572,8 +571,14 @@ def effects_display(
     control: str | None = None,
     intervals: pd.DataFrame | None = None,
     label: str = "metric",
+    analysis_method: str = "fixed",
 ) -> pd.DataFrame:
     """The effects table as text: a verdict, means, differences, intervals and p-values.
+
+    Rows come grouped by family (success, guardrail, exploratory) when the effects carry
+    one, and the Role column names the family, so the reader sees which correction each
+    adjusted p-value went through. ``analysis_method`` names the interval (a confidence
+    sequence is not a one-look interval).
 
     With a single treatment arm the arms go into the column headers instead of a column of
     their own; the Role column appears only when the plan names one of the metrics.
@@ -581,10 +586,17 @@ def effects_display(
     intervals beside the chosen one.
     """
     level = f"{1 - alpha:.0%}" if round((1 - alpha) * 100, 6).is_integer() else f"{1 - alpha:.1%}"
+    interval = METHOD_INTERVALS.get(analysis_method, "CI")
+    if "family" in effects.columns and label == "metric":
+        order = effects["family"].map(FAMILY_ORDER).fillna(3)
+        effects = effects.assign(_order=order).sort_values("_order", kind="stable")
     records = effects.to_dict("records")
     arms = list(dict.fromkeys(str(r["arm"]) for r in records))
     one_arm = len(arms) == 1
-    show_roles = label == "metric" and any(str(r["metric"]) in roles for r in records)
+    show_roles = label == "metric" and (
+        any(str(r["metric"]) in roles for r in records)
+        or any(r.get("family") in ROLE_LABELS for r in records)
+    )
     control_col = arm_header("Control", control) if control else "Control"
     treat_col = arm_header("Treatment", arms[0]) if one_arm else "Treatment"
     extra = {}
@@ -599,7 +611,9 @@ def effects_display(
             out[label.replace("_", " ").capitalize()] = str(r[label])
         out["Metric"] = str(r["metric"])
         if show_roles:
-            out["Role"] = ROLE_LABELS.get(role.role, role.role) if role else ""
+            family = r.get("family") if r.get("family") in ROLE_LABELS else None
+            family = family or (role.role if role else "secondary")
+            out["Role"] = ROLE_LABELS.get(family, family)
         if not one_arm:
             out["Treatment arm"] = str(r["arm"])
         out["Result"] = result_label(r, alpha, role.direction if role else None)
@@ -607,12 +621,14 @@ def effects_display(
         out[treat_col] = fmt_mean(r.get("treatment_mean"), kind)
         out["Difference"] = fmt_difference(r.get("abs_effect"), kind)
         out["Relative effect"] = fmt_pct(r.get("rel_effect"))
-        out[f"{level} CI ({method})"] = fmt_interval(r.get("rel_ci_low"), r.get("rel_ci_high"))
+        out[f"{level} {interval} ({method})"] = fmt_interval(
+            r.get("rel_ci_low"), r.get("rel_ci_high")
+        )
         if extra:
             x = extra.get((r["metric"], r["arm"]), {})
             for other in ("fieller", "log", "delta"):
                 if other != method:
-                    out[f"{level} CI ({other})"] = fmt_interval(
+                    out[f"{level} {interval} ({other})"] = fmt_interval(
                         x.get(f"rel_ci_low_{other}"), x.get(f"rel_ci_high_{other}")
                     )
         out["p-value"] = fmt_p(r.get("p_value"))
@@ -633,12 +649,85 @@ def export_frame(
 
 
 def summary_sentence(
-    effects: pd.DataFrame, roles: dict[str, Role], alpha: float, correction: str
+    effects: pd.DataFrame,
+    roles: dict[str, Role],
+    alpha: float,
+    correction: str,
+    recommendation: Any = None,
 ) -> str:
-    """One sentence: how many comparisons, which are significant, the success metric's read."""
+    """The page's headline: one story with the verdict.
+
+    With a plan, the comparisons are read family by family, as the decision reads them:
+    the success metric (the plan's sidedness and correction), the guardrails, and the
+    exploratory metrics (a false-discovery correction of their own); then the verdict,
+    which reads the same success and guardrail tests. Without a plan, one family.
+    """
+    how = {"holm": "Holm", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}.get(correction)
+    families = set(effects["family"]) if "family" in effects.columns else {"all"}
+    if families <= {"all"}:
+        return _one_family_sentence(effects, roles, alpha, how)
+    parts = []
+    sig = effects["significant"].fillna(False).astype(bool)
+    for r in effects[effects["family"] == "success"].to_dict("records"):
+        role = roles.get(str(r["metric"]))
+        word = result_label(r, alpha, role.direction if role else None)
+        verdict = {
+            RESULT_BETTER: "a significant improvement",
+            RESULT_WORSE: "significantly worse",
+            RESULT_UP: "significantly higher",
+            RESULT_DOWN: "significantly lower",
+            RESULT_ERROR: "not testable",
+        }.get(word, "no significant change")
+        one_sided = math.isinf(float(r["rel_ci_high"])) or math.isinf(float(r["rel_ci_low"]))
+        parts.append(
+            f"**Success metric {r['metric']}** ({r['arm']}): {fmt_pct(r['rel_effect'])} "
+            f"({fmt_interval(r['rel_ci_low'], r['rel_ci_high'])}, adjusted p = "
+            f"{fmt_p(r['p_value_adjusted'])}): {verdict}"
+            + (", tested one-sided as the plan says" if one_sided else "")
+        )
+    guards = effects[effects["family"] == "guardrail"]
+    if len(guards):
+        worse = [
+            r["metric"]
+            for r in guards.to_dict("records")
+            if result_label(r, alpha, _direction(roles, r)) == RESULT_WORSE
+        ]
+        parts.append(
+            f"**Guardrails**: {', '.join(dict.fromkeys(worse))} got significantly worse"
+            if worse
+            else f"**Guardrails**: none of {len(guards)} got significantly worse"
+        )
+    explore = effects[effects["family"] == "secondary"]
+    if len(explore):
+        hits = explore[sig[explore.index]]
+        listed = "; ".join(
+            f"{r['metric']} ({r['arm']}) {fmt_pct(r['rel_effect'])}"
+            for r in hits.to_dict("records")[:4]
+        )
+        parts.append(
+            f"**Exploratory metrics** ({len(explore)} comparisons, false-discovery "
+            "correction): "
+            + (f"{len(hits)} significant: {listed}" if len(hits) else "none significant")
+        )
+    text = ". ".join(parts) + "."
+    if recommendation is not None:
+        text += (
+            f" **Launch decision: {recommendation.label}**, from these same success and "
+            "guardrail tests (and each guardrail's margin); details on Validity & decision."
+        )
+    return text
+
+
+def _direction(roles: dict[str, Role], row: dict[str, Any]) -> str | None:
+    role = roles.get(str(row["metric"]))
+    return role.direction if role else None
+
+
+def _one_family_sentence(
+    effects: pd.DataFrame, roles: dict[str, Role], alpha: float, how: str | None
+) -> str:
     total = len(effects)
     sig = effects[effects["significant"].fillna(False).astype(bool)]
-    how = {"holm": "Holm", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}.get(correction)
     after = f" after {how} correction" if how else ""
     if total == 1:
         lead = f"**The comparison is {'' if len(sig) else 'not '}significant** at {alpha:g}"
@@ -652,15 +741,105 @@ def summary_sentence(
         parts[0] += ": " + "; ".join(
             f"{r['metric']} ({r['arm']}) {fmt_pct(r['rel_effect'])}" for r in sig.to_dict("records")
         )
-    success = next((n for n, r in roles.items() if r.role == "success"), None)
-    if success is not None and success in set(effects["metric"]):
-        for r in effects[effects["metric"] == success].to_dict("records"):
-            parts.append(
-                f"success metric **{success}** in {r['arm']}: "
-                f"{fmt_pct(r['rel_effect'])} (CI {fmt_interval(r['rel_ci_low'], r['rel_ci_high'])}"
-                f", p = {fmt_p(r['p_value'])}, adjusted {fmt_p(r['p_value_adjusted'])})"
-            )
     return ". ".join(p[0].upper() + p[1:] for p in parts) + "."
+
+
+METHOD_NOTES = {
+    "fixed": "Read with a **fixed horizon**: the intervals and p-values are valid read once, "
+    "at the planned end. Stopping early on a good-looking day inflates false wins.",
+    "always_valid": "Read with the **always-valid** method (a confidence sequence): every "
+    "interval and p-value stays valid however often you look, so the test may stop as soon "
+    "as the result is clear. The price: wider intervals than a one-look test.",
+    "group_sequential": "Read with a **group-sequential** design: intervals and p-values use "
+    "the boundary of the current look (the share of the planned users reached so far), so "
+    "a result that crosses it may stop the test at this look.",
+}
+
+
+def daily_display(daily: pd.DataFrame) -> pd.DataFrame:
+    """The lift over time as text: day, units so far, lift, its interval, whether it
+    excludes zero (one metric and arm)."""
+    rows = []
+    for r in daily.to_dict("records"):
+        day = r["day"]
+        rows.append(
+            {
+                "Day": f"{day:%b %d}" if isinstance(day, pd.Timestamp) else str(day),
+                "Units so far": f"{int(r['n_control']) + int(r['n_treatment']):,}",
+                "Lift so far": fmt_pct(r["rel_effect"]),
+                "Interval": fmt_interval(r["rel_ci_low"], r["rel_ci_high"]),
+                "Excludes 0": "yes" if r.get("excludes_zero") else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def first_day_sentence(daily: pd.DataFrame, method: str) -> str:
+    """When the interval first left zero behind, and what that day means under the method."""
+    first = daily["first_day_excluding_zero"].iloc[0] if len(daily) else None
+    days = list(dict.fromkeys(daily["day"]))
+    if first is None or (isinstance(first, float) and math.isnan(first)):
+        when = "The interval has not excluded zero on any day yet"
+    else:
+        label = f"{first:%b %d}" if isinstance(first, pd.Timestamp) else str(first)
+        when = (
+            f"The interval first excluded zero on **{label}** (day {days.index(first) + 1} of "
+            f"{len(days)})"
+        )
+    meaning = {
+        "fixed": ": with a fixed horizon that day means little, since a one-look interval "
+        "read every day leaves zero by luck far more often than alpha. Decide at the planned end.",
+        "always_valid": ". The band is a confidence sequence, valid on every day at once: the "
+        "day it leaves zero behind is a day the test could have stopped.",
+        "group_sequential": ". The band uses each day's group-sequential boundary; the test "
+        "may stop at a planned look where the band has left zero behind.",
+    }[method]
+    return when + meaning
+
+
+def bayes_display(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The Bayesian view as text: chance to beat control, expected losses, credible interval."""
+    level = f"{1 - alpha:.0%}"
+    return pd.DataFrame(
+        {
+            "Metric": frame["metric"],
+            "Arm": frame["arm"],
+            "Chance to beat control": [
+                f"{p:.1%}" if not _bad(p) else "—" for p in frame["chance_to_beat"]
+            ],
+            "Expected loss if you ship": [
+                fmt_pct(x, signed=False) for x in frame["expected_loss_ship"]
+            ],
+            "Expected loss if you don't": [
+                fmt_pct(x, signed=False) for x in frame["expected_loss_keep"]
+            ],
+            f"{level} credible interval": [
+                fmt_interval(lo, hi)
+                for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+        }
+    )
+
+
+def bayes_sentence(frame: pd.DataFrame, metric: str | None) -> str:
+    """What the success metric's posterior says, in words, and what it does not say."""
+    rows = frame[frame["metric"] == metric] if metric in set(frame["metric"]) else frame.head(1)
+    if rows.empty:
+        return ""
+    r = rows.iloc[0]
+    if _bad(r["chance_to_beat"]):
+        return f"{r['metric']} has no posterior: its standard error could not be computed."
+    better = "higher" if r["direction"] == "increase" else "lower"
+    return (
+        f"Given the data and the prior, there is a **{r['chance_to_beat']:.1%} chance** that "
+        f"{r['arm']} is better than control on {r['metric']} ({better} is better). If you ship "
+        f"and it is in fact worse, you give up {fmt_pct(r['expected_loss_ship'], signed=False)} "
+        f"of {r['metric']} on average; if you don't ship and it is in fact better, you miss "
+        f"{fmt_pct(r['expected_loss_keep'], signed=False)}. This is **not 1 − p**: a p-value "
+        "is how surprising the data would be if there were no effect; the chance to beat is "
+        "how likely the effect is positive, given the data and the prior. It also says "
+        "nothing about whether the win is large enough to matter."
+    )
 
 
 def day_span(days: Sequence[Any]) -> str:
