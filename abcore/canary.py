@@ -611,18 +611,14 @@ def group_levels(con: duckdb.DuckDBPyConnection, dataset: Dataset, group: str) -
         InputError: the column is missing, or holds more than 10 values (it names servers or
             requests, not the two deployments).
     """
-    from abcore.sql import quote_ident
+    from abcore.sql import value_counts_sql
 
     if group not in dataset.names:
         raise InputError(
             f"The column '{group}' is not in {dataset.source}: pick the column that says "
             "whether a row comes from the baseline or the canary."
         )
-    q = quote_ident(group)
-    rows = con.execute(
-        f"SELECT CAST({q} AS VARCHAR) AS v, COUNT(*) AS n FROM {quote_ident(dataset.table)} "
-        f"WHERE {q} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT 11"
-    ).fetchall()
+    rows = con.execute(value_counts_sql(dataset.table, group), [11]).fetchall()
     if len(rows) > 10:
         raise InputError(
             f"The column '{group}' has more than 10 different values; the group column names "
@@ -648,7 +644,7 @@ def read_canary(
         InputError: a column is missing or holds text, a group label is absent, the two
             labels are the same, or no metric is chosen.
     """
-    from abcore.sql import quote_ident
+    from abcore.sql import group_numbers_sql
 
     if not metrics:
         raise InputError("Choose at least one metric column to judge the canary on.")
@@ -674,14 +670,10 @@ def read_canary(
                 f"No row of {dataset.source} has '{label}' in '{group}': pick the values that "
                 f"name the baseline and the canary (found {', '.join(levels[:5])})."
             )
-    cols = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE) AS {quote_ident(m)}" for m in metrics)
-    q = quote_ident(group)
+    sql = group_numbers_sql(dataset.table, metrics, group)
     out = []
     for label in (baseline, canary):
-        frame = con.execute(
-            f"SELECT {cols} FROM {quote_ident(dataset.table)} WHERE CAST({q} AS VARCHAR) = ?",
-            [label],
-        ).df()
+        frame = con.execute(sql, [label]).df()
         out.append({m: frame[m].to_numpy(dtype=float, na_value=np.nan) for m in metrics})
     return out[0], out[1]
 
@@ -698,7 +690,7 @@ def read_columns(
     Raises:
         InputError: a column is missing.
     """
-    from abcore.sql import quote_ident
+    from abcore.sql import first_rows_sql
 
     for col in columns:
         if col not in dataset.names:
@@ -706,10 +698,7 @@ def read_columns(
                 f"The column '{col}' is not in {dataset.source}: pick one of "
                 f"{', '.join(repr(n) for n in dataset.names[:8])}."
             )
-    cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
-    return con.execute(
-        f"SELECT {cols} FROM {quote_ident(dataset.table)} LIMIT ?", [int(max_rows)]
-    ).df()
+    return con.execute(first_rows_sql(dataset.table, columns), [int(max_rows)]).df()
 
 
 _NUMERIC_PREFIXES = (

@@ -737,7 +737,7 @@ def read_pair(
     Raises:
         InputError: the two files share no column.
     """
-    from abcore.sql import quote_ident
+    from abcore.sql import sampled_columns_sql
 
     check_scalar(max_rows, "max_rows", ge=1)
     shared = [c for c in reference.names if c in set(current.names)]
@@ -746,11 +746,9 @@ def read_pair(
             f"{reference.source} and {current.source} share no column name: the reference and "
             "current data must have the same columns."
         )
-    cols = ", ".join(quote_ident(c) for c in shared)
     frames = []
     for ds in (reference, current):
-        sample = ""
-        if ds.n_rows > max_rows:
-            sample = f" USING SAMPLE reservoir({int(max_rows)} ROWS) REPEATABLE ({int(seed)})"
-        frames.append(con.execute(f"SELECT {cols} FROM {quote_ident(ds.table)}{sample}").df())
+        rows = max_rows if ds.n_rows > max_rows else None
+        sql = sampled_columns_sql(ds.table, shared, rows=rows, seed=seed)
+        frames.append(con.execute(sql).df())
     return frames[0], frames[1]

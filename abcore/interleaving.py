@@ -349,18 +349,15 @@ def credit_levels(con: duckdb.DuckDBPyConnection, dataset: Dataset, credit: str)
         InputError: the column is not in the file, or holds more values than a credit column
             can (A, B and a few spellings of 'no click').
     """
-    from abcore.sql import quote_ident
+    from abcore.sql import value_counts_sql
 
     if credit not in dataset.names:
         raise InputError(
             f"The column '{credit}' is not in {dataset.source}: pick the column that says "
             "which ranker each click was credited to."
         )
-    q = quote_ident(credit)
     rows = con.execute(
-        f"SELECT CAST({q} AS VARCHAR) AS v, COUNT(*) AS n FROM {quote_ident(dataset.table)} "
-        f"WHERE {q} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?",
-        [config.INTERLEAVING_MAX_CREDIT_LEVELS + 1],
+        value_counts_sql(dataset.table, credit), [config.INTERLEAVING_MAX_CREDIT_LEVELS + 1]
     ).fetchall()
     levels = [str(v) for v, _ in rows if str(v).strip()]
     if len(levels) > config.INTERLEAVING_MAX_CREDIT_LEVELS:
@@ -391,7 +388,7 @@ def user_outcomes(
         InputError: a column is missing, the two labels are the same, or no row carries
             either label.
     """
-    from abcore.sql import quote_ident
+    from abcore.sql import interleaving_outcomes_sql
 
     for role, col in (("user", user), ("credit", credit)):
         if col not in dataset.names:
@@ -403,18 +400,7 @@ def user_outcomes(
         raise InputError("The user and credit columns must be different columns.")
     if str(label_a) == str(label_b):
         raise InputError("Rankers A and B must be credited with different values.")
-    u, c, t = quote_ident(user), quote_ident(credit), quote_ident(dataset.table)
-    sql = f"""
-        WITH per_user AS (
-            SELECT {u} AS unit,
-                   SUM(CASE WHEN CAST({c} AS VARCHAR) = ? THEN 1 ELSE 0 END) AS a,
-                   SUM(CASE WHEN CAST({c} AS VARCHAR) = ? THEN 1 ELSE 0 END) AS b
-            FROM {t} WHERE {u} IS NOT NULL GROUP BY {u}
-        )
-        SELECT COUNT(*) FILTER (WHERE a > b), COUNT(*) FILTER (WHERE b > a),
-               COUNT(*) FILTER (WHERE a = b AND a > 0), COUNT(*) FILTER (WHERE a + b = 0)
-        FROM per_user
-    """
+    sql = interleaving_outcomes_sql(dataset.table, user, credit)
     wins_a, wins_b, ties, silent = con.execute(sql, [str(label_a), str(label_b)]).fetchall()[0]
     if wins_a + wins_b + ties == 0:
         raise InputError(

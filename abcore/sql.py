@@ -1,14 +1,17 @@
-"""Pure SQL generators: a column mapping in, ``(sql, params)`` out.
+"""Every query the engine runs, as pure generators: arguments in, ``(sql, params)`` out.
 
 Nothing here touches a database, so the same query can run in DuckDB (the embedded default),
 or, with the few DuckDB-isms noted below, in a warehouse where the data lives. Identifiers are
 always double-quoted with embedded quotes doubled; values (percentiles, segment names, file
-labels) always travel as ``$n`` parameters, never spliced into the text.
+labels) always travel as ``$n`` parameters, never spliced into the text. The module holds
+the sufficient statistics and checks of a readout, then (in sections below) the small
+queries of schema detection, the readers and DDL that load an upload, the funnel of an event
+log and the readers of the Model launch page: one place to review what is ever sent to
+DuckDB.
 
-The :class:`Mapping` says which column plays which role. It is the user-editable output of
-schema detection (:func:`abcore.ingest.detect_schema`) and the only input of the generators,
-so it is a frozen dataclass that round-trips through JSON and is edited with
-``dataclasses.replace``.
+The :class:`Mapping` says which column plays which role (:mod:`abcore.model`). It is the
+user-editable output of schema detection (:func:`abcore.ingest.detect_schema`) and the only
+input of the statistics' generators.
 
 >>> m = Mapping(variant="group", metrics=(MetricMapping("converted", "binary"),))
 >>> sql, params = sufficient_stats_sql("t", m)
@@ -22,6 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from abcore import config
 from abcore._checks import check_scalar
 from abcore.model import (
     GROUP_COLUMNS,
@@ -876,3 +880,553 @@ def normalize_name(name: str) -> str:
     'test_group'
     """
     return _NAME_RE.sub("_", str(name).lower()).strip("_")
+
+
+# --------------------------------------------------------------------------------------------
+# Queries of schema detection, validation and the pages' pickers
+# --------------------------------------------------------------------------------------------
+# Small scans over a loaded table (or its sample) that answer one question each. They live
+# here with the statistics' SQL so every query text the engine runs is in one module, with
+# the same rules: identifiers quoted, values as parameters.
+
+
+def profile_sql(table: str, columns: Sequence[tuple[str, bool, bool]]) -> str:
+    """One row profiling ``columns``: per ``(name, distinct, numeric)`` the non-null count,
+    the approximate distinct count (or 0 when not asked: it is the costly part) and, for a
+    numeric column, min, max and whether every value is whole (2 or 5 values per column)."""
+    items: list[str] = []
+    for name, distinct, numeric in columns:
+        q = quote_ident(name)
+        items += [f"count({q})", f"approx_count_distinct({q})" if distinct else "0"]
+        if numeric:
+            d = f"CAST({q} AS DOUBLE)"
+            items += [f"min({d})", f"max({d})", f"bool_and({d} = floor({d}))"]
+    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+
+
+def levels_sql(table: str, column: str, limit: int) -> str:
+    """The distinct values of ``column`` as text with their row counts, sorted."""
+    q = quote_ident(column)
+    return (
+        f"SELECT CAST({q} AS VARCHAR) AS level, count(*) FROM {_table(table)} "
+        f"WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT {int(limit)}"
+    )
+
+
+def date_text_sql(table: str, column: str) -> str:
+    """Values of a text column that read as dates, and values that hold a digit."""
+    q = quote_ident(column)
+    return (
+        f"SELECT count(TRY_CAST({q} AS DATE)), count(*) FILTER (WHERE regexp_matches({q}, "
+        f"'[0-9]')) FROM {_table(table)}"
+    )
+
+
+def date_misfits_sql(table: str, column: str) -> str:
+    """Values of a text column that do not read as dates."""
+    q = quote_ident(column)
+    return (
+        f"SELECT count(*) FILTER (WHERE {q} IS NOT NULL AND TRY_CAST({q} AS DATE) IS NULL) "
+        f"FROM {_table(table)}"
+    )
+
+
+def distinct_count_sql(table: str, column: str) -> str:
+    """Distinct values and non-null rows of ``column`` (an exact count)."""
+    q = quote_ident(column)
+    return f"SELECT count(DISTINCT {q}), count({q}) FROM {_table(table)}"
+
+
+def repeated_hashes_sql(table: str, unit: str) -> str:
+    """Ids present, and ids whose 64-bit hash equals the previous one in sorted order.
+
+    No repeat proves one row per unit: equal ids hash alike. Sorting 8-byte hashes takes
+    half the memory of a hash table over the ids (and less time when ids are strings).
+    """
+    u = quote_ident(unit)
+    return (
+        "SELECT count(__ab_h), count(*) FILTER (WHERE __ab_h = __ab_previous) FROM ("
+        "SELECT __ab_h, lag(__ab_h) OVER (ORDER BY __ab_h) AS __ab_previous FROM ("
+        f"SELECT CASE WHEN {u} IS NOT NULL THEN hash({u}) END AS __ab_h FROM {_table(table)}"
+        ") AS __ab_ids) AS __ab_sorted"
+    )
+
+
+def distinct_keys_sql(table: str, keys: Sequence[str]) -> str:
+    """How many distinct combinations of ``keys`` the table holds."""
+    cols = ", ".join(quote_ident(k) for k in keys)
+    return f"SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {_table(table)})"
+
+
+def equal_columns_sql(table: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """Per pair, whether the two columns are equal on every row (sum = sum of squares: 0/1)."""
+    items = [f"bool_and({quote_ident(a)} = {quote_ident(b)})" for a, b in pairs]
+    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+
+
+def count_bounds_sql(table: str, columns: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
+    """Each column's total, then for every ordered pair whether the first never exceeds the
+    second (which count bounds which); returns the SQL and the pairs in result order."""
+    items = [f"sum(CAST({quote_ident(c)} AS DOUBLE))" for c in columns]
+    pairs = [(a, b) for a in columns for b in columns if a != b]
+    items += [f"coalesce(bool_and({quote_ident(a)} <= {quote_ident(b)}), false)" for a, b in pairs]
+    return f"SELECT {', '.join(items)} FROM {_table(table)}", pairs
+
+
+def text_number_checks_sql(table: str, columns: Sequence[str]) -> str:
+    """Per text column meant as a number: values present, the first value that is not a
+    number and its row (three values per column)."""
+    items = []
+    for c in columns:
+        q = quote_ident(c)
+        bad = f"{q} IS NOT NULL AND TRY_CAST({q} AS DOUBLE) IS NULL"
+        items += [
+            f"count({q})",
+            f"arg_min({q}, rowid) FILTER (WHERE {bad})",
+            f"min(rowid) FILTER (WHERE {bad})",
+        ]
+    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+
+
+def distinct_values_sql(table: str, column: str, limit: int) -> str:
+    """Up to ``limit`` distinct values of ``column`` as sorted text (a picker's options)."""
+    q = quote_ident(column)
+    return (
+        f"SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM {_table(table)} WHERE {q} IS NOT NULL "
+        f"ORDER BY v LIMIT {int(limit)}"
+    )
+
+
+def distinct_counts_sql(table: str, columns: Sequence[tuple[str, bool]]) -> str:
+    """Distinct values of each ``(column, as_date)``: as dates (days) or as text."""
+    items = [
+        f"count(DISTINCT CAST({quote_ident(c)} AS {'DATE' if as_date else 'VARCHAR'}))"
+        for c, as_date in columns
+    ]
+    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+
+
+def aa_simulation_sql(
+    table: str,
+    mapping: Mapping,
+    metric: str,
+    *,
+    simulations: int = config.AA_SIMULATIONS,
+    seed: int = config.DEMO_SEED,
+    randomization_unit: str | None = None,
+) -> tuple[str, list[Any]]:
+    """SQL re-randomizing the control arm ``simulations`` times by hashing the unit.
+
+    The control label, the number of simulations and the seed are parameters. Each
+    simulated arm's count, sum and sum of squares (and pair sums for ratios) come back per
+    simulation, so thousands of A/As cost one scan of the control arm. Rows are the analysis
+    units, as the real analysis treats them (with ``aggregate_units`` a unit's rows are
+    added up first); ``randomization_unit`` (a column) is what gets assigned, so rows of the
+    same unit stay together, as in the real experiment.
+    """
+    spec = mapping.metric(metric)
+    variant = _require_variant(mapping)
+    unit_col = randomization_unit or mapping.unit
+    key = f"CAST({quote_ident(unit_col)} AS VARCHAR)" if unit_col else "CAST(rowid AS VARCHAR)"
+    if spec.kind in PAIR_KINDS:
+        y, x = quote_ident(str(spec.numerator)), quote_ident(str(spec.denominator))
+        values = f"CAST({y} AS DOUBLE) AS y, CAST({x} AS DOUBLE) AS x"
+        present = f"{y} IS NOT NULL AND {x} IS NOT NULL"
+    else:
+        y = quote_ident(str(spec.column))
+        values = f"CAST({y} AS DOUBLE) AS y, 0.0 AS x"
+        present = f"{y} IS NOT NULL"
+    if mapping.aggregate_units and mapping.unit:
+        # the same roll-up as the analysis: a unit converted if any of its rows did
+        agg = "max" if spec.kind == "binary" else "sum"
+        roll = f"base AS (SELECT k, {agg}(y) AS y, sum(x) AS x FROM raw GROUP BY k), "
+    else:
+        roll = "base AS (SELECT k, y, x FROM raw), "
+    sql = (
+        f"WITH raw AS (SELECT {key} AS k, {values} FROM {_table(table)} "
+        f"WHERE CAST({variant} AS VARCHAR) = ? AND {present}), "
+        f"{roll}"
+        "sims AS (SELECT range AS s FROM range(?)) "
+        "SELECT s, CAST(hash(concat(k, ':', s, ':', ?)) % 2 AS INTEGER) AS g, count(*) AS n, "
+        "sum(y) AS sy, sum(y * y) AS syy, sum(x) AS sx, sum(x * x) AS sxx, sum(x * y) AS sxy "
+        "FROM base CROSS JOIN sims GROUP BY s, g ORDER BY s, g"
+    )
+    return sql, [str(mapping.control), int(simulations), int(seed)]
+
+
+def create_temp_table_sql(name: str, query: str) -> str:
+    """``query`` into a temporary table ``name`` (replacing one of that name)."""
+    return f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS {query}"
+
+
+def drop_sql(name: str, kind: str = "TABLE") -> str:
+    """Drop the table or view ``name`` if it exists."""
+    check_scalar(kind, "kind", in_=("TABLE", "VIEW"))
+    return f"DROP {kind} IF EXISTS {quote_ident(name)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Loading: readers, views and the DDL that turns an upload into a typed table
+# --------------------------------------------------------------------------------------------
+# A view cannot hold prepared parameters, so the readers of a file read in place carry their
+# arguments as escaped literals (:func:`sql_literal`); everything else binds parameters.
+
+NA_TOKENS = ("", "na", "n/a", "nan", "null", "none", "-", "#n/a")
+"""Text read as a missing value (after trimming and lower-casing)."""
+TRUE_TOKENS = ("true", "t", "yes", "y")
+BOOL_TOKENS = (*TRUE_TOKENS, "false", "f", "no", "n")
+FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+
+
+def sql_literal(value: Any) -> str:
+    """A SQL literal for a read option (views cannot hold prepared parameters).
+
+    >>> sql_literal({"it's": "VARCHAR", "b": True})
+    "{'it''s': 'VARCHAR', 'b': true}"
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in value.items()) + "}"
+        )
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def literal_list(tokens: Sequence[str]) -> str:
+    """A list literal of strings: ``['a', 'b']``."""
+    return "[" + ", ".join(sql_literal(str(tok)) for tok in tokens) + "]"
+
+
+def reader_sql(path: str, *, parquet: bool, options: dict[str, Any]) -> str:
+    """``read_parquet(...)`` / ``read_csv(...)`` over ``path`` with literal arguments."""
+    if parquet:
+        return f"read_parquet({sql_literal(str(path))})"
+    args = [sql_literal(str(path))] + [f"{k} := {sql_literal(v)}" for k, v in options.items()]
+    return f"read_csv({', '.join(args)})"
+
+
+def numeric_text_sql(column: str, decimal_comma: bool) -> str:
+    """A text column's values as numbers (NULL where they are not), ``1,5`` read as 1.5
+    when the file uses decimal commas."""
+    q = quote_ident(column)
+    value = f"replace(trim({q}), ',', '.')" if decimal_comma else f"trim({q})"
+    return f"TRY_CAST({value} AS DOUBLE)"
+
+
+def typed_sql(column: str, target: str, decimal_comma: bool) -> str:
+    """A text column converted to ``target`` ("BOOLEAN" or "DOUBLE"), NA tokens to NULL."""
+    check_scalar(target, "target", in_=("BOOLEAN", "DOUBLE"))
+    v = f"lower(trim({quote_ident(column)}))"
+    if target == "BOOLEAN":
+        value = f"list_contains({literal_list(TRUE_TOKENS)}, {v})"
+    else:
+        value = numeric_text_sql(column, decimal_comma)
+    return f"CASE WHEN list_contains({literal_list(NA_TOKENS)}, {v}) THEN NULL ELSE {value} END"
+
+
+def view_sql(
+    reader: str,
+    columns: Sequence[tuple[str, str]],
+    plan: dict[str, str],
+    renames: dict[str, str],
+    *,
+    decimal_comma: bool,
+) -> str:
+    """The SELECT of a view over a file: text columns converted as ``plan`` says, float NaN
+    as NULL, names renamed; what loading into a table does, as expressions."""
+    exprs = []
+    for c, ty in columns:
+        q = quote_ident(c)
+        if c in plan:
+            expr = typed_sql(c, plan[c], decimal_comma)
+        elif ty in FLOAT_TYPES:
+            expr = f"CASE WHEN isnan({q}) THEN NULL ELSE {q} END"
+        else:
+            expr = q
+        exprs.append(f"{expr} AS {quote_ident(renames.get(c, c))}")
+    return f"SELECT {', '.join(exprs)} FROM {reader}"
+
+
+def token_counts_sql(
+    source: str, columns: Sequence[str], *, numeric_text: bool, decimal_comma: bool
+) -> str:
+    """Rows, then per text column: values present, NA tokens, boolean tokens and numbers
+    (four values per column). ``source`` is a table name or a parenthesised query."""
+    na, booleans = literal_list(NA_TOKENS), literal_list(BOOL_TOKENS)
+    items = ["count(*)"]
+    for c in columns:
+        q = quote_ident(c)
+        v = f"lower(trim({q}))"
+        items += [
+            f"count({q})",
+            f"count(*) FILTER (WHERE list_contains({na}, {v}))",
+            f"count(*) FILTER (WHERE list_contains({booleans}, {v}))",
+            f"count({numeric_text_sql(c, decimal_comma)})" if numeric_text else "0",
+        ]
+    return f"SELECT {', '.join(items)} FROM {source}"
+
+
+def head_sql(table: str, limit: int) -> str:
+    """The first ``limit`` rows of a table, as a source for another query."""
+    return f"(SELECT * FROM {_table(table)} LIMIT {int(limit)}) AS __ab_head"
+
+
+def nan_counts_sql(table: str, columns: Sequence[str]) -> str:
+    """Per float column, the rows holding NaN."""
+    items = [f"count(*) FILTER (WHERE isnan({quote_ident(c)}))" for c in columns]
+    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+
+
+def nan_to_null_sql(table: str, column: str) -> str:
+    """Replace NaN by NULL in a float column (NULL is what the statistics leave out)."""
+    q = quote_ident(column)
+    return f"UPDATE {_table(table)} SET {q} = NULL WHERE isnan({q})"
+
+
+def alter_type_sql(table: str, column: str, target: str, decimal_comma: bool) -> str:
+    """Convert a text column of ``table`` in place (see :func:`typed_sql`)."""
+    q = quote_ident(column)
+    return (
+        f"ALTER TABLE {_table(table)} ALTER {q} SET DATA TYPE {target} USING "
+        f"({typed_sql(column, target, decimal_comma)})"
+    )
+
+
+def rename_column_sql(table: str, old: str, new: str) -> str:
+    return f"ALTER TABLE {_table(table)} RENAME {quote_ident(old)} TO {quote_ident(new)}"
+
+
+def rename_table_sql(old: str, new: str) -> str:
+    return f"ALTER TABLE {quote_ident(old)} RENAME TO {quote_ident(new)}"
+
+
+def describe_sql(table: str) -> str:
+    """Column names and types of a table or view."""
+    return f"DESCRIBE {_table(table)}"
+
+
+def count_rows_sql(table: str) -> str:
+    return f"SELECT count(*) FROM {_table(table)}"
+
+
+def create_table_as_sql(table: str, query: str, *, view: bool = False) -> str:
+    """``CREATE TABLE`` (or ``VIEW``) ``table`` ``AS`` ``query``."""
+    return f"CREATE {'VIEW' if view else 'TABLE'} {quote_ident(table)} AS {query}"
+
+
+def copy_table_sql(table: str, source: str) -> str:
+    """A new table ``table`` holding every row of ``source`` (a registered DataFrame)."""
+    return create_table_as_sql(table, f"SELECT * FROM {quote_ident(source)}")
+
+
+def read_parquet_sql(table: str, *, limit: int | None = None) -> str:
+    """A new table from the Parquet file bound as ``$1`` (its first ``limit`` rows)."""
+    rows = f" LIMIT {int(limit)}" if limit is not None else ""
+    return create_table_as_sql(table, f"SELECT * FROM read_parquet($1){rows}")
+
+
+def parquet_rows_sql() -> str:
+    """Rows of the Parquet file bound as ``$1`` (read from its footer)."""
+    return "SELECT count(*) FROM read_parquet($1)"
+
+
+def read_csv_sql(
+    table: str, path: str, options: dict[str, Any], *, limit: int | None = None
+) -> tuple[str, list[Any]]:
+    """A new table from the CSV file at ``path`` with DuckDB's ``read_csv`` options bound
+    as parameters; options set to None are left to the sniffer."""
+    args, params = ["$1"], [str(path)]
+    for key, value in options.items():
+        if value is None:
+            continue
+        params.append(value)
+        args.append(f"{key} := ${len(params)}")
+    rows = f" LIMIT {int(limit)}" if limit is not None else ""
+    return (
+        create_table_as_sql(table, f"SELECT * FROM read_csv({', '.join(args)}){rows}"),
+        params,
+    )
+
+
+def sniff_csv_sql(*, gzip: bool) -> str:
+    """DuckDB's sniffer on the file ``$1`` in encoding ``$2`` (delimiter first)."""
+    return "SELECT * FROM sniff_csv($1, encoding := $2" + (
+        ", compression := 'gzip')" if gzip else ")"
+    )
+
+
+def first_line_sql(*, delimiter: bool) -> str:
+    """The first line of the CSV file ``$1`` (encoding ``$2``, delimiter ``$3`` when given),
+    every field as text and no header: what the header looked like before the sniffer."""
+    return (
+        "SELECT * FROM read_csv($1, header := false, all_varchar := true, encoding := $2"
+        + (", delim := $3" if delimiter else "")
+        + ") LIMIT 1"
+    )
+
+
+def same_rows_sql(reader: str, table: str, limit: int = 1000) -> str:
+    """Whether ``reader``'s first rows equal ``table``'s (a pinned reader reads as the
+    sample did)."""
+    return (
+        f"SELECT count(*) = 0 FROM ((SELECT * FROM {reader} LIMIT {int(limit)}) "
+        f"EXCEPT ALL (SELECT * FROM {_table(table)} LIMIT {int(limit)}))"
+    )
+
+
+def stack_sql(table: str, parts: Sequence[str], variant: str | None) -> str:
+    """A new table of the ``parts`` stacked by column name; with ``variant`` each part's
+    rows get its label (parameters ``$1``, ``$2``...) in that new column."""
+    if variant is None:
+        selects = [f"SELECT * FROM {quote_ident(t)}" for t in parts]
+    else:
+        selects = [
+            f"SELECT ${i + 1} AS {quote_ident(variant)}, * FROM {quote_ident(t)}"
+            for i, t in enumerate(parts)
+        ]
+    return create_table_as_sql(table, " UNION ALL BY NAME ".join(selects))
+
+
+# --------------------------------------------------------------------------------------------
+# Funnels from an event log (the Metrics page)
+# --------------------------------------------------------------------------------------------
+
+
+_NUMBER_TYPES = ("INT", "BIGINT", "DOUBLE", "FLOAT", "DECIMAL", "HUGEINT", "REAL", "SMALLINT")
+
+
+def _time_expr(column: str, type_name: str) -> str:
+    """A timestamp from a column of any type: numbers as Unix seconds, text tried."""
+    q = quote_ident(column)
+    if type_name.upper().startswith(_NUMBER_TYPES):
+        return f"to_timestamp(CAST({q} AS DOUBLE))"
+    if type_name.upper().startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"CAST({q} AS TIMESTAMPTZ)"
+    return f"TRY_CAST({q} AS TIMESTAMP)"
+
+
+def ordered_funnel_sql(
+    table: str,
+    *,
+    unit: str,
+    event: str,
+    timestamp: str,
+    stages: Sequence[str],
+    window_days: float = config.FUNNEL_WINDOW_DAYS,
+    timestamp_type: str = "TIMESTAMP",
+) -> tuple[str, list[Any]]:
+    """SQL and parameters for the ordered funnel of ``stages`` within ``window_days``.
+
+    The result is one row with ``reached_1 .. reached_k`` (units reaching each stage in
+    order within the window), ``any_1 .. any_k`` (entrants with the event at all),
+    ``reversed_1 .. reversed_{k-1}`` (share of units with both events of a pair whose later
+    stage came first; NULL when none has both), ``bad_timestamps`` (rows of these events
+    whose timestamp does not read as a time) and ``rows``.
+
+    ``timestamp_type`` is the column's DuckDB type: numbers are read as Unix seconds, text
+    is cast with ``TRY_CAST`` (unreadable values are counted, not fatal).
+    """
+    names = [str(s) for s in stages]
+    if len(names) < 2:
+        raise ValueError("stages must name at least two stages, in funnel order.")
+    if len(set(names)) != len(names):
+        raise ValueError("stages must be distinct: a stage can appear only once in the funnel.")
+    check_scalar(window_days, "window_days", gt=0)
+    k = len(names)
+    u, e = quote_ident(unit), quote_ident(event)
+    t = _time_expr(timestamp, timestamp_type)
+    stage_params = ", ".join(f"${i + 1}" for i in range(k))
+    window = f"to_seconds(CAST(${k + 1} AS DOUBLE))"
+    ctes = [
+        f"ev_raw AS (SELECT CAST({u} AS VARCHAR) AS u, CAST({e} AS VARCHAR) AS e, {t} AS t "
+        f"FROM {quote_ident(table)} WHERE {u} IS NOT NULL AND CAST({e} AS VARCHAR) IN "
+        f"({stage_params}))",
+        "ev AS (SELECT u, e, t FROM ev_raw WHERE t IS NOT NULL)",
+        "s1 AS (SELECT u, min(t) AS t, min(t) AS t0 FROM ev WHERE e = $1 GROUP BY u)",
+    ]
+    for i in range(2, k + 1):
+        ctes.append(
+            f"s{i} AS (SELECT p.u, min(x.t) AS t, p.t0 FROM s{i - 1} AS p JOIN ev AS x "
+            f"ON x.u = p.u AND x.e = ${i} AND x.t >= p.t AND x.t <= p.t0 + {window} "
+            "GROUP BY p.u, p.t0)"
+        )
+    ctes.append(
+        "firsts AS (SELECT u, e, min(t) AS t FROM ev WHERE u IN (SELECT u FROM s1) GROUP BY u, e)"
+    )
+    cols = [f"(SELECT count(*) FROM s{i}) AS reached_{i}" for i in range(1, k + 1)]
+    cols += [f"(SELECT count(*) FROM firsts WHERE e = ${i}) AS any_{i}" for i in range(1, k + 1)]
+    cols += [
+        f"(SELECT avg(CASE WHEN b.t < a.t THEN 1.0 ELSE 0.0 END) FROM firsts AS a "
+        f"JOIN firsts AS b ON a.u = b.u AND a.e = ${i} AND b.e = ${i + 1}) AS reversed_{i}"
+        for i in range(1, k)
+    ]
+    cols += [
+        "(SELECT count(*) FROM ev_raw WHERE t IS NULL) AS bad_timestamps",
+        "(SELECT count(*) FROM ev_raw) AS rows",
+    ]
+    sql = "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(cols)
+    return sql, [*names, float(window_days) * 86_400.0]
+
+
+def event_summary_sql(table: str, unit: str, event: str) -> str:
+    """The most common events (``$1`` of them): event, distinct units, rows."""
+    e = quote_ident(event)
+    return (
+        f"SELECT CAST({e} AS VARCHAR) AS event, count(DISTINCT {quote_ident(unit)}) AS units, "
+        f"count(*) AS rows FROM {_table(table)} WHERE {e} IS NOT NULL "
+        "GROUP BY 1 ORDER BY units DESC, rows DESC, event LIMIT $1"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Model launch (the fifth page): reading canary, shadow, interleaving and drift uploads
+# --------------------------------------------------------------------------------------------
+
+
+def value_counts_sql(table: str, column: str) -> str:
+    """The values of ``column`` as text with their rows, most rows first, at most ``$1``."""
+    q = quote_ident(column)
+    return (
+        f"SELECT CAST({q} AS VARCHAR) AS v, COUNT(*) AS n FROM {_table(table)} "
+        f"WHERE {q} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT $1"
+    )
+
+
+def group_numbers_sql(table: str, columns: Sequence[str], group: str) -> str:
+    """``columns`` as numbers, for the rows whose ``group`` (as text) is ``$1``."""
+    cols = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE) AS {quote_ident(m)}" for m in columns)
+    return f"SELECT {cols} FROM {_table(table)} WHERE CAST({quote_ident(group)} AS VARCHAR) = $1"
+
+
+def first_rows_sql(table: str, columns: Sequence[str]) -> str:
+    """``columns`` of the first ``$1`` rows."""
+    cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
+    return f"SELECT {cols} FROM {_table(table)} LIMIT $1"
+
+
+def sampled_columns_sql(
+    table: str, columns: Sequence[str], *, rows: int | None = None, seed: int = 0
+) -> str:
+    """``columns`` of every row, or of a repeatable reservoir sample of ``rows`` rows."""
+    cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
+    sample = f" USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})" if rows else ""
+    return f"SELECT {cols} FROM {_table(table)}{sample}"
+
+
+def interleaving_outcomes_sql(table: str, user: str, credit: str) -> str:
+    """Users who preferred A (more clicks credited ``$1``), B (``$2``), tied with clicks,
+    and had no credited click: one pass, per-user counts then four totals."""
+    u, c = quote_ident(user), quote_ident(credit)
+    return (
+        "WITH per_user AS ("
+        f"SELECT {u} AS unit, "
+        f"SUM(CASE WHEN CAST({c} AS VARCHAR) = $1 THEN 1 ELSE 0 END) AS a, "
+        f"SUM(CASE WHEN CAST({c} AS VARCHAR) = $2 THEN 1 ELSE 0 END) AS b "
+        f"FROM {_table(table)} WHERE {u} IS NOT NULL GROUP BY {u}) "
+        "SELECT COUNT(*) FILTER (WHERE a > b), COUNT(*) FILTER (WHERE b > a), "
+        "COUNT(*) FILTER (WHERE a = b AND a > 0), COUNT(*) FILTER (WHERE a + b = 0) "
+        "FROM per_user"
+    )

@@ -18,6 +18,7 @@ from scipy import stats as sps
 from abcore import config, stats
 from abcore._checks import check_scalar
 from abcore.model import Check, ReadoutOptions
+from abcore.sql import aa_simulation_sql
 
 __all__ = [
     "AAResult",
@@ -316,55 +317,6 @@ class AAResult:
             f"{self.metric}: false-positive rate {rate}, as expected for {self.alpha:.0%}: "
             "the test is calibrated on your own data."
         )
-
-
-def aa_simulation_sql(
-    table: str,
-    mapping: Any,
-    metric: str,
-    *,
-    simulations: int = config.AA_SIMULATIONS,
-    seed: int = config.DEMO_SEED,
-    randomization_unit: str | None = None,
-) -> tuple[str, list[Any]]:
-    """SQL re-randomizing the control arm ``simulations`` times by hashing the unit.
-
-    Pure: the control label, the number of simulations and the seed are parameters. Each
-    simulated arm's count, sum and sum of squares (and pair sums for ratios) come back per
-    simulation, so thousands of A/As cost one scan of the control arm. Rows are the analysis
-    units, as the real analysis treats them; ``randomization_unit`` (a column) is what gets
-    assigned, so rows of the same unit stay together, as in the real experiment.
-    """
-    from abcore.sql import quote_ident
-
-    spec = mapping.metric(metric)
-    variant = quote_ident(mapping.variant)
-    unit_col = randomization_unit or mapping.unit
-    key = f"CAST({quote_ident(unit_col)} AS VARCHAR)" if unit_col else "CAST(rowid AS VARCHAR)"
-    if spec.kind in ("ratio", "proportion_of_counts"):
-        y, x = quote_ident(spec.numerator), quote_ident(spec.denominator)
-        values = f"CAST({y} AS DOUBLE) AS y, CAST({x} AS DOUBLE) AS x"
-        present = f"{y} IS NOT NULL AND {x} IS NOT NULL"
-    else:
-        y = quote_ident(spec.column)
-        values = f"CAST({y} AS DOUBLE) AS y, 0.0 AS x"
-        present = f"{y} IS NOT NULL"
-    if mapping.aggregate_units and mapping.unit:
-        # The same roll-up as the analysis: a unit converted if any of its rows did.
-        agg = "max" if spec.kind == "binary" else "sum"
-        roll = f"base AS (SELECT k, {agg}(y) AS y, sum(x) AS x FROM raw GROUP BY k), "
-    else:
-        roll = "base AS (SELECT k, y, x FROM raw), "
-    sql = (
-        f"WITH raw AS (SELECT {key} AS k, {values} FROM {quote_ident(table)} "
-        f"WHERE CAST({variant} AS VARCHAR) = ? AND {present}), "
-        f"{roll}"
-        "sims AS (SELECT range AS s FROM range(?)) "
-        "SELECT s, CAST(hash(concat(k, ':', s, ':', ?)) % 2 AS INTEGER) AS g, count(*) AS n, "
-        "sum(y) AS sy, sum(y * y) AS syy, sum(x) AS sx, sum(x * x) AS sxx, sum(x * y) AS sxy "
-        "FROM base CROSS JOIN sims GROUP BY s, g ORDER BY s, g"
-    )
-    return sql, [str(mapping.control), int(simulations), int(seed)]
 
 
 def simulate_aa(

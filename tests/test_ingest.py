@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abcore import InputError, config, ingest
+from abcore import InputError, config
 from abcore.ingest import (
     Aggregates,
     Dataset,
@@ -29,6 +29,7 @@ from abcore.ingest import (
     compute_stats,
     connect,
     detect_schema,
+    instrument,
     instrumentation_stats,
     load,
     units_repeat,
@@ -962,8 +963,8 @@ def test_value_checks_come_from_the_statistics_scan(
     def no_scan(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("scanned again")
 
-    monkeypatch.setattr(ingest, "value_checks_sql", no_scan)
-    monkeypatch.setattr(ingest, "unit_checks_sql", no_scan)  # detection proved one row per unit
+    monkeypatch.setattr(instrument, "value_checks_sql", no_scan)
+    monkeypatch.setattr(instrument, "unit_checks_sql", no_scan)  # detection proved one row per unit
     got = instrumentation_stats(con, ds, agg.mapping)
     assert got == dataclasses.replace(fresh, rows_missing_unit=3)
     assert fresh.rows_missing_unit == 3

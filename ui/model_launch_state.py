@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from abcore import ingest
-from abcore.sql import quote_ident
+from abcore.sql import drop_sql
 from ui.state import get_connection
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -46,7 +46,7 @@ def _remember(key: str, load: Any) -> ingest.Dataset:
         cache[key] = load()
         while len(cache) > MAX_DATASETS:
             old = cache.pop(next(iter(cache)))
-            get_connection().execute(f"DROP TABLE IF EXISTS {quote_ident(old.table)}")
+            get_connection().execute(drop_sql(old.table))
     return cache[key]
 
 
