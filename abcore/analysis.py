@@ -137,6 +137,28 @@ class Analysis:
         """How peeking is handled: "fixed", "always_valid" or "group_sequential"."""
         return self.options.method
 
+    @property
+    def information_fraction(self) -> float | None:
+        """Share of the planned units of the compared pair reached so far (the smallest over
+        treatment arms); None without a planned size (a fixed-horizon readout)."""
+        planned = self.options.planned_n or self.options.tuning_n
+        if not planned:
+            return None
+        counts = self.aggregates.counts()
+        control = counts.get(self.aggregates.control, 0)
+        pairs = [control + counts.get(arm, 0) for arm in self.aggregates.treatments]
+        return min(pairs) / planned if pairs else None
+
+    @property
+    def look(self) -> tuple[int, int] | None:
+        """For a group-sequential readout, ``(current look, planned looks)``: the current
+        look is the first planned look not yet passed (the last once the plan is reached)."""
+        t = self.information_fraction
+        if self.method != "group_sequential" or t is None:
+            return None
+        k = int(self.options.looks)
+        return min(k, max(1, math.ceil(t * k - 1e-9))), k
+
     def bayes(
         self,
         *,

@@ -446,9 +446,18 @@ def cumulative_lift_chart(
         layers.append(
             alt.Chart(marker).mark_rule(color=GOOD, strokeDash=[5, 3], strokeWidth=2).encode(x=x)
         )
+        # the label reads towards the middle of the chart, so it is never cut at an edge
+        late = str(marker["day"].iloc[0]) in {str(d) for d in days[len(days) // 2 :]}
         layers.append(
             alt.Chart(marker)
-            .mark_text(align="left", dx=5, dy=6, baseline="top", color=GOOD, fontWeight="bold")
+            .mark_text(
+                align="right" if late else "left",
+                dx=-5 if late else 5,
+                dy=6,
+                baseline="top",
+                color=GOOD,
+                fontWeight="bold",
+            )
             .encode(x=x, y=alt.value(0), text="label:N")
         )
     return alt.layer(*layers).properties(height=340, title=title)

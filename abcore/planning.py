@@ -445,33 +445,31 @@ METHOD_NAMES = {
 
 
 SPENDING_NAMES = {
-    "power": "alpha x t^{rho:g} (strict early, like O'Brien-Fleming)",
-    "obf": "O'Brien-Fleming (strictest early)",
-    "pocock": "Pocock (the same bar at every look)",
+    "power": "strict early: early looks stop only for a large effect",
+    "obf": "strictest early: early looks stop only for a very large effect",
+    "pocock": "the same bar at every look: stops sooner, costs more users",
 }
 
 
 def describe_method(plan: Any) -> str:
     """The plan's way of reading results in one sentence a product manager can follow.
 
-    ``plan`` is an :class:`ExperimentPlan` or anything with its ``method``, ``looks``,
-    ``spending`` and ``rho`` (a readout's :class:`~abcore.model.ReadoutOptions`).
+    ``plan`` is an :class:`ExperimentPlan` or anything with its ``method``, ``looks`` and
+    ``spending`` (a readout's :class:`~abcore.model.ReadoutOptions`).
 
     >>> from abcore.plan import ExperimentPlan
-    >>> describe_method(ExperimentPlan(method="group_sequential"))[:40]
-    'Group sequential: 4 planned looks, alpha'
+    >>> describe_method(ExperimentPlan(method="group_sequential"))[:37]
+    'Group sequential with 4 planned looks'
     """
     if plan.method == "always_valid":
         return (
             "Always valid: the results may be read any day and the test stopped as soon as "
-            "they are clear; intervals and p-values are a confidence sequence, valid at "
-            "every look."
+            "they are clear; intervals and p-values stay valid however often you look."
         )
     if plan.method == "group_sequential":
-        spending = SPENDING_NAMES[plan.spending].format(rho=plan.rho)
         return (
-            f"Group sequential: {plan.looks} planned looks, alpha spent by {spending}; the test "
-            "may stop at a look whose result crosses that look's boundary."
+            f"Group sequential with {plan.looks} planned looks ({SPENDING_NAMES[plan.spending]}); "
+            "the test may stop at a look whose result crosses that look's bar."
         )
     return (
         "Fixed horizon: the results are read once, at the planned end; reading earlier and "
@@ -555,5 +553,12 @@ def default_hypothesis(plan: ExperimentPlan) -> str:
         lines.append(
             f"Launch only if the lift is above {plan.min_effect_to_launch * 100:.3g}% "
             "(the cost of launching)."
+        )
+    if plan.peeking_safe:
+        lines.append(
+            "Read with the always-valid method: it may stop early for a clear win or harm."
+            if plan.method == "always_valid"
+            else f"Read at {plan.looks} planned looks: it may stop at a look for a clear win "
+            "or harm."
         )
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from abcore.decision import Recommendation
 from abcore.errors import InputError
 from abcore.report import analysis_report_json, analysis_report_markdown
 from abcore.share import results_to_query_params
+from ui import results_state as rs
 from ui.decision_state import (
     NOTES_KEY,
     current_analysis,
@@ -108,7 +109,10 @@ if rec is None:
     )
 else:
     banner(rec)
-    st.caption(f"How the results were read: {planning.describe_method(analysis.options)}")
+    st.caption(
+        f"How the results were read: {planning.describe_method(analysis.options)} "
+        + rs.progress_sentence(analysis)
+    )
     if len(rec.arms) > 1:
         cols = st.columns(len(rec.arms))
         for col, arm in zip(cols, rec.arms, strict=True):

@@ -50,9 +50,9 @@ METHOD_HELP = (
     "for a few % more users."
 )
 SPENDING = {
-    "power": "Strict early, like O'Brien-Fleming (alpha x t², default)",
-    "obf": "O'Brien-Fleming (strictest early)",
-    "pocock": "Pocock (same bar at every look)",
+    "power": "Strict early (default)",
+    "obf": "Strictest early",
+    "pocock": "Same bar every look",
 }
 
 
@@ -282,7 +282,9 @@ with left:
             format_func=SPENDING.get,
             key=seed("spending", plan.spending if plan.spending in SPENDING else config.SPENDING),
             help="Strict early looks stop only for big effects, keeping almost all the "
-            "evidence for the end; an even bar stops sooner but costs more users.",
+            "evidence for the end (alpha x t², Spotify's default, close to O'Brien-Fleming; "
+            "strictest: O'Brien-Fleming). The same bar at every look (Pocock) stops sooner "
+            "but costs more users.",
         )
 
     st.subheader("Traffic and arms", divider="gray")
@@ -475,7 +477,7 @@ with right:
         f"{sizing.method_recommended_days} days",
         delta=(
             f"{sizing.method_recommended_days - sizing.recommended_days:+d} days vs fixed"
-            if safe
+            if safe and sizing.method_recommended_days != sizing.recommended_days
             else None
         ),
         delta_color="off",

@@ -555,7 +555,7 @@ summary = rs.summary_sentence(
     result.effects, roles, result.alpha, result.correction, result.recommendation
 )
 st.info(summary, icon=":material/insights:")
-st.caption(rs.METHOD_NOTES[result.method])
+st.caption(" ".join(filter(None, [rs.METHOD_NOTES[result.method], rs.progress_sentence(result)])))
 other_checks = [c for c in result.checks if c.name != "Sample ratio" and c.status != "pass"]
 if other_checks:
     failed = sum(c.status == "fail" for c in other_checks)
@@ -635,7 +635,7 @@ else:
     )
 st.caption(
     "Control and Treatment show each arm's rate or mean. "
-    f"Intervals are {ci_level} {interval_name} of the relative effect. {scope}; a result "
+    f"Intervals of the relative effect are {ci_level} {interval_name}. {scope}; a result "
     f"counts as significant when it is below {result.alpha:g}. "
     "✔ and ✖ mark good and bad news where the plan gives the metric's good direction; "
     "'Not after correction' means p is below alpha on its own but not once corrected."

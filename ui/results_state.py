@@ -756,6 +756,19 @@ METHOD_NOTES = {
 }
 
 
+def progress_sentence(result: engine.Analysis) -> str:
+    """How far along the plan the data is, for a peeking-safe readout ('' for fixed)."""
+    t = result.information_fraction
+    if result.method == "fixed" or t is None:
+        return ""
+    share = f"{t:.0%}" if t < 10 else "many times"
+    if result.look is not None:
+        k, looks = result.look
+        last = " (the last)" if k == looks else ""
+        return f"The data holds {share} of the planned users: look {k} of {looks}{last}."
+    return f"The data holds {share} of the planned users."
+
+
 def daily_display(daily: pd.DataFrame) -> pd.DataFrame:
     """The lift over time as text: day, units so far, lift, its interval, whether it
     excludes zero (one metric and arm)."""
