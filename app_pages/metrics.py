@@ -11,9 +11,7 @@ here, so merely opening the page never alters it.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -25,7 +23,6 @@ from abcore.errors import InputError
 from abcore.funnel import (
     GUARDRAIL_CATALOGUE,
     TEMPLATES,
-    Funnel,
     FunnelSetup,
     guardrail_metric,
     plan_with_funnel,
@@ -34,195 +31,34 @@ from abcore.funnel import (
     stage_metric_name,
     unit_warnings,
 )
-from abcore.plan import METRIC_TYPES, MetricSpec
+from abcore.plan import METRIC_TYPES
 from abcore.planning import corrected_power
+from ui.metrics_state import (
+    DIRECTION_LABELS,
+    UNIT_LABELS,
+    UNITS,
+    clamp,
+    count,
+    edited_source,
+    funnel_frame,
+    funnel_from_frame,
+    guess_unit,
+    linked_stage,
+    metrics_from_roles,
+    pct,
+    roles_frame,
+    sensitivity_view,
+)
 from ui.state import PlanWidgets, get_connection, get_plan, set_plan, sync_link
 
 K = "metrics__"
 KEEP = "__keep__"
 DEMO_LOG = Path(__file__).resolve().parent.parent / "sample_data" / "demo_events.parquet"
-UNITS = config.RANDOMIZATION_UNITS
-UNIT_LABELS = {
-    "user": "User",
-    "session": "Session",
-    "search": "Search",
-    "page view": "Page view",
-    "cluster": "Cluster",
-}
-SHORT_REASONS = {
-    "entry": "entry: 100% by definition",
-    "before_change": "before the change: can't move",
-    "no_units": "nobody reaches it",
-    "lift_too_large": "lift would pass 100%",
-}
-DIRECTION_LABELS = {"increase": "Higher is better", "decrease": "Lower is better"}
-ROLE_COLUMNS = [
-    "name",
-    "role",
-    "type",
-    "direction",
-    "baseline",
-    "sd",
-    "margin_pct",
-    "unit",
-    "numerator",
-    "denominator",
-]
 ss = st.session_state
 w = PlanWidgets(K)
 
 
-# ---- small views --------------------------------------------------------------------------------
-def pct(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:.2%}" if x < 0.1 else f"{x:.1%}"
-
-
-def clamp(x: float, low: float, high: float) -> float:
-    """A plan value brought into a widget's range (the widget refuses values outside it)."""
-    return min(max(x, low), high)
-
-
-def count(x: Any) -> str:
-    return "—" if x is None or pd.isna(x) else f"{int(x):,}"
-
-
-def funnel_frame(funnel: Funnel, numbers: str) -> pd.DataFrame:
-    if numbers == "users" and funnel.users is not None:
-        return pd.DataFrame({"stage": list(funnel.stages), "users": list(funnel.users)}).astype(
-            {"stage": "object", "users": "float64"}
-        )
-    steps = [round(r * 100, 4) for r in funnel.step_rates]
-    return pd.DataFrame({"stage": list(funnel.stages), "step_pct": steps}).astype(
-        {"stage": "object", "step_pct": "float64"}
-    )
-
-
-def funnel_from_frame(frame: pd.DataFrame, like: Funnel, source: str) -> Funnel:
-    rows = frame.reset_index(drop=True)
-    name_ok = rows["stage"].map(lambda s: isinstance(s, str) and s.strip() != "")
-    value_col = "users" if "users" in rows else "step_pct"
-    rows = rows[name_ok | rows[value_col].notna()]
-    if "users" in rows:
-        return Funnel.from_counts(rows["stage"], rows["users"], unit=like.unit, source=source)
-    return Funnel.from_step_rates(
-        rows["stage"], (rows["step_pct"].iloc[1:] / 100).tolist(), unit=like.unit, source=source
-    )
-
-
-def edited_source(funnel: Funnel) -> str:
-    base = funnel.source or "Your funnel"
-    return base if base.endswith("edited") else f"{base}, edited"
-
-
-def roles_frame(metrics: list[MetricSpec]) -> pd.DataFrame:
-    rows = [
-        {
-            "name": m.name,
-            "role": m.role,
-            "type": m.type,
-            "direction": m.direction,
-            "baseline": m.baseline,
-            "sd": m.sd,
-            "margin_pct": None if m.margin is None else round(m.margin * 100, 6),
-            "numerator": m.numerator,
-            "denominator": m.denominator,
-            "unit": m.extra.get("unit"),
-        }
-        for m in metrics
-    ]
-    return pd.DataFrame(rows, columns=ROLE_COLUMNS).astype(
-        {
-            c: ("float64" if c in ("baseline", "sd", "margin_pct") else "object")
-            for c in ROLE_COLUMNS
-        }
-    )
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def metrics_from_roles(
-    frame: pd.DataFrame, previous: list[MetricSpec], success_name: str | None
-) -> list[MetricSpec]:
-    """Secondary and guardrail metrics from the roles table; InputError says what to fix."""
-    old = {m.name: m for m in previous}
-    out: list[MetricSpec] = []
-    names: set[str] = {success_name} if success_name else set()
-    for row in frame.to_dict("records"):
-        name = _text(row.get("name"))
-        if name is None:
-            if any(_text(row.get(c)) for c in ("baseline", "sd", "margin_pct")):
-                raise InputError("A metric in the table has no name: name it or delete the row.")
-            continue
-        if name in names:
-            raise InputError(
-                f"{name!r} appears twice (or is also the success metric): give each metric "
-                "its own name, or delete the extra row."
-            )
-        names.add(name)
-        role = row.get("role") if row.get("role") in ("secondary", "guardrail") else "guardrail"
-        kind = row.get("type") if row.get("type") in METRIC_TYPES else "continuous"
-        baseline = _number(row.get("baseline"))
-        if kind == "binary" and baseline is not None and not 0 < baseline < 1:
-            raise InputError(
-                f"{name} is a rate (binary): enter its baseline as a fraction between 0 and 1, "
-                "for example 0.03 for 3%."
-            )
-        margin = _number(row.get("margin_pct"))
-        if margin is not None and margin < 0:
-            raise InputError(f"The margin of {name} must be 0% or more.")
-        before = old.get(name)
-        extra = dict(before.extra) if before else {}
-        unit = row.get("unit")
-        if unit in UNITS:
-            extra["unit"] = unit
-        else:
-            extra.pop("unit", None)
-        out.append(
-            MetricSpec(
-                name=name,
-                role=role,
-                type=kind,
-                direction=row.get("direction")
-                if row.get("direction") in DIRECTION_LABELS
-                else "increase",
-                baseline=baseline,
-                sd=_number(row.get("sd")),
-                mde=before.mde if before else None,
-                relative=before.relative if before else True,
-                margin=None if margin is None else margin / 100,
-                numerator=_text(row.get("numerator")),
-                denominator=_text(row.get("denominator")),
-                extra=extra,
-            )
-        )
-    return out
-
-
-def linked_stage(metric: MetricSpec | None, funnel: Funnel) -> str | None:
-    stage = metric.extra.get("funnel_stage") if metric else None
-    return stage if stage in funnel.stages else None
-
-
 # ---- the event log loader ---------------------------------------------------------------------
-def guess_unit(column: str) -> str:
-    low = column.lower()
-    for unit, words in (("session", ("session",)), ("search", ("search", "query"))):
-        if any(w in low for w in words):
-            return unit
-    return "user"
-
-
 def event_log_section() -> funnel_sql.LogFunnel | None:
     """Load the demo or an uploaded log, map its columns, and compute the ordered funnel."""
     source = st.radio(
@@ -741,49 +577,15 @@ with table_box:
         funnel, sized_plan, mde=setup.lift, daily_entrants=float(daily), change_stage=change_stage
     )
     secondary_stages = {linked_stage(m, funnel) for m in plan.metrics if m.role == "secondary"}
-    change_stage_index = stages.index(change_stage)
-
-    def note(row: pd.Series) -> str:
-        notes = []
-        if row["stage"] == change_stage and row["position"] > 0:
-            notes.append("◀ change happens here")
-        elif not pd.isna(row["error"]):
-            notes.append(SHORT_REASONS[row["error"]])
-        if row["stage"] == success_stage:
-            notes.append("★ success metric")
-        elif row["stage"] in secondary_stages:
-            notes.append("secondary metric")
-        if row["position"] == change_stage_index + 1:
-            notes.append("most sensitive")
-        elif row["position"] == len(stages) - 1 and row["affected"]:
-            notes.append("closest to revenue")
-        return " · ".join(notes)
-
-    view = pd.DataFrame(
-        {
-            "Candidate metric": [stage_metric_name(s) for s in table["stage"]],
-            "Baseline": [pct(r) for r in table["reached"]],
-            "Users / arm": [count(n) for n in table["n_control"]],
-            "Days": [count(d) for d in table["days"]],
-            "Triggered baseline": [
-                pct(r) if not pd.isna(r) else "—" for r in table["triggered_rate"]
-            ],
-            "Triggered users / arm": [count(n) for n in table["triggered_n_control"]],
-            "Triggered days": [count(d) for d in table["triggered_days"]],
-            "Note": [note(row) for _, row in table.iterrows()],
-        }
+    view, styles = sensitivity_view(
+        table,
+        stages=stages,
+        change_stage=change_stage,
+        success_stage=success_stage,
+        secondary_stages=secondary_stages,
     )
-
-    def highlight(row: pd.Series) -> list[str]:
-        i = row.name
-        if table.loc[i, "stage"] == success_stage:
-            return ["background-color: #e8f0fe; font-weight: bold"] * len(row)
-        if not table.loc[i, "affected"]:
-            return ["color: #8b8b8b"] * len(row)
-        return [""] * len(row)
-
     st.dataframe(
-        view.style.apply(highlight, axis=1),
+        view.style.apply(lambda row: styles[row.name], axis=1),
         hide_index=True,
         width="stretch",
         column_config={
@@ -861,7 +663,7 @@ with summary_box:
             f"{DIRECTION_LABELS[success.direction].lower()} · {base}{lift}",
             icon=":material/flag:",
         )
-        if success_stage and stages.index(success_stage) <= change_stage_index:
+        if success_stage and stages.index(success_stage) <= stages.index(change_stage):
             st.warning(
                 f"Users reach {success_stage} before they meet the change, so it cannot move: "
                 "pick a later stage.",

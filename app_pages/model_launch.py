@@ -24,6 +24,7 @@ from ui.model_launch_state import (
     demo_dataset,
     guess,
     numeric_columns,
+    pct,
     uploaded_dataset,
 )
 from ui.state import get_connection
@@ -62,10 +63,6 @@ def pick_dataset(tool: str, choice: str, label: str = "Upload a CSV or Parquet f
         st.info("Upload a file to analyse it; the demo shows what the tool expects.")
         return None
     return uploaded_dataset(upload)
-
-
-def pct(value: float, digits: int = 1) -> str:
-    return f"{value:+.{digits}%}" if value == value else "n/a"
 
 
 st.title("Model launch")

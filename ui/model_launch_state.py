@@ -81,3 +81,8 @@ def guess(names: Sequence[str], hints: Sequence[str], *, fallback: int | None = 
 
 def numeric_columns(dataset: ingest.Dataset) -> list[str]:
     return [n for n, t in dataset.types.items() if t.upper().startswith(NUMERIC_TYPES)]
+
+
+def pct(value: float, digits: int = 1) -> str:
+    """A signed percentage (+1.2%); "n/a" for a value that could not be computed."""
+    return f"{value:+.{digits}%}" if value == value else "n/a"
