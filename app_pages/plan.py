@@ -525,9 +525,9 @@ with right:
         width="stretch",
     )
     st.caption(
-        "Same power for each: peeking-safe methods need more users at most, but often stop "
-        "sooner when the effect is large. The always-valid price assumes a look every day "
-        "for four weeks."
+        "Same power for each. The peeking-safe methods' numbers are the most they can take: "
+        "they often stop sooner when the effect is large. The always-valid price assumes a "
+        "look every day for four weeks."
     )
     notes = []
     if len(plan.treatments) > 1:

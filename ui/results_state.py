@@ -761,12 +761,15 @@ def progress_sentence(result: engine.Analysis) -> str:
     t = result.information_fraction
     if result.method == "fixed" or t is None:
         return ""
-    share = f"{t:.0%}" if t < 10 else "many times"
+    planned = int(result.options.planned_n or result.options.tuning_n)
+    held = f"The data holds {round(t * planned):,} of the {planned:,} users planned"
+    if len(result.aggregates.treatments) > 1:
+        held += " for the control and each arm"
     if result.look is not None:
         k, looks = result.look
         last = " (the last)" if k == looks else ""
-        return f"The data holds {share} of the planned users: look {k} of {looks}{last}."
-    return f"The data holds {share} of the planned users."
+        return f"{held}: look {k} of {looks}{last}."
+    return f"{held}."
 
 
 def daily_display(daily: pd.DataFrame) -> pd.DataFrame:
@@ -845,10 +848,11 @@ def bayes_sentence(frame: pd.DataFrame, metric: str | None) -> str:
     better = "higher" if r["direction"] == "increase" else "lower"
     return (
         f"Given the data and the prior, there is a **{r['chance_to_beat']:.1%} chance** that "
-        f"{r['arm']} is better than control on {r['metric']} ({better} is better). If you ship "
-        f"and it is in fact worse, you give up {fmt_pct(r['expected_loss_ship'], signed=False)} "
-        f"of {r['metric']} on average; if you don't ship and it is in fact better, you miss "
-        f"{fmt_pct(r['expected_loss_keep'], signed=False)}. This is **not 1 − p**: a p-value "
+        f"{r['arm']} is better than control on {r['metric']} ({better} is better). Shipping "
+        f"risks an expected loss of {fmt_pct(r['expected_loss_ship'], signed=False)} of "
+        f"{r['metric']} (relative), counting the cases where it is in fact worse; not shipping "
+        f"forgoes an expected {fmt_pct(r['expected_loss_keep'], signed=False)}, counting the "
+        "cases where it is in fact better. This is **not 1 − p**: a p-value "
         "is how surprising the data would be if there were no effect; the chance to beat is "
         "how likely the effect is positive, given the data and the prior. It also says "
         "nothing about whether the win is large enough to matter."
