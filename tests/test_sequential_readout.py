@@ -237,3 +237,25 @@ def test_a_flat_sequential_test_keeps_running_to_its_planned_size():
     )
     rec = abcore.analyze(df, variant="variant", plan=plan).recommendation
     assert rec.verdict == "keep_running", rec.reasons
+
+
+# --- brief and report ----------------------------------------------------------------------
+
+
+def test_brief_and_report_carry_the_method_and_its_cost():
+    from abcore.report import analysis_report_markdown, plan_brief_json, plan_brief_markdown
+
+    plan = dataclasses.replace(PLAN, method="group_sequential", looks=3)
+    sizing = planning.size_plan(plan)
+    brief = plan_brief_markdown(plan, sizing)
+    assert "Group sequential with 3 planned looks" in brief
+    assert "| Group sequential (chosen) |" in brief
+    assert f"Users per arm: {sizing.method_n_control:,}" in brief
+    data = json.loads(plan_brief_json(plan, sizing))
+    assert data["plan"]["method"] == "group_sequential"
+    assert data["sizing"]["n_control"] == sizing.method_n_control
+    assert data["sizing"]["fixed_horizon"]["n_control"] == sizing.n_control
+    a = abcore.analyze(make_scenario("clean_win"), variant="variant", plan=plan)
+    report = analysis_report_markdown(a, plan=plan)
+    assert "Analysis: Group sequential." in report
+    assert "within each family" in report
