@@ -269,10 +269,11 @@ with left:
         c1, c2 = st.columns(2)
         looks = c1.number_input(
             "Planned looks (including the last)",
-            min_value=2,
-            max_value=12,
+            # a shared plan with more (or fewer) looks keeps them
+            min_value=min(2, plan.looks),
+            max_value=max(12, plan.looks),
             step=1,
-            key=seed("looks", max(2, min(12, plan.looks))),
+            key=seed("looks", plan.looks),
             help="E.g. 4 looks over a 4-week test: one a week. Each look may stop the test "
             "for a clear win or harm.",
         )
