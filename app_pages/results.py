@@ -711,11 +711,18 @@ with left:
     st.subheader("Effects at a glance", divider="gray")
     margins = rs.guardrail_margins(roles)
     st.altair_chart(
-        charts.forest_chart(result.effects, margins, directions=directions), width="stretch"
+        charts.forest_chart(
+            result.effects,
+            margins,
+            directions=directions,
+            title=f"Relative effect of each metric, with its {rs.METHOD_BANDS[result.method]}",
+        ),
+        width="stretch",
     )
     if any(m in set(result.effects["metric"]) for m in margins):
         st.caption(
-            "Dots: the relative effect; bars: its confidence interval; the dashed tick is the "
+            f"Dots: the relative effect; bars: its {rs.METHOD_BANDS[result.method]}; the "
+            "dashed tick is the "
             "guardrail's margin from the plan (how much worse it may get)."
         )
     wide = result.effects[
@@ -745,11 +752,7 @@ with right:
         lift = result.daily[result.daily["metric"] == chosen]
         arms_shown = list(dict.fromkeys(lift["arm"]))
         first_day = lift["first_day_excluding_zero"].iloc[0] if len(arms_shown) == 1 else None
-        band = {
-            "fixed": "confidence interval",
-            "always_valid": "confidence sequence",
-            "group_sequential": "group-sequential boundary",
-        }[result.method]
+        band = rs.METHOD_BANDS[result.method]
         st.altair_chart(
             charts.cumulative_lift_chart(
                 lift,

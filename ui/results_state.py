@@ -517,6 +517,12 @@ METHOD_INTERVALS = {
     "group_sequential": "group-sequential CI",
 }
 """What the table calls its interval under each analysis method."""
+METHOD_BANDS = {
+    "fixed": "confidence interval",
+    "always_valid": "confidence sequence",
+    "group_sequential": "group-sequential boundary",
+}
+"""What the charts call the interval (band) under each analysis method."""
 # Symbols every system font has (DejaVu too), unlike colour emoji.
 RESULT_BETTER = "✔ Better"
 RESULT_WORSE = "✖ Worse"
