@@ -370,3 +370,15 @@ def abcore_compare(result, metric):
     from abcore.analysis import compare_metric, fixed_options
 
     return compare_metric(result.aggregates, metric, "treatment", fixed_options(result.options))
+
+
+def test_first_day_sentence_when_no_day_excluded_zero():
+    """Dates that never left zero come back as NaT, not NaN: a sentence, not a ValueError
+    (seen in the browser on an A/A upload read at alpha 0.2)."""
+    from ui.results_state import first_day_sentence
+
+    days = pd.date_range("2026-03-02", periods=3)
+    daily = pd.DataFrame({"day": days, "first_day_excluding_zero": pd.NaT})
+    assert first_day_sentence(daily, "fixed").startswith("The interval has not excluded zero")
+    daily["first_day_excluding_zero"] = days[1]
+    assert "(day 2 of 3)" in first_day_sentence(daily, "fixed")

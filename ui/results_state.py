@@ -800,7 +800,7 @@ def first_day_sentence(daily: pd.DataFrame, method: str) -> str:
     """When the interval first left zero behind, and what that day means under the method."""
     first = daily["first_day_excluding_zero"].iloc[0] if len(daily) else None
     days = list(dict.fromkeys(daily["day"]))
-    if first is None or (isinstance(first, float) and math.isnan(first)):
+    if first is None or pd.isna(first) or first not in days:  # NaT for dates, NaN otherwise
         when = "The interval has not excluded zero on any day yet"
     else:
         label = f"{first:%b %d}" if isinstance(first, pd.Timestamp) else str(first)
