@@ -613,32 +613,6 @@ def readout_options(plan: ExperimentPlan | None, **given: Any) -> ReadoutOptions
     )
 
 
-HORIZON_CHECKS = ("Duration", "Planned sample size", "Peeking")
-"""The maturity checks about the planned horizon (validity.duration_checks' names): a
-peeking-safe method may stop before it for a clear win or harm (see abcore.decision)."""
-
-
-def _peeking_safe_checks(checks: list[Check], plan: ExperimentPlan | None) -> list[Check]:
-    """Under a peeking-safe plan, reading before the planned end is not peeking: the
-    fixed-horizon warning becomes a pass that says why."""
-    if plan is None or not plan.peeking_safe:
-        return checks
-    label = {"always_valid": "always valid", "group_sequential": "group sequential"}
-    out = []
-    for c in checks:
-        if c.name == "Peeking":
-            c = Check(
-                "Peeking",
-                "pass",
-                f"Read before the planned end with the {label[plan.method]} method, whose "
-                "intervals and p-values stay valid at every look: it may stop early for a "
-                "clear win or a clear harm; otherwise keep running to the planned size.",
-                "maturity",
-            )
-        out.append(c)
-    return out
-
-
 def trend_check(trend: validity.TrendResult) -> Check:
     """A fading (novelty) effect is a maturity condition; other trends are information."""
     kind = "maturity" if trend.pattern == "novelty" else "info"
@@ -675,13 +649,11 @@ def analyze_aggregates(
         *validity.preperiod_balance(aggregates, alpha=opts.alpha),
     ]
     planned_n, planned_days = _planned_size(plan)
-    all_checks += _peeking_safe_checks(
-        validity.duration_checks(
-            aggregates,
-            planned_n_per_arm=planned_arm_sizes(plan, planned_n, aggregates) if planned_n else None,
-            planned_days=planned_days,
-        ),
-        plan,
+    all_checks += validity.duration_checks(
+        aggregates,
+        planned_n_per_arm=planned_arm_sizes(plan, planned_n, aggregates) if planned_n else None,
+        planned_days=planned_days,
+        method=plan.method if plan is not None else "fixed",
     )
     trends = success_trends(aggregates, plan, options=fixed_options(opts))
     all_checks += [trend_check(t) for t in trends]

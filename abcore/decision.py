@@ -570,11 +570,9 @@ def decide(
 
         comparisons = plan_comparisons(comparisons, plan, options)
     by_arm = {arm: dict(by_metric) for arm, by_metric in comparisons.items()}
-    from abcore.analysis import HORIZON_CHECKS
-
     maturity = _Maturity(
-        horizon=[c.message for c in checks if c.immature and c.name in HORIZON_CHECKS],
-        other=[c.message for c in checks if c.immature and c.name not in HORIZON_CHECKS],
+        horizon=[c.message for c in checks if c.immature and c.kind == "horizon"],
+        other=[c.message for c in checks if c.immature and c.kind == "maturity"],
         peeking_safe=options.method != "fixed",
         method=options.method,
     )

@@ -256,11 +256,13 @@ class Mapping:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-CHECK_KINDS = ("gate", "maturity", "info")
+CHECK_KINDS = ("gate", "maturity", "horizon", "info")
 """What a check does to the decision: a failed *gate* (sample ratio, assignment, impossible
 values, pre-period imbalance) means the numbers cannot be read; a *maturity* check not
-passed (duration, planned size, peeking, a fading novelty effect) means keep running;
-*info* is shown and never changes the verdict."""
+passed (a fading novelty effect) means keep running; a *horizon* check not passed (the
+planned duration, size, reading before the end) means keep running under a fixed-horizon
+plan, while a peeking-safe plan may stop before it for a clear win or harm; *info* is shown
+and never changes the verdict."""
 
 
 @dataclass(frozen=True)
@@ -287,8 +289,9 @@ class Check:
 
     @property
     def immature(self) -> bool:
-        """A maturity condition not met yet: the test should keep running."""
-        return self.kind == "maturity" and self.status != "pass"
+        """A maturity or horizon condition not met yet: the test should keep running
+        (unless, for a horizon, a peeking-safe method stops it early)."""
+        return self.kind in ("maturity", "horizon") and self.status != "pass"
 
 
 @dataclass(frozen=True)

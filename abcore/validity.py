@@ -555,11 +555,15 @@ def duration_checks(
     *,
     planned_n_per_arm: int | Mapping[str, int] | None = None,
     planned_days: int | None = None,
+    method: str = "fixed",
 ) -> list[Check]:
     """Maturity: whole weekly cycles, at least a week, the planned size reached, no peeking.
 
     ``planned_n_per_arm`` is one size for every arm or a size per arm: with an unequal split
     each arm is held to its own planned size (a 10% arm never reaches the 90% arm's size).
+    The checks are of kind "horizon": under a peeking-safe ``method`` ("always_valid",
+    "group_sequential") the decision may stop before them, and reading before the planned
+    end is not peeking.
     """
     out = []
     days = len(aggregates.days)
@@ -571,7 +575,7 @@ def duration_checks(
                     "warn",
                     f"The data covers {days} day(s): run at least {config.MIN_DAYS} "
                     "days so every weekday is in the test.",
-                    "maturity",
+                    "horizon",
                 )
             )
         elif days % config.WEEK:
@@ -581,7 +585,7 @@ def duration_checks(
                     "warn",
                     f"The data covers {days} days, not whole weeks: weekdays are "
                     f"over- or under-represented. Stop at {days + (-days) % 7} days.",
-                    "maturity",
+                    "horizon",
                 )
             )
         else:
@@ -591,7 +595,7 @@ def duration_checks(
                     "Duration",
                     "pass",
                     f"The data covers {days} days ({weeks} whole week{'s' if weeks > 1 else ''}).",
-                    "maturity",
+                    "horizon",
                 )
             )
     counts = aggregates.counts()
@@ -611,7 +615,7 @@ def duration_checks(
                     f"Arm {behind} has {counts.get(behind, 0):,} units of the "
                     f"{targets[behind]:,} planned ({reached[behind]:.0%}): the test is "
                     "under-powered until it gets there.",
-                    "maturity",
+                    "horizon",
                 )
             )
         else:
@@ -624,19 +628,32 @@ def duration_checks(
                 + ")"
             )
             out.append(
-                Check("Planned sample size", "pass", f"Every arm reached {planned}.", "maturity")
+                Check("Planned sample size", "pass", f"Every arm reached {planned}.", "horizon")
             )
     if planned_days and days and days < planned_days:
-        out.append(
-            Check(
-                "Peeking",
-                "warn",
-                f"Analysed after {days} of {planned_days} planned days: stopping early "
-                "because a result looks significant inflates false positives. Read it "
-                "as a progress check, decide at the planned end.",
-                "maturity",
+        if method != "fixed":
+            label = method.replace("_", " ")
+            out.append(
+                Check(
+                    "Peeking",
+                    "pass",
+                    f"Read before the planned end with the {label} method, whose intervals and "
+                    "p-values stay valid at every look: it may stop early for a clear win or a "
+                    "clear harm; otherwise keep running to the planned size.",
+                    "horizon",
+                )
             )
-        )
+        else:
+            out.append(
+                Check(
+                    "Peeking",
+                    "warn",
+                    f"Analysed after {days} of {planned_days} planned days: stopping early "
+                    "because a result looks significant inflates false positives. Read it "
+                    "as a progress check, decide at the planned end.",
+                    "horizon",
+                )
+            )
     return out
 
 
