@@ -6,7 +6,6 @@ recommendation from ``abcore.validity`` and ``abcore.decision``; this file only 
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -21,16 +20,17 @@ from abcore.share import results_to_query_params
 from ui import results_state as rs
 from ui.decision_state import (
     NOTES_KEY,
+    STATUS_LABELS,
+    checks_table,
     current_analysis,
     date_notes,
     matching_plan,
     run_aa,
+    status_style,
 )
 from ui.state import get_plan
 
 K = "decision__"
-LABELS = {"pass": "Pass", "warn": "Look", "fail": "Fail"}
-COLORS = {"Pass": "#dafbe1", "Look": "#fff8c5", "Fail": "#ffebe9"}
 BANNERS = {
     "ship": (st.success, ":material/rocket_launch:"),
     "dont_ship": (st.error, ":material/block:"),
@@ -44,22 +44,6 @@ def banner(rec: Recommendation) -> None:
     body = f"### {rec.label}\n\n" + "\n".join(f"- {r}" for r in rec.reasons)
     body += f"\n\n**Next step:** {rec.next_step}"
     draw(body, icon=icon)
-
-
-def status_style(frame: pd.DataFrame, column: str = "Status") -> Any:
-    """Colour the status column: green pass, yellow look, red fail."""
-    return frame.style.map(lambda v: f"background-color: {COLORS.get(v, 'white')}", subset=[column])
-
-
-def checks_table(checks: list[validity.Check]) -> Any:
-    frame = pd.DataFrame(
-        {
-            "Status": [LABELS[c.status] for c in checks],
-            "Check": [c.name for c in checks],
-            "What it found": [c.message for c in checks],
-        }
-    )
-    return status_style(frame)
 
 
 st.title("Validity & decision")
@@ -166,7 +150,7 @@ summary = {
     "warn": "Some checks need a look.",
     "fail": "A check failed: the results cannot be trusted until it is explained.",
 }
-st.markdown(f"**{LABELS[worst]}:** {summary[worst]}")
+st.markdown(f"**{STATUS_LABELS[worst]}:** {summary[worst]}")
 st.dataframe(checks_table(analysis.checks), hide_index=True, width="stretch")
 
 tab_srm, tab_aa, tab_trend, tab_dates = st.tabs(
@@ -200,7 +184,7 @@ with tab_srm:
     by_segment = validity.srm_by_segment(agg, shares)
     if not by_segment.empty:
         st.markdown("**By segment** (p-values adjusted with Holm across segments)")
-        shown = by_segment.assign(status=by_segment["status"].map(LABELS))
+        shown = by_segment.assign(status=by_segment["status"].map(STATUS_LABELS))
         st.dataframe(
             status_style(shown, "status"),
             hide_index=True,

@@ -14,9 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from abcore import charts, config, planning
-from abcore.plan import ExperimentPlan, MetricSpec
+from abcore.plan import MetricSpec
 from abcore.report import plan_brief_json, plan_brief_markdown
+from ui.plan_state import friendly, guardrail_frame, guardrails_from
 from ui.state import WIDGET_PREFIX, get_plan, set_plan, sync_link
+from ui.state import seed as seed_widget
 
 K = WIDGET_PREFIX
 TYPE_LABELS = {"binary": "Conversion rate (yes/no per user)", "continuous": "Average per user"}
@@ -24,18 +26,6 @@ SIDES = {
     "two-sided": "Two-sided (detect a change either way)",
     "one-sided": "One-sided (only in the good direction)",
 }
-LABELS = {
-    "alpha": "Significance level (alpha)",
-    "power": "Power",
-    "baseline": "Baseline",
-    "mde": "Minimum detectable effect",
-    "sd": "Standard deviation",
-    "daily_units": "Daily eligible users",
-    "exposure": "Share of traffic in the test",
-    "variance_reduction": "Variance reduction",
-    "expected share": "Split",
-}
-GUARD_COLUMNS = ["name", "type", "direction", "baseline", "sd", "margin_pct"]
 METHODS = {
     "fixed": "Fixed horizon: read the result once, at the planned end",
     "always_valid": "Always valid: look at the results any day",
@@ -57,73 +47,8 @@ SPENDING = {
 
 
 def seed(key: str, value: object) -> str:
-    """Give a widget its starting value from the plan, once; return the full key."""
-    full = K + key
-    if full not in st.session_state:
-        st.session_state[full] = value
-    return full
-
-
-def friendly(exc: Exception) -> str:
-    text = str(exc)
-    for name, label in LABELS.items():
-        if text.startswith(name):
-            text = label + text[len(name) :]
-            break
-    return f"{text} Change it on the left and the numbers will update."
-
-
-def guardrail_frame(plan: ExperimentPlan) -> pd.DataFrame:
-    rows = [
-        {
-            "name": g.name,
-            "type": g.type,
-            "direction": g.direction,
-            "baseline": g.baseline,
-            "sd": g.sd,
-            "margin_pct": (g.margin or 0) * 100,
-        }
-        for g in plan.guardrails
-    ]
-    return pd.DataFrame(rows, columns=GUARD_COLUMNS).astype(
-        {
-            "name": "object",
-            "type": "object",
-            "direction": "object",
-            "baseline": "float64",
-            "sd": "float64",
-            "margin_pct": "float64",
-        }
-    )
-
-
-def pick(value: object, allowed: tuple[str, ...], default: str) -> str:
-    return value if value in allowed else default
-
-
-def guardrails_from(frame: pd.DataFrame, previous: tuple[MetricSpec, ...]) -> list[MetricSpec]:
-    extras = {g.name: g for g in previous}
-    out = []
-    for row in frame.to_dict("records"):
-        name = str(row.get("name") or "").strip()
-        if not name or name == "nan":
-            continue
-        old = extras.get(name)
-        out.append(
-            MetricSpec(
-                name=name,
-                role="guardrail",
-                type=pick(row.get("type"), ("binary", "continuous", "ratio"), "continuous"),
-                direction=pick(row.get("direction"), ("increase", "decrease"), "decrease"),
-                baseline=None if pd.isna(row.get("baseline")) else float(row["baseline"]),
-                sd=None if pd.isna(row.get("sd")) else float(row["sd"]),
-                margin=None if pd.isna(row.get("margin_pct")) else float(row["margin_pct"]) / 100,
-                numerator=old.numerator if old else None,
-                denominator=old.denominator if old else None,
-                extra=old.extra if old else {},
-            )
-        )
-    return out
+    """Give a plan widget its starting value from the plan, once; return the full key."""
+    return seed_widget(K + key, value)
 
 
 plan = get_plan()

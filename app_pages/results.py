@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -22,7 +21,8 @@ from abcore.report import effects_csv
 from abcore.sql import SHAPES, Mapping, MetricMapping
 from ui import results_state as rs
 from ui.decision_state import SHARED_KEY
-from ui.state import get_plan
+from ui.results_state import pick
+from ui.state import editor_seed, get_plan, seed
 
 P = rs.PREFIX
 
@@ -60,82 +60,12 @@ SRM_BADGES = {
     "warn": ("Split slightly off", "orange", ":material/warning:"),
     "fail": ("Sample ratio mismatch", "red", ":material/error:"),
 }
-NONE = "(none)"
-
-
-def seed(key: str, value: object) -> str:
-    """Give a widget its starting value once; return the key."""
-    if key not in st.session_state:
-        st.session_state[key] = value
-    return key
-
-
-def pick(options: list[Any], value: Any, fallback: Any = None) -> Any:
-    return value if value in options else fallback
+NONE = rs.NONE
 
 
 # --------------------------------------------------------------------------------------------
 # Mapping editor
 # --------------------------------------------------------------------------------------------
-
-
-def unit_metric_frame(mapping: Mapping, candidates: list[str]) -> pd.DataFrame:
-    found = {m.column: m for m in mapping.metrics if m.kind in ("binary", "continuous")}
-    rows = []
-    for column in candidates:
-        m = found.get(column)
-        rows.append(
-            {
-                "analyse": m is not None,
-                "column": column,
-                "kind": m.kind if m else "continuous",
-                "covariate": (m.covariate if m and m.covariate else NONE),
-            }
-        )
-    return pd.DataFrame(rows, columns=["analyse", "column", "kind", "covariate"])
-
-
-def aggregate_metric_frame(mapping: Mapping) -> pd.DataFrame:
-    rows = [
-        {
-            "analyse": True,
-            "name": m.name,
-            "kind": m.kind,
-            "sum_column": m.sum_column,
-            "sum_sq_column": m.sum_sq_column,
-            "mean_column": m.mean_column,
-            "sd_column": m.sd_column,
-        }
-        for m in mapping.metrics
-        if m.kind in ("binary", "continuous")
-    ]
-    columns = ["analyse", "name", "kind", "sum_column", "sum_sq_column", "mean_column"]
-    return pd.DataFrame(rows, columns=[*columns, "sd_column"]).astype(
-        {"analyse": bool, **{c: object for c in columns[1:]}, "sd_column": object}
-    )
-
-
-def pair_metric_frame(mapping: Mapping) -> pd.DataFrame:
-    rows = [
-        {"name": m.name, "numerator": m.numerator, "denominator": m.denominator, "kind": m.kind}
-        for m in mapping.metrics
-        if m.kind in ("ratio", "proportion_of_counts")
-    ]
-    return pd.DataFrame(rows, columns=["name", "numerator", "denominator", "kind"]).astype(object)
-
-
-def text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    value = str(value).strip()
-    return value if value and value != NONE else None
-
-
-def editor_seed(key: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The data an editor starts from, fixed for the life of its key (edits are deltas)."""
-    if key not in st.session_state:
-        st.session_state[key] = frame
-    return st.session_state[key]
 
 
 def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
@@ -200,7 +130,7 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
             key=seed(k + "n_column", pick(numeric, detected.n_column, NONE)),
             help="How many units each row summarises.",
         )
-    timestamp, unit, n_column = text(timestamp), text(unit), text(n_column)
+    timestamp, unit, n_column = rs.cell_text(timestamp), rs.cell_text(unit), rs.cell_text(n_column)
     roles = {variant, timestamp, unit, n_column}
     segment_options = [c for c in names if c not in roles]
     segments = c3.multiselect(
@@ -214,7 +144,7 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
         candidates = [c for c in numeric if c not in roles and c not in segments]
         st.markdown("**Metrics** (tick the ones to analyse; pick a pre-period covariate for CUPED)")
         ekey = f"{k}metrics::{'|'.join(candidates)}"
-        seed_frame = editor_seed(ekey + "::seed", unit_metric_frame(detected, candidates))
+        seed_frame = editor_seed(ekey + "::seed", rs.unit_metric_frame(detected, candidates))
         edited = st.data_editor(
             seed_frame,
             key=ekey,
@@ -240,14 +170,14 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
                     MetricMapping(
                         str(row["column"]),
                         str(row["kind"] or "continuous"),
-                        covariate=text(row["covariate"]),
+                        covariate=rs.cell_text(row["covariate"]),
                     )
                 )
     else:
         st.markdown("**Metrics** (columns holding each arm's totals)")
         ekey = f"{k}aggmetrics"
         edited = st.data_editor(
-            editor_seed(ekey + "::seed", aggregate_metric_frame(detected)),
+            editor_seed(ekey + "::seed", rs.aggregate_metric_frame(detected)),
             key=ekey,
             hide_index=True,
             width="stretch",
@@ -269,22 +199,22 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
             },
         )
         for row in edited.to_dict("records"):
-            name = text(row.get("name"))
+            name = rs.cell_text(row.get("name"))
             if name and row.get("analyse") is not False:
                 metrics.append(
                     MetricMapping(
                         name,
-                        str(text(row.get("kind")) or "binary"),
-                        sum_column=text(row.get("sum_column")),
-                        sum_sq_column=text(row.get("sum_sq_column")),
-                        mean_column=text(row.get("mean_column")),
-                        sd_column=text(row.get("sd_column")),
+                        str(rs.cell_text(row.get("kind")) or "binary"),
+                        sum_column=rs.cell_text(row.get("sum_column")),
+                        sum_sq_column=rs.cell_text(row.get("sum_sq_column")),
+                        mean_column=rs.cell_text(row.get("mean_column")),
+                        sd_column=rs.cell_text(row.get("sd_column")),
                     )
                 )
     st.markdown("**Ratio metrics** (add a row: a name, a numerator and a denominator)")
     pkey = f"{k}pairs::{shape}"
     pairs = st.data_editor(
-        editor_seed(pkey + "::seed", pair_metric_frame(detected)),
+        editor_seed(pkey + "::seed", rs.pair_metric_frame(detected)),
         key=pkey,
         hide_index=True,
         width="stretch",
@@ -302,8 +232,8 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
         },
     )
     for row in pairs.to_dict("records"):
-        name = text(row.get("name"))
-        num, den = text(row.get("numerator")), text(row.get("denominator"))
+        name = rs.cell_text(row.get("name"))
+        num, den = rs.cell_text(row.get("numerator")), rs.cell_text(row.get("denominator"))
         if name or num or den:
             if not (num and den):
                 raise InputError(
@@ -313,7 +243,7 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
             metrics.append(
                 MetricMapping(
                     name or f"{num}/{den}",
-                    str(text(row.get("kind")) or "ratio"),
+                    str(rs.cell_text(row.get("kind")) or "ratio"),
                     numerator=num,
                     denominator=den,
                 )
@@ -595,21 +525,8 @@ table = rs.effects_display(
 )
 
 
-RESULT_STYLES = {
-    rs.RESULT_BETTER: "color: #1a7f37; font-weight: 600",
-    rs.RESULT_WORSE: "color: #cf222e; font-weight: 600",
-    rs.RESULT_UP: "color: #1f6feb; font-weight: 600",
-    rs.RESULT_DOWN: "color: #1f6feb; font-weight: 600",
-    rs.RESULT_ERROR: "color: #9a6700",
-}
-
-
-def colour_result(value: str) -> str:
-    return RESULT_STYLES.get(value, "color: #57606a")
-
-
 st.dataframe(
-    table.style.map(colour_result, subset=["Result"]),
+    table.style.map(rs.colour_result, subset=["Result"]),
     hide_index=True,
     width="stretch",
 )

@@ -8,14 +8,17 @@ page, or from the bundled demo (so the page works with zero input). Everything i
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from abcore import config, ingest, validity
 from abcore.analysis import Analysis, analyze_aggregates
 from abcore.errors import InputError
+from abcore.model import Check
 from abcore.plan import ExperimentPlan
 from abcore.share import RESULTS_KEY, results_from_query_params
 from ui import results_state as rs
@@ -157,3 +160,27 @@ def run_aa(loaded: LoadedAnalysis, metric: str, simulations: int) -> validity.AA
 def date_notes() -> list[dict[str, Any]]:
     """Notes on dates (holiday, outage...) the user wrote, for the time charts."""
     return list(st.session_state.get(NOTES_KEY, []))
+
+
+STATUS_LABELS = {"pass": "Pass", "warn": "Look", "fail": "Fail"}
+"""A check's status as the page words it."""
+STATUS_COLORS = {"Pass": "#dafbe1", "Look": "#fff8c5", "Fail": "#ffebe9"}
+
+
+def status_style(frame: pd.DataFrame, column: str = "Status") -> Any:
+    """Colour the status column: green pass, yellow look, red fail."""
+    return frame.style.map(
+        lambda v: f"background-color: {STATUS_COLORS.get(v, 'white')}", subset=[column]
+    )
+
+
+def checks_table(checks: Sequence[Check]) -> Any:
+    """Checks as the page's table (status in words, name, what it found), coloured."""
+    frame = pd.DataFrame(
+        {
+            "Status": [STATUS_LABELS[c.status] for c in checks],
+            "Check": [c.name for c in checks],
+            "What it found": [c.message for c in checks],
+        }
+    )
+    return status_style(frame)

@@ -873,3 +873,86 @@ def day_span(days: Sequence[Any]) -> str:
     if isinstance(first, pd.Timestamp):
         return f"{first:%b %d} – {last:%b %d, %Y}"
     return f"{first} – {last}"
+
+
+# --------------------------------------------------------------------------------------------
+# The mapping editor's tables and the effects table's colours
+# --------------------------------------------------------------------------------------------
+
+NONE = "(none)"
+"""The choice that leaves an optional role (a covariate) empty."""
+
+
+def unit_metric_frame(mapping: Mapping, candidates: list[str]) -> pd.DataFrame:
+    """The unit-level metric editor: which columns to analyse, their kind and covariate."""
+    found = {m.column: m for m in mapping.metrics if m.kind in ("binary", "continuous")}
+    rows = []
+    for column in candidates:
+        m = found.get(column)
+        rows.append(
+            {
+                "analyse": m is not None,
+                "column": column,
+                "kind": m.kind if m else "continuous",
+                "covariate": (m.covariate if m and m.covariate else NONE),
+            }
+        )
+    return pd.DataFrame(rows, columns=["analyse", "column", "kind", "covariate"])
+
+
+def aggregate_metric_frame(mapping: Mapping) -> pd.DataFrame:
+    """The aggregated-file metric editor: the sum, sum of squares, mean or sd columns."""
+    rows = [
+        {
+            "analyse": True,
+            "name": m.name,
+            "kind": m.kind,
+            "sum_column": m.sum_column,
+            "sum_sq_column": m.sum_sq_column,
+            "mean_column": m.mean_column,
+            "sd_column": m.sd_column,
+        }
+        for m in mapping.metrics
+        if m.kind in ("binary", "continuous")
+    ]
+    columns = ["analyse", "name", "kind", "sum_column", "sum_sq_column", "mean_column"]
+    return pd.DataFrame(rows, columns=[*columns, "sd_column"]).astype(
+        {"analyse": bool, **{c: object for c in columns[1:]}, "sd_column": object}
+    )
+
+
+def pair_metric_frame(mapping: Mapping) -> pd.DataFrame:
+    """The ratio and counts editor: numerator and denominator columns."""
+    rows = [
+        {"name": m.name, "numerator": m.numerator, "denominator": m.denominator, "kind": m.kind}
+        for m in mapping.metrics
+        if m.kind in ("ratio", "proportion_of_counts")
+    ]
+    return pd.DataFrame(rows, columns=["name", "numerator", "denominator", "kind"]).astype(object)
+
+
+def cell_text(value: Any) -> str | None:
+    """An edited cell as text; None for an empty cell or the '(none)' choice."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    value = str(value).strip()
+    return value if value and value != NONE else None
+
+
+RESULT_STYLES = {
+    RESULT_BETTER: "color: #1a7f37; font-weight: 600",
+    RESULT_WORSE: "color: #cf222e; font-weight: 600",
+    RESULT_UP: "color: #1f6feb; font-weight: 600",
+    RESULT_DOWN: "color: #1f6feb; font-weight: 600",
+    RESULT_ERROR: "color: #9a6700",
+}
+
+
+def colour_result(value: str) -> str:
+    """The colour of a Result cell: green better, red worse, blue a neutral move."""
+    return RESULT_STYLES.get(value, "color: #57606a")
+
+
+def pick(options: Sequence[Any], value: Any, fallback: Any = None) -> Any:
+    """``value`` when it is among ``options`` (a widget's choices), else ``fallback``."""
+    return value if value in options else fallback

@@ -18,6 +18,20 @@ LOADED_PARAM_KEY = "_loaded_plan_param"
 DEMO_PLAN_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "demo_plan.json"
 
 
+def seed(key: str, value: object) -> str:
+    """Give a widget its starting value once (later reruns keep the user's); return the key."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
+def editor_seed(key: str, frame: object) -> object:
+    """The data an editor starts from, fixed for the life of its key (edits are deltas)."""
+    if key not in st.session_state:
+        st.session_state[key] = frame
+    return st.session_state[key]
+
+
 def demo_plan() -> ExperimentPlan:
     """The plan of the bundled demo experiment, so the app opens on something real."""
     if DEMO_PLAN_PATH.exists():
