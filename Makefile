@@ -20,9 +20,12 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# the engine and page tests on both cores (pytest-xdist), then the browser tests alone: each
+# browser test drives its own streamlit server, and sharing the cores with them makes waits flaky
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile --ignore=tests/browser
+	$(PY) -m pytest tests/browser
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
@@ -44,7 +47,7 @@ fuzz: $(VENV)/.installed-test
 
 # ten browser sessions through the whole flow, timings printed (tests/browser/test_load.py)
 bench-load: $(VENV)/.installed-test
-	$(PY) -m pytest tests/browser/test_load.py -s -q -p no:cacheprovider
+	ABCORE_LOAD_SESSIONS=10 $(PY) -m pytest tests/browser/test_load.py -s -q -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,7 +6,7 @@ either reads it or raises :class:`abcore.InputError` with a sentence: the page s
 sentence, never a traceback.
 
 Each example costs one DuckDB connection and a full analysis (40 ms on average), so the
-suite draws ``ABCORE_FUZZ_EXAMPLES`` files (default 600, 25 s); ``make fuzz`` draws 10,000
+suite draws ``ABCORE_FUZZ_EXAMPLES`` files (default 300, 12 s); ``make fuzz`` draws 10,000
 (about 7 minutes). Without a Hypothesis database every run draws new files.
 """
 
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import abcore
 from abcore import InputError
 
-EXAMPLES = int(os.environ.get("ABCORE_FUZZ_EXAMPLES", "600"))
+EXAMPLES = int(os.environ.get("ABCORE_FUZZ_EXAMPLES", "300"))
 
 NAMES = [
     "variant",

@@ -86,3 +86,33 @@ def test_statistics_use_only_the_connections_own_data(two_sessions):
     assert set(agg_b.variants) == {"blue", "green"}
     assert agg_a.counts() == data_a["variant"].value_counts().to_dict()
     assert agg_b.counts() == data_b["variant"].value_counts().to_dict()
+
+
+def test_a_session_cursor_per_caller_runs_beside_a_busy_one():
+    """Streamlit can start a session's next run while the last one is inside DuckDB; DuckDB
+    2.0 refuses a second call on a busy connection. ``ui.state.get_connection`` hands each
+    caller its own cursor on the session's database: both calls run, and see one table."""
+    import threading
+
+    import streamlit as st
+
+    from ui.state import CONNECTION_KEY, get_connection
+
+    st.session_state.pop(CONNECTION_KEY, None)
+    first, second = get_connection(), get_connection()
+    assert first is not second
+    first.execute("CREATE TABLE big AS SELECT range AS x FROM range(3000000)")
+    errors: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            first.execute("SELECT sum(a.x * b.x) FROM big a, (SELECT * FROM big LIMIT 20) b")
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    assert second.execute("SELECT count(*) FROM big").fetchall() == [(3_000_000,)]
+    worker.join()
+    assert errors == []
+    st.session_state.pop(CONNECTION_KEY, None)

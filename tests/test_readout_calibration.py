@@ -47,7 +47,7 @@ def test_a_given_unit_with_several_rows_is_summed_per_unit() -> None:
     """A/A with visits as rows and ``unit=`` given: rows used to count as units (26% false
     positives measured); each unit's rows are now added up first."""
     rng = np.random.default_rng(12_1)
-    sims = 120
+    sims = 80
     p = []
     for _ in range(sims):
         a = abcore.analyze(
@@ -86,7 +86,7 @@ def test_lift_over_time_counts_units_not_unit_days() -> None:
     """A/A on unit-day rows: the last day of the cumulative lift used to treat unit-days
     as units (40% false positives measured); it now equals the overall readout."""
     rng = np.random.default_rng(12_2)
-    sims = 120
+    sims = 80
     last_p = []
     for _ in range(sims):
         a = abcore.analyze(_unit_days(rng), variant="variant", metrics=["revenue"])

@@ -79,16 +79,21 @@ CONNECTION_KEY = "duckdb_con"
 
 
 def get_connection():  # -> duckdb.DuckDBPyConnection (imported lazily: pages without data skip it)
-    """This session's own DuckDB connection, created on first use.
+    """A cursor on this session's own DuckDB database, created on first use.
 
-    Kept in ``st.session_state``, never in a module global, so two browser sessions never see
-    each other's tables.
+    The database is kept in ``st.session_state``, never in a module global, so two browser
+    sessions never see each other's tables. Each call gets its own cursor (a connection to
+    the same database): Streamlit can start a session's next run while the previous one is
+    still inside a DuckDB call (an upload replaced mid-read), and DuckDB refuses a second
+    call on a busy connection ("connection is busy with another call"), which reached the
+    page as an error under load. Cursors share the session's tables, not its temporary ones,
+    so a caller keeps one cursor for a whole step (the engine passes it along).
     """
     if CONNECTION_KEY not in st.session_state:
         from abcore.ingest import connect
 
         st.session_state[CONNECTION_KEY] = connect()
-    return st.session_state[CONNECTION_KEY]
+    return st.session_state[CONNECTION_KEY].cursor()
 
 
 class PlanWidgets:

@@ -49,6 +49,9 @@ def start_server(port: int | None = None) -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run app.py`` and wait until it answers its health check."""
     port = port or _free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    # ABCORE_SERVER_LOG=path keeps the server's log (its tracebacks) for debugging
+    where = os.environ.get("ABCORE_SERVER_LOG")
+    log = open(where, "a") if where else subprocess.DEVNULL  # noqa: SIM115 (the server's life)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -69,7 +72,7 @@ def start_server(port: int | None = None) -> tuple[subprocess.Popen, str]:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
