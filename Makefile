@@ -20,12 +20,12 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-# the engine and page tests on both cores (pytest-xdist), then the browser tests alone: each
-# browser test drives its own streamlit server, and sharing the cores with them makes waits flaky
+# on both cores (pytest-xdist): the engine and page tests, then the browser tests (a server
+# per worker, one test file per worker), so browsers never share the cores with simulations
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 --dist loadfile --ignore=tests/browser
-	$(PY) -m pytest tests/browser
+	$(PY) -m pytest -n 2 --dist loadfile tests/browser
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .

@@ -3,7 +3,7 @@
 A product manager who reads a fixed-horizon test daily and ships on the first "win" ships a
 null change far more often than the one-sided 2.5% the plan was sized for; with a
 peeking-safe plan the decision may stop early, and still ships a null change at most about
-2.5% of the time. Seeded; 200 tests x 28 daily reads of 500 users per arm a day (400 tests
+2.5% of the time. Seeded; 120 tests x 28 daily reads of 500 users per arm a day (400 tests
 measured when written: fixed 12.25%, always valid 0.5%, group sequential (4 planned looks,
 read daily) 2.5%).
 """
@@ -22,7 +22,7 @@ from abcore.decision import decide
 from abcore.sequential import rule_for
 from abcore.stats import compare_proportions
 
-SIMS, DAYS, DAILY = 200, 28, 500
+SIMS, DAYS, DAILY = 120, 28, 500
 PLAN = ExperimentPlan(
     metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),), planned_n_per_arm=DAYS * DAILY
 )

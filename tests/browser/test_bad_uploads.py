@@ -41,11 +41,21 @@ def remove_files(page) -> None:
         wait_for_app(page, timeout=TIMEOUT)
 
 
-def upload(page, path: Path) -> None:
+def upload(page, path: Path, previous: str | None = None) -> None:
+    """Replace the uploaded file by ``path``; with ``previous`` (the last file's error),
+    wait until a different error is drawn instead of for a fixed time."""
     remove_files(page)
     page.locator(UPLOAD).set_input_files(str(path))
     page.locator(f"[data-testid=stFileChipName][title='{path.name}']").wait_for(timeout=TIMEOUT)
-    page.wait_for_timeout(800)
+    if previous is None:
+        page.wait_for_timeout(800)
+    else:
+        page.wait_for_function(
+            "([sel, prev]) => { const e = document.querySelector(sel);"
+            " return e !== null && e.innerText.trim() !== prev; }",
+            arg=[ERROR, previous],
+            timeout=TIMEOUT,
+        )
     wait_for_app(page, timeout=TIMEOUT)
 
 
@@ -94,13 +104,15 @@ def test_every_refused_file_is_a_sentence_then_a_good_file_works(page, app_url, 
     wait_for_app(page, timeout=TIMEOUT)
 
     shown: dict[str, str] = {}
+    previous = None
     for name, pattern in refused_files().items():
-        upload(page, BAD / name)
+        upload(page, BAD / name, previous)
         found = errors(page)
         match = [e for e in found if re.search(pattern, e)]
         assert match, f"{name}: no error matching {pattern!r} in {found}"
         assert page.get_by_test_id("stException").count() == 0, name
         shown[name] = match[0]
+        previous = found[0]
     # Each message is specific to its file, not one catch-all sentence.
     assert len(set(shown.values())) == len(shown)
 

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
 from conftest import wait_for_app
 from playwright.sync_api import expect
 
+from abcore.plan import ExperimentPlan
+
 METRICS = 3
 """Headline numbers on the Plan page: users per arm, total users, days."""
+
+
+def shown_plan(page, ready, timeout_s: float = 30.0) -> ExperimentPlan:
+    """The plan in the share link on the page, once ``ready(plan)`` holds (polled)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        link = page.get_by_test_id("stCode").first.inner_text().strip()
+        plan = ExperimentPlan.from_query_params(parse_qs(urlparse(link).query))
+        if ready(plan):
+            return plan
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the share link never showed the expected plan: {plan}")
+        page.wait_for_timeout(200)
 
 
 def metric_values(page) -> list[str]:
@@ -35,9 +54,12 @@ def test_share_link_restores_every_input(browser, page, app_url):
     set_number(page, "Control share (%)", "40")
     page.get_by_text("One-sided (only in the good direction)").click()
     wait_for_app(page)
-    # wait until the numbers move, rather than reading whatever is drawn first
-    expect(page.get_by_test_id("stMetricValue")).not_to_have_text(before)
+    # wait for the run that drew the last input (numbers read before may be a run behind):
+    # the link shown carries every input, the numbers of that run are drawn above it
+    settled = shown_plan(page, lambda p: p.alternative != "two-sided" and p.daily_units == 7000)
+    assert settled.expected_shares[settled.control] == pytest.approx(0.4)
     after = metric_values(page)
+    assert after != before
 
     link = page.get_by_test_id("stCode").first.inner_text().strip()
     assert "plan=" in link
