@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,6 +38,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+# expect() retries for 5 s by default: too short for a rerun on a loaded machine (the
+# browser tests run on two workers); the same bound as the tests' own waits
+expect.set_options(timeout=30_000)
 
 
 def _free_port() -> int:
