@@ -172,7 +172,7 @@ class Analysis:
 
 
 def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
-    return SampleMean(pair.n, pair.sum_y, pair.sum_y_sq)
+    return pair.y
 
 
 def _uses_pair(spec: MetricMapping) -> bool:

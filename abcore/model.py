@@ -410,13 +410,17 @@ class Aggregates:
     ``frame`` has one row per group: ``level`` ("overall", "day", "segment"), ``variant``,
     ``day``, ``segment`` (the segment column), ``segment_value``, ``n`` and the per-metric
     columns of :attr:`MetricMapping.stat_fields` (``revenue__sum``...). ``caps`` holds the
-    value each capped metric was cut at. Only these numbers travel onwards, so the object is
-    small, JSON-ready (:meth:`to_dict`) and fit for a share link.
+    value each capped metric was cut at. ``shifts`` holds, per metric, the constants its sums
+    were taken around (``(shift_y, shift_x)``: the sums are of ``value - shift``, see
+    :mod:`abcore.suffstats`); a metric not in it has sums of raw values. Only these numbers
+    travel onwards, so the object is small, JSON-ready (:meth:`to_dict`) and fit for a share
+    link.
     """
 
     frame: pd.DataFrame
     mapping: Mapping
     caps: dict[str, float] = field(default_factory=dict)
+    shifts: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def control(self) -> str:
@@ -524,6 +528,7 @@ class Aggregates:
             int(r[stat_column(metric, "n")]),
             float(r[stat_column(metric, "sum")]),
             float(r[stat_column(metric, "sum_sq")]),
+            self.shifts.get(metric, (0.0, 0.0))[0],
         )
 
     def pair(
@@ -546,7 +551,9 @@ class Aggregates:
             r[stat_column(metric, f)]
             for f in ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
         )
-        return PairStatistic(int(n), *(float(s) for s in sums))
+        return PairStatistic(
+            int(n), *(float(s) for s in sums), *self.shifts.get(metric, (0.0, 0.0))
+        )
 
     def stat(
         self,
@@ -575,12 +582,15 @@ class Aggregates:
         mapping = self.mapping.to_dict()
         mapping.pop("notes", None)
         rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False)]
-        return {
+        out = {
             "mapping": mapping,
             "caps": self.caps,
             "columns": list(self.frame.columns),
             "rows": rows,
         }
+        if self.shifts:
+            out["shifts"] = {m: list(s) for m, s in self.shifts.items()}
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Aggregates:
@@ -589,7 +599,8 @@ class Aggregates:
         frame = pd.DataFrame(data["rows"], columns=data["columns"])
         for col in frame.columns[5:]:
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
-        return cls(_canonical(frame, mapping), mapping, dict(data.get("caps", {})))
+        shifts = {m: (float(y), float(x)) for m, (y, x) in data.get("shifts", {}).items()}
+        return cls(_canonical(frame, mapping), mapping, dict(data.get("caps", {})), shifts)
 
 
 def _json_value(value: Any) -> Any:

@@ -355,6 +355,7 @@ def compare_samples(
     (1.0, 0.3153)
     """
     if binary:
+        control, treatment = _unshifted(control), _unshifted(treatment)
         return compare_proportions(
             control.n,
             control.sum,
@@ -367,8 +368,8 @@ def compare_samples(
     _check_options(alpha, alternative, relative_method)
     n_c = _nonneg(control.n, "control.n")
     n_t = _nonneg(treatment.n, "treatment.n")
-    m_c, var_c = _mean_var(n_c, control.sum, control.sum_sq)
-    m_t, var_t = _mean_var(n_t, treatment.sum, treatment.sum_sq)
+    m_c, var_c = _mean_var(n_c, control.sum, control.sum_sq, control.shift)
+    m_t, var_t = _mean_var(n_t, treatment.sum, treatment.sum_sq, treatment.shift)
     return _welch(
         method="welch_t",
         n_c=n_c,
@@ -505,14 +506,15 @@ def compare_cuped(
     n_c = _nonneg(control.n, "control.n")
     n_t = _nonneg(treatment.n, "treatment.n")
     th = np.asarray(cuped_theta(control, treatment) if theta is None else theta, dtype=float)
-    ybar_c, var_yc = _mean_var(n_c, control.sum_y, control.sum_y_sq)
-    ybar_t, var_yt = _mean_var(n_t, treatment.sum_y, treatment.sum_y_sq)
-    xbar_c, var_xc = _mean_var(n_c, control.sum_x, control.sum_x_sq)
-    xbar_t, var_xt = _mean_var(n_t, treatment.sum_x, treatment.sum_x_sq)
+    ybar_c, var_yc = _mean_var(n_c, control.sum_y, control.sum_y_sq, control.shift_y)
+    ybar_t, var_yt = _mean_var(n_t, treatment.sum_y, treatment.sum_y_sq, treatment.shift_y)
+    xbar_c, var_xc = _mean_var(n_c, control.sum_x, control.sum_x_sq, control.shift_x)
+    xbar_t, var_xt = _mean_var(n_t, treatment.sum_x, treatment.sum_x_sq, treatment.shift_x)
     cov_c = _cov(n_c, control)
     cov_t = _cov(n_t, treatment)
     with np.errstate(all="ignore"):
-        xbar = (np.asarray(control.sum_x, float) + np.asarray(treatment.sum_x, float)) / (n_c + n_t)
+        # the pooled covariate mean, from each arm's mean (their sums may have other shifts)
+        xbar = (n_c * np.nan_to_num(xbar_c) + n_t * np.nan_to_num(xbar_t)) / (n_c + n_t)
         adj_var_c = np.maximum(var_yc - 2 * th * cov_c + th**2 * var_xc, 0.0)
         adj_var_t = np.maximum(var_yt - 2 * th * cov_t + th**2 * var_xt, 0.0)
         adj_var_c = np.where(adj_var_c <= _ZERO_VARIANCE_RTOL * var_yc, 0.0, adj_var_c)
@@ -1012,13 +1014,18 @@ def _one_sided(low: Any, high: Any, alternative: str) -> tuple[np.ndarray, np.nd
     return low, high
 
 
-def _mean_var(n: np.ndarray, total: Any, total_sq: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sample variance (ddof=1) from sums; rounding noise around zero is zero."""
+def _mean_var(
+    n: np.ndarray, total: Any, total_sq: Any, shift: Any = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample variance (ddof=1) from sums of ``value - shift``; rounding noise
+    around zero is zero. The variance reads the shifted sums, so a shift near the mean keeps
+    the digits a raw sum of squares would lose."""
     total = np.asarray(total, dtype=float)
     total_sq = np.asarray(total_sq, dtype=float)
     with np.errstate(all="ignore"):
-        mean = np.where(n > 0, total / n, np.nan)
-        ss = np.maximum(total_sq - total * mean, 0.0)
+        centre = np.where(n > 0, total / n, np.nan)
+        mean = centre + np.asarray(shift, dtype=float)
+        ss = np.maximum(total_sq - total * centre, 0.0)
         ss = np.where(ss <= _ZERO_VARIANCE_RTOL * np.abs(total_sq), 0.0, ss)
         var = np.where(n >= 2, ss / (n - 1), np.nan)
     return mean, var
@@ -1040,8 +1047,8 @@ def _centred(n: np.ndarray, cross: Any, total_a: Any, total_b: Any) -> np.ndarra
 
 def _ratio_var(n: np.ndarray, pair: PairStatistic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ratio of means, its delta-method variance, and where the denominator is zero."""
-    ybar, var_y = _mean_var(n, pair.sum_y, pair.sum_y_sq)
-    xbar, var_x = _mean_var(n, pair.sum_x, pair.sum_x_sq)
+    ybar, var_y = _mean_var(n, pair.sum_y, pair.sum_y_sq, pair.shift_y)
+    xbar, var_x = _mean_var(n, pair.sum_x, pair.sum_x_sq, pair.shift_x)
     cov = _cov(n, pair)
     zero_x = (n > 0) & (xbar == 0)
     with np.errstate(all="ignore"):
@@ -1088,11 +1095,20 @@ def _all_scalar(*values: Any) -> bool:
 
 
 def _sample_fields(s: SampleMean) -> tuple[Any, ...]:
-    return s.n, s.sum, s.sum_sq
+    return s.n, s.sum, s.sum_sq, s.shift
 
 
 def _pair_fields(p: PairStatistic) -> tuple[Any, ...]:
-    return p.n, p.sum_y, p.sum_y_sq, p.sum_x, p.sum_x_sq, p.sum_xy
+    return p.n, p.sum_y, p.sum_y_sq, p.sum_x, p.sum_x_sq, p.sum_xy, p.shift_y, p.shift_x
+
+
+def _unshifted(s: SampleMean) -> SampleMean:
+    """Sums of the raw values: a proportion's test reads ``sum`` as its conversions."""
+    if np.ndim(s.shift) == 0 and s.shift == 0:
+        return s
+    d = np.asarray(s.shift, dtype=float)
+    total = np.asarray(s.sum, dtype=float) + s.n * d
+    return SampleMean(s.n, total, np.asarray(s.sum_sq) + 2 * d * np.asarray(s.sum) + s.n * d * d)
 
 
 def _out(value: Any, scalar: bool) -> Number:

@@ -3,6 +3,11 @@
 Everything a test needs is a count, sums and sums of squares (plus a cross-product for ratio
 metrics and CUPED). They add across days and segments, come straight out of a SQL
 ``GROUP BY`` and are small enough to live in a share link, as in GrowthBook's gbstats.
+
+The sums may be of values minus a ``shift`` (a constant near the mean). Sums of squares of
+raw values lose the variance to rounding once the mean dwarfs the spread (timestamps in
+milliseconds: mean 1.7e12, sd 100, and ``sum_sq - sum**2 / n`` is noise); sums of shifted
+values keep it, and they still add up across cells that share the shift.
 """
 
 from __future__ import annotations
@@ -18,15 +23,22 @@ class SampleMean:
     >>> s = SampleMean(n=4, sum=2.0, sum_sq=2.0)   # a binary metric: 2 conversions of 4
     >>> s.mean, round(s.variance, 4)
     (0.5, 0.3333)
+
+    ``shift`` says the sums are of ``value - shift`` (0: raw values); the mean adds it back,
+    the variance does not depend on it:
+
+    >>> SampleMean(n=2, sum=0.0, sum_sq=2.0, shift=1.7e12).mean     # values 1.7e12 -/+ 1
+    1700000000000.0
     """
 
     n: int
     sum: float
     sum_sq: float
+    shift: float = 0.0
 
     @property
     def mean(self) -> float:
-        return self.sum / self.n if self.n > 0 else math.nan
+        return self.shift + self.sum / self.n if self.n > 0 else math.nan
 
     @property
     def variance(self) -> float:
@@ -39,8 +51,17 @@ class SampleMean:
     def sd(self) -> float:
         return math.sqrt(self.variance)
 
+    def shifted(self, shift: float) -> SampleMean:
+        """The same sample with its sums taken around another shift."""
+        d = self.shift - shift
+        if d == 0:
+            return self
+        total = self.sum + self.n * d
+        return SampleMean(self.n, total, self.sum_sq + 2 * d * self.sum + self.n * d * d, shift)
+
     def __add__(self, other: SampleMean) -> SampleMean:
-        return SampleMean(self.n + other.n, self.sum + other.sum, self.sum_sq + other.sum_sq)
+        o = other.shifted(self.shift)
+        return SampleMean(self.n + o.n, self.sum + o.sum, self.sum_sq + o.sum_sq, self.shift)
 
     @classmethod
     def from_mean_sd(cls, n: int, mean: float, sd: float) -> SampleMean:
@@ -59,7 +80,8 @@ class PairStatistic:
     """Two metrics on the same units with their cross-product.
 
     Serves ratio metrics (``y`` = numerator, ``x`` = denominator, e.g. clicks / sessions) and
-    CUPED (``y`` = metric, ``x`` = pre-period covariate).
+    CUPED (``y`` = metric, ``x`` = pre-period covariate). As for :class:`SampleMean`, the sums
+    may be of ``y - shift_y`` and ``x - shift_x``.
     """
 
     n: int
@@ -68,14 +90,16 @@ class PairStatistic:
     sum_x: float
     sum_x_sq: float
     sum_xy: float
+    shift_y: float = 0.0
+    shift_x: float = 0.0
 
     @property
     def y(self) -> SampleMean:
-        return SampleMean(self.n, self.sum_y, self.sum_y_sq)
+        return SampleMean(self.n, self.sum_y, self.sum_y_sq, self.shift_y)
 
     @property
     def x(self) -> SampleMean:
-        return SampleMean(self.n, self.sum_x, self.sum_x_sq)
+        return SampleMean(self.n, self.sum_x, self.sum_x_sq, self.shift_x)
 
     @property
     def covariance(self) -> float:
@@ -84,12 +108,24 @@ class PairStatistic:
             return math.nan
         return (self.sum_xy - self.sum_x * self.sum_y / self.n) / (self.n - 1)
 
+    def shifted(self, shift_y: float, shift_x: float) -> PairStatistic:
+        """The same pairs with their sums taken around other shifts."""
+        dy, dx = self.shift_y - shift_y, self.shift_x - shift_x
+        if dy == 0 and dx == 0:
+            return self
+        y, x = self.y.shifted(shift_y), self.x.shifted(shift_x)
+        xy = self.sum_xy + dx * self.sum_y + dy * self.sum_x + self.n * dy * dx
+        return PairStatistic(self.n, y.sum, y.sum_sq, x.sum, x.sum_sq, xy, shift_y, shift_x)
+
     def __add__(self, other: PairStatistic) -> PairStatistic:
+        o = other.shifted(self.shift_y, self.shift_x)
         return PairStatistic(
-            self.n + other.n,
-            self.sum_y + other.sum_y,
-            self.sum_y_sq + other.sum_y_sq,
-            self.sum_x + other.sum_x,
-            self.sum_x_sq + other.sum_x_sq,
-            self.sum_xy + other.sum_xy,
+            self.n + o.n,
+            self.sum_y + o.sum_y,
+            self.sum_y_sq + o.sum_y_sq,
+            self.sum_x + o.sum_x,
+            self.sum_x_sq + o.sum_x_sq,
+            self.sum_xy + o.sum_xy,
+            self.shift_y,
+            self.shift_x,
         )

@@ -683,4 +683,4 @@ def exclude_days(aggregates: Any, days: Sequence[Any]) -> Any:
     overall["level"] = "overall"
     overall = overall.reindex(columns=frame.columns)
     new = pd.concat([overall, keep], ignore_index=True)
-    return Aggregates(new, aggregates.mapping, dict(aggregates.caps))
+    return Aggregates(new, aggregates.mapping, dict(aggregates.caps), dict(aggregates.shifts))

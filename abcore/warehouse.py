@@ -1,0 +1,663 @@
+"""The readout where the data lives: one sufficient-statistics query for any SQL engine.
+
+A team whose assignments and events sit in a warehouse or a Spark lake should not download
+two billion rows to read an experiment. As GrowthBook, Eppo and tea-tasting do, the
+aggregation runs in the engine and only per-cell statistics come back: one row per arm x day
+x segment values, a few hundred rows whatever the table's size.
+
+The query is built as a SQL expression tree with `sqlglot <https://sqlglot.com>`_ and
+rendered for each engine (:data:`DIALECTS`), never by string replacement: identifiers are
+quoted by the dialect's own rules, types and functions spelled as the engine spells them
+(``DOUBLE`` is ``FLOAT64`` in BigQuery, ``VAR_SAMP`` is ``VARIANCE`` in Spark). sqlglot is
+the library tea-tasting renders its queries with and Ibis compiles through; it is pure
+Python with no dependency, where Ibis would bring a dataframe layer (and a backend package
+per engine) to emit the same text. The query holds no value of the user's: the table and
+column names are identifiers, and the only literals are the engine's own constants (0, 1)
+and the mapping's JSON, a string literal escaped by the dialect's rules.
+
+**Precision.** Per cell the query asks for means and the engines' native sample variances
+and covariances (``VAR_SAMP`` / ``COVAR_SAMP``, computed by stable one-pass updates in
+DuckDB, Spark, PostgreSQL, BigQuery, Snowflake and Trino), not sums of squares: the textbook
+``sum_sq - sum**2 / n`` loses every digit of the variance once the mean dwarfs the spread
+(a timestamp in milliseconds: mean 1.7e12, sd 100). :func:`read_output` turns the cells
+into sums of ``value - shift`` around each metric's overall mean (:mod:`abcore.suffstats`),
+which add up across cells without that loss.
+
+**The bridge.** The query's output is also an upload: run :func:`stats_query`'s text in the
+warehouse console, save the result as CSV or Parquet, and :func:`analyze_output` (or the
+Results page) gives the same readout as the rows would. The output names its own mapping in
+its ``abcore_mapping`` column.
+
+>>> from abcore.model import Mapping, MetricMapping
+>>> m = Mapping(variant="arm", unit="user id", metrics=(MetricMapping("revenue", "continuous"),))
+>>> print(stats_query(m, ("shop", "events"), dialect="bigquery").splitlines()[0])
+WITH `__ab_rows` AS (
+>>> "VAR_SAMP(CAST(" in stats_query(m, "t", dialect="postgres")
+True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sqlglot import exp
+
+from abcore import config
+from abcore.errors import InputError
+from abcore.model import PAIR_KINDS, Aggregates, Instrumentation, Mapping, stat_column
+
+__all__ = [
+    "DIALECTS",
+    "MAPPING_COLUMN",
+    "analyze_connection",
+    "analyze_output",
+    "analyze_spark",
+    "read_output",
+    "stats_query",
+]
+
+DIALECTS = ("duckdb", "spark", "bigquery", "snowflake", "trino", "postgres")
+"""Engines the query is rendered for (sqlglot's dialect names)."""
+
+DIALECT_NAMES = {
+    "duckdb": "DuckDB",
+    "spark": "Spark SQL / Databricks",
+    "bigquery": "BigQuery",
+    "snowflake": "Snowflake",
+    "trino": "Trino / Presto / Athena",
+    "postgres": "PostgreSQL / Redshift",
+}
+
+MAPPING_COLUMN = "abcore_mapping"
+"""The output column holding the mapping's JSON: an output file names its own roles."""
+
+_KEY_PREFIX = "segment__"
+_NO_VARIANT = ("rows_missing_variant", "rows_missing_variant_unit")
+_ARM_CHECKS = ("arm_rows", "arm_rows_missing_unit")
+_UNIT_CHECKS = (
+    "units",
+    "units_in_multiple_arms",
+    "units_with_several_rows",
+    "duplicate_unit_rows",
+    "duplicate_unit_day_rows",
+)
+
+
+# --- the query -----------------------------------------------------------------------------
+
+
+def _id(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.Column(this=_id(name), table=_id(table) if table else None)
+
+
+def _num(value: int) -> exp.Literal:
+    return exp.Literal.number(value)
+
+
+def _double(e: exp.Expression) -> exp.Expression:
+    return exp.cast(e, exp.DataType.build("double"))
+
+
+def _text(e: exp.Expression) -> exp.Expression:
+    return exp.cast(e, exp.DataType.build("varchar"))
+
+
+def _alias(e: exp.Expression, name: str) -> exp.Alias:
+    return exp.alias_(e, _id(name))
+
+
+def _count_if(cond: exp.Expression) -> exp.Expression:
+    """``SUM(CASE WHEN cond THEN 1 ELSE 0 END)``: every engine has it (COUNT_IF is not
+    PostgreSQL, FILTER is not BigQuery), and it is 0, not NULL, on no rows of a group."""
+    return exp.Coalesce(
+        this=exp.Sum(this=exp.case().when(cond, _num(1)).else_(_num(0))), expressions=[_num(0)]
+    )
+
+
+def _when(cond: exp.Expression, value: exp.Expression) -> exp.Expression:
+    return exp.case().when(cond, value)
+
+
+def _table(table: str | Sequence[str]) -> exp.Table:
+    """A table name, or its parts (catalog, schema, table) each quoted on its own."""
+    parts = [table] if isinstance(table, str) else list(table)
+    if not parts or len(parts) > 3 or not all(isinstance(p, str) and p for p in parts):
+        raise ValueError(f"table must be a name or 1 to 3 name parts, got {table!r}.")
+    this, db, catalog = [*reversed(parts), None, None][:3]
+    return exp.Table(
+        this=_id(this), db=_id(db) if db else None, catalog=_id(catalog) if catalog else None
+    )
+
+
+def _check_mapping(mapping: Mapping) -> None:
+    if mapping.variant is None:
+        raise ValueError("mapping.variant must name the variant column.")
+    if mapping.is_aggregated:
+        raise ValueError(
+            "the warehouse query reads unit-level rows (one per unit, or per unit and day); "
+            "an aggregated table can be uploaded as it is."
+        )
+    if not mapping.metrics:
+        raise ValueError("mapping.metrics must hold at least one metric.")
+    if mapping.aggregate_units and not mapping.unit:
+        raise ValueError("mapping.aggregate_units needs mapping.unit.")
+
+
+def _raw_rows(mapping: Mapping, table: str | Sequence[str]) -> exp.Select:
+    """The columns the readout reads, renamed and typed: ``__ab_variant``, ``__ab_day``,
+    ``__ab_seg<j>``, ``__ab_unit``, ``__ab_y<i>`` and (pairs) ``__ab_x<i>``."""
+    cols = [_alias(_text(_col(str(mapping.variant))), "__ab_variant")]
+    if mapping.timestamp:
+        day_type = "varchar" if mapping.day_label else "date"
+        day = exp.cast(_col(mapping.timestamp), exp.DataType.build(day_type))
+        cols.append(_alias(day, "__ab_day"))
+    for j, s in enumerate(mapping.segments):
+        cols.append(_alias(_text(_col(s)), f"__ab_seg{j}"))
+    if mapping.unit:
+        cols.append(_alias(_col(mapping.unit), "__ab_unit"))
+    for i, m in enumerate(mapping.metrics):
+        y = m.numerator if m.kind in PAIR_KINDS else m.column
+        cols.append(_alias(_double(_col(str(y))), f"__ab_y{i}"))
+        x = m.denominator if m.kind in PAIR_KINDS else m.covariate
+        if x is not None:
+            cols.append(_alias(_double(_col(x)), f"__ab_x{i}"))
+    return exp.select(*cols).from_(_table(table))
+
+
+def _units_rolled(mapping: Mapping) -> exp.Select:
+    """Unit-day rows added up per unit: the unit's first day, amounts summed, a conversion if
+    any row converted, the covariate as the unit's value (as :func:`abcore.sql._unit_rollup`)."""
+    cols: list[exp.Expression] = [_col("__ab_variant")]
+    if mapping.timestamp:
+        cols.append(_alias(exp.Min(this=_col("__ab_day")), "__ab_day"))
+    cols += [
+        _alias(exp.Min(this=_col(f"__ab_seg{j}")), f"__ab_seg{j}")
+        for j in range(len(mapping.segments))
+    ]
+    for i, m in enumerate(mapping.metrics):
+        agg = exp.Max if m.kind == "binary" else exp.Sum
+        cols.append(_alias(agg(this=_col(f"__ab_y{i}")), f"__ab_y{i}"))
+        if m.is_pair:
+            agg = exp.Sum if m.kind in PAIR_KINDS else exp.Max
+            cols.append(_alias(agg(this=_col(f"__ab_x{i}")), f"__ab_x{i}"))
+    return (
+        exp.select(*cols)
+        .from_("__ab_rows")
+        .where(exp.and_(_col("__ab_variant").is_(exp.null()).not_(), _unit_present()))
+        .group_by(_col("__ab_variant"), _col("__ab_unit"))
+    )
+
+
+def _unit_present() -> exp.Expression:
+    return _col("__ab_unit").is_(exp.null()).not_()
+
+
+def _cell_keys(mapping: Mapping) -> list[tuple[str, str]]:
+    """(inner name, output name) of the cell keys."""
+    keys = [("__ab_variant", "variant")]
+    if mapping.timestamp:
+        keys.append(("__ab_day", "day"))
+    keys += [(f"__ab_seg{j}", f"{_KEY_PREFIX}{s}") for j, s in enumerate(mapping.segments)]
+    return keys
+
+
+def _metric_moments(mapping: Mapping) -> list[exp.Expression]:
+    """Per metric and cell: counts, sums of conversions, means, native sample variances and
+    covariances (complete pairs only for pair statistics)."""
+    cols: list[exp.Expression] = []
+    for i, m in enumerate(mapping.metrics):
+        y = _col(f"__ab_y{i}")
+        if m.kind not in PAIR_KINDS:
+            cols.append(_alias(exp.Count(this=y), stat_column(m.name, "n")))
+            if m.kind == "binary":
+                cols.append(_alias(exp.Sum(this=y), stat_column(m.name, "sum")))
+                cols.append(
+                    _alias(
+                        exp.Sum(this=exp.Mul(this=y, expression=y)), stat_column(m.name, "sum_sq")
+                    )
+                )
+            else:
+                cols.append(_alias(exp.Avg(this=y), stat_column(m.name, "mean")))
+                cols.append(_alias(exp.Variance(this=y), stat_column(m.name, "var")))
+        if m.is_pair:
+            x = _col(f"__ab_x{i}")
+            both = exp.and_(y.is_(exp.null()).not_(), x.is_(exp.null()).not_())
+            py, px = _when(both, y.copy()), _when(both, x.copy())
+            cols += [
+                _alias(exp.Count(this=py), stat_column(m.name, "pair_n")),
+                _alias(exp.Avg(this=py.copy()), stat_column(m.name, "mean_y")),
+                _alias(exp.Variance(this=py.copy()), stat_column(m.name, "var_y")),
+                _alias(exp.Avg(this=px), stat_column(m.name, "mean_x")),
+                _alias(exp.Variance(this=px.copy()), stat_column(m.name, "var_x")),
+                _alias(
+                    exp.CovarSamp(this=y.copy(), expression=x.copy()), stat_column(m.name, "cov_xy")
+                ),
+            ]
+    return cols
+
+
+def _cells(mapping: Mapping) -> exp.Select:
+    keys = _cell_keys(mapping)
+    cols = [_alias(_col(inner), outer) for inner, outer in keys]
+    cols += [_alias(exp.Count(this=exp.Star()), "n"), *_metric_moments(mapping)]
+    source = "__ab_units" if mapping.aggregate_units else "__ab_rows"
+    select = exp.select(*cols).from_(source).group_by(*(_col(inner) for inner, _ in keys))
+    if mapping.aggregate_units:
+        return select
+    return select.where(_col("__ab_variant").is_(exp.null()).not_())
+
+
+def _arm_checks(mapping: Mapping) -> exp.Select:
+    """Per arm (NULL: rows without a variant), on the raw rows: rows, rows without a unit,
+    and per metric the rows missing it and those outside its range (as
+    :func:`abcore.sql.value_checks_sql`)."""
+    cols: list[exp.Expression] = [
+        _alias(_col("__ab_variant"), "variant"),
+        _alias(exp.Count(this=exp.Star()), "arm_rows"),
+    ]
+    if mapping.unit:
+        cols.append(_alias(_count_if(_col("__ab_unit").is_(exp.null())), "arm_rows_missing_unit"))
+    for i, m in enumerate(mapping.metrics):
+        y = _col(f"__ab_y{i}")
+        if m.kind in PAIR_KINDS:
+            x = _col(f"__ab_x{i}")
+            missing = exp.or_(y.is_(exp.null()), x.is_(exp.null()))
+            if m.kind == "proportion_of_counts":
+                check = "out_of_range", exp.or_(y < 0, y > x.copy())
+            else:
+                check = "negative", exp.or_(y.copy() < 0, x.copy() < 0)
+        else:
+            missing = y.is_(exp.null())
+            if m.kind == "binary":
+                check = "out_of_range", exp.not_(y.copy().isin(_num(0), _num(1)))
+            else:
+                check = "negative", y.copy() < 0
+        cols.append(_alias(_count_if(missing), stat_column(m.name, "missing")))
+        cols.append(_alias(_count_if(check[1]), stat_column(m.name, check[0])))
+    return exp.select(*cols).from_("__ab_rows").group_by(_col("__ab_variant"))
+
+
+def _unit_checks(mapping: Mapping) -> exp.Select:
+    """One row: units, units in several arms, units with several rows, the rows beyond each
+    unit's first (and beyond each unit-day's first): :func:`abcore.sql.unit_checks_sql`."""
+    where = exp.and_(_col("__ab_variant").is_(exp.null()).not_(), _unit_present())
+    per_day = mapping.timestamp is not None
+    inner_keys = [_col("__ab_unit")] + ([_col("__ab_day")] if per_day else [])
+    unit_days = (
+        exp.select(
+            _col("__ab_unit"),
+            _alias(exp.Count(this=exp.Star()), "__ab_k"),
+            _alias(exp.Min(this=_col("__ab_variant")), "__ab_lo"),
+            _alias(exp.Max(this=_col("__ab_variant")), "__ab_hi"),
+        )
+        .from_("__ab_rows")
+        .where(where)
+        .group_by(*inner_keys)
+    )
+    units = (
+        exp.select(
+            _alias(exp.Sum(this=_col("__ab_k")), "__ab_n"),
+            _alias(exp.Count(this=exp.Star()), "__ab_days"),
+            _alias(exp.Min(this=_col("__ab_lo")), "__ab_lo"),
+            _alias(exp.Max(this=_col("__ab_hi")), "__ab_hi"),
+        )
+        .from_(unit_days.subquery("__ab_unit_days"))
+        .group_by(_col("__ab_unit"))
+    )
+    total = exp.Sum(this=_col("__ab_n"))
+    cols = [
+        _alias(exp.Count(this=exp.Star()), "units"),
+        _alias(
+            _count_if(exp.NEQ(this=_col("__ab_lo"), expression=_col("__ab_hi"))), _UNIT_CHECKS[1]
+        ),
+        _alias(_count_if(_col("__ab_n") > 1), "units_with_several_rows"),
+        _alias(
+            exp.Coalesce(this=total - exp.Count(this=exp.Star()), expressions=[_num(0)]),
+            "duplicate_unit_rows",
+        ),
+    ]
+    if per_day:
+        extra = total.copy() - exp.Sum(this=_col("__ab_days"))
+        cols.append(_alias(exp.Coalesce(this=extra, expressions=[_num(0)]), _UNIT_CHECKS[4]))
+    return exp.select(*cols).from_(units.subquery("__ab_units_checked"))
+
+
+def stats_expression(mapping: Mapping, table: str | Sequence[str]) -> exp.Select:
+    """The query of :func:`stats_query` as a sqlglot tree (to inspect, or to render with
+    options of one's own)."""
+    _check_mapping(mapping)
+    ctes = [("__ab_rows", _raw_rows(mapping, table))]
+    if mapping.aggregate_units:
+        ctes.append(("__ab_units", _units_rolled(mapping)))
+    ctes += [("__ab_cells", _cells(mapping)), ("__ab_checks", _arm_checks(mapping))]
+    ctes.append(("__ab_no_variant", _no_variant(mapping)))
+    if mapping.unit:
+        ctes.append(("__ab_unit_checks", _unit_checks(mapping)))
+    cols: list[exp.Expression] = [exp.Column(this=exp.Star(), table=_id("__ab_cells"))]
+    cols += [_col(name, "__ab_checks") for name in _arm_check_columns(mapping)]
+    cols += [_col(name, "__ab_no_variant") for name in _NO_VARIANT[: 1 + bool(mapping.unit)]]
+    if mapping.unit:
+        names = _UNIT_CHECKS if mapping.timestamp else _UNIT_CHECKS[:4]
+        cols += [_col(name, "__ab_unit_checks") for name in names]
+    doc = json.dumps(_mapping_doc(mapping), sort_keys=True)
+    cols.append(_alias(exp.Literal.string(doc), MAPPING_COLUMN))
+    join = exp.EQ(this=_col("variant", "__ab_cells"), expression=_col("variant", "__ab_checks"))
+    select = exp.select(*cols).from_("__ab_cells").join("__ab_checks", on=join, join_type="left")
+    select = select.join("__ab_no_variant", join_type="cross")
+    if mapping.unit:
+        select = select.join("__ab_unit_checks", join_type="cross")
+    order = [_col(outer, "__ab_cells") for _, outer in _cell_keys(mapping)]
+    select = select.order_by(*order)
+    for name, query in ctes:
+        select = select.with_(_id(name), as_=query)
+    return select
+
+
+def _no_variant(mapping: Mapping) -> exp.Select:
+    """One row: the rows without a variant (and among them those without a unit)."""
+    sources = ["arm_rows", "arm_rows_missing_unit"][: 1 + bool(mapping.unit)]
+    cols = [
+        _alias(exp.Coalesce(this=exp.Sum(this=_col(src)), expressions=[_num(0)]), name)
+        for src, name in zip(sources, _NO_VARIANT, strict=False)
+    ]
+    return exp.select(*cols).from_("__ab_checks").where(_col("variant").is_(exp.null()))
+
+
+def _arm_check_columns(mapping: Mapping) -> list[str]:
+    names = ["arm_rows"] + (["arm_rows_missing_unit"] if mapping.unit else [])
+    for m in mapping.metrics:
+        check = "negative" if m.kind in ("continuous", "ratio") else "out_of_range"
+        names += [stat_column(m.name, "missing"), stat_column(m.name, check)]
+    return names
+
+
+def _mapping_doc(mapping: Mapping) -> dict[str, Any]:
+    doc = mapping.to_dict()
+    doc.pop("notes", None)
+    return doc
+
+
+def stats_query(
+    mapping: Mapping, table: str | Sequence[str], *, dialect: str = "duckdb", pretty: bool = True
+) -> str:
+    """The sufficient-statistics query of ``mapping`` over ``table``, in ``dialect``.
+
+    The result has one row per arm x day x segment values (``variant``, ``day``,
+    ``segment__<column>``) with ``n`` (rows, or units with ``mapping.aggregate_units``) and
+    per metric: binary ``<m>__n``, ``__sum``, ``__sum_sq``; continuous ``__n``, ``__mean``,
+    ``__var``; pairs (ratios, counts, CUPED) ``__pair_n``, ``__mean_y``, ``__var_y``,
+    ``__mean_x``, ``__var_x``, ``__cov_xy``. Each row also carries its arm's value checks
+    (``arm_rows``, ``<m>__missing``...), the table's unit checks (``units``,
+    ``units_in_multiple_arms``...) and ``abcore_mapping``. :func:`read_output` reads it.
+
+    Args:
+        mapping: the roles of the table's columns (unit-level rows).
+        table: the table's name, or its parts: ``("project", "dataset", "table")``.
+        dialect: one of :data:`DIALECTS`.
+        pretty: one clause per line.
+
+    Where an engine lacks a function the query uses a portable spelling: ``COUNT_IF`` /
+    ``FILTER (WHERE ...)`` are ``SUM(CASE WHEN ... THEN 1 ELSE 0 END)``; ``count(DISTINCT
+    arm)`` per unit is ``MIN(arm) <> MAX(arm)``; DuckDB's ``GROUPING SETS`` roll-up is done
+    on the returned cells by :func:`read_output`.
+    """
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of {list(DIALECTS)}, got {dialect!r}.")
+    return stats_expression(mapping, table).sql(dialect=dialect, identify=True, pretty=pretty)
+
+
+# --- reading the output --------------------------------------------------------------------
+
+
+def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
+    """The readout's inputs from the query's output: the sufficient statistics per arm, day
+    and segment (rolled up from the cells), and the instrumentation counts.
+
+    Raises:
+        InputError: the frame is not the output of :func:`stats_query`, or its arms cannot
+            be compared (as for a file).
+    """
+    from abcore.ingest.compute import _check_arms, _check_metrics
+    from abcore.model import _canonical
+    from abcore.sql import rollup_stats_sql
+
+    mapping = _output_mapping(frame)
+    arms = frame[frame["variant"].notna()]
+    cells, shifts = _cell_sums(arms, mapping)
+    by = ("variant",) + (("day",) if mapping.timestamp else ())
+    by += ("segments",) if mapping.segments else ()
+    con = duckdb.connect()  # private to this call: the cells of one readout
+    try:
+        con.register("__ab_output_cells", cells)
+        sql, params = rollup_stats_sql("__ab_output_cells", mapping, by=by)
+        stats = con.execute(sql, params).df()
+    finally:
+        con.close()
+    overall = stats[stats["level"] == "overall"]
+    mapping = _check_arms(mapping, [str(v) for v in overall["variant"]], overall)
+    _check_metrics(mapping, overall)
+    stats = stats.drop(columns=["__ab_day_order"], errors="ignore")
+    aggregates = Aggregates(_canonical(stats, mapping), mapping, {}, shifts)
+    return aggregates, _instrumentation(frame, arms, mapping)
+
+
+def _output_mapping(frame: pd.DataFrame) -> Mapping:
+    if MAPPING_COLUMN not in frame.columns or "variant" not in frame.columns or frame.empty:
+        raise InputError(
+            "This is not the output of abcore's warehouse query: it needs the columns "
+            f"'variant' and '{MAPPING_COLUMN}', and at least one row. Run the query shown "
+            "under 'Run this in your warehouse' and upload its whole result."
+        )
+    docs = frame[MAPPING_COLUMN].dropna().unique()
+    if len(docs) != 1:
+        raise InputError(
+            f"The '{MAPPING_COLUMN}' column holds {len(docs)} different mappings: upload the "
+            "result of one query, not several pasted together."
+        )
+    try:
+        return Mapping.from_dict(json.loads(str(docs[0])))
+    except (ValueError, TypeError, KeyError) as error:
+        raise InputError(
+            f"The '{MAPPING_COLUMN}' column does not hold a mapping abcore can read ({error}). "
+            "Upload the query's result unchanged."
+        ) from None
+
+
+def _num_col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame.columns:
+        raise InputError(
+            f"The query's output lacks the column '{name}'. Upload its whole result, with "
+            "the header row."
+        )
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _centre(n: np.ndarray, mean: np.ndarray) -> float:
+    """The shift of a metric: its mean over every cell (0 when no cell has a value)."""
+    ok = (n > 0) & np.isfinite(mean)
+    total = n[ok].sum()
+    return float((n[ok] * mean[ok]).sum() / total) if total > 0 else 0.0
+
+
+def _moments(n: np.ndarray, mean: np.ndarray, var: np.ndarray, shift: float) -> tuple:
+    """Sums of ``value - shift`` and of their squares from a cell's count, mean, variance."""
+    dev = np.where(n > 0, np.nan_to_num(mean) - shift, 0.0)
+    m2 = np.where(n > 1, np.nan_to_num(var) * (n - 1), 0.0)
+    return n * dev, m2 + n * dev * dev, dev
+
+
+def _cell_sums(arms: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict]:
+    """The cells in the shape of :func:`abcore.sql.finest_stats_sql`'s, with sums around
+    each metric's shift (0 for conversions and counts, whose sums are read as such)."""
+    cells = pd.DataFrame({"__ab_variant": arms["variant"].astype(str).to_numpy()})
+    if mapping.timestamp:
+        day = arms["day"]
+        cells["__ab_day"] = (
+            day.astype(str).to_numpy() if mapping.day_label else pd.to_datetime(day).dt.date
+        )
+    for j, s in enumerate(mapping.segments):
+        col = f"{_KEY_PREFIX}{s}"
+        values = arms[col] if col in arms.columns else _num_col(arms, col)
+        cells[f"__ab_seg{j}"] = values.astype(object).where(values.notna(), None).to_numpy()
+    cells["__ab_count"] = _num_col(arms, "n")
+    shifts: dict[str, tuple[float, float]] = {}
+    for m in mapping.metrics:
+        q = lambda stat, name=m.name: stat_column(name, stat)  # noqa: E731
+        if m.kind not in PAIR_KINDS:
+            n = _num_col(arms, q("n"))
+            cells[q("n")] = n
+            if m.kind == "binary":
+                cells[q("sum")] = _num_col(arms, q("sum"))
+                cells[q("sum_sq")] = _num_col(arms, q("sum_sq"))
+                shift_y = 0.0
+            else:
+                mean, var = _num_col(arms, q("mean")), _num_col(arms, q("var"))
+                shift_y = _centre(n, mean)
+                cells[q("sum")], cells[q("sum_sq")], _ = _moments(n, mean, var, shift_y)
+        if m.is_pair:
+            n = _num_col(arms, q("pair_n"))
+            my, mx = _num_col(arms, q("mean_y")), _num_col(arms, q("mean_x"))
+            counts = m.kind == "proportion_of_counts"
+            if m.kind in PAIR_KINDS:
+                shift_y = 0.0 if counts else _centre(n, my)
+            shift_x = 0.0 if counts else _centre(n, mx)
+            sy, syy, dy = _moments(n, my, _num_col(arms, q("var_y")), shift_y)
+            sx, sxx, dx = _moments(n, mx, _num_col(arms, q("var_x")), shift_x)
+            cov = np.where(n > 1, np.nan_to_num(_num_col(arms, q("cov_xy"))) * (n - 1), 0.0)
+            cells[q("pair_n")] = n
+            cells[q("sum_y")], cells[q("sum_y_sq")] = sy, syy
+            cells[q("sum_x")], cells[q("sum_x_sq")] = sx, sxx
+            cells[q("sum_xy")] = cov + n * dy * dx
+            shifts[m.name] = (shift_y, shift_x)
+        elif shift_y:
+            shifts[m.name] = (shift_y, 0.0)
+    return cells, {k: v for k, v in shifts.items() if any(v)}
+
+
+def _instrumentation(frame: pd.DataFrame, arms: pd.DataFrame, mapping: Mapping) -> Instrumentation:
+    per_arm = arms.drop_duplicates("variant")
+    variants = per_arm["variant"].astype(str).tolist()
+
+    def by_arm(name: str) -> dict[str, int]:
+        return dict(zip(variants, _num_col(per_arm, name).astype(int).tolist(), strict=True))
+
+    rows_per_arm = by_arm("arm_rows")
+    missing_variant = int(_num_col(frame, "rows_missing_variant")[0])
+    fields: dict[str, Any] = {
+        "rows": sum(rows_per_arm.values()) + missing_variant,
+        "rows_per_arm": rows_per_arm,
+        "rows_missing_variant": missing_variant,
+        "missing": {m.name: by_arm(stat_column(m.name, "missing")) for m in mapping.metrics},
+        "out_of_range": {},
+        "negative": {},
+    }
+    for m in mapping.metrics:
+        check = "negative" if m.kind in ("continuous", "ratio") else "out_of_range"
+        fields[check][m.name] = sum(by_arm(stat_column(m.name, check)).values())
+    if mapping.unit:
+        # rows without a variant count among the rows without a unit too, as in a file's
+        fields["rows_missing_unit"] = sum(by_arm("arm_rows_missing_unit").values()) + int(
+            _num_col(frame, _NO_VARIANT[1])[0]
+        )
+        names = _UNIT_CHECKS if mapping.timestamp else _UNIT_CHECKS[:4]
+        fields.update({name: int(_num_col(frame, name)[0]) for name in names})
+        fields["units_checked"] = fields["units"]
+    return Instrumentation(**fields)
+
+
+# --- entry points --------------------------------------------------------------------------
+
+
+def _readout(frame: pd.DataFrame, plan: Any, options: Any, expected_shares: Any) -> Any:
+    from abcore.analysis import _options, analyze_aggregates, instrumentation_checks
+
+    aggregates, instrumentation = read_output(frame)
+    opts = _options(
+        options,
+        plan,
+        None,
+        correction=config.CORRECTION,
+        relative_method=config.RELATIVE_CI,
+        cuped=True,
+    )
+    return analyze_aggregates(
+        aggregates,
+        expected_shares=expected_shares,
+        plan=plan,
+        checks=instrumentation_checks(instrumentation),
+        options=opts,
+    )
+
+
+def analyze_output(
+    source: pd.DataFrame | str | Path,
+    *,
+    plan: Any = None,
+    options: Any = None,
+    expected_shares: Any = None,
+) -> Any:
+    """The readout (:class:`abcore.Analysis`) from the output of :func:`stats_query`: a
+    DataFrame, or the CSV / Parquet file a warehouse console saved."""
+    frame = source if isinstance(source, pd.DataFrame) else _read_file(Path(source))
+    return _readout(frame, plan, options, expected_shares)
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    con = duckdb.connect()
+    try:
+        reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv"
+        return con.execute(f"SELECT * FROM {reader}($path)", {"path": str(path)}).df()
+    except duckdb.Error as error:
+        raise InputError(f"Could not read '{path.name}' ({error}).") from None
+    finally:
+        con.close()
+
+
+def analyze_connection(
+    connection: Any,
+    table: str | Sequence[str],
+    mapping: Mapping,
+    *,
+    dialect: str,
+    plan: Any = None,
+    options: Any = None,
+    expected_shares: Any = None,
+) -> Any:
+    """Run the query on a DB-API 2.0 connection (psycopg, the Snowflake, BigQuery or Trino
+    connectors, DuckDB...) and read the readout from the cells it returns: only those few
+    rows leave the database."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(stats_query(mapping, table, dialect=dialect))
+        rows = cursor.fetchall()
+        columns = [d[0] for d in cursor.description]
+    finally:
+        close = getattr(cursor, "close", None)
+        if close is not None:
+            close()
+    return _readout(pd.DataFrame(rows, columns=columns), plan, options, expected_shares)
+
+
+def analyze_spark(
+    spark: Any,
+    table: str | Sequence[str],
+    mapping: Mapping,
+    *,
+    plan: Any = None,
+    options: Any = None,
+    expected_shares: Any = None,
+) -> Any:
+    """Run the query in a Spark session (a table or temporary view name) and read the
+    readout from the cells it collects to the driver."""
+    frame = spark.sql(stats_query(mapping, table, dialect="spark")).toPandas()
+    return _readout(frame, plan, options, expected_shares)
