@@ -1,0 +1,286 @@
+"""Throwaway engines for the warehouse tests: a local Spark session, a PostgreSQL cluster, and
+one helper that compares two readouts field by field.
+
+The fixtures are session-scoped and imported by the test modules that need them
+(``from engines import postgres``), so a worker that never runs those modules never starts a
+JVM or a server. Under pytest-xdist ``--dist loadfile`` every Spark test sits in one file and
+every PostgreSQL test in another, so one worker at most starts each engine.
+
+Locally a missing Java, pyspark, PostgreSQL or psycopg skips the tests that need it; with
+``CI=true`` it fails them, so CI cannot pass without having run them (``.ci/run`` installs
+Java and PostgreSQL, ``requirements-test.txt`` pyspark and psycopg).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_USER = "abcore"
+"""The cluster's superuser (trust authentication on its private socket)."""
+PG_PORT = 5432
+"""Only names the socket file: the server listens on no TCP port, and its socket sits in a
+directory of its own, so any number is free."""
+SPARK_CONF = {
+    "spark.master": "local[2]",
+    "spark.app.name": "abcore-tests",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": "1g",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:+UseSerialGC",
+    "spark.sql.catalogImplementation": "in-memory",
+    # spark.sql.ansi.enabled is left at Spark 4's default (true, as on Databricks): the
+    # query must run under ANSI rules (no silent overflow, casts that fail loudly)
+}
+"""A session as cheap to start as Spark allows: no UI, no Hive, a small driver, few shuffle
+partitions for a few hundred cells, UTC so a timestamp's day is the one DuckDB sees."""
+
+
+def unavailable(what: str) -> None:
+    """Skip the test (locally) or fail it (under CI=true) because an engine is missing."""
+    if IN_CI:
+        pytest.fail(
+            f"{what} CI must run these tests: .ci/run and requirements-test.txt "
+            "install what they need.",
+            pytrace=False,
+        )
+    pytest.skip(what)
+
+
+# --- Spark ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """A local-mode SparkSession on two cores, stopped at the end of the session."""
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        unavailable("Java is not installed (no `java` on PATH, no JAVA_HOME): Spark needs it.")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        unavailable("pyspark is not installed (pip install -r requirements-test.txt).")
+    builder = SparkSession.builder
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Postgres:
+    """A running throwaway cluster: its libpq connection string and a way to connect."""
+
+    dsn: str
+    socket_dir: Path
+
+    def connect(self) -> Any:
+        """A new psycopg connection in autocommit mode (the caller closes it)."""
+        import psycopg
+
+        return psycopg.connect(self.dsn, autocommit=True)
+
+
+def postgres_bin() -> Path | None:
+    """The newest installed server's bin directory (Debian's layout, else initdb on PATH)."""
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb else None
+
+
+def _as_server_user(as_root: bool) -> list[str]:
+    """PostgreSQL refuses to run as root (CI runs as root): there, run it as the ``postgres``
+    system user that Debian's package creates."""
+    return ["runuser", "-u", "postgres", "--"] if as_root else []
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL cluster of its own in a temporary directory, listening only on a unix
+    socket there; stopped and deleted at the end of the session."""
+    bindir = postgres_bin()
+    if bindir is None:
+        unavailable("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb).")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        unavailable("psycopg is not installed (pip install -r requirements-test.txt).")
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("runuser") is None:
+        unavailable("Running as root without runuser: PostgreSQL cannot start as root.")
+    if as_root:
+        try:
+            import pwd
+
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            unavailable("Running as root without a `postgres` user: PostgreSQL cannot start.")
+    # not pytest's tmp_path: its parents are private to root, the server user must enter them
+    root = Path(tempfile.mkdtemp(prefix="abcore-pg-"))
+    data, log = root / "data", root / "server.log"
+    if as_root:
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+    user = _as_server_user(as_root)
+    try:
+        _run(
+            [
+                *user,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                PG_USER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            root,
+        )
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"listen_addresses = ''\nunix_socket_directories = '{root}'\nport = {PG_PORT}\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+            )
+        _run(
+            [
+                *user,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            root,
+        )
+        try:
+            yield Postgres(f"host={root} port={PG_PORT} user={PG_USER} dbname=postgres", root)
+        finally:
+            _run(
+                [*user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                root,
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- comparing readouts --------------------------------------------------------------------
+
+SKIPPED_FIELDS = frozenset({"aggregates", "plan", "options"})
+"""Fields of :class:`abcore.Analysis` that are inputs, or the raw sums (a warehouse's are
+taken around a shift, a file's are not): the readout built from them is what must agree."""
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def readout_differences(
+    got: Any, want: Any, *, rtol: float = 1e-9, atol: float = 1e-12, path: str = "analysis"
+) -> list[str]:
+    """Every place two readouts differ: numbers beyond ``rtol`` (relative; ``atol`` near
+    zero), integers, labels, statuses and sentences exactly, rows in the same order.
+
+    Walks dataclasses (the Analysis, its SRM and arm shares, checks, trends, the
+    recommendation), DataFrames (effects, daily, segments, a trend's days), dicts and
+    sequences, so a field added to any of them is compared without touching the tests.
+    """
+
+    def walk(g: Any, w: Any, where: str) -> list[str]:
+        return readout_differences(g, w, rtol=rtol, atol=atol, path=where)
+
+    if dataclasses.is_dataclass(want) and not isinstance(want, type):
+        if type(got) is not type(want):
+            return [f"{path}: {type(got).__name__} != {type(want).__name__}"]
+        fields = [f.name for f in dataclasses.fields(want)]
+        if path == "analysis":
+            fields = [f for f in fields if f not in SKIPPED_FIELDS]
+        return [d for f in fields for d in walk(getattr(got, f), getattr(want, f), f"{path}.{f}")]
+    if isinstance(want, pd.DataFrame):
+        if not isinstance(got, pd.DataFrame) or list(got.columns) != list(want.columns):
+            cols = list(got.columns) if isinstance(got, pd.DataFrame) else type(got).__name__
+            return [f"{path}: columns {cols} != {list(want.columns)}"]
+        if len(got) != len(want):
+            return [f"{path}: {len(got)} rows != {len(want)}"]
+        return [
+            d
+            for col in want.columns
+            for i, (x, y) in enumerate(zip(got[col].tolist(), want[col].tolist(), strict=True))
+            for d in walk(x, y, f"{path}[{i}].{col}")
+        ]
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return [f"{path}: {got!r} != {want!r} (keys)"]
+        return [d for k in want for d in walk(got[k], want[k], f"{path}[{k!r}]")]
+    if isinstance(want, list | tuple):
+        if not isinstance(got, list | tuple) or len(got) != len(want):
+            return [f"{path}: {got!r} != {want!r} (length)"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(got, want, strict=True))
+            for d in walk(x, y, f"{path}[{i}]")
+        ]
+    if _missing(want) or _missing(got):
+        return [] if _missing(want) and _missing(got) else [f"{path}: {got!r} != {want!r}"]
+    if _number(want) and _number(got):
+        exact = isinstance(want, int | np.integer) and isinstance(got, int | np.integer)
+        if exact:
+            same = int(got) == int(want)
+        else:
+            same = math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol)
+        return [] if same else [f"{path}: {got!r} != {want!r}"]
+    return [] if got == want else [f"{path}: {got!r} != {want!r}"]
+
+
+def assert_same_readout(got: Any, want: Any, *, rtol: float = 1e-9, atol: float = 1e-12) -> None:
+    """Fail with every difference between two readouts (see :func:`readout_differences`)."""
+    differences = readout_differences(got, want, rtol=rtol, atol=atol)
+    shown = "\n".join(differences[:40])
+    more = f"\n... and {len(differences) - 40} more" if len(differences) > 40 else ""
+    assert not differences, f"{len(differences)} differences:\n{shown}{more}"
