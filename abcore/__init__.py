@@ -9,7 +9,7 @@ The engine behind the dashboard, importable in a notebook without Streamlit:
 
 from __future__ import annotations
 
-from abcore import config, ingest, power, stats, validity
+from abcore import config, ingest, power, stats, validity, warehouse
 from abcore.analysis import Analysis, analyze, analyze_aggregates
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan, MetricSpec
@@ -26,4 +26,5 @@ __all__ = [
     "power",
     "stats",
     "validity",
+    "warehouse",
 ]

@@ -376,6 +376,7 @@ def compare_samples(
         n_t=n_t,
         m_c=m_c,
         m_t=m_t,
+        effect=_difference(n_c, control.sum, control.shift, n_t, treatment.sum, treatment.shift),
         var_c=var_c,
         var_t=var_t,
         alpha=alpha,
@@ -524,12 +525,15 @@ def compare_cuped(
         reduction = 1 - adj_var_effect / raw_var_effect
         cov = -(var_yc - th * cov_c) / n_c
     scalar = _all_scalar(*_pair_fields(control), *_pair_fields(treatment), theta)
+    dy = _difference(n_c, control.sum_y, control.shift_y, n_t, treatment.sum_y, treatment.shift_y)
+    dx = _difference(n_c, control.sum_x, control.shift_x, n_t, treatment.sum_x, treatment.shift_x)
     return _welch(
         method="cuped_welch_t",
         n_c=n_c,
         n_t=n_t,
         m_c=ybar_c - th * (xbar_c - xbar),
         m_t=ybar_t - th * (xbar_t - xbar),
+        effect=dy - th * dx,
         var_c=adj_var_c,
         var_t=adj_var_t,
         alpha=alpha,
@@ -772,6 +776,7 @@ def _welch(
     baseline: np.ndarray | None = None,
     var_baseline: np.ndarray | None = None,
     cov: np.ndarray | None = None,
+    effect: np.ndarray | None = None,
     **extras: Any,
 ) -> Comparison:
     with np.errstate(all="ignore"):
@@ -788,7 +793,7 @@ def _welch(
         n_t=n_t,
         mean_c=m_c,
         mean_t=m_t,
-        effect=m_t - m_c,
+        effect=m_t - m_c if effect is None else effect,
         var_effect=var_effect,
         var_null=var_effect,
         df=df,
@@ -1029,6 +1034,16 @@ def _mean_var(
         ss = np.where(ss <= _ZERO_VARIANCE_RTOL * np.abs(total_sq), 0.0, ss)
         var = np.where(n >= 2, ss / (n - 1), np.nan)
     return mean, var
+
+
+def _difference(n_c: Any, sum_c: Any, shift_c: Any, n_t: Any, sum_t: Any, shift_t: Any) -> Any:
+    """``mean_t - mean_c`` from sums of shifted values: the shifted means' difference plus
+    the shifts' (0 when they are one constant), not a difference of two large means that
+    has already lost its last digits (a timestamp's mean of 1.7e12 keeps 2e-4 of them)."""
+    with np.errstate(all="ignore"):
+        centre_c = np.asarray(sum_c, dtype=float) / n_c
+        centre_t = np.asarray(sum_t, dtype=float) / n_t
+        return (centre_t - centre_c) + (np.asarray(shift_t, float) - np.asarray(shift_c, float))
 
 
 def _cov(n: np.ndarray, pair: PairStatistic) -> np.ndarray:

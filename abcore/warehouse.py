@@ -32,7 +32,7 @@ its ``abcore_mapping`` column.
 >>> m = Mapping(variant="arm", unit="user id", metrics=(MetricMapping("revenue", "continuous"),))
 >>> print(stats_query(m, ("shop", "events"), dialect="bigquery").splitlines()[0])
 WITH `__ab_rows` AS (
->>> "VAR_SAMP(CAST(" in stats_query(m, "t", dialect="postgres")
+>>> "VAR_SAMP(" in stats_query(m, "t", dialect="postgres")
 True
 """
 
@@ -50,7 +50,14 @@ from sqlglot import exp
 
 from abcore import config
 from abcore.errors import InputError
-from abcore.model import PAIR_KINDS, Aggregates, Instrumentation, Mapping, stat_column
+from abcore.model import (
+    PAIR_KINDS,
+    Aggregates,
+    Instrumentation,
+    Mapping,
+    MetricMapping,
+    stat_column,
+)
 
 __all__ = [
     "DIALECTS",
@@ -211,37 +218,73 @@ def _cell_keys(mapping: Mapping) -> list[tuple[str, str]]:
     return keys
 
 
+def _shifted(m: MetricMapping) -> tuple[bool, bool]:
+    """Whether the metric's value (y) and its covariate or denominator (x) are read around a
+    shift: every amount is; a conversion (0/1) and a count of successes or trials are not,
+    their sums are read as such."""
+    counts = m.kind == "proportion_of_counts"
+    y = m.kind in ("continuous", "ratio")
+    return y, m.is_pair and not counts
+
+
+def _shifts(mapping: Mapping, source: str) -> exp.Select | None:
+    """One row: each shifted column's mean over the rows (units), the shift its cells'
+    statistics are taken around. Any constant near the values would do; the mean is one
+    that a few outliers cannot push far from the bulk."""
+    cols = []
+    for i, m in enumerate(mapping.metrics):
+        for side, on in zip("yx", _shifted(m), strict=True):
+            if on:
+                cols.append(_alias(exp.Avg(this=_col(f"__ab_{side}{i}")), f"__ab_k{side}{i}"))
+    if not cols:
+        return None
+    select = exp.select(*cols).from_(source)
+    if source == "__ab_rows":
+        select = select.where(_col("__ab_variant").is_(exp.null()).not_())
+    return select
+
+
+def _value(i: int, side: str, shifted: bool) -> exp.Expression:
+    """A row's value, minus its shift when it has one."""
+    value = _col(f"__ab_{side}{i}")
+    return exp.Sub(this=value, expression=_col(f"__ab_k{side}{i}")) if shifted else value
+
+
 def _metric_moments(mapping: Mapping) -> list[exp.Expression]:
-    """Per metric and cell: counts, sums of conversions, means, native sample variances and
-    covariances (complete pairs only for pair statistics)."""
+    """Per metric and cell: counts, sums of conversions, and of the shifted values their
+    means, native sample variances and covariances (complete pairs only for pairs), with
+    the shifts themselves."""
     cols: list[exp.Expression] = []
     for i, m in enumerate(mapping.metrics):
-        y = _col(f"__ab_y{i}")
+        q = lambda stat, name=m.name: stat_column(name, stat)  # noqa: E731
+        shift_y, shift_x = _shifted(m)
+        y = _value(i, "y", shift_y)
         if m.kind not in PAIR_KINDS:
-            cols.append(_alias(exp.Count(this=y), stat_column(m.name, "n")))
+            cols.append(_alias(exp.Count(this=y.copy()), q("n")))
             if m.kind == "binary":
-                cols.append(_alias(exp.Sum(this=y), stat_column(m.name, "sum")))
-                cols.append(
-                    _alias(
-                        exp.Sum(this=exp.Mul(this=y, expression=y)), stat_column(m.name, "sum_sq")
-                    )
-                )
+                cols.append(_alias(exp.Sum(this=y.copy()), q("sum")))
+                cols.append(_alias(exp.Sum(this=exp.Mul(this=y.copy(), expression=y)), q("sum_sq")))
             else:
-                cols.append(_alias(exp.Avg(this=y), stat_column(m.name, "mean")))
-                cols.append(_alias(exp.Variance(this=y), stat_column(m.name, "var")))
+                cols.append(_alias(exp.Min(this=_col(f"__ab_ky{i}")), q("shift")))
+                cols.append(_alias(exp.Avg(this=y.copy()), q("mean")))
+                cols.append(_alias(exp.Variance(this=y.copy()), q("var")))
         if m.is_pair:
-            x = _col(f"__ab_x{i}")
-            both = exp.and_(y.is_(exp.null()).not_(), x.is_(exp.null()).not_())
+            x = _value(i, "x", shift_x)
+            both = exp.and_(
+                _col(f"__ab_y{i}").is_(exp.null()).not_(), _col(f"__ab_x{i}").is_(exp.null()).not_()
+            )
             py, px = _when(both, y.copy()), _when(both, x.copy())
+            if m.kind in PAIR_KINDS and shift_y:
+                cols.append(_alias(exp.Min(this=_col(f"__ab_ky{i}")), q("shift_y")))
+            if shift_x:
+                cols.append(_alias(exp.Min(this=_col(f"__ab_kx{i}")), q("shift_x")))
             cols += [
-                _alias(exp.Count(this=py), stat_column(m.name, "pair_n")),
-                _alias(exp.Avg(this=py.copy()), stat_column(m.name, "mean_y")),
-                _alias(exp.Variance(this=py.copy()), stat_column(m.name, "var_y")),
-                _alias(exp.Avg(this=px), stat_column(m.name, "mean_x")),
-                _alias(exp.Variance(this=px.copy()), stat_column(m.name, "var_x")),
-                _alias(
-                    exp.CovarSamp(this=y.copy(), expression=x.copy()), stat_column(m.name, "cov_xy")
-                ),
+                _alias(exp.Count(this=py), q("pair_n")),
+                _alias(exp.Avg(this=py.copy()), q("mean_y")),
+                _alias(exp.Variance(this=py.copy()), q("var_y")),
+                _alias(exp.Avg(this=px), q("mean_x")),
+                _alias(exp.Variance(this=px.copy()), q("var_x")),
+                _alias(exp.CovarSamp(this=y.copy(), expression=x.copy()), q("cov_xy")),
             ]
     return cols
 
@@ -251,7 +294,10 @@ def _cells(mapping: Mapping) -> exp.Select:
     cols = [_alias(_col(inner), outer) for inner, outer in keys]
     cols += [_alias(exp.Count(this=exp.Star()), "n"), *_metric_moments(mapping)]
     source = "__ab_units" if mapping.aggregate_units else "__ab_rows"
-    select = exp.select(*cols).from_(source).group_by(*(_col(inner) for inner, _ in keys))
+    select = exp.select(*cols).from_(source)
+    if _shifts(mapping, source) is not None:
+        select = select.join("__ab_shifts", join_type="cross")
+    select = select.group_by(*(_col(inner) for inner, _ in keys))
     if mapping.aggregate_units:
         return select
     return select.where(_col("__ab_variant").is_(exp.null()).not_())
@@ -339,6 +385,9 @@ def stats_expression(mapping: Mapping, table: str | Sequence[str]) -> exp.Select
     ctes = [("__ab_rows", _raw_rows(mapping, table))]
     if mapping.aggregate_units:
         ctes.append(("__ab_units", _units_rolled(mapping)))
+    shifts = _shifts(mapping, "__ab_units" if mapping.aggregate_units else "__ab_rows")
+    if shifts is not None:
+        ctes.append(("__ab_shifts", shifts))
     ctes += [("__ab_cells", _cells(mapping)), ("__ab_checks", _arm_checks(mapping))]
     ctes.append(("__ab_no_variant", _no_variant(mapping)))
     if mapping.unit:
@@ -482,23 +531,26 @@ def _num_col(frame: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
 
 
-def _centre(n: np.ndarray, mean: np.ndarray) -> float:
-    """The shift of a metric: its mean over every cell (0 when no cell has a value)."""
-    ok = (n > 0) & np.isfinite(mean)
-    total = n[ok].sum()
-    return float((n[ok] * mean[ok]).sum() / total) if total > 0 else 0.0
+def _shift(frame: pd.DataFrame, name: str) -> float:
+    """A metric's shift: one constant on every row (0 where the query took none)."""
+    if name not in frame.columns:
+        return 0.0
+    values = _num_col(frame, name)
+    values = values[np.isfinite(values)]
+    return float(values[0]) if values.size else 0.0
 
 
-def _moments(n: np.ndarray, mean: np.ndarray, var: np.ndarray, shift: float) -> tuple:
-    """Sums of ``value - shift`` and of their squares from a cell's count, mean, variance."""
-    dev = np.where(n > 0, np.nan_to_num(mean) - shift, 0.0)
+def _moments(n: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple:
+    """Sums of the shifted values and of their squares from a cell's count, mean (of the
+    shifted values) and sample variance: ``n mean`` and ``(n - 1) var + n mean**2``."""
+    dev = np.where(n > 0, np.nan_to_num(mean), 0.0)
     m2 = np.where(n > 1, np.nan_to_num(var) * (n - 1), 0.0)
     return n * dev, m2 + n * dev * dev, dev
 
 
 def _cell_sums(arms: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict]:
-    """The cells in the shape of :func:`abcore.sql.finest_stats_sql`'s, with sums around
-    each metric's shift (0 for conversions and counts, whose sums are read as such)."""
+    """The cells in the shape of :func:`abcore.sql.finest_stats_sql`'s: sums of the values
+    minus each metric's shift, which add up across cells since the shift is one constant."""
     cells = pd.DataFrame({"__ab_variant": arms["variant"].astype(str).to_numpy()})
     if mapping.timestamp:
         day = arms["day"]
@@ -506,42 +558,41 @@ def _cell_sums(arms: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict
             day.astype(str).to_numpy() if mapping.day_label else pd.to_datetime(day).dt.date
         )
     for j, s in enumerate(mapping.segments):
-        col = f"{_KEY_PREFIX}{s}"
-        values = arms[col] if col in arms.columns else _num_col(arms, col)
+        values = arms[f"{_KEY_PREFIX}{s}"] if f"{_KEY_PREFIX}{s}" in arms.columns else None
+        if values is None:
+            _num_col(arms, f"{_KEY_PREFIX}{s}")  # raises the missing column's sentence
         cells[f"__ab_seg{j}"] = values.astype(object).where(values.notna(), None).to_numpy()
     cells["__ab_count"] = _num_col(arms, "n")
     shifts: dict[str, tuple[float, float]] = {}
     for m in mapping.metrics:
         q = lambda stat, name=m.name: stat_column(name, stat)  # noqa: E731
+        shift_y = 0.0
         if m.kind not in PAIR_KINDS:
             n = _num_col(arms, q("n"))
             cells[q("n")] = n
             if m.kind == "binary":
                 cells[q("sum")] = _num_col(arms, q("sum"))
                 cells[q("sum_sq")] = _num_col(arms, q("sum_sq"))
-                shift_y = 0.0
             else:
+                shift_y = _shift(arms, q("shift"))
                 mean, var = _num_col(arms, q("mean")), _num_col(arms, q("var"))
-                shift_y = _centre(n, mean)
-                cells[q("sum")], cells[q("sum_sq")], _ = _moments(n, mean, var, shift_y)
+                cells[q("sum")], cells[q("sum_sq")], _ = _moments(n, mean, var)
+        shift_x = 0.0
         if m.is_pair:
             n = _num_col(arms, q("pair_n"))
-            my, mx = _num_col(arms, q("mean_y")), _num_col(arms, q("mean_x"))
-            counts = m.kind == "proportion_of_counts"
             if m.kind in PAIR_KINDS:
-                shift_y = 0.0 if counts else _centre(n, my)
-            shift_x = 0.0 if counts else _centre(n, mx)
-            sy, syy, dy = _moments(n, my, _num_col(arms, q("var_y")), shift_y)
-            sx, sxx, dx = _moments(n, mx, _num_col(arms, q("var_x")), shift_x)
+                shift_y = _shift(arms, q("shift_y"))
+            shift_x = _shift(arms, q("shift_x"))
+            sy, syy, dy = _moments(n, _num_col(arms, q("mean_y")), _num_col(arms, q("var_y")))
+            sx, sxx, dx = _moments(n, _num_col(arms, q("mean_x")), _num_col(arms, q("var_x")))
             cov = np.where(n > 1, np.nan_to_num(_num_col(arms, q("cov_xy"))) * (n - 1), 0.0)
             cells[q("pair_n")] = n
             cells[q("sum_y")], cells[q("sum_y_sq")] = sy, syy
             cells[q("sum_x")], cells[q("sum_x_sq")] = sx, sxx
             cells[q("sum_xy")] = cov + n * dy * dx
+        if shift_y or shift_x:
             shifts[m.name] = (shift_y, shift_x)
-        elif shift_y:
-            shifts[m.name] = (shift_y, 0.0)
-    return cells, {k: v for k, v in shifts.items() if any(v)}
+    return cells, shifts
 
 
 def _instrumentation(frame: pd.DataFrame, arms: pd.DataFrame, mapping: Mapping) -> Instrumentation:
