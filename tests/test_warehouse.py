@@ -55,7 +55,8 @@ def assert_same_readout(a: Any, b: Any, rtol: float = 1e-9) -> None:
                 )  # fmt: skip
             else:
                 assert x[col].astype(str).tolist() == y[col].astype(str).tolist(), f"{name}.{col}"
-    assert a.srm.arms == b.srm.arms and a.srm.status == b.srm.status
+    assert a.srm.arms == b.srm.arms
+    assert a.srm.status == b.srm.status
     assert a.srm.p_value == pytest.approx(b.srm.p_value, rel=rtol, abs=1e-15)
     assert [(c.name, c.status, c.message, c.kind) for c in a.checks] == [
         (c.name, c.status, c.message, c.kind) for c in b.checks
@@ -86,7 +87,7 @@ MAPPINGS = {
             MetricMapping("b", "binary"),
             MetricMapping("c", "proportion_of_counts", numerator="s", denominator="t"),
         ),
-    ),  # fmt: skip
+    ),
     "odd names": Mapping(
         variant='arm "A"',
         unit="user`id",
@@ -107,7 +108,8 @@ def test_query_parses_back_in_its_dialect(dialect: str, case: str) -> None:
     mapping = MAPPINGS[case]
     assert {mapping.variant, *mapping.segments} <= names
     literals = [lit.this for lit in tree.find_all(sqlglot.exp.Literal) if lit.is_string]
-    assert len(literals) == 1 and json.loads(literals[0])["variant"] == mapping.variant
+    assert len(literals) == 1
+    assert json.loads(literals[0])["variant"] == mapping.variant
 
 
 def test_dialects_spell_what_their_engines_know() -> None:
@@ -115,10 +117,14 @@ def test_dialects_spell_what_their_engines_know() -> None:
     assert "FLOAT64" in warehouse.stats_query(m, "t", dialect="bigquery")
     assert "`first_exposure`" in warehouse.stats_query(m, "t", dialect="spark")
     pg = warehouse.stats_query(m, "t", dialect="postgres")
-    assert "VAR_SAMP(" in pg and "DOUBLE PRECISION" in pg and "COVAR_SAMP(" in pg
+    assert "VAR_SAMP(" in pg
+    assert "DOUBLE PRECISION" in pg
+    assert "COVAR_SAMP(" in pg
     for dialect in warehouse.DIALECTS:  # neither COUNT_IF nor FILTER: not in every engine
         sql = warehouse.stats_query(m, "t", dialect=dialect).upper()
-        assert "COUNT_IF" not in sql and "FILTER (" not in sql and "GROUPING SETS" not in sql
+        assert "COUNT_IF" not in sql
+        assert "FILTER (" not in sql
+        assert "GROUPING SETS" not in sql
 
 
 def test_bad_arguments_are_refused() -> None:
@@ -127,8 +133,8 @@ def test_bad_arguments_are_refused() -> None:
         warehouse.stats_query(m, "t", dialect="oracle")
     with pytest.raises(ValueError, match="name parts"):
         warehouse.stats_query(m, ("a", "b", "c", "d"))
-    aggregated = Mapping(variant="v", shape="aggregated", n_column="n", metrics=(MetricMapping("x", "binary",
-                         sum_column="s"),))  # fmt: skip
+    metric = MetricMapping("x", "binary", sum_column="s")
+    aggregated = Mapping(variant="v", shape="aggregated", n_column="n", metrics=(metric,))
     with pytest.raises(ValueError, match="unit-level rows"):
         warehouse.stats_query(aggregated, "t")
 
@@ -150,7 +156,8 @@ def test_odd_names_run_in_duckdb_and_keep_the_mapping() -> None:
     out = con.execute(warehouse.stats_query(MAPPINGS["odd names"], "t")).df()
     assert Mapping.from_dict(json.loads(out["abcore_mapping"][0])) == MAPPINGS["odd names"]
     aggregates, inst = warehouse.read_output(out)
-    assert inst.units == n and inst.units_in_multiple_arms == 0
+    assert inst.units == n
+    assert inst.units_in_multiple_arms == 0
     ref = frame.groupby('arm "A"')["rev\\enue"]
     for arm in ("control", "treatment"):
         s = aggregates.sample_mean("rev\\enue", arm)
@@ -194,7 +201,7 @@ def test_unit_day_rows_and_dirty_rows_equal_the_file_path(tmp_path: Path) -> Non
     rows.loc[rows.index[:3], "user_id"] = None  # rows without a unit
     other = rows["variant"].dropna().unique()
     moved = rows[rows["user_id"].notna()].index[10]
-    rows.loc[moved, "variant"] = [v for v in other if v != rows.loc[moved, "variant"]][0]
+    rows.loc[moved, "variant"] = next(v for v in other if v != rows.loc[moved, "variant"])
     path = tmp_path / "sessions.csv"
     rows.to_csv(path, index=False)
     ref = abcore.analyze(path, variant="variant", unit="user_id")
@@ -233,7 +240,8 @@ def test_a_large_mean_keeps_its_variance() -> None:
     # the file path sums raw values: it cannot tell this variance from rounding noise, and
     # says so (an error on the row) rather than report a made-up interval
     file_path = abcore.analyze(frame, variant="arm", unit="uid", metrics=["ts_ms"]).effects
-    assert file_path.iloc[0]["error"] and np.isnan(file_path.iloc[0]["p_value"])
+    assert file_path.iloc[0]["error"]
+    assert np.isnan(file_path.iloc[0]["p_value"])
 
 
 # --- a bad output says what to do -------------------------------------------------------------
