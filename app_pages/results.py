@@ -3,7 +3,9 @@
 Thin page: ``abcore.ingest`` parses the file in this session's DuckDB connection and proposes
 the column roles, ``abcore.analysis`` computes the effects; ``ui.results_state`` remembers
 them per session and formats the numbers. The current analysis is left in
-``st.session_state["analysis"]`` for the Validity & decision page.
+``st.session_state["analysis"]`` for the Validity & decision page. "Run this in your
+warehouse" shows ``abcore.warehouse``'s query for the current roles; its result, uploaded,
+gives the same readout.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from abcore import charts, config
+from abcore import charts, config, warehouse
 from abcore.errors import InputError
 from abcore.report import effects_csv
 from abcore.sql import SHAPES, Mapping, MetricMapping
@@ -269,6 +271,61 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
 
 
 # --------------------------------------------------------------------------------------------
+# Run this in your warehouse
+# --------------------------------------------------------------------------------------------
+
+
+def warehouse_section(mapping: Mapping | None, *, capped: bool, source: str) -> None:
+    """The query of the current roles in the engine the user picks, to copy or download."""
+    st.markdown(
+        "Too much data to upload, or data that may not leave the warehouse? Run this query "
+        "where the data lives. It adds the rows up per arm, day and segment, so only a few "
+        "hundred rows of totals come out, never a user's row. Save its result as CSV or "
+        "Parquet and upload that file above: you get the same readout as from the rows."
+    )
+    c1, c2 = st.columns([1, 2])
+    dialect = c1.selectbox(
+        "Where the data lives",
+        list(warehouse.DIALECTS),
+        format_func=warehouse.DIALECT_NAMES.get,
+        key=seed(P + "warehouse_dialect", warehouse.DIALECTS[0]),
+    )
+    table = c2.text_input(
+        "Table name",
+        key=seed(P + "warehouse_table", ""),
+        placeholder="project.dataset.events",
+        help="The table with one row per user (or per user and day), its parts separated by "
+        "dots: project.dataset.events. A name that itself holds a dot goes in double quotes "
+        'or backticks: shop."events.v2".',
+    )
+    query = rs.warehouse_query(mapping, table, dialect, capped=capped)
+    if query.sql is None:
+        st.warning(query.problem, icon=":material/info:")
+        return
+    assert mapping is not None
+    st.caption(
+        f"Built from the columns and roles of {source}, so the table needs these columns: "
+        + ", ".join(rs.mapping_columns(mapping))
+        + ". If yours are named differently, upload a sample of the table and set its roles "
+        "under Columns and roles first."
+        + (
+            ""
+            if table.strip()
+            else f" Until you type the table's name, the query reads {rs.TABLE_PLACEHOLDER}."
+        )
+    )
+    st.code(query.sql, language="sql", height=320)
+    st.download_button(
+        "Download the query (.sql)",
+        query.sql,
+        file_name=rs.query_file_name(dialect),
+        mime="application/sql",
+        icon=":material/download:",
+        key=P + "warehouse_download",
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Page
 # --------------------------------------------------------------------------------------------
 
@@ -306,22 +363,39 @@ if files:
 with info_col:
     ds = loaded.dataset
     st.markdown(f"**Data:** {loaded.label}")
-    st.caption(
-        f"{ds.n_rows:,} rows, {len(ds.columns)} columns. "
-        + (
-            "Upload a file on the left to analyse your own experiment."
-            if loaded.is_demo
-            else "Several files are read together as one experiment; to switch experiments, "
-            "remove the current file first (×)."
+    output = loaded.output
+    if output is not None:
+        units = sum(output.aggregates.counts().values())
+        st.caption(
+            f"The warehouse query's result: {output.rows:,} rows of totals per arm, day and "
+            f"segment, for {units:,} units. To switch experiments, remove this file first (×)."
         )
-    )
+    elif ds is not None:
+        st.caption(
+            f"{ds.n_rows:,} rows, {len(ds.columns)} columns. "
+            + (
+                "Upload a file on the left to analyse your own experiment."
+                if loaded.is_demo
+                else "Several files are read together as one experiment; to switch "
+                "experiments, remove the current file first (×)."
+            )
+        )
 if selection.error:
     st.error(
         f"{selection.error} Still showing: {loaded.label}.",
         icon=":material/error:",
     )
 
-detected = rs.with_plan_metrics(loaded.detected, plan, loaded.dataset)
+# Filled once the roles and settings are known; placed here, next to the upload.
+warehouse_box = st.expander(
+    "Run this in your warehouse", icon=":material/database:", key=P + "warehouse_expander"
+)
+
+detected = (
+    loaded.detected
+    if loaded.output is not None
+    else rs.with_plan_metrics(loaded.detected, plan, loaded.dataset)
+)
 unsure = (
     selection.new
     or detected.variant is None
@@ -331,17 +405,25 @@ unsure = (
 mapping_error = None
 # Decided once per dataset, so the expander does not fold up after the first edit in it.
 open_key = seed(loaded.widget_prefix + "roles_open", bool(unsure and not loaded.is_demo))
-with st.expander(
-    "Columns and roles",
-    expanded=st.session_state[open_key],
-    icon=":material/table_chart:",
-    key=loaded.widget_prefix + "roles_expander",
-):
-    try:
-        mapping = edit_mapping(loaded, detected)
-    except (InputError, ValueError) as exc:
-        mapping, mapping_error = None, str(exc)
-        st.error(mapping_error, icon=":material/error:")
+if loaded.output is not None:
+    mapping = detected
+    st.caption(
+        ":material/table_chart: Columns and roles came with this file (the query wrote them in "
+        f"its {warehouse.MAPPING_COLUMN} column), so there is nothing to map: "
+        + rs.output_roles_sentence(mapping)
+    )
+else:
+    with st.expander(
+        "Columns and roles",
+        expanded=st.session_state[open_key],
+        icon=":material/table_chart:",
+        key=loaded.widget_prefix + "roles_expander",
+    ):
+        try:
+            mapping = edit_mapping(loaded, detected)
+        except (InputError, ValueError) as exc:
+            mapping, mapping_error = None, str(exc)
+            st.error(mapping_error, icon=":material/error:")
 
 settings_box = st.expander("Test settings", icon=":material/tune:")
 with settings_box:
@@ -379,7 +461,7 @@ with settings_box:
         key=seed(P + "cap", 0.0),
         help="Winsorise continuous metrics (both arms pooled), so one whale cannot drive the "
         "result. Only for one-row-per-user data.",
-        disabled=mapping is not None and mapping.is_aggregated,
+        disabled=loaded.output is not None or (mapping is not None and mapping.is_aggregated),
     )
     cuped = c4.toggle(
         "CUPED",
@@ -387,14 +469,15 @@ with settings_box:
         help="Adjust metrics for their pre-period covariate (set in Columns and roles).",
     )
 
+capped = bool(cap) and loaded.output is None and mapping is not None and not mapping.is_aggregated
 computed = None
 if mapping is not None:
     try:
-        computed = rs.compute(
-            loaded, mapping, float(cap) if cap and not mapping.is_aggregated else None
-        )
+        computed = rs.compute(loaded, mapping, float(cap) if capped else None)
     except (InputError, ValueError) as exc:
         mapping_error = str(exc)
+with warehouse_box:
+    warehouse_section(mapping, capped=capped, source=loaded.label)
 
 result = None
 shares_default = None

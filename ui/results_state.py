@@ -6,6 +6,10 @@ upload is parsed once per distinct content: its key is the file names, sizes and
 the bytes. Statistics stay in :mod:`abcore`; this module remembers what the engine computed
 and for which inputs, and turns the numbers into text a product manager can read.
 
+An upload of the warehouse query's result (:mod:`abcore.warehouse`: a file with an
+``abcore_mapping`` column) carries its own statistics and roles: it is read once into
+:attr:`Loaded.output` and analysed as an upload of the rows would be.
+
 Session-state keys (other pages may read the first three):
 
 - ``analysis``: the current :class:`abcore.Analysis` (the Validity & decision page reads it);
@@ -32,7 +36,7 @@ import pandas as pd
 import streamlit as st
 
 from abcore import analysis as engine
-from abcore import config, ingest, stats
+from abcore import config, ingest, stats, warehouse
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan
 from abcore.sql import Mapping, distinct_counts_sql, distinct_values_sql, drop_sql
@@ -63,15 +67,30 @@ MAX_CACHED = 4
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class WarehouseOutput:
+    """The result of the warehouse query, uploaded: its statistics, value checks and rows."""
+
+    aggregates: ingest.Aggregates
+    checks: tuple[Check, ...]
+    rows: int
+
+
 @dataclass(frozen=True)
 class Loaded:
-    """A parsed upload (or the demo) and the roles detection proposed for it."""
+    """A parsed upload (or the demo) and the roles detection proposed for it.
+
+    ``output`` is set for the result of the warehouse query: its roles (``detected``) and
+    statistics came in the file, there is nothing to detect or compute, and no rows to keep
+    (``dataset`` is None, so the decision page's simulated A/A says it needs the rows).
+    """
 
     key: str
     label: str
-    dataset: ingest.Dataset
+    dataset: ingest.Dataset | None
     detected: Mapping
     is_demo: bool = False
+    output: WarehouseOutput | None = None
 
     @property
     def widget_prefix(self) -> str:
@@ -104,20 +123,47 @@ def upload_key(files: Sequence[Any]) -> str:
 
 
 def _drop_table(loaded: Loaded) -> None:
-    con = get_connection()
-    con.execute(drop_sql(loaded.dataset.table))
+    if loaded.dataset is not None:
+        get_connection().execute(drop_sql(loaded.dataset.table))
 
 
 def _load(key: str, label: str, source: Any, *, is_demo: bool) -> Loaded:
-    """Parse and detect; on failure leave no table behind."""
+    """Parse and detect (or read the warehouse query's result); on failure leave no table
+    behind."""
     con = get_connection()
     dataset = ingest.load(con, source)
     try:
+        if is_warehouse_output(dataset):
+            output = read_warehouse_output(con, dataset)
+            con.execute(drop_sql(dataset.table))  # the statistics are read: no rows to keep
+            return Loaded(key, label, None, output.aggregates.mapping, is_demo, output)
         detected = ingest.detect_schema(con, dataset)
     except (InputError, ValueError):
         con.execute(drop_sql(dataset.table))
         raise
     return Loaded(key, label, dataset, detected, is_demo)
+
+
+def is_warehouse_output(dataset: ingest.Dataset) -> bool:
+    """Whether an upload is the warehouse query's result: it names its own mapping."""
+    return warehouse.MAPPING_COLUMN in dataset.names
+
+
+def read_warehouse_output(con: Any, dataset: ingest.Dataset) -> WarehouseOutput:
+    """The statistics and value checks of an uploaded result of the warehouse query.
+
+    Raises:
+        InputError: the file is not the query's whole result (a sentence says why).
+    """
+    if dataset.n_rows > config.AGGREGATED_MAX_ROWS:
+        raise InputError(
+            f"This file has {dataset.n_rows:,} rows; the warehouse query returns one per arm, "
+            f"day and segment value (at most {config.AGGREGATED_MAX_ROWS:,} here). Upload "
+            "the query's result unchanged."
+        )
+    aggregates, instrumentation = warehouse.read_output(con.table(dataset.table).df())
+    checks = tuple(engine.instrumentation_checks(instrumentation))
+    return WarehouseOutput(aggregates, checks, dataset.n_rows)
 
 
 def _remember(loaded: Loaded) -> None:
@@ -232,6 +278,173 @@ def with_plan_metrics(mapping: Mapping, plan: ExperimentPlan, dataset: ingest.Da
 
 
 # --------------------------------------------------------------------------------------------
+# The warehouse query: the same readout from a result computed where the data lives
+# --------------------------------------------------------------------------------------------
+
+TABLE_PLACEHOLDER = "your_table"
+"""The table the query reads until the user names theirs."""
+_QUOTES = {'"': '"', "`": "`"}
+
+
+def table_parts(text: str) -> tuple[str, ...]:
+    """A table name as typed, split on dots into its parts (catalog, schema, table).
+
+    A part in double quotes or backticks keeps its dots; inside, a doubled quote is a quote.
+    Empty text gives ``(TABLE_PLACEHOLDER,)``.
+
+    >>> table_parts("project.dataset.events")
+    ('project', 'dataset', 'events')
+    >>> table_parts('shop."events.v2"'), table_parts("`my-proj`.web.`hits.2026`")
+    (('shop', 'events.v2'), ('my-proj', 'web', 'hits.2026'))
+
+    Raises:
+        ValueError: a sentence naming what is wrong (an empty part, an open quote, more than
+            three parts).
+    """
+    text = text.strip()
+    if not text:
+        return (TABLE_PLACEHOLDER,)
+    parts: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if i < n and text[i] in _QUOTES:
+            quote, i, part = text[i], i + 1, []
+            while True:
+                if i >= n:
+                    raise ValueError(f"The table name {text!r} opens a {quote} it never closes.")
+                if text[i] == quote:
+                    if i + 1 < n and text[i + 1] == quote:
+                        part.append(quote)
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                part.append(text[i])
+                i += 1
+            name = "".join(part)
+            while i < n and text[i].isspace():
+                i += 1
+            if i < n and text[i] != ".":
+                raise ValueError(
+                    f"The table name {text!r} has text right after a closing {quote}: put a "
+                    "dot between the parts."
+                )
+        else:
+            end = text.find(".", i)
+            end = n if end < 0 else end
+            name = text[i:end].strip()
+            if any(q in name for q in _QUOTES):
+                raise ValueError(
+                    f"The table name {text!r} has a quote inside a part: quote the whole part, "
+                    'as in shop."events.v2".'
+                )
+            i = end
+        if not name:
+            raise ValueError(f"The table name {text!r} has an empty part (two dots in a row?).")
+        parts.append(name)
+        if i >= n:
+            break
+        i += 1  # the dot
+        if i >= n:
+            raise ValueError(f"The table name {text!r} ends with a dot.")
+    if len(parts) > 3:
+        raise ValueError(
+            f"The table name {text!r} has {len(parts)} parts; at most 3 (catalog, schema, "
+            "table). Quote a part that holds a dot."
+        )
+    return tuple(parts)
+
+
+def mapping_columns(mapping: Mapping) -> list[str]:
+    """The columns a mapping reads, each once, in the order of its roles.
+
+    >>> from abcore.sql import MetricMapping
+    >>> m = Mapping(variant="arm", unit="uid", segments=("os",), metrics=(
+    ...     MetricMapping("revenue", "continuous", covariate="pre"),
+    ...     MetricMapping("ctr", "ratio", numerator="clicks", denominator="views")))
+    >>> mapping_columns(m)
+    ['arm', 'uid', 'os', 'revenue', 'pre', 'clicks', 'views']
+    """
+    names = [mapping.variant, mapping.unit, mapping.timestamp, *mapping.segments]
+    for m in mapping.metrics:
+        names += [m.column, m.covariate, m.numerator, m.denominator]
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def output_roles_sentence(mapping: Mapping) -> str:
+    """The roles an uploaded warehouse result carries, in one line.
+
+    >>> from abcore.sql import MetricMapping
+    >>> m = Mapping(variant="arm", control="a", timestamp="ts", segments=("os", "country"),
+    ...     metrics=(MetricMapping("converted", "binary"), MetricMapping("revenue", "continuous")))
+    >>> output_roles_sentence(m)
+    "arms in 'arm' (control: a); metrics converted and revenue; by day; segments os and country."
+    """
+    parts = [
+        f"arms in '{mapping.variant}'"
+        + (f" (control: {mapping.control})" if mapping.control else "")
+    ]
+    parts.append(
+        f"metric{'s' if len(mapping.metrics) > 1 else ''} "
+        + _and([m.name for m in mapping.metrics])
+    )
+    if mapping.timestamp:
+        parts.append("by day")
+    if mapping.segments:
+        parts.append(
+            f"segment{'s' if len(mapping.segments) > 1 else ''} " + _and(list(mapping.segments))
+        )
+    return "; ".join(parts) + "."
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@dataclass(frozen=True)
+class WarehouseQuery:
+    """The query to show, or why there is none."""
+
+    sql: str | None
+    problem: str | None = None
+
+
+def query_file_name(dialect: str) -> str:
+    """The name of the downloaded query: ``experiment_stats_bigquery.sql``."""
+    return f"experiment_stats_{dialect}.sql"
+
+
+def warehouse_query(
+    mapping: Mapping | None, table: str, dialect: str, *, capped: bool
+) -> WarehouseQuery:
+    """The sufficient-statistics query of the page's current mapping over ``table`` (as
+    typed), in ``dialect``; or a sentence saying why it cannot be written."""
+    if mapping is None:
+        return WarehouseQuery(
+            None, "The query follows the columns and roles: fix them above to see it."
+        )
+    if mapping.is_aggregated:
+        return WarehouseQuery(
+            None,
+            "This file already holds totals per arm, which is what the query would return: "
+            "there is nothing to run. The query reads one row per user (or per user and day).",
+        )
+    if capped:
+        return WarehouseQuery(
+            None,
+            "Capping extreme values is on (Test settings), and the query does not cap, so its "
+            "result would not match this readout: turn capping off to see the query.",
+        )
+    try:
+        return WarehouseQuery(warehouse.stats_query(mapping, table_parts(table), dialect=dialect))
+    except ValueError as exc:
+        message = str(exc)
+        return WarehouseQuery(None, message[:1].upper() + message[1:])
+
+
+# --------------------------------------------------------------------------------------------
 # Computing: once per mapping and options, remembered in the session
 # --------------------------------------------------------------------------------------------
 
@@ -256,9 +469,14 @@ def _remember_in(cache_key: str, key: str, value: Any) -> Any:
 def compute(loaded: Loaded, mapping: Mapping, cap: float | None) -> Computed:
     """Sufficient statistics (and instrumentation checks for unit-level data), once per input.
 
+    An uploaded result of the warehouse query brings its own: ``mapping`` and ``cap`` do not
+    apply to it.
+
     Raises:
         InputError: the mapping does not fit the file (a sentence says what to change).
     """
+    if loaded.output is not None:  # the warehouse computed them; the query does not cap
+        return Computed(loaded.key, loaded.output.aggregates, loaded.output.checks)
     key = hashlib.sha256(
         json.dumps([loaded.key, mapping.to_dict(), cap], sort_keys=True, default=str).encode()
     ).hexdigest()
