@@ -1,8 +1,10 @@
 """Awkward files on the Results page: each one is a sentence, never a traceback.
 
 The files and their expected messages come from tests/data/bad/README.md (the table that
-tests/test_ingest.py checks at the engine level); here every file that needs no mapping edit
-and must be refused is uploaded in turn, in one browser session, through the real uploader.
+tests/test_ingest.py checks at the engine level) and tests/data/bad/warehouse/README.md
+(spoiled results of the warehouse query, checked by tests/test_page_results_warehouse.py);
+here every file that needs no mapping edit and must be refused is uploaded in turn, in one
+browser session, through the real uploader.
 Each must show an ``st.error`` matching the README's pattern and no exception box; afterwards
 a good file still analyses, with the rates pandas computes from it.
 """
@@ -17,6 +19,7 @@ from conftest import wait_for_app
 from sample_data.generate import make_experiment
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+READMES = (BAD, BAD / "warehouse")
 UPLOAD = "[data-testid=stFileUploader] input[type=file]"
 REMOVE = "[data-testid=stFileChipDeleteBtn] button"
 ERROR = "[data-testid=stAlertContentError]"
@@ -27,10 +30,16 @@ ROW = re.compile(
 
 
 def refused_files() -> dict[str, str]:
-    """README rows that expect an InputError with no mapping edit: file name to pattern."""
-    text = (BAD / "README.md").read_text(encoding="utf-8")
-    rows = (ROW.match(line.strip()) for line in text.splitlines())
-    return {m["file"]: m["pattern"] for m in rows if m and not m["edits"].strip()}
+    """README rows that expect an InputError with no mapping edit: the file's path under
+    tests/data/bad to its pattern."""
+    found = {}
+    for folder in READMES:
+        text = (folder / "README.md").read_text(encoding="utf-8")
+        rows = (ROW.match(line.strip()) for line in text.splitlines())
+        for m in rows:
+            if m and not m["edits"].strip():
+                found[(folder / m["file"]).relative_to(BAD).as_posix()] = m["pattern"]
+    return found
 
 
 def remove_files(page) -> None:
@@ -89,10 +98,12 @@ def test_readme_lists_the_files_this_test_uploads():
         "excel_as_csv.csv",
         "thousands_of_columns.csv",
         "no_variant_column.csv",
+        "warehouse/warehouse_missing_column.csv",
+        "warehouse/warehouse_two_mappings.csv",
     ):
         assert name in files
-        assert (BAD / name).exists()
-    assert len(files) >= 10
+    assert all((BAD / name).exists() for name in files)
+    assert len(files) >= 14
 
 
 def test_every_refused_file_is_a_sentence_then_a_good_file_works(page, app_url, tmp_path):
