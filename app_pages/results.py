@@ -278,10 +278,13 @@ def edit_mapping(loaded: rs.Loaded, detected: Mapping) -> Mapping:
 def warehouse_section(mapping: Mapping | None, *, capped: bool, source: str) -> None:
     """The query of the current roles in the engine the user picks, to copy or download."""
     st.markdown(
-        "Too much data to upload, or data that may not leave the warehouse? Run this query "
-        "where the data lives. It adds the rows up per arm, day and segment, so only a few "
-        "hundred rows of totals come out, never a user's row. Save its result as CSV or "
-        "Parquet and upload that file above: you get the same readout as from the rows."
+        "Data too big to upload, or not allowed to leave the warehouse? Let the warehouse add "
+        "it up:\n"
+        "1. Pick where the data lives and type the table's name.\n"
+        "2. Copy the query (the button at its top right) or download it, and run it there.\n"
+        "3. Save the result as CSV or Parquet and upload that file above.\n\n"
+        "You get the same readout as from the rows, and only a few hundred rows of totals "
+        "(per arm, day and segment) leave the warehouse, never a user's row."
     )
     c1, c2 = st.columns([1, 2])
     dialect = c1.selectbox(
@@ -304,10 +307,10 @@ def warehouse_section(mapping: Mapping | None, *, capped: bool, source: str) -> 
         return
     assert mapping is not None
     st.caption(
-        f"Built from the columns and roles of {source}, so the table needs these columns: "
+        f"The query reads these columns, named as in {source}: "
         + ", ".join(rs.mapping_columns(mapping))
-        + ". If yours are named differently, upload a sample of the table and set its roles "
-        "under Columns and roles first."
+        + ". If your table names them differently, upload a small sample of it first and set "
+        "its roles under Columns and roles: the query follows them."
         + (
             ""
             if table.strip()
@@ -350,7 +353,8 @@ with up_col:
         "day. Arms in separate files (e.g. control_data.csv + experiment_data.csv) are "
         "read together. Uploads are limited to "
         f"{st.get_option('server.maxUploadSize'):,} MB; for bigger data, compute per-arm or "
-        "per-day totals (n, sums, sums of squares) where the data lives and upload those.",
+        "per-day totals (n, sums, sums of squares) where the data lives and upload those: "
+        "'Run this in your warehouse' below writes the query.",
     )
 # Streamlit empties the uploader when another page runs; only the user's own removal (x)
 # should bring back the demo.

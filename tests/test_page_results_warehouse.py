@@ -76,11 +76,13 @@ def test_the_section_shows_the_query_of_the_demos_roles():
     for column in ("variant", "user_id", "first_exposure", "platform", "pre_revenue", "clicks"):
         assert f'"{column}"' in sql
     captions = "\n".join(c.value for c in at.caption)
-    assert "needs these columns: variant, user_id, first_exposure, platform, device" in captions
+    assert "reads these columns, named as in demo_experiment.parquet" in captions
+    assert "variant, user_id, first_exposure, platform, device, converted" in captions
     assert "Until you type the table's name" in captions
     text = "\n".join(m.value for m in at.markdown)
-    assert "only a few hundred rows of totals come out" in text
-    assert "upload that file above: you get the same readout" in text
+    assert "Save the result as CSV or Parquet and upload that file above" in text
+    assert "same readout as from the rows" in text
+    assert "only a few hundred rows of totals" in text
     assert len(at.get("download_button")) >= 2  # the query's and the effects'
     assert not at.warning
 
