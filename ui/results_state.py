@@ -379,12 +379,12 @@ def output_roles_sentence(mapping: Mapping) -> str:
     >>> from abcore.sql import MetricMapping
     >>> m = Mapping(variant="arm", control="a", timestamp="ts", segments=("os", "country"),
     ...     metrics=(MetricMapping("converted", "binary"), MetricMapping("revenue", "continuous")))
-    >>> output_roles_sentence(m)
-    "arms in 'arm' (control: a); metrics converted and revenue; by day; segments os and country."
+    >>> print(output_roles_sentence(m))
+    arms in 'arm', control arm 'a'; metrics converted and revenue; by day; segments os and country.
     """
     parts = [
         f"arms in '{mapping.variant}'"
-        + (f" (control: {mapping.control})" if mapping.control else "")
+        + (f", control arm '{mapping.control}'" if mapping.control else "")
     ]
     parts.append(
         f"metric{'s' if len(mapping.metrics) > 1 else ''} "
