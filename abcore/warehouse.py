@@ -61,6 +61,7 @@ from abcore.model import (
 
 __all__ = [
     "DIALECTS",
+    "DIALECT_NAMES",
     "MAPPING_COLUMN",
     "analyze_connection",
     "analyze_output",

@@ -210,8 +210,8 @@ with tab_aa:
     metrics = [m.name for m in agg.mapping.metrics]
     if loaded.dataset is None:
         st.info(
-            "The simulated A/A needs the uploaded rows; results opened from a link "
-            "carry only aggregates."
+            "The simulated A/A needs the uploaded rows; results opened from a link, or "
+            "computed in your warehouse, carry only aggregates."
         )
     else:
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
