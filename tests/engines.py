@@ -1,10 +1,11 @@
-"""Throwaway engines for the warehouse tests: a local Spark session, a PostgreSQL cluster, and
-one helper that compares two readouts field by field.
+"""Throwaway engines for the warehouse tests (a local Spark session, a PostgreSQL cluster),
+the demo's roles with its reference readout, and one helper that compares two readouts.
 
-The fixtures are session-scoped and imported by the test modules that need them
-(``from engines import postgres``), so a worker that never runs those modules never starts a
-JVM or a server. Under pytest-xdist ``--dist loadfile`` every Spark test sits in one file and
-every PostgreSQL test in another, so one worker at most starts each engine.
+The fixtures are session-scoped, and a test module that needs one imports it
+(``from engines import spark_session`` gives it the ``spark`` fixture), so a worker that
+never runs those modules never starts a JVM or a server. Under pytest-xdist ``--dist
+loadfile`` every Spark test sits in one file and every PostgreSQL test in another, so one
+worker at most starts each engine.
 
 Locally a missing Java, pyspark, PostgreSQL or psycopg skips the tests that need it; with
 ``CI=true`` it fails them, so CI cannot pass without having run them (``.ci/run`` installs
@@ -28,6 +29,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from abcore.model import Mapping, MetricMapping
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_USER = "abcore"
 """The cluster's superuser (trust authentication on its private socket)."""
@@ -44,7 +47,9 @@ SPARK_CONF = {
     "spark.driver.memory": "1g",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:+UseSerialGC",
+    # C1 only: a test session runs a few queries, so JIT warm-up is most of its CPU (about a
+    # third less here than with the default tiered C2); one serial GC for a small heap
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     "spark.sql.catalogImplementation": "in-memory",
     # spark.sql.ansi.enabled is left at Spark 4's default (true, as on Databricks): the
     # query must run under ANSI rules (no silent overflow, casts that fail loudly)
@@ -67,8 +72,8 @@ def unavailable(what: str) -> None:
 # --- Spark ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
+@pytest.fixture(scope="session", name="spark")
+def spark_session() -> Iterator[Any]:
     """A local-mode SparkSession on two cores, stopped at the end of the session."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         unavailable("Java is not installed (no `java` on PATH, no JAVA_HOME): Spark needs it.")
@@ -128,8 +133,8 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
+@pytest.fixture(scope="session", name="postgres")
+def postgres_cluster() -> Iterator[Postgres]:
     """A PostgreSQL cluster of its own in a temporary directory, listening only on a unix
     socket there; stopped and deleted at the end of the session."""
     bindir = postgres_bin()
@@ -202,6 +207,60 @@ def postgres() -> Iterator[Postgres]:
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the demo experiment, as abcore.analyze reads it ----------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "sample_data" / "demo_experiment.csv"
+DEMO_PLAN = ROOT / "sample_data" / "demo_plan.json"
+METRICS = (
+    MetricMapping("converted", "binary"),
+    MetricMapping("revenue", "continuous", covariate="pre_revenue"),
+    MetricMapping("clicks_per_session", "ratio", numerator="clicks", denominator="sessions"),
+    MetricMapping("page_load_ms", "continuous"),
+)
+"""A binary, a continuous with CUPED, a ratio and a plain continuous metric: every statistic
+the query returns (sums of conversions, means and variances, pair covariances)."""
+DEMO_MAPPING = Mapping(
+    variant="variant",
+    control="control",
+    unit="user_id",
+    timestamp="first_exposure",
+    segments=("platform", "device"),
+    metrics=METRICS,
+)
+"""The demo's columns: the daily and both segment breakdowns come with the readout."""
+
+
+def file_readout(path: Path | str, mapping: Mapping, plan: Any = None) -> Any:
+    """The reference: :func:`abcore.analyze` on the file (DuckDB), the roles given as a
+    notebook gives them (metrics, the CUPED covariate as a dict)."""
+    import abcore
+
+    metrics = [dataclasses.replace(m, covariate=None) for m in mapping.metrics]
+    return abcore.analyze(
+        str(path),
+        variant=str(mapping.variant),
+        control=mapping.control,
+        unit=mapping.unit,
+        timestamp=mapping.timestamp,
+        metrics=metrics,
+        covariates={m.name: m.covariate for m in mapping.metrics if m.covariate},
+        segments=list(mapping.segments),
+        plan=plan,
+    )
+
+
+def duckdb_types(path: Path | str) -> list[tuple[str, str]]:
+    """Each column of a CSV or Parquet file with the type DuckDB infers for it (the types
+    the other engines' tables are given, so every engine reads the same values)."""
+    import duckdb
+
+    reader = "read_parquet" if str(path).endswith(".parquet") else "read_csv"
+    with duckdb.connect() as con:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {reader}($path)", {"path": str(path)})
+        return [(str(name), str(kind)) for name, kind, *_ in rows.fetchall()]
 
 
 # --- comparing readouts --------------------------------------------------------------------
