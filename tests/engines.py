@@ -21,13 +21,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from abcore.model import Mapping, MetricMapping
 
@@ -261,6 +262,88 @@ def duckdb_types(path: Path | str) -> list[tuple[str, str]]:
     with duckdb.connect() as con:
         rows = con.execute(f"DESCRIBE SELECT * FROM {reader}($path)", {"path": str(path)})
         return [(str(name), str(kind)) for name, kind, *_ in rows.fetchall()]
+
+
+# --- precision: a mean that dwarfs the spread ----------------------------------------------
+
+PRECISION_SEED = 17
+PRECISION_N = 3_000
+"""Units per arm of the precision case."""
+BASE_MS = 1.7e12
+"""A timestamp in milliseconds (November 2023): the mean that dwarfs the spread."""
+SD_MS = 100.0
+EFFECT_MS = 8.0
+PRECISION_MAPPING = Mapping(
+    variant="variant",
+    control="control",
+    unit="user_id",
+    metrics=(MetricMapping("event_ms", "continuous"),),
+)
+
+
+def mirrored_arm(rng: np.random.Generator, n: int, mean: float) -> np.ndarray:
+    """``n`` integer milliseconds around ``mean`` with sd about ``SD_MS``, deviations in
+    +/- pairs: the arm's mean is exactly ``mean`` (a double), so the effect is exact and any
+    error in the interval or the p-value comes from the variance."""
+    half = np.rint(rng.normal(0.0, SD_MS, n // 2))
+    return (mean + np.concatenate([half, -half])).astype(np.int64)
+
+
+def precision_frame() -> pd.DataFrame:
+    """Two arms of ``PRECISION_N`` units, treatment ``EFFECT_MS`` later than control."""
+    rng = np.random.default_rng(PRECISION_SEED)
+    control = mirrored_arm(rng, PRECISION_N, BASE_MS)
+    treatment = mirrored_arm(rng, PRECISION_N, BASE_MS + EFFECT_MS)
+    arms = ["control"] * PRECISION_N + ["treatment"] * PRECISION_N
+    return pd.DataFrame(
+        {
+            "user_id": [f"u{i:06d}" for i in range(2 * PRECISION_N)],
+            "variant": arms,
+            "event_ms": np.concatenate([control, treatment]),
+        }
+    )
+
+
+def naive_variance(values: np.ndarray) -> float:
+    """The textbook one-pass variance from the sum and the sum of squares."""
+    x = values.astype(np.float64)
+    n, total, total_sq = len(x), x.sum(), (x * x).sum()
+    return float((total_sq - total**2 / n) / (n - 1))
+
+
+def welch_reference(frame: pd.DataFrame) -> dict[str, Any]:
+    """Two-pass variances (numpy) and Welch's test of treatment minus control (scipy)."""
+    control = frame.loc[frame["variant"] == "control", "event_ms"].to_numpy(np.float64)
+    treatment = frame.loc[frame["variant"] == "treatment", "event_ms"].to_numpy(np.float64)
+    test = sps.ttest_ind(treatment, control, equal_var=False)
+    ci = test.confidence_interval(confidence_level=0.95)
+    return {
+        "variance": {
+            "control": float(np.var(control, ddof=1)),
+            "treatment": float(np.var(treatment, ddof=1)),
+        },
+        "abs_effect": float(treatment.mean() - control.mean()),
+        "abs_ci_low": float(ci.low),
+        "abs_ci_high": float(ci.high),
+        "p_value": float(test.pvalue),
+    }
+
+
+def precision_differences(readout: Any, want: dict[str, Any], arms: Sequence[str]) -> list[str]:
+    """Where a readout's variances, effect, interval and p-value miss the reference by more
+    than 1e-9 relative."""
+    out = []
+    for arm in arms:
+        got = readout.aggregates.sample_mean("event_ms", arm).variance
+        if not np.isclose(got, want["variance"][arm], rtol=1e-9, atol=0):
+            out.append(f"variance of {arm}: {got!r} != {want['variance'][arm]!r}")
+    row = readout.effects.set_index("metric").loc["event_ms"]
+    if row["method"] != "welch_t":
+        out.append(f"method: {row['method']!r} != 'welch_t'")
+    for field in ("abs_effect", "abs_ci_low", "abs_ci_high", "p_value"):
+        if not np.isclose(row[field], want[field], rtol=1e-9, atol=0):
+            out.append(f"{field}: {row[field]!r} != {want[field]!r}")
+    return out
 
 
 # --- comparing readouts --------------------------------------------------------------------

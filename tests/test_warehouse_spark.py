@@ -3,7 +3,9 @@
 PySpark in local mode runs :func:`abcore.warehouse.stats_query`'s Spark SQL (ANSI mode, Spark
 4's default) on the demo and on a generated million-row table; every effect, interval,
 p-value, daily and segment row, the sample-ratio test, the checks and the verdict must equal
-:func:`abcore.analyze` on the same file in DuckDB (``engines.assert_same_readout``).
+:func:`abcore.analyze` on the same file in DuckDB (``engines.assert_same_readout``). Spark's
+native sample variance keeps a mean of 1.7e12 with sd 100 (numpy's two-pass variance and
+scipy's Welch test are the reference).
 
 Every Spark test lives in this file: under ``pytest -n 2 --dist loadfile`` one worker starts
 the JVM, once (the ``spark`` fixture is session-scoped).
@@ -19,10 +21,14 @@ from engines import (
     DEMO,
     DEMO_MAPPING,
     DEMO_PLAN,
+    PRECISION_MAPPING,
     assert_same_readout,
     duckdb_types,
     file_readout,
+    precision_differences,
+    precision_frame,
     spark_session,  # noqa: F401 (the session's `spark` fixture)
+    welch_reference,
 )
 
 from abcore import config, warehouse
@@ -103,3 +109,14 @@ def test_a_million_rows_in_spark_read_as_the_file(spark, tmp_path, monkeypatch):
     assert_readout_not_empty(want)
     assert int(want.srm.arms[0].observed) + int(want.srm.arms[1].observed) == BIG_ROWS
     assert_same_readout(got, want)
+
+
+def test_spark_keeps_the_variance_of_a_large_mean(spark, tmp_path):
+    frame = precision_frame()
+    path = tmp_path / "precision.parquet"
+    frame.to_parquet(path, index=False)
+    spark.read.parquet(str(path)).createOrReplaceTempView("precision")
+
+    got = warehouse.analyze_spark(spark, "precision", PRECISION_MAPPING)
+
+    assert precision_differences(got, welch_reference(frame), ("control", "treatment")) == []
