@@ -161,7 +161,22 @@ def _check_mapping(mapping: Mapping) -> None:
         raise ValueError("mapping.aggregate_units needs mapping.unit.")
 
 
-def _raw_rows(mapping: Mapping, table: str | Sequence[str]) -> exp.Select:
+_NO_BOOLEAN_TO_FLOAT = ("postgres", "bigquery")
+"""Engines with no cast from a boolean to a floating type (an integer cast they have)."""
+
+
+def _yes_no(column: str, dialect: str | None) -> exp.Expression:
+    """A yes/no metric as a number. Where a BOOLEAN column cannot be cast to DOUBLE, it goes
+    through an integer first; that cast would round a stray fraction (0.5) instead of letting
+    the out-of-range check count it, the price of reading booleans there."""
+    if dialect in _NO_BOOLEAN_TO_FLOAT:
+        return _double(exp.cast(_col(column), exp.DataType.build("int")))
+    return _double(_col(column))
+
+
+def _raw_rows(
+    mapping: Mapping, table: str | Sequence[str], dialect: str | None = None
+) -> exp.Select:
     """The columns the readout reads, renamed and typed: ``__ab_variant``, ``__ab_day``,
     ``__ab_seg<j>``, ``__ab_unit``, ``__ab_y<i>`` and (pairs) ``__ab_x<i>``."""
     cols = [_alias(_text(_col(str(mapping.variant))), "__ab_variant")]
@@ -174,8 +189,9 @@ def _raw_rows(mapping: Mapping, table: str | Sequence[str]) -> exp.Select:
     if mapping.unit:
         cols.append(_alias(_col(mapping.unit), "__ab_unit"))
     for i, m in enumerate(mapping.metrics):
-        y = m.numerator if m.kind in PAIR_KINDS else m.column
-        cols.append(_alias(_double(_col(str(y))), f"__ab_y{i}"))
+        y = str(m.numerator if m.kind in PAIR_KINDS else m.column)
+        value = _yes_no(y, dialect) if m.kind == "binary" else _double(_col(y))
+        cols.append(_alias(value, f"__ab_y{i}"))
         x = m.denominator if m.kind in PAIR_KINDS else m.covariate
         if x is not None:
             cols.append(_alias(_double(_col(x)), f"__ab_x{i}"))
@@ -379,11 +395,13 @@ def _unit_checks(mapping: Mapping) -> exp.Select:
     return exp.select(*cols).from_(units.subquery("__ab_units_checked"))
 
 
-def stats_expression(mapping: Mapping, table: str | Sequence[str]) -> exp.Select:
+def stats_expression(
+    mapping: Mapping, table: str | Sequence[str], dialect: str | None = None
+) -> exp.Select:
     """The query of :func:`stats_query` as a sqlglot tree (to inspect, or to render with
-    options of one's own)."""
+    options of one's own); ``dialect`` only picks how a yes/no metric is cast."""
     _check_mapping(mapping)
-    ctes = [("__ab_rows", _raw_rows(mapping, table))]
+    ctes = [("__ab_rows", _raw_rows(mapping, table, dialect))]
     if mapping.aggregate_units:
         ctes.append(("__ab_units", _units_rolled(mapping)))
     shifts = _shifts(mapping, "__ab_units" if mapping.aggregate_units else "__ab_rows")
@@ -463,7 +481,8 @@ def stats_query(
     """
     if dialect not in DIALECTS:
         raise ValueError(f"dialect must be one of {list(DIALECTS)}, got {dialect!r}.")
-    return stats_expression(mapping, table).sql(dialect=dialect, identify=True, pretty=pretty)
+    tree = stats_expression(mapping, table, dialect)
+    return tree.sql(dialect=dialect, identify=True, pretty=pretty)
 
 
 # --- reading the output --------------------------------------------------------------------

@@ -127,11 +127,6 @@ def boolean_case(pg, tmp_path) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the query casts every metric to DOUBLE, and PostgreSQL has no cast from boolean "
-    "to a floating type: 'cannot cast type boolean to double precision'",
-)
 def test_a_yes_no_metric_stored_as_boolean_reads_as_the_file(pg, boolean_case):
     got = warehouse.analyze_connection(pg, "booleans", DEMO_MAPPING, dialect="postgres")
     assert_same_readout(got, file_readout(boolean_case, DEMO_MAPPING))
