@@ -92,6 +92,11 @@ INGEST_SAMPLE_ROWS: Final = 100_000
 """A file read in place (``load(materialize=False)``, as ``abcore.analyze`` does) with more
 rows than this is profiled for schema detection on its first this many rows; smaller files
 are copied into a table."""
+SHIFT_MEAN_OVER_SD: Final = 1_000.0
+"""An amount whose mean (on the first rows) exceeds this many standard deviations has its
+sums taken around that mean: raw sums of squares lose (mean / sd)**2 times the machine's
+precision of its variance, a 1e-10 share at 1,000 sd, all of it beyond 1e8 (timestamps in
+milliseconds). Below it the sums stay plain, with no cost to the scan."""
 STATS_MAX_CELLS: Final = 100_000
 """Most arm x day x segment cells (estimated) for which the statistics are summed per cell
 first and rolled up to the overall, daily and segment levels (twice as fast as grouping each

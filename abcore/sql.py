@@ -270,11 +270,39 @@ def _stat_quoter(metric: str) -> Any:
     return q
 
 
-def _metric_aggregates(mapping: Mapping, caps: dict[str, float], aggregated: bool) -> list[str]:
-    """Outer aggregates: the sufficient statistics of every metric."""
+Shifts = dict[str, tuple[str | None, str | None]]
+"""Per metric, the placeholders of the constants its y and x sums are taken around."""
+
+
+def _shift_params(
+    mapping: Mapping, shifts: dict[str, tuple[float, float]] | None, params: _Params
+) -> Shifts:
+    """Placeholders for the shifts of :class:`~abcore.model.Aggregates` (bound, not spliced):
+    a metric's sums are then of ``value - shift``, whose squares keep the digits that raw
+    squares lose when the mean dwarfs the spread. Unit-level rows only."""
+    out: Shifts = {}
+    for m in mapping.metrics:
+        ky, kx = (shifts or {}).get(m.name, (0.0, 0.0))
+        if ky or kx:
+            out[m.name] = (
+                params.add(float(ky)) if ky else None,
+                params.add(float(kx)) if kx else None,
+            )
+    return out
+
+
+def _minus(value: str, shift: str | None) -> str:
+    return f"({value} - {shift})" if shift else value
+
+
+def _metric_aggregates(
+    mapping: Mapping, caps: dict[str, float], aggregated: bool, shifts: Shifts | None = None
+) -> list[str]:
+    """Outer aggregates: the sufficient statistics of every metric (sums around its shifts)."""
     cols = []
     for i, m in enumerate(mapping.metrics):
         q = _stat_quoter(m.name)
+        ky, kx = (shifts or {}).get(m.name, (None, None))
         if aggregated and m.kind not in PAIR_KINDS:
             cols += [
                 f"sum(CASE WHEN __ab_s{i} IS NOT NULL THEN __ab_n END) AS {q('n')}",
@@ -282,14 +310,14 @@ def _metric_aggregates(mapping: Mapping, caps: dict[str, float], aggregated: boo
                 f"sum(__ab_ss{i}) AS {q('sum_sq')}",
             ]
             continue
-        y = f"__ab_y{i}"
+        y = _minus(f"__ab_y{i}", ky)
         if m.kind not in PAIR_KINDS:
-            cols += [f"count({y}) AS {q('n')}", f"sum({y}) AS {q('sum')}"]
+            cols += [f"count(__ab_y{i}) AS {q('n')}", f"sum({y}) AS {q('sum')}"]
             cols.append(f"sum({y} * {y}) AS {q('sum_sq')}")
         if m.is_pair:  # complete pairs only: __ab_py / __ab_px are NULL unless both exist
-            py, px = f"__ab_py{i}", f"__ab_px{i}"
+            py, px = _minus(f"__ab_py{i}", ky), _minus(f"__ab_px{i}", kx)
             cols += [
-                f"count({py}) AS {q('pair_n')}",
+                f"count(__ab_py{i}) AS {q('pair_n')}",
                 f"sum({py}) AS {q('sum_y')}",
                 f"sum({py} * {py}) AS {q('sum_y_sq')}",
                 f"sum({px}) AS {q('sum_x')}",
@@ -363,10 +391,12 @@ def _finest_select(
     aggregated: bool,
     row: bool,
     checks: Sequence[str] = (),
+    shifts: Shifts | None = None,
 ) -> str:
     """One row per combination of ``keys`` (arm x day x segment values): the cells."""
     n = "sum(__ab_n)" if aggregated else "count(*)"
-    cols = [*keys, f"{n} AS __ab_count", *_metric_aggregates(mapping, caps, aggregated)]
+    sums = _metric_aggregates(mapping, caps, aggregated, shifts)
+    cols = [*keys, f"{n} AS __ab_count", *sums]
     if row:
         cols.append("min(__ab_row) AS __ab_row")
     cols += checks
@@ -384,6 +414,7 @@ def _group_select(
     aggregated: bool,
     day_order: bool,
     finest: bool = True,
+    shifts: Shifts | None = None,
 ) -> str:
     """One ``SELECT ... GROUP BY GROUPING SETS`` over a row source with the standard columns.
 
@@ -396,12 +427,14 @@ def _group_select(
     row = day_order and "__ab_day" in grouped
     if finest:
         keys = [k for k in _cell_keys(len(segments)) if k in grouped]
-        inner = _finest_select(mapping, source, keys, caps=caps, aggregated=aggregated, row=row)
+        inner = _finest_select(
+            mapping, source, keys, caps=caps, aggregated=aggregated, row=row, shifts=shifts
+        )
         source = f"({inner}) AS __ab_cells"
         cols += _rollup_aggregates(mapping, caps, aggregated)
     else:
         n = "sum(__ab_n)" if aggregated else "count(*)"
-        cols += [f"{n} AS n", *_metric_aggregates(mapping, caps, aggregated)]
+        cols += [f"{n} AS n", *_metric_aggregates(mapping, caps, aggregated, shifts)]
     if day_order:
         cols.append(f"{'min(__ab_row)' if row else 'CAST(NULL AS BIGINT)'} AS {DAY_ORDER}")
     sets_sql = ", ".join("(" + ", ".join(s) + ")" for s in sets)
@@ -452,6 +485,7 @@ def sufficient_stats_sql(
     by: Iterable[str] = ("variant",),
     cap: float | dict[str, float] | None = None,
     finest: bool = True,
+    shifts: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[str, list[Any]]:
     """SQL and parameters for per-group sufficient statistics, in one pass over the table.
 
@@ -482,6 +516,8 @@ def sufficient_stats_sql(
             0.99), or a dict of percentiles per metric; computed with ``quantile_cont`` in a
             CTE of the same query.
         finest: aggregate cells first, then roll them up (see above).
+        shifts: per metric, the constants ``(y, x)`` its sums are taken around (bound as
+            parameters; see :class:`abcore.model.Aggregates`); for unit-level rows.
 
     Returns:
         ``(sql, params)`` for ``con.execute(sql, params)``.
@@ -511,6 +547,7 @@ def sufficient_stats_sql(
     ctes: list[str] = []
 
     common = dict(params=params, segments=segments, caps=caps, aggregated=aggregated, finest=finest)
+    common["shifts"] = {} if aggregated else _shift_params(mapping, shifts, params)
     if not mapping.aggregate_units or aggregated:
         rows = f"(SELECT {', '.join(keys + values)} FROM {base} WHERE {where}) AS __ab_raw"
     else:
@@ -548,6 +585,25 @@ def _ordered(selects: Sequence[str], day_order: bool) -> str:
     return f"{selects[0]}\n{order}"
 
 
+def spread_sql(table: str | Sequence[str], columns: Sequence[str], rows: int) -> tuple[str, list]:
+    """Mean and sample standard deviation of each column over the first ``rows`` rows: one
+    row, columns ``mean<j>`` and ``sd<j>``. Says which amounts need their sums taken around
+    a shift (a mean that dwarfs the spread) and gives that shift.
+
+    >>> sql, params = spread_sql("t", ["revenue"], 1000)
+    >>> "stddev_samp" in sql, params
+    (True, [1000])
+    """
+    params = _Params()
+    items = []
+    for j, c in enumerate(columns):
+        value = _d(c)
+        items += [f"avg({value}) AS mean{j}", f"stddev_samp({value}) AS sd{j}"]
+    check_scalar(rows, "rows", gt=0)
+    source = f"(SELECT * FROM {_table(table)} LIMIT {params.add(int(rows))}) AS __ab_head"
+    return f"SELECT {', '.join(items)} FROM {source}", params.values
+
+
 def finest_stats_sql(
     table: str | Sequence[str],
     mapping: Mapping,
@@ -555,6 +611,7 @@ def finest_stats_sql(
     by: Iterable[str] = ("variant",),
     checks: bool = False,
     unit_sample: int | None = None,
+    shifts: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[str, list[Any]]:
     """The cells behind :func:`sufficient_stats_sql`: one row per arm x day x segment values.
 
@@ -623,10 +680,19 @@ def finest_stats_sql(
     passed = [e.rsplit(" AS ", 1)[-1] for e in extra]
     source = _capped_source(keys, rows, None, mapping, {}, extra=passed)
     cells = [k for k in _cell_keys(len(segments)) if k != "__ab_day" or day]
+    params = _Params()
+    bound = {} if aggregated else _shift_params(mapping, shifts, params)
     sql = _finest_select(
-        mapping, source, cells, caps={}, aggregated=aggregated, row=day_order, checks=check_cols
+        mapping,
+        source,
+        cells,
+        caps={},
+        aggregated=aggregated,
+        row=day_order,
+        checks=check_cols,
+        shifts=bound,
     )
-    return sql, []
+    return sql, params.values
 
 
 def sampled_units_sql(cells: str | Sequence[str]) -> tuple[str, list[Any]]:

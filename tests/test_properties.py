@@ -514,3 +514,41 @@ def test_one_more_test_never_lowers_a_family_wise_adjustment(
     before = stats.adjust_p_values(raw, method)
     after = stats.adjust_p_values(np.append(raw, extra), method)[:-1]
     assert np.all(after >= before)
+
+
+_values = st.lists(
+    st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False), min_size=2, max_size=30
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ys=_values,
+    xs=_values,
+    centre=st.sampled_from([0.0, 1e6, 1.7e12]),
+    k1=st.floats(-5e3, 5e3),
+    k2=st.floats(-5e3, 5e3),
+)
+def test_sums_around_any_shift_add_up_to_the_pooled_sample(
+    ys: list[float], xs: list[float], centre: float, k1: float, k2: float
+) -> None:
+    """Two parts of a sample, each summed around its own shift, add up (re-shifted) to the
+    whole sample's mean, variance and covariance, even around a mean of 1.7e12."""
+    n = min(len(ys), len(xs))
+    y = centre + np.asarray(ys[:n])
+    x = centre + np.asarray(xs[:n])
+    cut = n // 2
+
+    def pair(part: slice, shift: float) -> PairStatistic:
+        dy, dx = y[part] - (centre + shift), x[part] - (centre + shift)
+        return PairStatistic(
+            dy.size, dy.sum(), (dy * dy).sum(), dx.sum(), (dx * dx).sum(), (dy * dx).sum(),
+            centre + shift, centre + shift,
+        )  # fmt: skip
+
+    whole = pair(slice(0, cut), k1) + pair(slice(cut, n), k2)
+    dy, dx = y - centre, x - centre  # exact: the reference's own centring
+    assert whole.n == n
+    assert whole.y.mean == pytest.approx(centre + dy.mean(), rel=1e-14, abs=1e-9)
+    assert whole.y.variance == pytest.approx(np.var(dy, ddof=1), rel=1e-6, abs=1e-6)
+    assert whole.covariance == pytest.approx(np.cov(dy, dx)[0, 1], rel=1e-6, abs=1e-6)

@@ -237,11 +237,11 @@ def test_a_large_mean_keeps_its_variance() -> None:
     assert got["abs_ci_low"] == pytest.approx(low, rel=1e-7)
     assert got["abs_ci_high"] == pytest.approx(high, rel=1e-7)
     assert got["abs_effect"] == pytest.approx((t - 1.7e12).mean() - (c - 1.7e12).mean(), rel=1e-9)
-    # the file path sums raw values: it cannot tell this variance from rounding noise, and
-    # says so (an error on the row) rather than report a made-up interval
-    file_path = abcore.analyze(frame, variant="arm", unit="uid", metrics=["ts_ms"]).effects
-    assert file_path.iloc[0]["error"]
-    assert np.isnan(file_path.iloc[0]["p_value"])
+    # the file path takes its sums around the first rows' mean (config.SHIFT_MEAN_OVER_SD)
+    file_path = abcore.analyze(frame, variant="arm", unit="uid", metrics=["ts_ms"])
+    assert file_path.aggregates.shifts["ts_ms"][0] == pytest.approx(1.7e12, rel=1e-9)
+    assert file_path.effects.iloc[0]["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert file_path.effects.iloc[0]["abs_ci_low"] == pytest.approx(low, rel=1e-7)
 
 
 # --- a bad output says what to do -------------------------------------------------------------
@@ -273,3 +273,30 @@ def test_generated_million_rows_match_in_duckdb() -> None:
     rows = make_experiment(200_000, seed=5)
     ref = abcore.analyze(rows, **DEMO_ROLES)
     assert_same_readout(_duckdb_readout(rows, ref.aggregates.mapping), ref)
+
+
+def test_file_path_is_shift_invariant_with_cuped_days_and_segments() -> None:
+    """Adding 1e9 to a metric and its covariate moves the means by 1e9 and nothing else: the
+    file path's sums around the first rows' mean keep every effect, interval and p-value
+    (plain sums of squares would lose about 1e-7 of the variance here, and the CUPED
+    covariance with it)."""
+    rows = make_experiment(40_000, seed=8)
+    big = rows.assign(revenue=rows["revenue"] + 1e9, pre_revenue=rows["pre_revenue"] + 1e9)
+    roles = dict(
+        variant="variant",
+        unit="user_id",
+        timestamp="first_exposure",
+        segments=["platform"],
+        metrics=[MetricMapping("revenue", "continuous", covariate="pre_revenue")],
+    )
+    small, large = abcore.analyze(rows, **roles), abcore.analyze(big, **roles)
+    assert set(large.aggregates.shifts) == {"revenue"}
+    assert small.aggregates.shifts == {}
+    for name in ("effects", "daily", "segments"):
+        a, b = getattr(small, name), getattr(large, name)
+        for col in ("abs_effect", "abs_ci_low", "abs_ci_high", "p_value"):
+            if col in a.columns:
+                np.testing.assert_allclose(b[col], a[col], rtol=1e-6, atol=1e-9, err_msg=col)
+    np.testing.assert_allclose(
+        large.effects["control_mean"] - 1e9, small.effects["control_mean"], rtol=1e-6
+    )

@@ -159,11 +159,6 @@ def test_postgres_keeps_the_variance_of_a_large_mean(pg, precision_case):
     assert precision_differences(got, welch_reference(frame), ("control", "treatment")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="abcore.analyze's DuckDB statistics are raw sums of squares (abcore/sql.py, "
-    "_metric_aggregates: sum(y * y)), whose variance is noise at a mean of 1.7e12",
-)
 def test_the_file_path_keeps_the_variance_of_a_large_mean(precision_case):
     frame, path = precision_case
     got = file_readout(path, PRECISION_MAPPING)

@@ -34,6 +34,7 @@ from abcore.sql import (
     finest_stats_sql,
     rollup_stats_sql,
     sampled_units_sql,
+    spread_sql,
     sufficient_stats_sql,
     text_number_checks_sql,
 )
@@ -164,10 +165,13 @@ def _compute_stats(
         raise _NeedTable  # day labels keep the file's order: a table's row ids
     finest = _cells_are_few(con, dataset, mapping, by)
     plain = mapping.shape == "unit" and not mapping.aggregate_units
+    shifts = _shifts(con, dataset, mapping) if plain else {}
     if finest and plain and not cap_percentiles(mapping, cap):
-        frame = _stats_and_checks(con, dataset, mapping, by)
+        frame = _stats_and_checks(con, dataset, mapping, by, shifts)
     else:
-        sql, params = sufficient_stats_sql(dataset.table, mapping, by=by, cap=cap, finest=finest)
+        sql, params = sufficient_stats_sql(
+            dataset.table, mapping, by=by, cap=cap, finest=finest, shifts=shifts
+        )
         frame = _run_data(con, dataset, sql, params).df()
     overall = frame[frame["level"] == "overall"]
     variants = [str(v) for v in overall["variant"]]
@@ -180,8 +184,34 @@ def _compute_stats(
     }
     frame = frame.drop(columns=[stat_column(m, "cap") for m in caps])
     return Aggregates(
-        _canonical(frame.drop(columns=[DAY_ORDER], errors="ignore"), mapping), mapping, caps
+        _canonical(frame.drop(columns=[DAY_ORDER], errors="ignore"), mapping), mapping, caps, shifts
     )
+
+
+def _shifts(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping
+) -> dict[str, tuple[float, float]]:
+    """The constants each amount's sums are taken around: its mean on the first rows when
+    that mean exceeds ``config.SHIFT_MEAN_OVER_SD`` standard deviations (see
+    :class:`abcore.model.Aggregates`), else none. Yes/no metrics and counts of successes
+    and trials are read as sums and never shifted."""
+    sides: list[tuple[str, int, str]] = []
+    for m in mapping.metrics:
+        if m.kind in ("continuous", "ratio"):
+            sides.append((m.name, 0, str(m.numerator if m.kind == "ratio" else m.column)))
+        if m.kind == "ratio" or (m.covariate is not None and m.kind != "proportion_of_counts"):
+            sides.append((m.name, 1, str(m.denominator if m.kind == "ratio" else m.covariate)))
+    if not sides:
+        return {}
+    source = dataset.sample or dataset.table
+    sql, params = spread_sql(source, [c for *_, c in sides], config.INGEST_SAMPLE_ROWS)
+    row = _run(con, sql, params).fetchall()[0]
+    out: dict[str, list[float]] = {}
+    for j, (name, side, _) in enumerate(sides):
+        mean, sd = row[2 * j], row[2 * j + 1]
+        if mean is not None and abs(mean) > config.SHIFT_MEAN_OVER_SD * (sd or 0.0):
+            out.setdefault(name, [0.0, 0.0])[side] = float(mean)
+    return {name: (y, x) for name, (y, x) in out.items()}
 
 
 def _cells_are_few(
@@ -199,14 +229,20 @@ def _cells_are_few(
 
 
 def _stats_and_checks(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping, by: Iterable[str]
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    mapping: Mapping,
+    by: Iterable[str],
+    shifts: dict[str, tuple[float, float]],
 ) -> pd.DataFrame:
     """One scan for the statistics and the value checks: the cells go to a temporary table,
     the levels are rolled up from it and the checks (kept in ``dataset.facts`` for
     :func:`instrumentation_stats`) are summed from it."""
     cells = f"{dataset.table}_cells_{uuid.uuid4().hex[:8]}"
     every = _unit_sample_every(dataset, mapping)
-    sql, params = finest_stats_sql(dataset.table, mapping, by=by, checks=True, unit_sample=every)
+    sql, params = finest_stats_sql(
+        dataset.table, mapping, by=by, checks=True, unit_sample=every, shifts=shifts
+    )
     _run_data(con, dataset, create_temp_table_sql(cells, sql), params)
     try:
         sql, params = rollup_stats_sql(cells, mapping, by=by)
