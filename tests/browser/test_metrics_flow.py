@@ -39,6 +39,13 @@ def test_template_stage_and_guardrail_reach_the_plan_page(browser, page, app_url
     assert guardrail.startswith("Error rate")
     page.locator(".st-key-metrics__add_guardrail button").click()
     wait_for_app(page)
+    # the summary is redrawn by the click's run: wait for it rather than read a run behind
+    page.wait_for_function(
+        "() => { const t = [...document.querySelectorAll('[data-testid=stAlert]')]"
+        ".map(e => e.innerText).join(' ');"
+        " return t.includes('Account created conversion') && t.includes('delta method'); }",
+        timeout=60_000,
+    )
     alerts = " ".join(page.get_by_test_id("stAlert").all_inner_texts())
     assert "Account created conversion" in alerts
     assert "baseline 4.40% of funnel entrants" in alerts
