@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for_app
+from playwright.sync_api import expect
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 COOKIE_CATS = REAL / "cookie_cats.csv"
@@ -76,8 +77,9 @@ def test_upload_cookie_cats_then_a_bad_file(page, app_url):
     assert page.get_by_test_id("stException").count() == 0
 
     upload(page, BAD / "binary_garbage.csv")
+    # its sentence, waited for: the upload's run may start after upload() returns
+    expect(page.get_by_test_id("stAlert").filter(has_text="binary file").first).to_be_visible()
     alerts = " ".join(a.inner_text() for a in page.get_by_test_id("stAlert").all())
-    assert "binary file" in alerts
     assert "Still showing: cookie_cats.csv" in alerts
     assert page.get_by_test_id("stException").count() == 0
     # The previous results stay, untouched.
