@@ -148,3 +148,34 @@ def wait_for_app(page: object, timeout: float = 30_000) -> None:
         timeout=timeout,
     )
     page.wait_for_timeout(500)
+
+
+def effects_rows(page: object, timeout: float = 60_000) -> dict[str, dict[str, str]]:
+    """The Results page's effects table (the data frame headed Metric ... Result), keyed by
+    metric, each row by column header."""
+    page.wait_for_selector(
+        "[data-testid=stDataFrame] table th:text-is('Result')", state="attached", timeout=timeout
+    )
+    for frame in page.get_by_test_id("stDataFrame").all():
+        headers = [h.strip() for h in frame.locator("table th").all_text_contents()]
+        if {"Metric", "Result"} <= set(headers):
+            rows = {}
+            for tr in frame.locator("table tbody tr").all():
+                cells = [c.strip() for c in tr.locator("td").all_text_contents()]
+                if cells:
+                    rows[cells[0]] = dict(zip(headers, cells, strict=False))
+            return rows
+    raise AssertionError("no effects table on the page")
+
+
+def choose(page: object, key: str, option: str, timeout: float = 60_000) -> str:
+    """Pick ``option`` in the select box with widget key ``key``; return what it shows once
+    the run it started has ended."""
+    box = page.locator(f".st-key-{key}")
+    box.scroll_into_view_if_needed()
+    box.get_by_role("combobox").click()
+    page.locator("[role=listbox]").wait_for()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(box.get_by_role("combobox")).to_have_value(option)
+    wait_for_app(page, timeout=timeout)
+    return box.get_by_role("combobox").input_value()

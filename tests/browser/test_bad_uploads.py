@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import wait_for_app
+from conftest import effects_rows, wait_for_app
 
 from sample_data.generate import make_experiment
 
@@ -70,23 +70,6 @@ def upload(page, path: Path, previous: str | None = None) -> None:
 
 def errors(page) -> list[str]:
     return [e.inner_text().strip() for e in page.locator(ERROR).all()]
-
-
-def effects_rows(page) -> dict[str, list[str]]:
-    """The effects table (the data frame headed Metric ... Result), keyed by metric."""
-    page.wait_for_selector(
-        "[data-testid=stDataFrame] table th:text-is('Result')", state="attached", timeout=TIMEOUT
-    )
-    for frame in page.get_by_test_id("stDataFrame").all():
-        headers = [h.strip() for h in frame.locator("table th").all_text_contents()]
-        if {"Metric", "Result"} <= set(headers):
-            rows = {}
-            for tr in frame.locator("table tbody tr").all():
-                cells = [c.strip() for c in tr.locator("td").all_text_contents()]
-                if cells:
-                    rows[cells[0]] = dict(zip(headers, cells, strict=False))
-            return rows
-    raise AssertionError("no effects table on the page")
 
 
 def test_readme_lists_the_files_this_test_uploads():

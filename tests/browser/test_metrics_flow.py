@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import wait_for_app
+from conftest import choose, wait_for_app
 from playwright.sync_api import expect
 
 from sample_data.generate import make_event_log
@@ -16,17 +16,6 @@ def open_metrics(page, url: str) -> None:
     page.locator(
         "[data-testid=stVegaLiteChart] svg, [data-testid=stVegaLiteChart] canvas"
     ).first.wait_for()
-
-
-def choose(page, key: str, option: str) -> str:
-    """Pick ``option`` in the select box with widget key ``key``; return what it shows."""
-    box = page.locator(f".st-key-{key}")
-    box.scroll_into_view_if_needed()
-    box.get_by_role("combobox").click()
-    page.locator("[role=listbox]").wait_for()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_app(page)
-    return box.get_by_role("combobox").input_value()
 
 
 def test_template_stage_and_guardrail_reach_the_plan_page(browser, page, app_url):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from conftest import wait_for_app
+from conftest import choose, effects_rows, wait_for_app
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,34 +28,6 @@ def open_results(page, app_url: str) -> None:
     wait_for_app(page, timeout=TIMEOUT)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Results").click()
     page.wait_for_selector("h1:has-text('Results')", timeout=TIMEOUT)
-    wait_for_app(page, timeout=TIMEOUT)
-
-
-def effects_rows(page) -> dict[str, dict[str, str]]:
-    """The effects table (the data frame headed Metric ... Result), keyed by metric."""
-    page.wait_for_selector(
-        "[data-testid=stDataFrame] table th:text-is('Result')", state="attached", timeout=TIMEOUT
-    )
-    for frame in page.get_by_test_id("stDataFrame").all():
-        headers = [h.strip() for h in frame.locator("table th").all_text_contents()]
-        if {"Metric", "Result"} <= set(headers):
-            rows = {}
-            for tr in frame.locator("table tbody tr").all():
-                cells = [c.strip() for c in tr.locator("td").all_text_contents()]
-                if cells:
-                    rows[cells[0]] = dict(zip(headers, cells, strict=False))
-            return rows
-    raise AssertionError("no effects table on the page")
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the select box with widget key ``key``."""
-    box = page.locator(f".st-key-{key}")
-    box.scroll_into_view_if_needed()
-    box.get_by_role("combobox").click()
-    page.locator("[role=listbox]").wait_for()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(box.get_by_role("combobox")).to_have_value(option)
     wait_for_app(page, timeout=TIMEOUT)
 
 
