@@ -585,10 +585,12 @@ def _ordered(selects: Sequence[str], day_order: bool) -> str:
     return f"{selects[0]}\n{order}"
 
 
-def spread_sql(table: str | Sequence[str], columns: Sequence[str], rows: int) -> tuple[str, list]:
-    """Mean and sample standard deviation of each column over the first ``rows`` rows: one
-    row, columns ``mean<j>`` and ``sd<j>``. Says which amounts need their sums taken around
-    a shift (a mean that dwarfs the spread) and gives that shift.
+def spread_sql(
+    table: str | Sequence[str], columns: Sequence[str], rows: int | None = None
+) -> tuple[str, list]:
+    """Mean and sample standard deviation of each column (over the first ``rows`` rows when
+    given): one row, columns ``mean<j>`` and ``sd<j>``. Says which amounts need their sums
+    taken around a shift (a mean that dwarfs the spread) and gives that shift.
 
     >>> sql, params = spread_sql("t", ["revenue"], 1000)
     >>> "stddev_samp" in sql, params
@@ -599,8 +601,10 @@ def spread_sql(table: str | Sequence[str], columns: Sequence[str], rows: int) ->
     for j, c in enumerate(columns):
         value = _d(c)
         items += [f"avg({value}) AS mean{j}", f"stddev_samp({value}) AS sd{j}"]
-    check_scalar(rows, "rows", gt=0)
-    source = f"(SELECT * FROM {_table(table)} LIMIT {params.add(int(rows))}) AS __ab_head"
+    source = _table(table)
+    if rows is not None:
+        check_scalar(rows, "rows", gt=0)
+        source = f"(SELECT * FROM {source} LIMIT {params.add(int(rows))}) AS __ab_head"
     return f"SELECT {', '.join(items)} FROM {source}", params.values
 
 

@@ -203,8 +203,11 @@ def _shifts(
             sides.append((m.name, 1, str(m.denominator if m.kind == "ratio" else m.covariate)))
     if not sides:
         return {}
-    source = dataset.sample or dataset.table
-    sql, params = spread_sql(source, [c for *_, c in sides], config.INGEST_SAMPLE_ROWS)
+    columns = [c for *_, c in sides]
+    if dataset.sample is not None:  # the first rows already: no LIMIT over them
+        sql, params = spread_sql(dataset.sample, columns)
+    else:
+        sql, params = spread_sql(dataset.table, columns, config.INGEST_SAMPLE_ROWS)
     row = _run(con, sql, params).fetchall()[0]
     out: dict[str, list[float]] = {}
     for j, (name, side, _) in enumerate(sides):
