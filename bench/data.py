@@ -73,6 +73,7 @@ def write_files(
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:
         raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {formats}")
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     paths = {f: directory / f"experiment_{rows}.{f}" for f in formats}
     manifest = directory / f"experiment_{rows}.json"

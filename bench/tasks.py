@@ -5,7 +5,9 @@ The child imports only its own job's libraries, records its resident memory
 (``VmHWM`` from ``/proc/self/status``; ``ru_maxrss`` where that file does not exist). A process
 per job means each peak is that job's own, including what DuckDB allocates in the process.
 
-Each child also gets its own DuckDB spill folder (``bench.spec.TEMP_DIR_ENV``), watched while
+It also reports the CPU time the job used (``cpu_seconds``, user + system, every thread):
+on a shared machine other load inflates wall time more than CPU time. Each child also gets
+its own DuckDB spill folder (``bench.spec.TEMP_DIR_ENV``), watched while
 the job runs: ``spill_mb`` is the most it ever held, so a run under a low ``--memory-limit``
 shows whether DuckDB wrote to disk.
 """
@@ -50,6 +52,12 @@ def memory_mb(field: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User plus system CPU time of this process so far, every thread (DuckDB's too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def folder_mb(path: Path) -> float:
     """Bytes under ``path`` in MiB (0 when it does not exist)."""
     total = 0
@@ -91,14 +99,17 @@ def main(argv: list[str]) -> None:
     baseline = memory_mb("VmRSS")
     try:
         with SpillWatch(spill) as watch:
+            cpu = cpu_seconds()
             started = time.perf_counter()
             details = job(rest[0] if rest else None)
             seconds = time.perf_counter() - started
+            cpu = cpu_seconds() - cpu
     finally:
         shutil.rmtree(spill.parent, ignore_errors=True)
     out = {
         "task": task,
         "seconds": round(seconds, 4),
+        "cpu_seconds": round(cpu, 4),
         "peak_mb": round(memory_mb("VmHWM"), 1),
         "baseline_mb": round(baseline, 1),
         "spill_mb": round(watch.peak_mb, 1),
