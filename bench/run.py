@@ -79,6 +79,7 @@ def run_task(task: str, path: str | None = None, timeout: float = 3_600) -> dict
     """Run one job of :mod:`bench.tasks` in a fresh interpreter and return its JSON."""
     cmd = [sys.executable, "-m", "bench.tasks", task, *([path] if path else [])]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -87,6 +88,7 @@ def run_task(task: str, path: str | None = None, timeout: float = 3_600) -> dict
         raise RuntimeError(f"bench task {task} failed:\n{proc.stderr[-4000:]}")
     out = json.loads(proc.stdout)
     out["process_seconds"] = round(time.perf_counter() - started, 3)
+    out["load_before"] = round(load, 2)
     return out
 
 
@@ -94,6 +96,7 @@ def best_of(task: str, path: str, repeat: int) -> dict[str, Any]:
     """The fastest of ``repeat`` runs (each in its own process), with every run's numbers.
 
     The minimum is the usual summary on a shared machine: other load only ever adds time.
+    ``load_before`` (the 1-minute load average as each run started) says how shared it was.
     """
     runs = [run_task(task, path) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["seconds"])
@@ -101,6 +104,8 @@ def best_of(task: str, path: str, repeat: int) -> dict[str, Any]:
         **best,
         "seconds_all": [r["seconds"] for r in runs],
         "peak_mb_all": [r["peak_mb"] for r in runs],
+        "cpu_seconds_all": [r["cpu_seconds"] for r in runs],
+        "load_before_all": [r["load_before"] for r in runs],
     }
 
 
@@ -134,6 +139,7 @@ def ratios(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         values |= {
             "analyze_over_tea_tasting": a["seconds"] / peer["seconds"],
             "tea_tasting_over_columns_scan": peer["seconds"] / cols["seconds"],
+            "tea_tasting_over_bare_scan": peer["seconds"] / bare["seconds"],
             "memory_analyze_over_tea_tasting": a["peak_mb"] / peer["peak_mb"],
         }
     met = {}
@@ -206,7 +212,8 @@ def format_table(results: dict[str, Any]) -> str:
         if "analyze_over_tea_tasting" in q:
             lines.append(
                 f"{'':<12} analyze / tea-tasting {q['analyze_over_tea_tasting']:5.2f}x  (target "
-                f"< 1: {_verdict(ok['analyze_over_tea_tasting'])}; tea-tasting / columns scan "
+                f"< 1: {_verdict(ok['analyze_over_tea_tasting'])}; tea-tasting / bare scan "
+                f"{q['tea_tasting_over_bare_scan']:.2f}x, / columns scan "
                 f"{q['tea_tasting_over_columns_scan']:.2f}x)"
             )
         lines.append(
