@@ -38,7 +38,11 @@ format: $(VENV)/.installed-test
 data: $(VENV)/.installed
 	$(PY) -m sample_data.generate
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: $(VENV)/.installed-test requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(PY) -m bench.run
 
 # 10,000 random CSV files through abcore.analyze: nothing but InputError (about 7 minutes)

@@ -75,13 +75,17 @@ def query_kind(query: str) -> str:
 
 
 def instrument() -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Patch abcore (in this child only) so analyze reports its phases and queries."""
+    """Patch abcore (in this child only) so analyze reports its phases and queries, and
+    connects with the bench's memory limit and spill folder (``bench.spec``)."""
     log: list[dict[str, Any]] = []
     phases: dict[str, float] = {}
     current = ["analyze"]
     connect_ = ingest.connect
 
     def logged_connect(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("memory_limit", spec.memory_limit())
+        if spec.temp_directory():
+            kwargs.setdefault("temp_directory", spec.temp_directory())
         return LoggedConnection(connect_(*args, **kwargs), log, current)
 
     def timed(module: Any, name: str) -> None:

@@ -16,10 +16,12 @@ def reader(path: str) -> str:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A connection with the same threads and memory limit as ``abcore.ingest.connect``."""
-    return duckdb.connect(
-        ":memory:", config={"threads": spec.THREADS, "memory_limit": spec.MEMORY_LIMIT}
-    )
+    """A connection with the same threads, memory limit and spill folder as abcore's
+    (``abcore.ingest.connect`` as the analyze job calls it)."""
+    settings = {"threads": spec.THREADS, "memory_limit": spec.memory_limit()}
+    if spec.temp_directory():
+        settings["temp_directory"] = spec.temp_directory()
+    return duckdb.connect(":memory:", config=settings)
 
 
 def _sums() -> list[str]:

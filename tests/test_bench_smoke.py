@@ -3,11 +3,13 @@
 ``python -m bench.run --quick --rows 20000`` in a subprocess (as ``make bench`` would run it,
 at full size): every job must finish, ``results.json`` must hold the documented keys, and
 the notebook pipeline must reach the same p-values as ``abcore.analyze`` on the same file,
-which shows the two sides of the comparison do the same work.
+which shows the two sides of the comparison do the same work. When tea-tasting is installed
+(``requirements-bench.txt``; not a test dependency) the peer's p-values are checked too.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -30,6 +32,8 @@ RUN_KEYS = {
     "process_seconds",
     "seconds_all",
     "peak_mb_all",
+    "spill_mb",
+    "memory_limit",
 }
 RATIO_KEYS = {
     "analyze_over_bare_scan",
@@ -41,6 +45,11 @@ RATIO_KEYS = {
     "columns_scan_over_bare_scan",
     "targets_met",
 }
+
+
+PEER = importlib.util.find_spec("tea_tasting") is not None and (
+    importlib.util.find_spec("ibis") is not None
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +76,9 @@ def test_results_hold_every_job_and_ratio(results: dict) -> None:
     assert set(results["files"]) == {"20k/csv", "20k/parquet"}
     for block in results["files"].values():
         assert block["rows"] == 20_000
-        assert set(block["runs"]) == set(FILE_TASKS)
+        assert set(block["runs"]) == set(FILE_TASKS) - set(block["skipped"])
+        assert ("tea_tasting" in block["skipped"]) is not PEER
+        assert "pandas" not in block["skipped"]
         for run in block["runs"].values():
             assert set(run) >= RUN_KEYS
             assert run["seconds"] > 0
@@ -96,6 +107,21 @@ def test_pandas_pipeline_reaches_the_same_p_values_as_analyze(results: dict) -> 
         assert set(ours) == set(theirs)
         for metric, p in ours.items():
             assert theirs[metric] == pytest.approx(p, rel=1e-6), metric
+
+
+@pytest.mark.skipif(not PEER, reason="tea-tasting is a bench dependency, not a test one")
+def test_tea_tasting_reaches_analyzes_p_values_where_the_methods_agree(results: dict) -> None:
+    for block in results["files"].values():
+        ours = block["runs"]["analyze"]["details"]["p_values"]
+        theirs = block["runs"]["tea_tasting"]["details"]["p_values"]
+        assert set(ours) == set(theirs)
+        # Welch's t (page load) and the delta method with a normal test (the ratio)
+        assert theirs["page_load_ms"] == pytest.approx(ours["page_load_ms"], rel=1e-6)
+        assert theirs[spec.RATIO[0]] == pytest.approx(ours[spec.RATIO[0]], rel=1e-6)
+        # Defaults differ: Welch's t on 0/1 values vs the pooled two-proportion z-test, and
+        # CUPED's coefficient from both arms together vs pooled within the arms.
+        for metric in ("converted", "revenue"):
+            assert theirs[metric] == pytest.approx(ours[metric], rel=1e-2), metric
 
 
 def test_planning_and_aa_entries(results: dict) -> None:

@@ -222,11 +222,15 @@ def _cells_are_few(
 ) -> bool:
     """Whether arm x day x segment cells are few enough to aggregate first and roll up.
 
-    Estimated on the first ``config.INGEST_SAMPLE_ROWS`` rows (of the sample, for a file read
-    in place) as the product of each key's distinct values: an upper bound for those rows.
+    Estimated on the first ``config.INGEST_SAMPLE_ROWS`` rows (the sample, for a file read in
+    place) as the product of each key's distinct values: an upper bound for those rows. The
+    sample is read whole: it holds those rows already, and a LIMIT over it (a parameter)
+    made the estimate 2.5 times slower (23 ms instead of 9 on the 10M-row Parquet file).
     """
-    source = dataset.sample or dataset.table
-    sql, params = cell_count_sql(source, mapping, by=by, rows=config.INGEST_SAMPLE_ROWS)
+    if dataset.sample is not None:
+        sql, params = cell_count_sql(dataset.sample, mapping, by=by)
+    else:
+        sql, params = cell_count_sql(dataset.table, mapping, by=by, rows=config.INGEST_SAMPLE_ROWS)
     (cells,) = _run(con, sql, params).fetchall()[0]
     return float(cells or 0) <= config.STATS_MAX_CELLS
 
