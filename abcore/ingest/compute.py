@@ -212,7 +212,8 @@ def _shifts(
     out: dict[str, list[float]] = {}
     for j, (name, side, _) in enumerate(sides):
         mean, sd = row[2 * j], row[2 * j + 1]
-        if mean is not None and abs(mean) > config.SHIFT_MEAN_OVER_SD * (sd or 0.0):
+        # a constant first rows' sample (sd 0) tells nothing about the spread: no shift
+        if mean is not None and sd and abs(mean) > config.SHIFT_MEAN_OVER_SD * sd:
             out.setdefault(name, [0.0, 0.0])[side] = float(mean)
     return {name: (y, x) for name, (y, x) in out.items()}
 
