@@ -156,6 +156,13 @@ def effects_rows(page: object, timeout: float = 60_000) -> dict[str, dict[str, s
     page.wait_for_selector(
         "[data-testid=stDataFrame] table th:text-is('Result')", state="attached", timeout=timeout
     )
+    # the grid can draw its header before its rows: wait until the table has a row
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stDataFrame] table')].some(t =>"
+        " [...t.querySelectorAll('th')].some(h => h.innerText.trim() === 'Result')"
+        " && t.querySelector('tbody tr td'))",
+        timeout=timeout,
+    )
     for frame in page.get_by_test_id("stDataFrame").all():
         headers = [h.strip() for h in frame.locator("table th").all_text_contents()]
         if {"Metric", "Result"} <= set(headers):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ConsoleLog, wait_for_app
+from conftest import ConsoleLog, effects_rows, wait_for_app
 
 from abcore.decision import VERDICTS
 from sample_data.generate import make_experiment
@@ -100,19 +100,9 @@ def rerun_results(page, alpha: str) -> None:
 
 
 def effect_metrics(page) -> set[str]:
-    """Metric names in the effects table (the data frame headed Metric ... Result)."""
-    page.wait_for_selector(
-        "[data-testid=stDataFrame] table th:text-is('Result')", state="attached", timeout=TIMEOUT
-    )
-    for frame in page.get_by_test_id("stDataFrame").all():
-        headers = {h.strip() for h in frame.locator("table th").all_text_contents()}
-        if {"Metric", "Result"} <= headers:
-            return {
-                cells[0]
-                for tr in frame.locator("table tbody tr").all()
-                if (cells := [c.strip() for c in tr.locator("td").all_text_contents()])
-            }
-    raise AssertionError("no effects table on the page")
+    """Metric names in the effects table (the data frame headed Metric ... Result), once its
+    rows are drawn (the grid can draw its header before them)."""
+    return set(effects_rows(page, timeout=TIMEOUT))
 
 
 def units_per_arm(page) -> dict[str, int]:
