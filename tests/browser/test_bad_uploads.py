@@ -89,7 +89,14 @@ def test_readme_lists_the_files_this_test_uploads():
     assert len(files) >= 14
 
 
-def test_every_refused_file_is_a_sentence_then_a_good_file_works(page, app_url, tmp_path):
+def half(k: int) -> dict[str, str]:
+    """Every other refused file (k = 0 or 1): the corpus is uploaded by two tests, in two
+    files, so the suite's two browser workers share it."""
+    return {n: p for i, (n, p) in enumerate(refused_files().items()) if i % 2 == k}
+
+
+def upload_refused(page, app_url, files: dict[str, str]) -> dict[str, str]:
+    """Upload each file on the Results page; return the sentence each one got."""
     # From the root and the navigation: a deep URL makes the frontend probe a 404 first.
     page.goto(app_url)
     wait_for_app(page, timeout=TIMEOUT)
@@ -99,7 +106,7 @@ def test_every_refused_file_is_a_sentence_then_a_good_file_works(page, app_url, 
 
     shown: dict[str, str] = {}
     previous = None
-    for name, pattern in refused_files().items():
+    for name, pattern in files.items():
         upload(page, BAD / name, previous)
         found = errors(page)
         match = [e for e in found if re.search(pattern, e)]
@@ -109,6 +116,12 @@ def test_every_refused_file_is_a_sentence_then_a_good_file_works(page, app_url, 
         previous = found[0]
     # Each message is specific to its file, not one catch-all sentence.
     assert len(set(shown.values())) == len(shown)
+    return shown
+
+
+def test_every_refused_file_is_a_sentence_then_a_good_file_works(page, app_url, tmp_path):
+    """Half the corpus here, the other half in test_bad_uploads_other_half.py."""
+    upload_refused(page, app_url, half(0))
 
     good = make_experiment(4_000, seed=7)
     path = tmp_path / "good_export.csv"

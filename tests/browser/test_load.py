@@ -1,6 +1,6 @@
 """A bounded load test: sessions at once through the whole flow, against one server.
 
-The suite runs 5 sessions (``ABCORE_LOAD_SESSIONS``); ``make bench-load`` runs 10 and shows
+The suite runs 3 sessions (``ABCORE_LOAD_SESSIONS``); ``make bench-load`` runs 10 and shows
 the timings. Playwright's sync API must stay on one thread, so the browser contexts are
 driven in lock step: each phase starts an action in every page (the server then runs every
 session at once), then waits for every page in turn. Each session opens the Plan page,
@@ -27,7 +27,7 @@ from conftest import ConsoleLog, start_server, wait_for_app
 from abcore.decision import VERDICTS
 from sample_data.generate import make_experiment
 
-SESSIONS = int(os.environ.get("ABCORE_LOAD_SESSIONS", "5"))
+SESSIONS = int(os.environ.get("ABCORE_LOAD_SESSIONS", "3"))
 UNITS = 2_000
 TIMEOUT = 60_000
 PEAK_MEMORY_BOUND_MB = 3_000

@@ -42,33 +42,37 @@ def set_number(page, label: str, value: str) -> None:
     wait_for_app(page)
 
 
-INPUTS = (
-    ("Baseline conversion rate (%)", "4"),
-    ("Minimum detectable effect (% relative)", "8"),
-    ("Daily eligible users", "7000"),
-    ("Control share (%)", "40"),
-)
 ONE_SIDED = "One-sided (only in the good direction)"
+STEPS = (
+    ("Baseline conversion rate (%)", "4", lambda p: p.metrics[0].baseline == pytest.approx(0.04)),
+    ("Minimum detectable effect (% relative)", "8", lambda p: p.metrics[0].mde == 0.08),
+    ("Daily eligible users", "7000", lambda p: p.daily_units == 7000),
+    ("Control share (%)", "40", lambda p: p.expected_shares[p.control] == pytest.approx(0.4)),
+    (ONE_SIDED, None, lambda p: p.alternative != "two-sided"),
+)
+"""Each input, and how the share link shows it was taken."""
 
 
-def apply_inputs(page) -> None:
-    """Type each input whose box does not show it yet; pick one-sided unless picked."""
-    for label, value in INPUTS:
-        shown = page.get_by_label(label, exact=True).input_value().replace(",", "")
-        if float(shown or "nan") != float(value):
-            set_number(page, label, value)
-    if not page.get_by_role("radio", name=ONE_SIDED).is_checked():
-        page.get_by_text(ONE_SIDED).click()
-        wait_for_app(page)
-
-
-def every_input_taken(plan: ExperimentPlan) -> bool:
-    return (
-        plan.alternative != "two-sided"
-        and plan.daily_units == 7000
-        and plan.expected_shares.get(plan.control) == pytest.approx(0.4)
-        and plan.metrics[0].baseline == pytest.approx(0.04)
-    )
+def apply_inputs(page) -> ExperimentPlan:
+    """Give every input in turn and wait until the share link carries it before the next
+    one: an input given while a rerun is still drawing can be reverted by Streamlit's front
+    end under load, so an input not taken within 15 s is given again (three times at most).
+    """
+    plan = None
+    for label, value, taken in STEPS:
+        for attempt in range(3):
+            if value is None:
+                page.get_by_text(label).click()
+                wait_for_app(page)
+            else:
+                set_number(page, label, value)
+            try:
+                plan = shown_plan(page, taken, timeout_s=15.0)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+    return plan
 
 
 def test_share_link_restores_every_input(browser, page, app_url):
@@ -77,18 +81,10 @@ def test_share_link_restores_every_input(browser, page, app_url):
     page.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first.wait_for()
     before = metric_values(page)
 
-    # wait for the run that drew the last input (numbers read before may be a run behind):
-    # the link shown carries every input, the numbers of that run are drawn above it. An
-    # input typed while a rerun is still drawing can be reverted by Streamlit's front end
-    # under load, so inputs not taken are typed again (at most three rounds)
-    for attempt in range(3):
-        apply_inputs(page)
-        try:
-            settled = shown_plan(page, every_input_taken, timeout_s=20.0)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    # the link shown carries every input (numbers read before may be a run behind), and the
+    # numbers of that run are drawn above it
+    apply_inputs(page)
+    settled = shown_plan(page, lambda p: all(taken(p) for *_, taken in STEPS))
     assert settled.expected_shares[settled.control] == pytest.approx(0.4)
     after = metric_values(page)
     assert after != before
