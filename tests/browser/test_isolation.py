@@ -198,21 +198,3 @@ def test_two_sessions_see_only_their_own_uploads(browser, app_url, uploads):
     finally:
         a.context.close()
         b.context.close()
-
-
-def test_results_keep_the_upload_after_visiting_another_page(browser, app_url, uploads):
-    a_file, b_file = uploads["a"], uploads["b"]
-    a, b = new_page(browser), new_page(browser)
-    try:
-        for page, data in ((a, a_file), (b, b_file)):
-            page.goto(app_url)
-            wait_for_app(page, timeout=TIMEOUT)
-            go(page, "Results")
-            upload(page, data)
-        go(a, "Validity & decision")
-        go(a, "Results")
-        assert_nothing_of(a, [b_file])
-        assert_results_show(a, a_file, [b_file])
-    finally:
-        a.context.close()
-        b.context.close()
