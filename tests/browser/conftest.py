@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,8 +181,15 @@ def choose(page: object, key: str, option: str, timeout: float = 60_000) -> str:
     the run it started has ended."""
     box = page.locator(f".st-key-{key}")
     box.scroll_into_view_if_needed()
-    box.get_by_role("combobox").click()
-    page.locator("[role=listbox]").wait_for()
+    for attempt in range(3):  # a click while a rerun redraws the box can be lost: again
+        box.get_by_role("combobox").click()
+        try:
+            page.locator("[role=listbox]").wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            wait_for_app(page, timeout=timeout)
     page.get_by_role("option", name=option, exact=True).click()
     expect(box.get_by_role("combobox")).to_have_value(option)
     wait_for_app(page, timeout=timeout)
