@@ -15,7 +15,7 @@ import pandas as pd
 
 from abcore.canary import CanaryResult, RampStep
 from abcore.drift import ConceptShift, DriftReport
-from abcore.interleaving import InterleavingResult
+from abcore.launch.interleaving import InterleavingResult
 
 __all__ = [
     "canary_chart",

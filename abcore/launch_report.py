@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from abcore.canary import CanaryResult, RampStep, ShadowResult
 from abcore.drift import DriftReport
-from abcore.interleaving import InterleavingResult, Sizing
+from abcore.launch.interleaving import InterleavingResult, Sizing
 
 __all__ = ["launch_report_markdown"]
 

@@ -14,7 +14,7 @@ from scipy import stats
 
 from abcore import ingest, power
 from abcore.errors import InputError
-from abcore.interleaving import (
+from abcore.launch.interleaving import (
     Interleaved,
     analyze_counts,
     balanced,
