@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from abcore.canary import CanaryResult, RampStep
+from abcore.launch.canary import CanaryResult, RampStep
 from abcore.drift import ConceptShift, DriftReport
 from abcore.launch.interleaving import InterleavingResult
 

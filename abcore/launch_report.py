@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from abcore.canary import CanaryResult, RampStep, ShadowResult
+from abcore.launch.canary import CanaryResult, RampStep, ShadowResult
 from abcore.drift import DriftReport
 from abcore.launch.interleaving import InterleavingResult, Sizing
 

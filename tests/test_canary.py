@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from abcore import ingest, power
-from abcore.canary import (
+from abcore.launch.canary import (
     CanaryMetric,
     compare_shadow,
     hodges_lehmann,

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from abcore import ingest, interleaving
-from abcore.canary import ramp_plan
+from abcore.launch.canary import ramp_plan
 from sample_data.generate_launch import make_interleaving_log
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "model_launch.py")
