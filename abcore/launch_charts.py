@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from abcore.launch.canary import CanaryResult, RampStep
-from abcore.drift import ConceptShift, DriftReport
+from abcore.launch.drift import ConceptShift, DriftReport
 from abcore.launch.interleaving import InterleavingResult
 
 __all__ = [

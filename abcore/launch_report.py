@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from abcore.launch.canary import CanaryResult, RampStep, ShadowResult
-from abcore.drift import DriftReport
+from abcore.launch.drift import DriftReport
 from abcore.launch.interleaving import InterleavingResult, Sizing
 
 __all__ = ["launch_report_markdown"]

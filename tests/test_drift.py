@@ -13,7 +13,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from abcore import config, ingest
-from abcore.drift import (
+from abcore.launch.drift import (
     choose_method,
     concept_shift,
     drift_report,
