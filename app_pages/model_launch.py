@@ -19,7 +19,7 @@ import streamlit as st
 from abcore import canary as canary_engine
 from abcore import config, drift, interleaving, launch_charts
 from abcore.errors import InputError
-from abcore.launch_report import launch_report_markdown
+from abcore.launch.launch_report import launch_report_markdown
 from ui.model_launch_state import (
     demo_dataset,
     guess,
