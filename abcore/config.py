@@ -110,7 +110,7 @@ sample finds a repeat are all the ids counted (an exact, second scan: the counts
 then exact). Files copied into a table (the Results page) are always checked in full."""
 
 # --------------------------------------------------------------------------------------------
-# Model launch (abcore.interleaving, abcore.canary, abcore.drift; the Model launch page)
+# Model launch (abcore.launch: interleaving, canary, drift; the Model launch page)
 # --------------------------------------------------------------------------------------------
 
 INTERLEAVING_LABELS: Final[tuple[str, str]] = ("A", "B")

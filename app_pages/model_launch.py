@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from abcore import canary as canary_engine
-from abcore import config, drift, interleaving, launch_charts
+from abcore import config
+from abcore.launch import canary as canary_engine
+from abcore.launch import drift, interleaving, launch_charts
 from abcore.errors import InputError
 from abcore.launch.launch_report import launch_report_markdown
 from ui.model_launch_state import (

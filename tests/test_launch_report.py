@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abcore import canary, drift, interleaving
+from abcore.launch import canary, drift, interleaving
 from abcore.launch.launch_report import launch_report_markdown
 from sample_data.generate_launch import make_canary, make_drift, make_shadow
 

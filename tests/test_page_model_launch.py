@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from abcore import ingest, interleaving
+from abcore import ingest
+from abcore.launch import interleaving
 from abcore.launch.canary import ramp_plan
 from sample_data.generate_launch import make_interleaving_log
 

@@ -3,7 +3,7 @@
 Pure text from the engine's results (no Streamlit), so a notebook can write the same report
 the page offers for download.
 
->>> from abcore.interleaving import analyze_counts
+>>> from abcore.launch.interleaving import analyze_counts
 >>> text = launch_report_markdown(interleaving=analyze_counts(560, 440, 200))
 >>> text.splitlines()[0], "Users prefer A" in text
 ('# Model launch report', True)
