@@ -80,7 +80,7 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _table(table: str | Sequence[str]) -> str:
+def table_ref(table: str | Sequence[str]) -> str:
     """A table as one quoted identifier, or a qualified name given as a sequence of parts."""
     if isinstance(table, str):
         return quote_ident(table)
@@ -528,7 +528,7 @@ def sufficient_stats_sql(
     >>> sql.count("GROUPING SETS"), params
     (1, [0.99, 'country'])
     """
-    base = _table(table)
+    base = table_ref(table)
     variant = _require_variant(mapping)
     day, segments = _resolve_by(mapping, by)
     caps = cap_percentiles(mapping, cap)
@@ -601,7 +601,7 @@ def spread_sql(
     for j, c in enumerate(columns):
         value = _d(c)
         items += [f"avg({value}) AS mean{j}", f"stddev_samp({value}) AS sd{j}"]
-    source = _table(table)
+    source = table_ref(table)
     if rows is not None:
         check_scalar(rows, "rows", gt=0)
         source = f"(SELECT * FROM {source} LIMIT {params.add(int(rows))}) AS __ab_head"
@@ -644,7 +644,7 @@ def finest_stats_sql(
     >>> "GROUP BY __ab_variant" in sql and '"b__out_of_range"' in sql
     True
     """
-    base = _table(table)
+    base = table_ref(table)
     variant = _require_variant(mapping)
     day, segments = _resolve_by(mapping, by)
     if mapping.aggregate_units and not mapping.is_aggregated:
@@ -711,7 +711,7 @@ def sampled_units_sql(cells: str | Sequence[str]) -> tuple[str, list[Any]]:
     """
     sql = (
         "SELECT count(*) AS units, count(*) - count(DISTINCT __ab_h) AS repeats FROM ("
-        f"SELECT unnest(__ab_unit_hashes) AS __ab_h FROM {_table(cells)} "
+        f"SELECT unnest(__ab_unit_hashes) AS __ab_h FROM {table_ref(cells)} "
         "WHERE __ab_variant IS NOT NULL) AS __ab_sampled"
     )
     return sql, []
@@ -743,7 +743,7 @@ def cell_count_sql(
         for k in keys
     )
     params = _Params()
-    source = _table(table)
+    source = table_ref(table)
     if rows is not None:
         check_scalar(rows, "rows", gt=0)
         source = f"(SELECT * FROM {source} LIMIT {params.add(int(rows))}) AS __ab_head"
@@ -768,7 +768,7 @@ def rollup_stats_sql(
         cols.append(f"min(__ab_row) AS {DAY_ORDER}")
     sets_sql = ", ".join("(" + ", ".join(s) + ")" for s in sets)
     select = (
-        f"SELECT {', '.join(cols)}\nFROM {_table(cells)} WHERE __ab_variant IS NOT NULL\n"
+        f"SELECT {', '.join(cols)}\nFROM {table_ref(cells)} WHERE __ab_variant IS NOT NULL\n"
         f"GROUP BY GROUPING SETS ({sets_sql})"
     )
     return _ordered([select], day_order), params.values
@@ -789,7 +789,7 @@ def cell_checks_sql(cells: str | Sequence[str], mapping: Mapping) -> tuple[str, 
                 cols.append(f"CAST(sum(__ab_count) - sum({counted}) AS BIGINT) AS {name}")
             else:
                 cols.append(f"CAST(sum({name}) AS BIGINT) AS {name}")
-    sql = f"SELECT {', '.join(cols)} FROM {_table(cells)} GROUP BY 1 ORDER BY 1 NULLS FIRST"
+    sql = f"SELECT {', '.join(cols)} FROM {table_ref(cells)} GROUP BY 1 ORDER BY 1 NULLS FIRST"
     return sql, []
 
 
@@ -870,7 +870,7 @@ def value_checks_sql(table: str | Sequence[str], mapping: Mapping) -> tuple[str,
             cols.append(
                 f"count(*) FILTER (WHERE {cond}) AS {quote_ident(stat_column(m.name, check))}"
             )
-    sql = f"SELECT {', '.join(cols)} FROM {_table(table)} GROUP BY 1 ORDER BY 1 NULLS FIRST"
+    sql = f"SELECT {', '.join(cols)} FROM {table_ref(table)} GROUP BY 1 ORDER BY 1 NULLS FIRST"
     return sql, []
 
 
@@ -909,7 +909,7 @@ def unit_checks_sql(table: str | Sequence[str], mapping: Mapping) -> tuple[str, 
         cols.append("coalesce(sum(__ab_rows) - sum(__ab_days), 0) AS duplicate_unit_day_rows")
         unit_days = (
             f"SELECT {unit} AS __ab_unit, count(*) AS __ab_k, min({arm}) AS __ab_lo, "
-            f"max({arm}) AS __ab_hi FROM {_table(table)} {where} "
+            f"max({arm}) AS __ab_hi FROM {table_ref(table)} {where} "
             f"GROUP BY {unit}, {_day_expr(mapping)}"
         )
         units = (
@@ -919,7 +919,7 @@ def unit_checks_sql(table: str | Sequence[str], mapping: Mapping) -> tuple[str, 
     else:
         units = (
             f"SELECT count(*) AS __ab_rows, min({arm}) AS __ab_lo, max({arm}) AS __ab_hi "
-            f"FROM {_table(table)} {where} GROUP BY {unit}"
+            f"FROM {table_ref(table)} {where} GROUP BY {unit}"
         )
     return f"SELECT {', '.join(cols)} FROM ({units}) AS __ab_units", []
 
@@ -933,7 +933,7 @@ def unit_day_checks_sql(table: str | Sequence[str], mapping: Mapping) -> tuple[s
     unit = quote_ident(mapping.unit)
     sql = (
         "SELECT coalesce(sum(__ab_rows - 1), 0) AS duplicate_unit_day_rows "
-        f"FROM (SELECT count(*) AS __ab_rows FROM {_table(table)} "
+        f"FROM (SELECT count(*) AS __ab_rows FROM {table_ref(table)} "
         f"WHERE {unit} IS NOT NULL AND {variant} IS NOT NULL "
         f"GROUP BY {unit}, {_day_expr(mapping)}) AS __ab_unit_days"
     )
@@ -971,14 +971,14 @@ def profile_sql(table: str, columns: Sequence[tuple[str, bool, bool]]) -> str:
         if numeric:
             d = f"CAST({q} AS DOUBLE)"
             items += [f"min({d})", f"max({d})", f"bool_and({d} = floor({d}))"]
-    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+    return f"SELECT {', '.join(items)} FROM {table_ref(table)}"
 
 
 def levels_sql(table: str, column: str, limit: int) -> str:
     """The distinct values of ``column`` as text with their row counts, sorted."""
     q = quote_ident(column)
     return (
-        f"SELECT CAST({q} AS VARCHAR) AS level, count(*) FROM {_table(table)} "
+        f"SELECT CAST({q} AS VARCHAR) AS level, count(*) FROM {table_ref(table)} "
         f"WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT {int(limit)}"
     )
 
@@ -988,7 +988,7 @@ def date_text_sql(table: str, column: str) -> str:
     q = quote_ident(column)
     return (
         f"SELECT count(TRY_CAST({q} AS DATE)), count(*) FILTER (WHERE regexp_matches({q}, "
-        f"'[0-9]')) FROM {_table(table)}"
+        f"'[0-9]')) FROM {table_ref(table)}"
     )
 
 
@@ -997,14 +997,14 @@ def date_misfits_sql(table: str, column: str) -> str:
     q = quote_ident(column)
     return (
         f"SELECT count(*) FILTER (WHERE {q} IS NOT NULL AND TRY_CAST({q} AS DATE) IS NULL) "
-        f"FROM {_table(table)}"
+        f"FROM {table_ref(table)}"
     )
 
 
 def distinct_count_sql(table: str, column: str) -> str:
     """Distinct values and non-null rows of ``column`` (an exact count)."""
     q = quote_ident(column)
-    return f"SELECT count(DISTINCT {q}), count({q}) FROM {_table(table)}"
+    return f"SELECT count(DISTINCT {q}), count({q}) FROM {table_ref(table)}"
 
 
 def repeated_hashes_sql(table: str, unit: str) -> str:
@@ -1017,7 +1017,7 @@ def repeated_hashes_sql(table: str, unit: str) -> str:
     return (
         "SELECT count(__ab_h), count(*) FILTER (WHERE __ab_h = __ab_previous) FROM ("
         "SELECT __ab_h, lag(__ab_h) OVER (ORDER BY __ab_h) AS __ab_previous FROM ("
-        f"SELECT CASE WHEN {u} IS NOT NULL THEN hash({u}) END AS __ab_h FROM {_table(table)}"
+        f"SELECT CASE WHEN {u} IS NOT NULL THEN hash({u}) END AS __ab_h FROM {table_ref(table)}"
         ") AS __ab_ids) AS __ab_sorted"
     )
 
@@ -1025,13 +1025,13 @@ def repeated_hashes_sql(table: str, unit: str) -> str:
 def distinct_keys_sql(table: str, keys: Sequence[str]) -> str:
     """How many distinct combinations of ``keys`` the table holds."""
     cols = ", ".join(quote_ident(k) for k in keys)
-    return f"SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {_table(table)})"
+    return f"SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {table_ref(table)})"
 
 
 def equal_columns_sql(table: str, pairs: Sequence[tuple[str, str]]) -> str:
     """Per pair, whether the two columns are equal on every row (sum = sum of squares: 0/1)."""
     items = [f"bool_and({quote_ident(a)} = {quote_ident(b)})" for a, b in pairs]
-    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+    return f"SELECT {', '.join(items)} FROM {table_ref(table)}"
 
 
 def count_bounds_sql(table: str, columns: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
@@ -1040,7 +1040,7 @@ def count_bounds_sql(table: str, columns: Sequence[str]) -> tuple[str, list[tupl
     items = [f"sum(CAST({quote_ident(c)} AS DOUBLE))" for c in columns]
     pairs = [(a, b) for a in columns for b in columns if a != b]
     items += [f"coalesce(bool_and({quote_ident(a)} <= {quote_ident(b)}), false)" for a, b in pairs]
-    return f"SELECT {', '.join(items)} FROM {_table(table)}", pairs
+    return f"SELECT {', '.join(items)} FROM {table_ref(table)}", pairs
 
 
 def text_number_checks_sql(table: str, columns: Sequence[str]) -> str:
@@ -1055,14 +1055,14 @@ def text_number_checks_sql(table: str, columns: Sequence[str]) -> str:
             f"arg_min({q}, rowid) FILTER (WHERE {bad})",
             f"min(rowid) FILTER (WHERE {bad})",
         ]
-    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+    return f"SELECT {', '.join(items)} FROM {table_ref(table)}"
 
 
 def distinct_values_sql(table: str, column: str, limit: int) -> str:
     """Up to ``limit`` distinct values of ``column`` as sorted text (a picker's options)."""
     q = quote_ident(column)
     return (
-        f"SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM {_table(table)} WHERE {q} IS NOT NULL "
+        f"SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM {table_ref(table)} WHERE {q} IS NOT NULL "
         f"ORDER BY v LIMIT {int(limit)}"
     )
 
@@ -1073,7 +1073,7 @@ def distinct_counts_sql(table: str, columns: Sequence[tuple[str, bool]]) -> str:
         f"count(DISTINCT CAST({quote_ident(c)} AS {'DATE' if as_date else 'VARCHAR'}))"
         for c, as_date in columns
     ]
-    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+    return f"SELECT {', '.join(items)} FROM {table_ref(table)}"
 
 
 def aa_simulation_sql(
@@ -1113,7 +1113,7 @@ def aa_simulation_sql(
     else:
         roll = "base AS (SELECT k, y, x FROM raw), "
     sql = (
-        f"WITH raw AS (SELECT {key} AS k, {values} FROM {_table(table)} "
+        f"WITH raw AS (SELECT {key} AS k, {values} FROM {table_ref(table)} "
         f"WHERE CAST({variant} AS VARCHAR) = ? AND {present}), "
         f"{roll}"
         "sims AS (SELECT range AS s FROM range(?)) "
@@ -1241,32 +1241,32 @@ def token_counts_sql(
 
 def head_sql(table: str, limit: int) -> str:
     """The first ``limit`` rows of a table, as a source for another query."""
-    return f"(SELECT * FROM {_table(table)} LIMIT {int(limit)}) AS __ab_head"
+    return f"(SELECT * FROM {table_ref(table)} LIMIT {int(limit)}) AS __ab_head"
 
 
 def nan_counts_sql(table: str, columns: Sequence[str]) -> str:
     """Per float column, the rows holding NaN."""
     items = [f"count(*) FILTER (WHERE isnan({quote_ident(c)}))" for c in columns]
-    return f"SELECT {', '.join(items)} FROM {_table(table)}"
+    return f"SELECT {', '.join(items)} FROM {table_ref(table)}"
 
 
 def nan_to_null_sql(table: str, column: str) -> str:
     """Replace NaN by NULL in a float column (NULL is what the statistics leave out)."""
     q = quote_ident(column)
-    return f"UPDATE {_table(table)} SET {q} = NULL WHERE isnan({q})"
+    return f"UPDATE {table_ref(table)} SET {q} = NULL WHERE isnan({q})"
 
 
 def alter_type_sql(table: str, column: str, target: str, decimal_comma: bool) -> str:
     """Convert a text column of ``table`` in place (see :func:`typed_sql`)."""
     q = quote_ident(column)
     return (
-        f"ALTER TABLE {_table(table)} ALTER {q} SET DATA TYPE {target} USING "
+        f"ALTER TABLE {table_ref(table)} ALTER {q} SET DATA TYPE {target} USING "
         f"({typed_sql(column, target, decimal_comma)})"
     )
 
 
 def rename_column_sql(table: str, old: str, new: str) -> str:
-    return f"ALTER TABLE {_table(table)} RENAME {quote_ident(old)} TO {quote_ident(new)}"
+    return f"ALTER TABLE {table_ref(table)} RENAME {quote_ident(old)} TO {quote_ident(new)}"
 
 
 def rename_table_sql(old: str, new: str) -> str:
@@ -1275,11 +1275,11 @@ def rename_table_sql(old: str, new: str) -> str:
 
 def describe_sql(table: str) -> str:
     """Column names and types of a table or view."""
-    return f"DESCRIBE {_table(table)}"
+    return f"DESCRIBE {table_ref(table)}"
 
 
 def count_rows_sql(table: str) -> str:
-    return f"SELECT count(*) FROM {_table(table)}"
+    return f"SELECT count(*) FROM {table_ref(table)}"
 
 
 def create_table_as_sql(table: str, query: str, *, view: bool = False) -> str:
@@ -1343,7 +1343,7 @@ def same_rows_sql(reader: str, table: str, limit: int = 1000) -> str:
     sample did)."""
     return (
         f"SELECT count(*) = 0 FROM ((SELECT * FROM {reader} LIMIT {int(limit)}) "
-        f"EXCEPT ALL (SELECT * FROM {_table(table)} LIMIT {int(limit)}))"
+        f"EXCEPT ALL (SELECT * FROM {table_ref(table)} LIMIT {int(limit)}))"
     )
 
 
@@ -1446,7 +1446,7 @@ def event_summary_sql(table: str, unit: str, event: str) -> str:
     e = quote_ident(event)
     return (
         f"SELECT CAST({e} AS VARCHAR) AS event, count(DISTINCT {quote_ident(unit)}) AS units, "
-        f"count(*) AS rows FROM {_table(table)} WHERE {e} IS NOT NULL "
+        f"count(*) AS rows FROM {table_ref(table)} WHERE {e} IS NOT NULL "
         "GROUP BY 1 ORDER BY units DESC, rows DESC, event LIMIT $1"
     )
 
@@ -1460,7 +1460,7 @@ def value_counts_sql(table: str, column: str) -> str:
     """The values of ``column`` as text with their rows, most rows first, at most ``$1``."""
     q = quote_ident(column)
     return (
-        f"SELECT CAST({q} AS VARCHAR) AS v, COUNT(*) AS n FROM {_table(table)} "
+        f"SELECT CAST({q} AS VARCHAR) AS v, COUNT(*) AS n FROM {table_ref(table)} "
         f"WHERE {q} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT $1"
     )
 
@@ -1468,13 +1468,13 @@ def value_counts_sql(table: str, column: str) -> str:
 def group_numbers_sql(table: str, columns: Sequence[str], group: str) -> str:
     """``columns`` as numbers, for the rows whose ``group`` (as text) is ``$1``."""
     cols = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE) AS {quote_ident(m)}" for m in columns)
-    return f"SELECT {cols} FROM {_table(table)} WHERE CAST({quote_ident(group)} AS VARCHAR) = $1"
+    return f"SELECT {cols} FROM {table_ref(table)} WHERE CAST({quote_ident(group)} AS VARCHAR) = $1"
 
 
 def first_rows_sql(table: str, columns: Sequence[str]) -> str:
     """``columns`` of the first ``$1`` rows."""
     cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
-    return f"SELECT {cols} FROM {_table(table)} LIMIT $1"
+    return f"SELECT {cols} FROM {table_ref(table)} LIMIT $1"
 
 
 def sampled_columns_sql(
@@ -1483,7 +1483,7 @@ def sampled_columns_sql(
     """``columns`` of every row, or of a repeatable reservoir sample of ``rows`` rows."""
     cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
     sample = f" USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})" if rows else ""
-    return f"SELECT {cols} FROM {_table(table)}{sample}"
+    return f"SELECT {cols} FROM {table_ref(table)}{sample}"
 
 
 def interleaving_outcomes_sql(table: str, user: str, credit: str) -> str:
@@ -1495,7 +1495,7 @@ def interleaving_outcomes_sql(table: str, user: str, credit: str) -> str:
         f"SELECT {u} AS unit, "
         f"SUM(CASE WHEN CAST({c} AS VARCHAR) = $1 THEN 1 ELSE 0 END) AS a, "
         f"SUM(CASE WHEN CAST({c} AS VARCHAR) = $2 THEN 1 ELSE 0 END) AS b "
-        f"FROM {_table(table)} WHERE {u} IS NOT NULL GROUP BY {u}) "
+        f"FROM {table_ref(table)} WHERE {u} IS NOT NULL GROUP BY {u}) "
         "SELECT COUNT(*) FILTER (WHERE a > b), COUNT(*) FILTER (WHERE b > a), "
         "COUNT(*) FILTER (WHERE a = b AND a > 0), COUNT(*) FILTER (WHERE a + b = 0) "
         "FROM per_user"
