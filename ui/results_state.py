@@ -37,9 +37,10 @@ import streamlit as st
 
 from abcore import analysis as engine
 from abcore import config, ingest, stats, warehouse
+from abcore.detect_sql import distinct_counts_sql, distinct_values_sql
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan
-from abcore.sql import Mapping, distinct_counts_sql, distinct_values_sql, drop_sql
+from abcore.sql import Mapping, drop_sql
 from abcore.validity import Check
 from ui.state import get_connection
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from abcore import config
+from abcore.detect_sql import date_misfits_sql, text_number_checks_sql
 from abcore.errors import InputError
 from abcore.ingest._base import Dataset, _NeedTable
 from abcore.ingest._run import _columns_list, _run, _run_data, _with_table
@@ -29,14 +30,12 @@ from abcore.sql import (
     cell_checks_sql,
     cell_count_sql,
     create_temp_table_sql,
-    date_misfits_sql,
     drop_sql,
     finest_stats_sql,
     rollup_stats_sql,
     sampled_units_sql,
     spread_sql,
     sufficient_stats_sql,
-    text_number_checks_sql,
 )
 
 

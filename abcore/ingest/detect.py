@@ -9,6 +9,16 @@ from dataclasses import dataclass
 import duckdb
 
 from abcore import config
+from abcore.detect_sql import (
+    count_bounds_sql,
+    date_text_sql,
+    distinct_count_sql,
+    distinct_keys_sql,
+    equal_columns_sql,
+    levels_sql,
+    profile_sql,
+    repeated_hashes_sql,
+)
 from abcore.ingest._base import _NUMERIC_TYPES, Dataset
 from abcore.ingest._run import _run, _run_data, _with_table
 from abcore.ingest.load import _variant_score
@@ -17,17 +27,7 @@ from abcore.model import (
     Mapping,
     MetricMapping,
 )
-from abcore.sql import (
-    count_bounds_sql,
-    date_text_sql,
-    distinct_count_sql,
-    distinct_keys_sql,
-    equal_columns_sql,
-    levels_sql,
-    normalize_name,
-    profile_sql,
-    repeated_hashes_sql,
-)
+from abcore.sql import normalize_name
 
 
 @dataclass(frozen=True)
