@@ -35,12 +35,12 @@ from abcore import config, ingest
 from abcore._checks import check_scalar
 from abcore.errors import InputError
 from abcore.funnel import Funnel
+from abcore.load_sql import rename_table_sql
 from abcore.sql import (
     drop_sql,
     event_summary_sql,
     normalize_name,
     ordered_funnel_sql,
-    rename_table_sql,
 )
 
 __all__ = [

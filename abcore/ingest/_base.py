@@ -14,7 +14,7 @@ import duckdb
 
 from abcore import config
 from abcore.errors import InputError
-from abcore.sql import BOOL_TOKENS, NA_TOKENS, TRUE_TOKENS
+from abcore.load_sql import BOOL_TOKENS, NA_TOKENS, TRUE_TOKENS
 
 Source = Any
 """A path, bytes, a file-like object, a pandas DataFrame, or a list/dict of those."""

@@ -27,21 +27,18 @@ from abcore.ingest._base import (
     Source,
     _memory_error,
 )
-from abcore.sql import (
+from abcore.load_sql import (
     FLOAT_TYPES,
     alter_type_sql,
     copy_table_sql,
     count_rows_sql,
     create_table_as_sql,
     describe_sql,
-    drop_sql,
     first_line_sql,
     head_sql,
     nan_counts_sql,
     nan_to_null_sql,
-    normalize_name,
     parquet_rows_sql,
-    quote_ident,
     read_csv_sql,
     read_parquet_sql,
     reader_sql,
@@ -53,6 +50,7 @@ from abcore.sql import (
     token_counts_sql,
     view_sql,
 )
+from abcore.sql import drop_sql, normalize_name, quote_ident
 
 
 def load(
