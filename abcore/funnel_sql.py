@@ -8,8 +8,8 @@ last stage they reached in order. Taking the earliest qualifying event at each s
 optimal (it leaves the most room for the next stage), so the greedy chain below counts
 exactly the units for which an ordered path exists.
 
-:func:`ordered_funnel_sql` (in :mod:`abcore.sql`, with every other query the engine runs;
-re-exported here) is a pure generator (identifiers quoted, stage names and the window passed
+:func:`ordered_funnel_sql` (at the end of this module, with the other funnel query) is a
+pure generator (identifiers quoted, stage names and the window passed
 as parameters, never spliced into the text), so the same query can run where the data lives.
 :func:`load_event_log` and :func:`ordered_funnel` run it on a DuckDB connection the caller
 owns (one per browser session).
@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -36,12 +37,7 @@ from abcore._checks import check_scalar
 from abcore.errors import InputError
 from abcore.funnel import Funnel
 from abcore.load_sql import rename_table_sql
-from abcore.sql import (
-    drop_sql,
-    event_summary_sql,
-    normalize_name,
-    ordered_funnel_sql,
-)
+from abcore.sql import drop_sql, normalize_name, quote_ident, table_ref
 
 __all__ = [
     "EventLog",
@@ -327,3 +323,94 @@ def _warnings(
             f"{bad:,} events have a timestamp that does not read as a time; they are left out."
         )
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The queries (pure generators, as in abcore.sql: identifiers quoted, values as parameters)
+# --------------------------------------------------------------------------------------------
+
+
+_NUMBER_TYPES = ("INT", "BIGINT", "DOUBLE", "FLOAT", "DECIMAL", "HUGEINT", "REAL", "SMALLINT")
+
+
+def _time_expr(column: str, type_name: str) -> str:
+    """A timestamp from a column of any type: numbers as Unix seconds, text tried."""
+    q = quote_ident(column)
+    if type_name.upper().startswith(_NUMBER_TYPES):
+        return f"to_timestamp(CAST({q} AS DOUBLE))"
+    if type_name.upper().startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"CAST({q} AS TIMESTAMPTZ)"
+    return f"TRY_CAST({q} AS TIMESTAMP)"
+
+
+def ordered_funnel_sql(
+    table: str,
+    *,
+    unit: str,
+    event: str,
+    timestamp: str,
+    stages: Sequence[str],
+    window_days: float = config.FUNNEL_WINDOW_DAYS,
+    timestamp_type: str = "TIMESTAMP",
+) -> tuple[str, list[Any]]:
+    """SQL and parameters for the ordered funnel of ``stages`` within ``window_days``.
+
+    The result is one row with ``reached_1 .. reached_k`` (units reaching each stage in
+    order within the window), ``any_1 .. any_k`` (entrants with the event at all),
+    ``reversed_1 .. reversed_{k-1}`` (share of units with both events of a pair whose later
+    stage came first; NULL when none has both), ``bad_timestamps`` (rows of these events
+    whose timestamp does not read as a time) and ``rows``.
+
+    ``timestamp_type`` is the column's DuckDB type: numbers are read as Unix seconds, text
+    is cast with ``TRY_CAST`` (unreadable values are counted, not fatal).
+    """
+    names = [str(s) for s in stages]
+    if len(names) < 2:
+        raise ValueError("stages must name at least two stages, in funnel order.")
+    if len(set(names)) != len(names):
+        raise ValueError("stages must be distinct: a stage can appear only once in the funnel.")
+    check_scalar(window_days, "window_days", gt=0)
+    k = len(names)
+    u, e = quote_ident(unit), quote_ident(event)
+    t = _time_expr(timestamp, timestamp_type)
+    stage_params = ", ".join(f"${i + 1}" for i in range(k))
+    window = f"to_seconds(CAST(${k + 1} AS DOUBLE))"
+    ctes = [
+        f"ev_raw AS (SELECT CAST({u} AS VARCHAR) AS u, CAST({e} AS VARCHAR) AS e, {t} AS t "
+        f"FROM {quote_ident(table)} WHERE {u} IS NOT NULL AND CAST({e} AS VARCHAR) IN "
+        f"({stage_params}))",
+        "ev AS (SELECT u, e, t FROM ev_raw WHERE t IS NOT NULL)",
+        "s1 AS (SELECT u, min(t) AS t, min(t) AS t0 FROM ev WHERE e = $1 GROUP BY u)",
+    ]
+    for i in range(2, k + 1):
+        ctes.append(
+            f"s{i} AS (SELECT p.u, min(x.t) AS t, p.t0 FROM s{i - 1} AS p JOIN ev AS x "
+            f"ON x.u = p.u AND x.e = ${i} AND x.t >= p.t AND x.t <= p.t0 + {window} "
+            "GROUP BY p.u, p.t0)"
+        )
+    ctes.append(
+        "firsts AS (SELECT u, e, min(t) AS t FROM ev WHERE u IN (SELECT u FROM s1) GROUP BY u, e)"
+    )
+    cols = [f"(SELECT count(*) FROM s{i}) AS reached_{i}" for i in range(1, k + 1)]
+    cols += [f"(SELECT count(*) FROM firsts WHERE e = ${i}) AS any_{i}" for i in range(1, k + 1)]
+    cols += [
+        f"(SELECT avg(CASE WHEN b.t < a.t THEN 1.0 ELSE 0.0 END) FROM firsts AS a "
+        f"JOIN firsts AS b ON a.u = b.u AND a.e = ${i} AND b.e = ${i + 1}) AS reversed_{i}"
+        for i in range(1, k)
+    ]
+    cols += [
+        "(SELECT count(*) FROM ev_raw WHERE t IS NULL) AS bad_timestamps",
+        "(SELECT count(*) FROM ev_raw) AS rows",
+    ]
+    sql = "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(cols)
+    return sql, [*names, float(window_days) * 86_400.0]
+
+
+def event_summary_sql(table: str, unit: str, event: str) -> str:
+    """The most common events (``$1`` of them): event, distinct units, rows."""
+    e = quote_ident(event)
+    return (
+        f"SELECT CAST({e} AS VARCHAR) AS event, count(DISTINCT {quote_ident(unit)}) AS units, "
+        f"count(*) AS rows FROM {table_ref(table)} WHERE {e} IS NOT NULL "
+        "GROUP BY 1 ORDER BY units DESC, rows DESC, event LIMIT $1"
+    )
