@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from abcore import ingest, power
+from abcore.errors import InputError
 from abcore.launch.canary import (
     CanaryMetric,
     compare_shadow,
@@ -23,7 +24,6 @@ from abcore.launch.canary import (
     read_canary,
     read_columns,
 )
-from abcore.errors import InputError
 
 
 def _brute(x, y, confidence):

@@ -13,6 +13,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from abcore import config, ingest
+from abcore.errors import InputError
 from abcore.launch.drift import (
     choose_method,
     concept_shift,
@@ -23,7 +24,6 @@ from abcore.launch.drift import (
     psi,
     read_pair,
 )
-from abcore.errors import InputError
 from sample_data.generate_launch import make_drift
 
 BAD = Path(__file__).parent / "data" / "bad" / "launch"
