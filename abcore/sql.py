@@ -1,13 +1,14 @@
-"""Every query the engine runs, as pure generators: arguments in, ``(sql, params)`` out.
+"""The readout's queries, as pure generators: arguments in, ``(sql, params)`` out.
 
 Nothing here touches a database, so the same query can run in DuckDB (the embedded default),
 or, with the few DuckDB-isms noted below, in a warehouse where the data lives. Identifiers are
 always double-quoted with embedded quotes doubled; values (percentiles, segment names, file
 labels) always travel as ``$n`` parameters, never spliced into the text. The module holds
-the sufficient statistics and checks of a readout, then (in sections below) the small
-queries of schema detection, the readers and DDL that load an upload, the funnel of an event
-log and the readers of the Model launch page: one place to review what is ever sent to
-DuckDB.
+the sufficient statistics and checks of a readout and the quoting every query shares
+(:func:`quote_ident`, :func:`table_ref`). The other queries, under the same rules, sit with
+their concern: schema detection in :mod:`abcore.detect_sql`, loading an upload in
+:mod:`abcore.load_sql`, the funnel of an event log in :mod:`abcore.funnel_sql`, the Model
+launch readers in :mod:`abcore.launch.sql`.
 
 The :class:`Mapping` says which column plays which role (:mod:`abcore.model`). It is the
 user-editable output of schema detection (:func:`abcore.ingest.detect_schema`) and the only
@@ -1009,54 +1010,3 @@ def drop_sql(name: str, kind: str = "TABLE") -> str:
     """Drop the table or view ``name`` if it exists."""
     check_scalar(kind, "kind", in_=("TABLE", "VIEW"))
     return f"DROP {kind} IF EXISTS {quote_ident(name)}"
-
-
-# --------------------------------------------------------------------------------------------
-# Model launch (the fifth page): reading canary, shadow, interleaving and drift uploads
-# --------------------------------------------------------------------------------------------
-
-
-def value_counts_sql(table: str, column: str) -> str:
-    """The values of ``column`` as text with their rows, most rows first, at most ``$1``."""
-    q = quote_ident(column)
-    return (
-        f"SELECT CAST({q} AS VARCHAR) AS v, COUNT(*) AS n FROM {table_ref(table)} "
-        f"WHERE {q} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT $1"
-    )
-
-
-def group_numbers_sql(table: str, columns: Sequence[str], group: str) -> str:
-    """``columns`` as numbers, for the rows whose ``group`` (as text) is ``$1``."""
-    cols = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE) AS {quote_ident(m)}" for m in columns)
-    return f"SELECT {cols} FROM {table_ref(table)} WHERE CAST({quote_ident(group)} AS VARCHAR) = $1"
-
-
-def first_rows_sql(table: str, columns: Sequence[str]) -> str:
-    """``columns`` of the first ``$1`` rows."""
-    cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
-    return f"SELECT {cols} FROM {table_ref(table)} LIMIT $1"
-
-
-def sampled_columns_sql(
-    table: str, columns: Sequence[str], *, rows: int | None = None, seed: int = 0
-) -> str:
-    """``columns`` of every row, or of a repeatable reservoir sample of ``rows`` rows."""
-    cols = ", ".join(quote_ident(c) for c in dict.fromkeys(columns))
-    sample = f" USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})" if rows else ""
-    return f"SELECT {cols} FROM {table_ref(table)}{sample}"
-
-
-def interleaving_outcomes_sql(table: str, user: str, credit: str) -> str:
-    """Users who preferred A (more clicks credited ``$1``), B (``$2``), tied with clicks,
-    and had no credited click: one pass, per-user counts then four totals."""
-    u, c = quote_ident(user), quote_ident(credit)
-    return (
-        "WITH per_user AS ("
-        f"SELECT {u} AS unit, "
-        f"SUM(CASE WHEN CAST({c} AS VARCHAR) = $1 THEN 1 ELSE 0 END) AS a, "
-        f"SUM(CASE WHEN CAST({c} AS VARCHAR) = $2 THEN 1 ELSE 0 END) AS b "
-        f"FROM {table_ref(table)} WHERE {u} IS NOT NULL GROUP BY {u}) "
-        "SELECT COUNT(*) FILTER (WHERE a > b), COUNT(*) FILTER (WHERE b > a), "
-        "COUNT(*) FILTER (WHERE a = b AND a > 0), COUNT(*) FILTER (WHERE a + b = 0) "
-        "FROM per_user"
-    )

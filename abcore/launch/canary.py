@@ -611,7 +611,7 @@ def group_levels(con: duckdb.DuckDBPyConnection, dataset: Dataset, group: str) -
         InputError: the column is missing, or holds more than 10 values (it names servers or
             requests, not the two deployments).
     """
-    from abcore.sql import value_counts_sql
+    from abcore.launch.sql import value_counts_sql
 
     if group not in dataset.names:
         raise InputError(
@@ -644,7 +644,7 @@ def read_canary(
         InputError: a column is missing or holds text, a group label is absent, the two
             labels are the same, or no metric is chosen.
     """
-    from abcore.sql import group_numbers_sql
+    from abcore.launch.sql import group_numbers_sql
 
     if not metrics:
         raise InputError("Choose at least one metric column to judge the canary on.")
@@ -690,7 +690,7 @@ def read_columns(
     Raises:
         InputError: a column is missing.
     """
-    from abcore.sql import first_rows_sql
+    from abcore.launch.sql import first_rows_sql
 
     for col in columns:
         if col not in dataset.names:

@@ -737,7 +737,7 @@ def read_pair(
     Raises:
         InputError: the two files share no column.
     """
-    from abcore.sql import sampled_columns_sql
+    from abcore.launch.sql import sampled_columns_sql
 
     check_scalar(max_rows, "max_rows", ge=1)
     shared = [c for c in reference.names if c in set(current.names)]

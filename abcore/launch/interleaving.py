@@ -349,7 +349,7 @@ def credit_levels(con: duckdb.DuckDBPyConnection, dataset: Dataset, credit: str)
         InputError: the column is not in the file, or holds more values than a credit column
             can (A, B and a few spellings of 'no click').
     """
-    from abcore.sql import value_counts_sql
+    from abcore.launch.sql import value_counts_sql
 
     if credit not in dataset.names:
         raise InputError(
@@ -388,7 +388,7 @@ def user_outcomes(
         InputError: a column is missing, the two labels are the same, or no row carries
             either label.
     """
-    from abcore.sql import interleaving_outcomes_sql
+    from abcore.launch.sql import interleaving_outcomes_sql
 
     for role, col in (("user", user), ("credit", credit)):
         if col not in dataset.names:
