@@ -23,17 +23,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import bayes, config, ingest, sequential, stats, validity
+from abcore import bayes, config, ingest, stats, validity
+from abcore.compare import (
+    compare_metric,
+    compare_stats,
+    daily_stats,
+    fixed_options,
+    metric_family,
+    metric_stat,
+    plan_comparisons,
+    readout_options,
+    resolve_options,
+)
+from abcore.decision import decide
 from abcore.errors import InputError
 from abcore.model import Check, Mapping, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
+from abcore.planning import size_plan
 from abcore.stats import Comparison
-from abcore.suffstats import PairStatistic, SampleMean
 from abcore.validity import SRMResult, srm_test
 
 __all__ = [
     "Analysis",
-    "ReadoutOptions",
     "analyze",
     "analyze_aggregates",
     "bayes_effects",
@@ -46,6 +57,8 @@ __all__ = [
     "readout_options",
     "segment_effects",
 ]
+# compare_metric, compare_stats, metric_stat, plan_comparisons and readout_options are
+# defined in abcore.compare; they stay importable from here, where notebooks found them.
 
 EFFECT_COLUMNS = (
     "metric",
@@ -71,9 +84,6 @@ EFFECT_COLUMNS = (
     "alternative",
     "variance_reduction",
 )
-FAMILIES = ("success", "guardrail", "secondary")
-"""Families of comparisons corrected together: a plan's success metrics (the launch claim),
-its guardrails, and every other metric (exploratory, false-discovery rate)."""
 SECONDARY_CORRECTION = "bh"
 """Secondary metrics are exploratory: Benjamini-Hochberg bounds the share of false leads
 instead of the chance of any, so a long list of them does not hide a real one."""
@@ -169,110 +179,6 @@ class Analysis:
         return bayes_effects(
             self.aggregates, self.options, self.plan, prior_mean=prior_mean, prior_sd=prior_sd
         )
-
-
-def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
-    return pair.y
-
-
-def _uses_pair(spec: MetricMapping) -> bool:
-    """Ratios and CUPED metrics carry pair statistics; a proportion of counts reads as a
-    sample of trials."""
-    return spec.kind == "ratio" or spec.covariate is not None
-
-
-def metric_stat(
-    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str, **where: Any
-) -> SampleMean | PairStatistic:
-    """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
-    ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there."""
-    getter = aggregates.pair if _uses_pair(spec) else aggregates.sample_mean
-    return getter(spec.name, arm, **where)
-
-
-def compare_stats(
-    spec: MetricMapping,
-    control: SampleMean | PairStatistic,
-    treatment: SampleMean | PairStatistic,
-    options: ReadoutOptions | None = None,
-    *,
-    alternative: str = config.ALTERNATIVE,
-) -> Comparison:
-    """The one place where a metric's kind picks its test.
-
-    A pooled z-test for binary metrics and proportions of counts, Welch for continuous
-    metrics, the delta method for ratios, and CUPED when the metric has a pre-period
-    covariate and ``options.cuped`` is on (off: the same units without the adjustment).
-    The overall table, the daily and segment breakdowns, the trend and the decision all
-    call this, so none of them can test a metric differently.
-
-    With a peeking-safe ``options.method`` the interval and p-value become the method's
-    (:meth:`abcore.sequential.PeekingRule.apply`: the confidence sequence and always-valid
-    p-value, or the current group-sequential look's boundary) at this comparison's units.
-    """
-    options = options or ReadoutOptions()
-    kwargs = {
-        "alpha": options.alpha,
-        "alternative": alternative,
-        "relative_method": options.relative_method,
-    }
-    rule = sequential.rule_for(options)
-    c = _fixed_horizon(spec, control, treatment, options, kwargs)
-    return c if rule is None else rule.apply(c)
-
-
-def _fixed_horizon(
-    spec: MetricMapping,
-    control: SampleMean | PairStatistic,
-    treatment: SampleMean | PairStatistic,
-    options: ReadoutOptions,
-    kwargs: dict[str, Any],
-) -> Comparison:
-    if spec.kind == "ratio":
-        return stats.compare_ratios(control, treatment, **kwargs)
-    binary = spec.kind in ("binary", "proportion_of_counts")
-    if isinstance(control, PairStatistic):
-        if options.cuped:
-            return stats.compare_cuped(control, treatment, **kwargs)
-        control, treatment = _binary_pair_as_sample(control), _binary_pair_as_sample(treatment)
-    return stats.compare_samples(control, treatment, binary=binary, **kwargs)
-
-
-def fixed_options(options: ReadoutOptions) -> ReadoutOptions:
-    """The same options at the fixed horizon: for the segment breakdown (exploratory, its
-    cells far smaller than the plan) and the novelty trend (a shape, calibrated on
-    fixed-horizon tests)."""
-    return dataclasses.replace(options, method="fixed")
-
-
-def compare_metric(
-    aggregates: ingest.Aggregates,
-    metric: str,
-    arm: str,
-    options: ReadoutOptions | None = None,
-    *,
-    alternative: str = config.ALTERNATIVE,
-    **where: Any,
-) -> Comparison:
-    """Compare one treatment arm with the control on one metric (see :func:`compare_stats`).
-
-    ``where`` selects a day or a segment (``day=...`` or ``segment=..., value=...``).
-    """
-    spec = aggregates.mapping.metric(metric)
-    control = metric_stat(aggregates, spec, aggregates.control, **where)
-    treatment = metric_stat(aggregates, spec, arm, **where)
-    return compare_stats(spec, control, treatment, options, alternative=alternative)
-
-
-def metric_family(plan: ExperimentPlan | None, metric: str) -> str:
-    """The family a metric's comparisons are corrected in: its role in the plan, and
-    "secondary" for a metric the plan does not name; "all" without a plan."""
-    if plan is None:
-        return "all"
-    for spec in plan.metrics:
-        if spec.name == metric and spec.role in FAMILIES:
-            return spec.role
-    return "secondary"
 
 
 def _success_alternative(plan: ExperimentPlan | None, metric: str) -> str:
@@ -407,43 +313,11 @@ def bayes_effects(
     return pd.DataFrame(rows, columns=list(BAYES_COLUMNS))
 
 
-def plan_comparisons(
-    aggregates: ingest.Aggregates, plan: ExperimentPlan, options: ReadoutOptions | None = None
-) -> dict[str, dict[str, Comparison | None]]:
-    """What the decision reads: every plan metric in every treatment arm (None when the
-    metric is not in the data), tested two-sided with ``options`` as the table is; the
-    decision derives its one-sided tests from these."""
-    known = {m.name for m in aggregates.mapping.metrics}
-    return {
-        arm: {
-            spec.name: compare_metric(aggregates, spec.name, arm, options)
-            if spec.name in known
-            else None
-            for spec in plan.metrics
-        }
-        for arm in aggregates.treatments
-    }
-
-
 def _cumulate(stat_by_day: list[Any]) -> list[Any]:
     out, total = [], None
     for s in stat_by_day:
         total = s if total is None else total + s
         out.append(total)
-    return out
-
-
-def daily_stats(
-    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str
-) -> list[SampleMean | PairStatistic]:
-    """The statistic of each day's new units in one arm (zeros on a day the arm has none)."""
-    out = []
-    for day in aggregates.days:
-        try:
-            out.append(metric_stat(aggregates, spec, arm, day=day))
-        except ValueError:  # no units of this arm on that day
-            empty = metric_stat(aggregates, spec, arm)
-            out.append(type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1))))
     return out
 
 
@@ -568,51 +442,6 @@ def _srm_check(srm: SRMResult) -> Check:
     return Check("Sample ratio", srm.status, srm.message())
 
 
-def _options(
-    options: ReadoutOptions | None, plan: ExperimentPlan | None, alpha: float | None, **given: Any
-) -> ReadoutOptions:
-    """``options`` when given, else one built from the keyword arguments of the call; the
-    alpha defaults to the plan's (the error rate it was sized for)."""
-    if options is not None:
-        return options
-    if alpha is None:
-        alpha = plan.alpha if plan is not None else config.ALPHA
-    return readout_options(plan, alpha=alpha, **given)
-
-
-def readout_options(plan: ExperimentPlan | None, **given: Any) -> ReadoutOptions:
-    """:class:`ReadoutOptions` that read results with the plan's method.
-
-    A peeking-safe plan sets the method, its design and N (the planned units of control plus
-    one arm, :func:`abcore.sequential.planned_tuning_n`); ``given`` are the other options.
-    A plan whose size cannot be computed cannot tell its sequence when to be tightest:
-    that is an :class:`InputError` saying so.
-
-    >>> from abcore.plan import ExperimentPlan
-    >>> o = readout_options(ExperimentPlan(method="always_valid", planned_n_per_arm=20_000))
-    >>> o.method, o.planned_n
-    ('always_valid', 40000)
-    """
-    if plan is None or plan.method == "fixed":
-        return ReadoutOptions(**given)
-    try:
-        planned = sequential.planned_tuning_n(plan)
-    except ValueError as exc:
-        raise InputError(
-            f"The plan reads results with the {plan.method.replace('_', '-')} method, which "
-            f"needs the planned sample size, but the plan cannot be sized: {exc}"
-        ) from exc
-    return ReadoutOptions(
-        **given,
-        method=plan.method,
-        planned_n=planned,
-        tuning_n=plan.tuning_n,
-        looks=plan.looks,
-        spending=plan.spending,
-        rho=plan.rho,
-    )
-
-
 def trend_check(trend: validity.TrendResult) -> Check:
     """A fading (novelty) effect is a maturity condition; other trends are information."""
     kind = "maturity" if trend.pattern == "novelty" else "info"
@@ -639,7 +468,7 @@ def analyze_aggregates(
     ``relative_method`` and ``cuped`` when given; the table, the breakdowns and the decision
     all use the same options.
     """
-    opts = _options(
+    opts = resolve_options(
         options, plan, alpha, correction=correction, relative_method=relative_method, cuped=cuped
     )
     srm = srm_test(aggregates.counts(), _shares(aggregates, expected_shares, plan))
@@ -659,8 +488,6 @@ def analyze_aggregates(
     all_checks += [trend_check(t) for t in trends]
     recommendation = None
     if plan is not None:
-        from abcore.decision import decide
-
         comparisons = plan_comparisons(aggregates, plan, opts)
         recommendation = decide(plan, comparisons, all_checks, options=opts)
     return Analysis(
@@ -707,8 +534,6 @@ def _planned_size(plan: ExperimentPlan | None) -> tuple[int | None, int | None]:
         return None, None
     n, days = plan.planned_n_per_arm, plan.planned_days
     if n is None:
-        from abcore.planning import size_plan
-
         try:
             sizing = size_plan(plan)
         except ValueError:
@@ -944,7 +769,7 @@ def analyze(
             )
     finally:
         con.close()
-    opts = _options(
+    opts = resolve_options(
         options, plan, alpha, correction=correction, relative_method=relative_method, cuped=cuped
     )
     return analyze_aggregates(

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from abcore import sequential, stats
+from abcore.compare import plan_comparisons, readout_options
 from abcore.model import Check, ReadoutOptions
 from abcore.plan import ExperimentPlan, MetricSpec
 
@@ -550,7 +551,7 @@ def decide(
         plan: the experiment plan: metrics with roles, directions and margins, alpha, the
             cost of launching, the planned size.
         comparisons: ``{arm: {metric: Comparison or None}}`` for every plan metric (None: not
-            in the data), as :func:`abcore.analysis.plan_comparisons` computes them with the
+            in the data), as :func:`abcore.compare.plan_comparisons` computes them with the
             readout's options. :class:`abcore.model.Aggregates` are accepted too (a notebook
             shortcut): they are compared with ``options`` first.
         checks: validity checks, read by kind: a failed ``"gate"`` blocks any reading, a
@@ -562,12 +563,8 @@ def decide(
             alpha and method.
     """
     if options is None:
-        from abcore.analysis import readout_options
-
         options = readout_options(plan, alpha=plan.alpha)
     if hasattr(comparisons, "mapping"):
-        from abcore.analysis import plan_comparisons
-
         comparisons = plan_comparisons(comparisons, plan, options)
     by_arm = {arm: dict(by_metric) for arm, by_metric in comparisons.items()}
     maturity = _Maturity(

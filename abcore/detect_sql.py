@@ -4,8 +4,8 @@ Split out of :mod:`abcore.sql` (the readout's statistics) by concern, with its r
 identifiers quoted (:func:`abcore.sql.quote_ident`), values as parameters, nothing here
 touches a database.
 
->>> levels_sql("t", "group", 5)
-'SELECT CAST("group" AS VARCHAR) AS level, count(*) FROM "t" WHERE "group" IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT 5'
+>>> distinct_keys_sql("t", ["user", "day"])
+'SELECT count(*) FROM (SELECT DISTINCT "user", "day" FROM "t")'
 """
 
 from __future__ import annotations

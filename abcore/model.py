@@ -385,7 +385,7 @@ def _count_columns(mapping: Mapping) -> list[str]:
     return cols
 
 
-def _canonical(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+def canonical_stats(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     """Fixed dtypes, so a frame from DuckDB and one rebuilt from JSON compare equal."""
     frame = frame.reset_index(drop=True).copy()
     for col in ("level", "variant", "segment", "segment_value"):
@@ -600,7 +600,7 @@ class Aggregates:
         for col in frame.columns[5:]:
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
         shifts = {m: (float(y), float(x)) for m, (y, x) in data.get("shifts", {}).items()}
-        return cls(_canonical(frame, mapping), mapping, dict(data.get("caps", {})), shifts)
+        return cls(canonical_stats(frame, mapping), mapping, dict(data.get("caps", {})), shifts)
 
 
 def _json_value(value: Any) -> Any:

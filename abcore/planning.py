@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from abcore import config, power, sequential
+from abcore._checks import check_scalar
 from abcore.plan import ExperimentPlan, MetricSpec
 from abcore.sequential import MethodCost
 
@@ -38,6 +39,7 @@ __all__ = [
     "describe_method",
     "detectable_lift_by_days",
     "method_costs_frame",
+    "planned_tuning_n",
     "power_by_days",
     "sample_size_curve",
     "size_plan",
@@ -562,3 +564,18 @@ def default_hypothesis(plan: ExperimentPlan) -> str:
             "or harm."
         )
     return "\n".join(lines)
+
+
+def planned_tuning_n(plan: ExperimentPlan) -> int:
+    """N* for a plan: planned units in control plus one treatment arm (the compared pair).
+
+    Uses ``plan.planned_n_per_arm`` (units in control) when set, else the size the plan's
+    method needs (:func:`size_plan`'s ``method_n_control``). The pair, not
+    every arm, because each comparison's sequence counts the units of its two arms (as
+    gbstats does).
+    """
+    n_control = plan.planned_n_per_arm
+    if n_control is None:
+        n_control = size_plan(plan).method_n_control
+    check_scalar(n_control, "planned_n_per_arm", gt=0)
+    return int(n_control + math.ceil(plan.ratio * n_control - 1e-9))

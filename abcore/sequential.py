@@ -60,7 +60,6 @@ from abcore import config
 from abcore._checks import check_scalar
 
 if TYPE_CHECKING:
-    from abcore.plan import ExperimentPlan
     from abcore.stats import Comparison
 
 __all__ = [
@@ -81,7 +80,6 @@ __all__ = [
     "group_sequential_design",
     "method_costs",
     "mixture_rho",
-    "planned_tuning_n",
     "relative_se",
     "rule_for",
     "sequential_comparison",
@@ -242,10 +240,10 @@ def confidence_sequence(
         estimate: the effect (treatment minus control, or the relative lift).
         se: its standard error (the fixed-horizon one: unpooled, delta method, CUPED...).
         n: units observed so far in the two arms compared (gbstats' ``N``).
-        tuning_n: N*, best set to the plan's planned total for the pair
-            (:func:`planned_tuning_n`). The normal-mixture boundary is tightest, relative to
-            a fixed-horizon interval, near ``n = N*``: tuning it to the planned size spends
-            the least width where the decision will most likely be made, and keeps it
+        tuning_n: N*, best set to the plan's planned total for the pair (for a plan:
+            :func:`abcore.planning.planned_tuning_n`). The normal-mixture boundary is tightest,
+            relative to a fixed-horizon interval, near ``n = N*``: tuning it to the planned
+            size spends the least width where the decision will most likely be made, and keeps it
             valid (only wider) if the experiment stops earlier or runs longer. It must be
             fixed before the data are seen, never chosen from them.
         alpha: error rate over the whole sequence, in (0, 1) (below 0.5 if one-sided).
@@ -374,28 +372,10 @@ def relative_se(abs_effect: Any, se: Any, baseline: Any, baseline_se: Any, cov: 
     return float(out) if np.ndim(out) == 0 else out
 
 
-def planned_tuning_n(plan: ExperimentPlan) -> int:
-    """N* for a plan: planned units in control plus one treatment arm (the compared pair).
-
-    Uses ``plan.planned_n_per_arm`` (units in control) when set, else the size the plan's
-    method needs (:func:`abcore.planning.size_plan`'s ``method_n_control``). The pair, not
-    every arm, because each comparison's sequence counts the units of its two arms (as
-    gbstats does).
-    """
-    from abcore import planning
-
-    n_control = plan.planned_n_per_arm
-    if n_control is None:
-        n_control = planning.size_plan(plan).method_n_control
-    check_scalar(n_control, "planned_n_per_arm", gt=0)
-    return int(n_control + math.ceil(plan.ratio * n_control - 1e-9))
-
-
 def sequential_comparison(
     comparison: Comparison,
     *,
     tuning_n: Any = None,
-    plan: ExperimentPlan | None = None,
     alpha: float | None = None,
     alternative: str | None = None,
 ) -> SequentialComparison:
@@ -403,9 +383,8 @@ def sequential_comparison(
 
     Args:
         comparison: any comparison (proportions, means, ratio, CUPED); scalar or vectorised.
-        tuning_n: N*; defaults to the plan's planned total for the pair
-            (:func:`planned_tuning_n`). One of ``tuning_n`` and ``plan`` is required.
-        plan: the experiment plan, for the default ``tuning_n``.
+        tuning_n: N*, required: for a plan, its planned total for the pair
+            (:func:`abcore.planning.planned_tuning_n`).
         alpha, alternative: default to the comparison's own.
 
     >>> from abcore.stats import compare_proportions
@@ -415,11 +394,9 @@ def sequential_comparison(
     (-0.0007, -0.0127, 0.1193)
     """
     if tuning_n is None:
-        if plan is None:
-            raise ValueError(
-                "tuning_n must be given (or pass the plan, whose planned size is the default)."
-            )
-        tuning_n = planned_tuning_n(plan)
+        raise ValueError(
+            "tuning_n must be given: for a plan, abcore.planning.planned_tuning_n(plan)."
+        )
     alpha = comparison.alpha if alpha is None else alpha
     alternative = comparison.alternative if alternative is None else alternative
     n = np.asarray(comparison.n_control, dtype=float) + np.asarray(

@@ -17,6 +17,7 @@ from scipy import stats as sps
 
 from abcore import config, stats
 from abcore._checks import check_scalar
+from abcore.compare import compare_stats, daily_stats
 from abcore.model import Check, ReadoutOptions
 from abcore.sql import aa_simulation_sql
 
@@ -467,8 +468,6 @@ def effect_trend(
     ``options`` (or ``alpha``) are the readout's: the days are tested as the table tests the
     metric (CUPED on or off alike).
     """
-    from abcore.analysis import compare_stats, daily_stats
-
     options = options or ReadoutOptions(alpha=alpha)
     alpha = options.alpha
     arm = arm or aggregates.treatments[0]

@@ -49,15 +49,20 @@ import pandas as pd
 from sqlglot import exp
 
 from abcore import config
+from abcore.analysis import analyze_aggregates, instrumentation_checks
+from abcore.compare import resolve_options
 from abcore.errors import InputError
+from abcore.ingest.compute import check_arms, check_metrics
 from abcore.model import (
     PAIR_KINDS,
     Aggregates,
     Instrumentation,
     Mapping,
     MetricMapping,
+    canonical_stats,
     stat_column,
 )
+from abcore.sql import rollup_stats_sql
 
 __all__ = [
     "DIALECTS",
@@ -496,10 +501,6 @@ def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
         InputError: the frame is not the output of :func:`stats_query`, or its arms cannot
             be compared (as for a file).
     """
-    from abcore.ingest.compute import _check_arms, _check_metrics
-    from abcore.model import _canonical
-    from abcore.sql import rollup_stats_sql
-
     mapping = _output_mapping(frame)
     arms = frame[frame["variant"].notna()]
     cells, shifts = _cell_sums(arms, mapping)
@@ -513,10 +514,10 @@ def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
     finally:
         con.close()
     overall = stats[stats["level"] == "overall"]
-    mapping = _check_arms(mapping, [str(v) for v in overall["variant"]], overall)
-    _check_metrics(mapping, overall)
+    mapping = check_arms(mapping, [str(v) for v in overall["variant"]], overall)
+    check_metrics(mapping, overall)
     stats = stats.drop(columns=["__ab_day_order"], errors="ignore")
-    aggregates = Aggregates(_canonical(stats, mapping), mapping, {}, shifts)
+    aggregates = Aggregates(canonical_stats(stats, mapping), mapping, {}, shifts)
     return aggregates, _instrumentation(frame, arms, mapping)
 
 
@@ -650,10 +651,8 @@ def _instrumentation(frame: pd.DataFrame, arms: pd.DataFrame, mapping: Mapping) 
 
 
 def _readout(frame: pd.DataFrame, plan: Any, options: Any, expected_shares: Any) -> Any:
-    from abcore.analysis import _options, analyze_aggregates, instrumentation_checks
-
     aggregates, instrumentation = read_output(frame)
-    opts = _options(
+    opts = resolve_options(
         options,
         plan,
         None,

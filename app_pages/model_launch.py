@@ -17,9 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from abcore import config
+from abcore.errors import InputError
 from abcore.launch import canary as canary_engine
 from abcore.launch import drift, interleaving, launch_charts
-from abcore.errors import InputError
 from abcore.launch.launch_report import launch_report_markdown
 from ui.model_launch_state import (
     demo_dataset,

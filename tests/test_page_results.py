@@ -367,7 +367,7 @@ def test_bayesian_toggle_shows_chance_to_beat_and_what_it_is_not():
 
 
 def abcore_compare(result, metric):
-    from abcore.analysis import compare_metric, fixed_options
+    from abcore.compare import compare_metric, fixed_options
 
     return compare_metric(result.aggregates, metric, "treatment", fixed_options(result.options))
 

@@ -15,6 +15,7 @@ from scipy.stats import t as student_t
 from abcore import sequential as seq
 from abcore import stats
 from abcore.plan import ExperimentPlan
+from abcore.planning import planned_tuning_n
 from abcore.suffstats import SampleMean
 
 GBSTATS = "growthbook/growthbook packages/stats/tests/frequentist/test_tests.py"
@@ -327,11 +328,13 @@ def test_relative_se_is_the_stats_delta_method(comparison: stats.Comparison) -> 
 
 
 def test_planned_tuning_n() -> None:
-    assert seq.planned_tuning_n(ExperimentPlan(planned_n_per_arm=31_000)) == 62_000
+    assert planned_tuning_n(ExperimentPlan(planned_n_per_arm=31_000)) == 62_000
     # ExperimentPlan() sizes to 57,763 per arm (abcore.planning's doctest).
-    assert seq.planned_tuning_n(ExperimentPlan()) == 2 * 57_763
+    assert planned_tuning_n(ExperimentPlan()) == 2 * 57_763
     c = stats.compare_proportions(20_000, 2_000, 20_000, 2_150)
-    by_plan = seq.sequential_comparison(c, plan=ExperimentPlan(planned_n_per_arm=31_000))
+    by_plan = seq.sequential_comparison(
+        c, tuning_n=planned_tuning_n(ExperimentPlan(planned_n_per_arm=31_000))
+    )
     by_n = seq.sequential_comparison(c, tuning_n=62_000)
     assert by_plan.absolute.ci_low == by_n.absolute.ci_low
 
@@ -521,7 +524,7 @@ def test_obf_like_boundaries_decrease_over_looks(
         (lambda: seq.method_costs(0), "n_total must be > 0"),
         (lambda: seq.boundary_crossing([0.5, 1], 2, -2, np.nan), "drift must be a number"),
         (
-            lambda: seq.planned_tuning_n(ExperimentPlan(planned_n_per_arm=-3)),
+            lambda: planned_tuning_n(ExperimentPlan(planned_n_per_arm=-3)),
             "planned_n_per_arm must be > 0",
         ),
     ],

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from abcore import ExperimentPlan, MetricSpec
-from abcore.analysis import readout_options
+from abcore.compare import readout_options
 from abcore.decision import decide
 from abcore.sequential import rule_for
 from abcore.stats import compare_proportions

@@ -14,7 +14,7 @@ from scipy.stats import norm
 
 import abcore
 from abcore import ExperimentPlan, MetricSpec, planning, sequential
-from abcore.analysis import readout_options
+from abcore.compare import readout_options
 from abcore.errors import InputError
 from abcore.model import ReadoutOptions
 from abcore.sequential import PeekingRule

@@ -21,7 +21,7 @@ from abcore.model import (
     PAIR_KINDS,
     Aggregates,
     Mapping,
-    _canonical,
+    canonical_stats,
     stat_column,
 )
 from abcore.sql import (
@@ -174,8 +174,8 @@ def _compute_stats(
         frame = _run_data(con, dataset, sql, params).df()
     overall = frame[frame["level"] == "overall"]
     variants = [str(v) for v in overall["variant"]]
-    mapping = _check_arms(mapping, variants, overall)
-    _check_metrics(mapping, overall)
+    mapping = check_arms(mapping, variants, overall)
+    check_metrics(mapping, overall)
     caps = {
         m.name: float(overall[stat_column(m.name, "cap")].iloc[0])
         for m in mapping.metrics
@@ -183,7 +183,10 @@ def _compute_stats(
     }
     frame = frame.drop(columns=[stat_column(m, "cap") for m in caps])
     return Aggregates(
-        _canonical(frame.drop(columns=[DAY_ORDER], errors="ignore"), mapping), mapping, caps, shifts
+        canonical_stats(frame.drop(columns=[DAY_ORDER], errors="ignore"), mapping),
+        mapping,
+        caps,
+        shifts,
     )
 
 
@@ -304,7 +307,10 @@ def _checks_key(mapping: Mapping) -> str:
     )
 
 
-def _check_arms(mapping: Mapping, variants: list[str], overall: pd.DataFrame) -> Mapping:
+def check_arms(mapping: Mapping, variants: list[str], overall: pd.DataFrame) -> Mapping:
+    """The mapping with its control settled, or an InputError when the arms found cannot be
+    compared (none, too many, one, a control not among them); shared with the warehouse
+    reader, so a file and a query's output fail alike."""
     v = mapping.variant
     if not variants:
         raise InputError(f"No row has a value in the variant column '{v}': pick another column.")
@@ -337,7 +343,9 @@ def _check_arms(mapping: Mapping, variants: list[str], overall: pd.DataFrame) ->
     return dataclasses.replace(mapping, control=control, notes=mapping.notes + tuple(notes))
 
 
-def _check_metrics(mapping: Mapping, overall: pd.DataFrame) -> None:
+def check_metrics(mapping: Mapping, overall: pd.DataFrame) -> None:
+    """An InputError naming the metric whose columns hold no value in some arm (shared with
+    the warehouse reader, as :func:`check_arms` is)."""
     for m in mapping.metrics:
         columns = m.aggregate_columns if mapping.is_aggregated else m.unit_columns
         shown = " and ".join(f"'{c}'" for c in columns)

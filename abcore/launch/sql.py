@@ -5,8 +5,8 @@ Split out of :mod:`abcore.sql` to live with the launch tools, with its rules: id
 quoted (:func:`abcore.sql.quote_ident`), values as ``$n`` parameters, nothing here touches
 a database.
 
->>> value_counts_sql("log", "arm")
-'SELECT CAST("arm" AS VARCHAR) AS v, COUNT(*) AS n FROM "log" WHERE "arm" IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT $1'
+>>> first_rows_sql("log", ["arm", "score", "arm"])
+'SELECT "arm", "score" FROM "log" LIMIT $1'
 """
 
 from __future__ import annotations

@@ -1,0 +1,226 @@
+"""One metric, two arms: the statistic each arm contributes, the test the metric's kind picks,
+and the options the readout tests with.
+
+Every table of the readout (:mod:`abcore.analysis`), the trend check
+(:mod:`abcore.validity`) and the launch decision (:mod:`abcore.decision`) compare through
+:func:`compare_stats`, so none of them can test a metric differently; they import this
+module, and it imports none of them.
+
+>>> from abcore.model import MetricMapping
+>>> from abcore.suffstats import SampleMean
+>>> spec = MetricMapping("converted", "binary")
+>>> c = compare_stats(spec, SampleMean(1000, 100.0, 100.0), SampleMean(1000, 130.0, 130.0))
+>>> round(float(c.abs_effect), 2)
+0.03
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from abcore import config, ingest, sequential, stats
+from abcore.errors import InputError
+from abcore.model import MetricMapping, ReadoutOptions
+from abcore.plan import ExperimentPlan
+from abcore.planning import planned_tuning_n
+from abcore.stats import Comparison
+from abcore.suffstats import PairStatistic, SampleMean
+
+__all__ = [
+    "FAMILIES",
+    "compare_metric",
+    "compare_stats",
+    "daily_stats",
+    "fixed_options",
+    "metric_family",
+    "metric_stat",
+    "plan_comparisons",
+    "readout_options",
+]
+
+
+FAMILIES = ("success", "guardrail", "secondary")
+"""Families of comparisons corrected together: a plan's success metrics (the launch claim),
+its guardrails, and every other metric (exploratory, false-discovery rate)."""
+
+
+def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
+    return pair.y
+
+
+def _uses_pair(spec: MetricMapping) -> bool:
+    """Ratios and CUPED metrics carry pair statistics; a proportion of counts reads as a
+    sample of trials."""
+    return spec.kind == "ratio" or spec.covariate is not None
+
+
+def metric_stat(
+    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str, **where: Any
+) -> SampleMean | PairStatistic:
+    """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
+    ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there."""
+    getter = aggregates.pair if _uses_pair(spec) else aggregates.sample_mean
+    return getter(spec.name, arm, **where)
+
+
+def compare_stats(
+    spec: MetricMapping,
+    control: SampleMean | PairStatistic,
+    treatment: SampleMean | PairStatistic,
+    options: ReadoutOptions | None = None,
+    *,
+    alternative: str = config.ALTERNATIVE,
+) -> Comparison:
+    """The one place where a metric's kind picks its test.
+
+    A pooled z-test for binary metrics and proportions of counts, Welch for continuous
+    metrics, the delta method for ratios, and CUPED when the metric has a pre-period
+    covariate and ``options.cuped`` is on (off: the same units without the adjustment).
+    The overall table, the daily and segment breakdowns, the trend and the decision all
+    call this, so none of them can test a metric differently.
+
+    With a peeking-safe ``options.method`` the interval and p-value become the method's
+    (:meth:`abcore.sequential.PeekingRule.apply`: the confidence sequence and always-valid
+    p-value, or the current group-sequential look's boundary) at this comparison's units.
+    """
+    options = options or ReadoutOptions()
+    kwargs = {
+        "alpha": options.alpha,
+        "alternative": alternative,
+        "relative_method": options.relative_method,
+    }
+    rule = sequential.rule_for(options)
+    c = _fixed_horizon(spec, control, treatment, options, kwargs)
+    return c if rule is None else rule.apply(c)
+
+
+def _fixed_horizon(
+    spec: MetricMapping,
+    control: SampleMean | PairStatistic,
+    treatment: SampleMean | PairStatistic,
+    options: ReadoutOptions,
+    kwargs: dict[str, Any],
+) -> Comparison:
+    if spec.kind == "ratio":
+        return stats.compare_ratios(control, treatment, **kwargs)
+    binary = spec.kind in ("binary", "proportion_of_counts")
+    if isinstance(control, PairStatistic):
+        if options.cuped:
+            return stats.compare_cuped(control, treatment, **kwargs)
+        control, treatment = _binary_pair_as_sample(control), _binary_pair_as_sample(treatment)
+    return stats.compare_samples(control, treatment, binary=binary, **kwargs)
+
+
+def fixed_options(options: ReadoutOptions) -> ReadoutOptions:
+    """The same options at the fixed horizon: for the segment breakdown (exploratory, its
+    cells far smaller than the plan) and the novelty trend (a shape, calibrated on
+    fixed-horizon tests)."""
+    return dataclasses.replace(options, method="fixed")
+
+
+def compare_metric(
+    aggregates: ingest.Aggregates,
+    metric: str,
+    arm: str,
+    options: ReadoutOptions | None = None,
+    *,
+    alternative: str = config.ALTERNATIVE,
+    **where: Any,
+) -> Comparison:
+    """Compare one treatment arm with the control on one metric (see :func:`compare_stats`).
+
+    ``where`` selects a day or a segment (``day=...`` or ``segment=..., value=...``).
+    """
+    spec = aggregates.mapping.metric(metric)
+    control = metric_stat(aggregates, spec, aggregates.control, **where)
+    treatment = metric_stat(aggregates, spec, arm, **where)
+    return compare_stats(spec, control, treatment, options, alternative=alternative)
+
+
+def metric_family(plan: ExperimentPlan | None, metric: str) -> str:
+    """The family a metric's comparisons are corrected in: its role in the plan, and
+    "secondary" for a metric the plan does not name; "all" without a plan."""
+    if plan is None:
+        return "all"
+    for spec in plan.metrics:
+        if spec.name == metric and spec.role in FAMILIES:
+            return spec.role
+    return "secondary"
+
+
+def plan_comparisons(
+    aggregates: ingest.Aggregates, plan: ExperimentPlan, options: ReadoutOptions | None = None
+) -> dict[str, dict[str, Comparison | None]]:
+    """What the decision reads: every plan metric in every treatment arm (None when the
+    metric is not in the data), tested two-sided with ``options`` as the table is; the
+    decision derives its one-sided tests from these."""
+    known = {m.name for m in aggregates.mapping.metrics}
+    return {
+        arm: {
+            spec.name: compare_metric(aggregates, spec.name, arm, options)
+            if spec.name in known
+            else None
+            for spec in plan.metrics
+        }
+        for arm in aggregates.treatments
+    }
+
+
+def daily_stats(
+    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str
+) -> list[SampleMean | PairStatistic]:
+    """The statistic of each day's new units in one arm (zeros on a day the arm has none)."""
+    out = []
+    for day in aggregates.days:
+        try:
+            out.append(metric_stat(aggregates, spec, arm, day=day))
+        except ValueError:  # no units of this arm on that day
+            empty = metric_stat(aggregates, spec, arm)
+            out.append(type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1))))
+    return out
+
+
+def resolve_options(
+    options: ReadoutOptions | None, plan: ExperimentPlan | None, alpha: float | None, **given: Any
+) -> ReadoutOptions:
+    """``options`` when given, else one built from the keyword arguments of the call; the
+    alpha defaults to the plan's (the error rate it was sized for)."""
+    if options is not None:
+        return options
+    if alpha is None:
+        alpha = plan.alpha if plan is not None else config.ALPHA
+    return readout_options(plan, alpha=alpha, **given)
+
+
+def readout_options(plan: ExperimentPlan | None, **given: Any) -> ReadoutOptions:
+    """:class:`ReadoutOptions` that read results with the plan's method.
+
+    A peeking-safe plan sets the method, its design and N (the planned units of control plus
+    one arm, :func:`abcore.planning.planned_tuning_n`); ``given`` are the other options.
+    A plan whose size cannot be computed cannot tell its sequence when to be tightest:
+    that is an :class:`InputError` saying so.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> o = readout_options(ExperimentPlan(method="always_valid", planned_n_per_arm=20_000))
+    >>> o.method, o.planned_n
+    ('always_valid', 40000)
+    """
+    if plan is None or plan.method == "fixed":
+        return ReadoutOptions(**given)
+    try:
+        planned = planned_tuning_n(plan)
+    except ValueError as exc:
+        raise InputError(
+            f"The plan reads results with the {plan.method.replace('_', '-')} method, which "
+            f"needs the planned sample size, but the plan cannot be sized: {exc}"
+        ) from exc
+    return ReadoutOptions(
+        **given,
+        method=plan.method,
+        planned_n=planned,
+        tuning_n=plan.tuning_n,
+        looks=plan.looks,
+        spending=plan.spending,
+        rho=plan.rho,
+    )
