@@ -37,7 +37,7 @@ from abcore.compare import (
 )
 from abcore.decision import decide
 from abcore.errors import InputError
-from abcore.model import Check, Mapping, MetricMapping, ReadoutOptions
+from abcore.model import Aggregates, Check, Instrumentation, Mapping, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.planning import size_plan
 from abcore.stats import Comparison
@@ -113,7 +113,7 @@ class Analysis:
     checks: list[Check]
     daily: pd.DataFrame
     segments: pd.DataFrame
-    aggregates: ingest.Aggregates
+    aggregates: Aggregates
     options: ReadoutOptions = field(default_factory=ReadoutOptions)
     plan: ExperimentPlan | None = None
     recommendation: Any = None
@@ -214,7 +214,7 @@ def _finish(rows: list[dict[str, Any]], alpha: float, correction: str) -> pd.Dat
 
 
 def effects_table(
-    aggregates: ingest.Aggregates,
+    aggregates: Aggregates,
     options: ReadoutOptions | None = None,
     plan: ExperimentPlan | None = None,
 ) -> pd.DataFrame:
@@ -258,7 +258,7 @@ BAYES_COLUMNS = (
 
 
 def bayes_effects(
-    aggregates: ingest.Aggregates,
+    aggregates: Aggregates,
     options: ReadoutOptions | None = None,
     plan: ExperimentPlan | None = None,
     *,
@@ -322,7 +322,7 @@ def _cumulate(stat_by_day: list[Any]) -> list[Any]:
 
 
 def cumulative_effects(
-    aggregates: ingest.Aggregates, options: ReadoutOptions | None = None
+    aggregates: Aggregates, options: ReadoutOptions | None = None
 ) -> pd.DataFrame:
     """The effect as it looked at the end of each day, from the units exposed so far.
 
@@ -380,9 +380,7 @@ def cumulative_effects(
     return frame
 
 
-def segment_effects(
-    aggregates: ingest.Aggregates, options: ReadoutOptions | None = None
-) -> pd.DataFrame:
+def segment_effects(aggregates: Aggregates, options: ReadoutOptions | None = None) -> pd.DataFrame:
     """Effects per segment value; p-values adjusted across every cell of the breakdown.
 
     Always at the fixed horizon (see :func:`fixed_options`): a segment is exploratory.
@@ -415,7 +413,7 @@ def segment_effects(
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def _shares(aggregates: ingest.Aggregates, expected: Any, plan: ExperimentPlan | None) -> dict:
+def _shares(aggregates: Aggregates, expected: Any, plan: ExperimentPlan | None) -> dict:
     arms = aggregates.variants
     if expected is None and plan is not None and set(plan.expected_shares) == set(arms):
         expected = plan.expected_shares
@@ -449,7 +447,7 @@ def trend_check(trend: validity.TrendResult) -> Check:
 
 
 def analyze_aggregates(
-    aggregates: ingest.Aggregates,
+    aggregates: Aggregates,
     *,
     expected_shares: Any = None,
     alpha: float | None = None,
@@ -507,7 +505,7 @@ def analyze_aggregates(
 
 
 def planned_arm_sizes(
-    plan: ExperimentPlan | None, n_control: int, aggregates: ingest.Aggregates
+    plan: ExperimentPlan | None, n_control: int, aggregates: Aggregates
 ) -> dict[str, int]:
     """Each arm's planned units: the control's size scaled by the arm's planned share.
 
@@ -543,7 +541,7 @@ def _planned_size(plan: ExperimentPlan | None) -> tuple[int | None, int | None]:
 
 
 def success_trends(
-    aggregates: ingest.Aggregates,
+    aggregates: Aggregates,
     plan: ExperimentPlan | None,
     *,
     options: ReadoutOptions | None = None,
@@ -576,7 +574,7 @@ def plan_metric_mappings(plan: ExperimentPlan, columns: Sequence[str]) -> list[M
     return out
 
 
-def _one_arm_sentence(inst: ingest.Instrumentation) -> str:
+def _one_arm_sentence(inst: Instrumentation) -> str:
     checked, units = inst.units_checked, inst.units
     if checked is None or units is None or checked >= units:
         return "Every unit is in exactly one arm."
@@ -590,7 +588,7 @@ def _one_arm_sentence(inst: ingest.Instrumentation) -> str:
     )
 
 
-def instrumentation_checks(inst: ingest.Instrumentation) -> list[Check]:
+def instrumentation_checks(inst: Instrumentation) -> list[Check]:
     """Turn instrumentation counts into checks with sentences."""
     out = []
     if inst.units_in_multiple_arms is not None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from abcore import config, ingest, sequential, stats
+from abcore import config, sequential, stats
 from abcore.errors import InputError
-from abcore.model import MetricMapping, ReadoutOptions
+from abcore.model import Aggregates, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.planning import planned_tuning_n
 from abcore.stats import Comparison
@@ -56,7 +56,7 @@ def _uses_pair(spec: MetricMapping) -> bool:
 
 
 def metric_stat(
-    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str, **where: Any
+    aggregates: Aggregates, spec: MetricMapping, arm: str, **where: Any
 ) -> SampleMean | PairStatistic:
     """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
     ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there."""
@@ -120,7 +120,7 @@ def fixed_options(options: ReadoutOptions) -> ReadoutOptions:
 
 
 def compare_metric(
-    aggregates: ingest.Aggregates,
+    aggregates: Aggregates,
     metric: str,
     arm: str,
     options: ReadoutOptions | None = None,
@@ -150,7 +150,7 @@ def metric_family(plan: ExperimentPlan | None, metric: str) -> str:
 
 
 def plan_comparisons(
-    aggregates: ingest.Aggregates, plan: ExperimentPlan, options: ReadoutOptions | None = None
+    aggregates: Aggregates, plan: ExperimentPlan, options: ReadoutOptions | None = None
 ) -> dict[str, dict[str, Comparison | None]]:
     """What the decision reads: every plan metric in every treatment arm (None when the
     metric is not in the data), tested two-sided with ``options`` as the table is; the
@@ -168,7 +168,7 @@ def plan_comparisons(
 
 
 def daily_stats(
-    aggregates: ingest.Aggregates, spec: MetricMapping, arm: str
+    aggregates: Aggregates, spec: MetricMapping, arm: str
 ) -> list[SampleMean | PairStatistic]:
     """The statistic of each day's new units in one arm (zeros on a day the arm has none)."""
     out = []

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from abcore.errors import InputError
-from abcore.ingest import Aggregates
+from abcore.model import Aggregates
 
 __all__ = ["RESULTS_KEY", "results_from_query_params", "results_to_query_params"]
 

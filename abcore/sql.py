@@ -29,25 +29,13 @@ from typing import Any
 from abcore import config
 from abcore._checks import check_scalar
 from abcore.model import (
-    GROUP_COLUMNS,
-    METRIC_KINDS,
-    PAIR_FIELDS,
     PAIR_KINDS,
-    SHAPES,
-    STAT_FIELDS,
     Mapping,
     MetricMapping,
     stat_column,
 )
 
 __all__ = [
-    "GROUP_COLUMNS",
-    "METRIC_KINDS",
-    "PAIR_FIELDS",
-    "SHAPES",
-    "STAT_FIELDS",
-    "Mapping",
-    "MetricMapping",
     "cap_percentiles",
     "cell_checks_sql",
     "cell_count_sql",
@@ -55,7 +43,6 @@ __all__ = [
     "normalize_name",
     "quote_ident",
     "rollup_stats_sql",
-    "stat_column",
     "sufficient_stats_sql",
     "unit_checks_sql",
     "unit_day_checks_sql",

@@ -18,13 +18,14 @@ from scipy import stats as sps
 from abcore import config, stats
 from abcore._checks import check_scalar
 from abcore.compare import compare_stats, daily_stats
-from abcore.model import Check, ReadoutOptions
+from abcore.model import Aggregates, Check, ReadoutOptions
 from abcore.sql import aa_simulation_sql
+from abcore.stats import adjust_p_values, compare_ratios, compare_samples
+from abcore.suffstats import PairStatistic, SampleMean
 
 __all__ = [
     "AAResult",
     "ArmShare",
-    "Check",
     "SRMResult",
     "TrendResult",
     "aa_simulation_sql",
@@ -163,7 +164,7 @@ def srm_test(
 # ---- SRM by day and by segment --------------------------------------------------------------
 
 
-def srm_by_day(aggregates: Any, expected_shares: Mapping[str, float]) -> pd.DataFrame:
+def srm_by_day(aggregates: Aggregates, expected_shares: Mapping[str, float]) -> pd.DataFrame:
     """The sample-ratio test on each day's new units: a broken day shows up as a spike.
 
     The days' p-values are Holm-adjusted before they get a status: 28 days tested at 5%
@@ -190,8 +191,6 @@ def _with_srm_status(frame: pd.DataFrame) -> pd.DataFrame:
     """Holm-adjusted p-values and the SRM status (fail / warn / pass) on them."""
     if frame.empty:
         return frame
-    from abcore.stats import adjust_p_values
-
     frame["p_value_adjusted"] = adjust_p_values(frame["p_value"].to_numpy(float), "holm")
     frame["status"] = [
         "fail" if p < config.SRM_THRESHOLD else "warn" if p < config.SRM_WARN_THRESHOLD else "pass"
@@ -200,7 +199,7 @@ def _with_srm_status(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def srm_by_segment(aggregates: Any, expected_shares: Mapping[str, float]) -> pd.DataFrame:
+def srm_by_segment(aggregates: Aggregates, expected_shares: Mapping[str, float]) -> pd.DataFrame:
     """The sample-ratio test within each segment value, p-values Holm-adjusted.
 
     A mismatch confined to one platform or country points at the cause (a client bug, a
@@ -232,15 +231,13 @@ def srm_by_segment(aggregates: Any, expected_shares: Mapping[str, float]) -> pd.
 # ---- pre-period balance ---------------------------------------------------------------------
 
 
-def preperiod_balance(aggregates: Any, *, alpha: float = config.ALPHA) -> list[Check]:
+def preperiod_balance(aggregates: Aggregates, *, alpha: float = config.ALPHA) -> list[Check]:
     """Are the arms alike *before* the experiment? A difference on a pre-period covariate
     means the randomization (or the covariate's logging) is broken: an A/A on old data.
 
     Tests each covariate's mean between the control and every arm (Welch); the threshold
     for failure is the SRM threshold after a Bonferroni split across the tests.
     """
-    from abcore.stats import compare_samples
-
     specs = [m for m in aggregates.mapping.metrics if m.covariate is not None]
     tests = []
     for spec in specs:
@@ -332,9 +329,6 @@ def simulate_aa(
     seed: int = config.DEMO_SEED,
 ) -> AAResult:
     """Run a simulated A/A on the control arm of the uploaded data (see :class:`AAResult`)."""
-    from abcore.stats import compare_ratios, compare_samples
-    from abcore.suffstats import PairStatistic, SampleMean
-
     check_scalar(simulations, "simulations", ge=100, le=100_000)
     spec = mapping.metric(metric)
     sql, params = aa_simulation_sql(
@@ -455,7 +449,7 @@ class TrendResult:
 
 
 def effect_trend(
-    aggregates: Any,
+    aggregates: Aggregates,
     metric: str,
     arm: str | None = None,
     *,
@@ -550,7 +544,7 @@ def _sum(items: Sequence[Any]) -> Any:
 
 
 def duration_checks(
-    aggregates: Any,
+    aggregates: Aggregates,
     *,
     planned_n_per_arm: int | Mapping[str, int] | None = None,
     planned_days: int | None = None,
@@ -656,15 +650,13 @@ def duration_checks(
     return out
 
 
-def exclude_days(aggregates: Any, days: Sequence[Any]) -> Any:
+def exclude_days(aggregates: Aggregates, days: Sequence[Any]) -> Any:
     """The aggregates without the units first exposed on ``days`` (an outage, a campaign).
 
     Sufficient statistics add, so the overall rows are rebuilt from the remaining days
     without reading the file again. The segment breakdown cannot be rebuilt that way and is
     dropped.
     """
-    from abcore.ingest import Aggregates
-
     frame = aggregates.frame
     day_rows = frame[frame["level"] == "day"]
 

@@ -19,8 +19,8 @@ from streamlit.errors import StreamlitAPIException
 
 from abcore import charts, config, warehouse
 from abcore.errors import InputError
+from abcore.model import SHAPES, Mapping, MetricMapping
 from abcore.report import effects_csv
-from abcore.sql import SHAPES, Mapping, MetricMapping
 from ui import results_state as rs
 from ui.decision_state import SHARED_KEY
 from ui.results_state import pick

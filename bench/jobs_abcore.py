@@ -12,8 +12,8 @@ import pandas as pd
 
 import abcore
 from abcore import analysis, ingest, planning
+from abcore.model import MetricMapping
 from abcore.plan import ExperimentPlan
-from abcore.sql import MetricMapping
 from bench import spec
 
 DEMO_PLAN = Path(__file__).resolve().parent.parent / "sample_data" / "demo_plan.json"

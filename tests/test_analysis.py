@@ -12,7 +12,7 @@ from real_data import REAL, real
 import abcore
 from abcore import ExperimentPlan, InputError, MetricSpec, stats
 from abcore.analysis import analyze_aggregates
-from abcore.ingest import Aggregates
+from abcore.model import Aggregates
 from sample_data.generate import make_experiment
 
 

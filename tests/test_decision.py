@@ -9,7 +9,7 @@ import pytest
 import abcore
 from abcore import ExperimentPlan, MetricSpec
 from abcore.decision import decide
-from abcore.validity import Check
+from abcore.model import Check
 from sample_data.generate import make_experiment, make_scenario
 
 PLAN = ExperimentPlan(

@@ -124,3 +124,35 @@ def test_graph_reads_every_module() -> None:
 def test_abcore_has_no_import_cycle() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle in abcore: " + " -> ".join(cycle or [])
+
+
+def _defined_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def test_domain_types_have_one_import_path() -> None:
+    """``Mapping``, ``Check``, ``Aggregates``... are defined in ``abcore.model`` and imported
+    from there everywhere in the project, never through a module that happens to import them
+    (``abcore.sql``, ``abcore.validity``, ``abcore.ingest`` once re-exported them)."""
+    model = _defined_names(ROOT / PACKAGE / "model.py")
+    folders = [PACKAGE, "ui", "app_pages", "tests", "bench", "sample_data"]
+    files = [p for f in folders for p in sorted((ROOT / f).rglob("*.py"))] + [ROOT / "app.py"]
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if node.module.startswith(PACKAGE) and node.module != f"{PACKAGE}.model":
+                names = [a.name for a in node.names if a.name in model]
+                if names:
+                    rel = path.relative_to(ROOT)
+                    found.append(f"{rel}:{node.lineno} {', '.join(names)} from {node.module}")
+    assert not found, "import these from abcore.model: " + "; ".join(found)

@@ -22,10 +22,7 @@ import pytest
 
 from abcore import InputError, config
 from abcore.ingest import (
-    Aggregates,
     Dataset,
-    Mapping,
-    MetricMapping,
     compute_stats,
     connect,
     detect_schema,
@@ -34,7 +31,7 @@ from abcore.ingest import (
     load,
     units_repeat,
 )
-from abcore.sql import stat_column
+from abcore.model import Aggregates, Mapping, MetricMapping, stat_column
 from abcore.suffstats import PairStatistic, SampleMean
 from sample_data.generate import (
     make_aggregates,

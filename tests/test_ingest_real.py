@@ -18,14 +18,8 @@ from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
 from abcore import config
-from abcore.ingest import (
-    MetricMapping,
-    compute_stats,
-    connect,
-    detect_schema,
-    instrumentation_stats,
-    load,
-)
+from abcore.ingest import compute_stats, connect, detect_schema, instrumentation_stats, load
+from abcore.model import MetricMapping
 
 
 def _path(name: str) -> Path:

@@ -17,9 +17,8 @@ from scipy import stats as sps
 import abcore
 from abcore import ExperimentPlan, MetricSpec
 from abcore.decision import decide
-from abcore.ingest import Aggregates
+from abcore.model import Aggregates, Mapping, MetricMapping
 from abcore.planning import size_plan
-from abcore.sql import Mapping, MetricMapping
 
 
 def band(rate: float, sims: int, level: float = 0.999) -> tuple[float, float]:

@@ -13,16 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from abcore.model import Mapping, MetricMapping, stat_column
 from abcore.sql import (
-    Mapping,
-    MetricMapping,
     cell_checks_sql,
     cell_count_sql,
     finest_stats_sql,
     quote_ident,
     rollup_stats_sql,
     sampled_units_sql,
-    stat_column,
     sufficient_stats_sql,
     unit_checks_sql,
     unit_day_checks_sql,

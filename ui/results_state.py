@@ -39,9 +39,9 @@ from abcore import analysis as engine
 from abcore import config, ingest, stats, warehouse
 from abcore.detect_sql import distinct_counts_sql, distinct_values_sql
 from abcore.errors import InputError
+from abcore.model import Check, Mapping
 from abcore.plan import ExperimentPlan
-from abcore.sql import Mapping, drop_sql
-from abcore.validity import Check
+from abcore.sql import drop_sql
 from ui.state import get_connection
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "demo_experiment.parquet"
@@ -361,7 +361,7 @@ def table_parts(text: str) -> tuple[str, ...]:
 def mapping_columns(mapping: Mapping) -> list[str]:
     """The columns a mapping reads, each once, in the order of its roles.
 
-    >>> from abcore.sql import MetricMapping
+    >>> from abcore.model import MetricMapping
     >>> m = Mapping(variant="arm", unit="uid", segments=("os",), metrics=(
     ...     MetricMapping("revenue", "continuous", covariate="pre"),
     ...     MetricMapping("ctr", "ratio", numerator="clicks", denominator="views")))
@@ -377,7 +377,7 @@ def mapping_columns(mapping: Mapping) -> list[str]:
 def output_roles_sentence(mapping: Mapping) -> str:
     """The roles an uploaded warehouse result carries, in one line.
 
-    >>> from abcore.sql import MetricMapping
+    >>> from abcore.model import MetricMapping
     >>> m = Mapping(variant="arm", control="a", timestamp="ts", segments=("os", "country"),
     ...     metrics=(MetricMapping("converted", "binary"), MetricMapping("revenue", "continuous")))
     >>> print(output_roles_sentence(m))

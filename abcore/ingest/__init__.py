@@ -2,9 +2,9 @@
 
 The data never leaves DuckDB: only per-arm aggregates (counts, sums, sums of squares and
 cross-products, per day and per segment) come back as a small pandas frame, from SQL that
-:mod:`abcore.sql` generates from the column :class:`Mapping`. Each browser session owns its
-own connection (:func:`connect`) and each upload gets a table named with a fresh uuid, so two
-sessions never see each other's data.
+:mod:`abcore.sql` generates from the column :class:`~abcore.model.Mapping`. Each browser
+session owns its own connection (:func:`connect`) and each upload gets a table named with a
+fresh uuid, so two sessions never see each other's data.
 
 Typical use::
 
@@ -32,14 +32,12 @@ from abcore.ingest.compute import compute_stats, units_repeat
 from abcore.ingest.detect import detect_schema, unit_repeats
 from abcore.ingest.instrument import instrumentation_stats
 from abcore.ingest.load import load
-from abcore.model import Aggregates, Instrumentation, Mapping, MetricMapping
+from abcore.model import Aggregates as Aggregates
 
+# Aggregates is defined in abcore.model (import it from there); ``ingest.Aggregates`` stays
+# only while the UI's annotations still spell it so.
 __all__ = [
-    "Aggregates",
     "Dataset",
-    "Instrumentation",
-    "Mapping",
-    "MetricMapping",
     "compute_stats",
     "connect",
     "detect_schema",
