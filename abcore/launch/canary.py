@@ -43,6 +43,7 @@ from abcore import config
 from abcore import power as power_calc
 from abcore._checks import check_scalar
 from abcore.errors import InputError
+from abcore.launch.sql import first_rows_sql, group_numbers_sql, value_counts_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -611,8 +612,6 @@ def group_levels(con: duckdb.DuckDBPyConnection, dataset: Dataset, group: str) -
         InputError: the column is missing, or holds more than 10 values (it names servers or
             requests, not the two deployments).
     """
-    from abcore.launch.sql import value_counts_sql
-
     if group not in dataset.names:
         raise InputError(
             f"The column '{group}' is not in {dataset.source}: pick the column that says "
@@ -644,8 +643,6 @@ def read_canary(
         InputError: a column is missing or holds text, a group label is absent, the two
             labels are the same, or no metric is chosen.
     """
-    from abcore.launch.sql import group_numbers_sql
-
     if not metrics:
         raise InputError("Choose at least one metric column to judge the canary on.")
     if baseline == canary:
@@ -690,8 +687,6 @@ def read_columns(
     Raises:
         InputError: a column is missing.
     """
-    from abcore.launch.sql import first_rows_sql
-
     for col in columns:
         if col not in dataset.names:
             raise InputError(

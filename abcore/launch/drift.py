@@ -54,6 +54,7 @@ from scipy.stats import chi2, chi2_contingency, ks_2samp, ttest_ind, wasserstein
 from abcore import config
 from abcore._checks import check_scalar
 from abcore.errors import InputError
+from abcore.launch.sql import sampled_columns_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -737,8 +738,6 @@ def read_pair(
     Raises:
         InputError: the two files share no column.
     """
-    from abcore.launch.sql import sampled_columns_sql
-
     check_scalar(max_rows, "max_rows", ge=1)
     shared = [c for c in reference.names if c in set(current.names)]
     if not shared:

@@ -45,6 +45,7 @@ from abcore import config
 from abcore import power as power_calc
 from abcore._checks import check_scalar
 from abcore.errors import InputError
+from abcore.launch.sql import interleaving_outcomes_sql, value_counts_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -349,8 +350,6 @@ def credit_levels(con: duckdb.DuckDBPyConnection, dataset: Dataset, credit: str)
         InputError: the column is not in the file, or holds more values than a credit column
             can (A, B and a few spellings of 'no click').
     """
-    from abcore.launch.sql import value_counts_sql
-
     if credit not in dataset.names:
         raise InputError(
             f"The column '{credit}' is not in {dataset.source}: pick the column that says "
@@ -388,8 +387,6 @@ def user_outcomes(
         InputError: a column is missing, the two labels are the same, or no row carries
             either label.
     """
-    from abcore.launch.sql import interleaving_outcomes_sql
-
     for role, col in (("user", user), ("credit", credit)):
         if col not in dataset.names:
             raise InputError(
