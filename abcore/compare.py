@@ -51,8 +51,8 @@ def _binary_pair_as_sample(pair: PairStatistic) -> SampleMean:
 
 def _uses_pair(spec: MetricMapping) -> bool:
     """Ratios and CUPED metrics carry pair statistics; a proportion of counts reads as a
-    sample of trials."""
-    return spec.kind == "ratio" or spec.covariate is not None
+    sample of trials (its kind's ``statistic``, :data:`abcore.model.KINDS`)."""
+    return spec.metric_kind.statistic == "pair" or spec.covariate is not None
 
 
 def metric_stat(
@@ -74,9 +74,10 @@ def compare_stats(
 ) -> Comparison:
     """The one place where a metric's kind picks its test.
 
-    A pooled z-test for binary metrics and proportions of counts, Welch for continuous
-    metrics, the delta method for ratios, and CUPED when the metric has a pre-period
-    covariate and ``options.cuped`` is on (off: the same units without the adjustment).
+    The kind's declared test (:data:`abcore.model.KINDS`): a pooled z-test for binary
+    metrics and proportions of counts, Welch for continuous metrics, the delta method for
+    ratios; and CUPED, whatever the kind, when the metric has a pre-period covariate and
+    ``options.cuped`` is on (off: the same units without the adjustment).
     The overall table, the daily and segment breakdowns, the trend and the decision all
     call this, so none of them can test a metric differently.
 
@@ -102,14 +103,12 @@ def _fixed_horizon(
     options: ReadoutOptions,
     kwargs: dict[str, Any],
 ) -> Comparison:
-    if spec.kind == "ratio":
-        return stats.compare_ratios(control, treatment, **kwargs)
-    binary = spec.kind in ("binary", "proportion_of_counts")
-    if isinstance(control, PairStatistic):
+    kind = spec.metric_kind
+    if kind.statistic != "pair" and isinstance(control, PairStatistic):  # a covariate's pairs
         if options.cuped:
             return stats.compare_cuped(control, treatment, **kwargs)
         control, treatment = _binary_pair_as_sample(control), _binary_pair_as_sample(treatment)
-    return stats.compare_samples(control, treatment, binary=binary, **kwargs)
+    return kind.test(control, treatment, **kwargs)
 
 
 def fixed_options(options: ReadoutOptions) -> ReadoutOptions:

@@ -2,6 +2,7 @@
 
 * :class:`Mapping` / :class:`MetricMapping`: which column plays which role (the user-editable
   output of schema detection, the only input of the SQL generators).
+* :class:`MetricKind` / :data:`KINDS`: what each kind of metric needs and how it is tested.
 * :class:`Aggregates`: the sufficient statistics per arm, day and segment that a scan, a
   warehouse query, an aggregated upload or a share link produce; every readout starts here.
 * :class:`Instrumentation`: the counts behind the instrumentation checks.
@@ -18,7 +19,9 @@ Nothing here touches a database: the readers (:mod:`abcore.ingest`) and the quer
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -26,13 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import config
+from abcore import config, stats
 from abcore._checks import check_scalar
 from abcore.suffstats import PairStatistic, SampleMean
 
 __all__ = [
     "CHECK_KINDS",
     "GROUP_COLUMNS",
+    "KINDS",
     "METRIC_KINDS",
     "PAIR_FIELDS",
     "PAIR_KINDS",
@@ -42,6 +46,7 @@ __all__ = [
     "Check",
     "Instrumentation",
     "Mapping",
+    "MetricKind",
     "MetricMapping",
     "ReadoutOptions",
     "stat_column",
@@ -49,8 +54,6 @@ __all__ = [
 
 SHAPES = ("unit", "aggregated", "daily")
 """unit: one row per unit (or unit-day); aggregated: per-arm rows of sums; daily: with a date."""
-METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts")
-PAIR_KINDS = ("ratio", "proportion_of_counts")
 LEVELS = ("overall", "day", "segment")
 GROUP_COLUMNS = ("level", "variant", "day", "segment", "segment_value", "n")
 """Leading columns of every sufficient-statistics result, before the per-metric columns."""
@@ -60,6 +63,120 @@ PAIR_FIELDS = ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
 """Per-metric columns of ratio, proportion-of-counts and CUPED metrics (complete pairs only):
 ``y`` is the numerator (or the metric), ``x`` the denominator (or the covariate)."""
 SEP = "__"
+
+
+@dataclass(frozen=True)
+class MetricKind:
+    """What a kind of metric is, declared once: the columns it is mapped from, the
+    sufficient statistics its cells carry, how they are read, and its test.
+
+    The SQL (:mod:`abcore.sql`, :mod:`abcore.warehouse`), the aggregates and the comparison
+    (:func:`abcore.compare.compare_stats`) read these properties instead of naming kinds, so
+    a kind is added here, in :data:`KINDS`, and nowhere else (its detection and its label on
+    the pages aside). A covariate (CUPED) is not a kind: it adds pair statistics to a
+    ``"sample"`` kind and is tested the same way for all of them; regression adjustment
+    will generalise it there. A kind whose test needs other statistics (a quantile's
+    sketch) declares new ``fields`` and a new ``statistic``.
+
+    Attributes:
+        name: the ``MetricMapping.kind`` string.
+        description: one line for pickers and help text.
+        pair: mapped as ``numerator`` / ``denominator``; its cells carry
+            :data:`PAIR_FIELDS` over complete pairs (else :data:`STAT_FIELDS`, plus
+            :data:`PAIR_FIELDS` with a covariate).
+        statistic: what its test reads: ``"sample"`` a :class:`SampleMean` of units,
+            ``"trials"`` a :class:`SampleMean` of trials built from the pair sums (successes
+            out of trials), ``"pair"`` a :class:`PairStatistic`.
+        zero_one: each value is 0 or 1 (a conversion): read as yes/no, rolled up per unit
+            by ``max`` (converted on any row), checked against 0/1, its sum is its own sum
+            of squares.
+        shifted: its values are amounts whose sums are taken around a shift (see
+            :class:`Aggregates`); conversions and counts are read as such.
+        cappable: winsorizing at a percentile applies (an amount per unit).
+        range_check: the instrumentation check on its values: ``"out_of_range"`` (outside
+            0/1, or successes above trials) or ``"negative"``.
+        test: the fixed-horizon test, ``test(control, treatment, **kwargs)`` with the
+            :func:`abcore.stats.compare_samples` keywords (alpha, alternative,
+            relative_method).
+
+    >>> KINDS["proportion_of_counts"].statistic, KINDS["ratio"].fields == PAIR_FIELDS
+    ('trials', True)
+    """
+
+    name: str
+    description: str
+    pair: bool
+    statistic: str
+    zero_one: bool
+    shifted: bool
+    cappable: bool
+    range_check: str
+    test: Callable[..., Any]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The per-metric statistics of a cell (without the metric prefix)."""
+        return PAIR_FIELDS if self.pair else STAT_FIELDS
+
+    @property
+    def unit_rollup(self) -> str:
+        """How a unit's rows add up to the unit's value: a conversion if any row converted
+        (``max``), else the sum."""
+        return "max" if self.zero_one else "sum"
+
+
+KINDS: dict[str, MetricKind] = {
+    k.name: k
+    for k in (
+        MetricKind(
+            "binary",
+            "yes/no per unit (a conversion): pooled two-proportion z-test",
+            pair=False,
+            statistic="sample",
+            zero_one=True,
+            shifted=False,
+            cappable=False,
+            range_check="out_of_range",
+            test=functools.partial(stats.compare_samples, binary=True),
+        ),
+        MetricKind(
+            "continuous",
+            "any number per unit (revenue, load time): Welch's t-test",
+            pair=False,
+            statistic="sample",
+            zero_one=False,
+            shifted=True,
+            cappable=True,
+            range_check="negative",
+            test=functools.partial(stats.compare_samples, binary=False),
+        ),
+        MetricKind(
+            "ratio",
+            "sum of a numerator over sum of a denominator per unit: delta method",
+            pair=True,
+            statistic="pair",
+            zero_one=False,
+            shifted=True,
+            cappable=False,
+            range_check="negative",
+            test=stats.compare_ratios,
+        ),
+        MetricKind(
+            "proportion_of_counts",
+            "successes out of trials in count data: pooled z-test on the trials",
+            pair=True,
+            statistic="trials",
+            zero_one=False,
+            shifted=False,
+            cappable=False,
+            range_check="out_of_range",
+            test=functools.partial(stats.compare_samples, binary=True),
+        ),
+    )
+}
+"""Every metric kind, by name (see :class:`MetricKind`)."""
+METRIC_KINDS = tuple(KINDS)
+PAIR_KINDS = tuple(name for name, k in KINDS.items() if k.pair)
 
 
 def stat_column(metric: str, stat: str) -> str:
@@ -104,8 +221,8 @@ class MetricMapping:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"name must be a non-empty string, got {self.name!r}.")
-        check_scalar(self.kind, "kind", in_=METRIC_KINDS)
-        if self.kind in PAIR_KINDS:
+        check_scalar(self.kind, "kind", in_=tuple(KINDS))
+        if self.metric_kind.pair:
             if not self.numerator or not self.denominator:
                 raise ValueError(
                     f"metric {self.name!r}: a {self.kind} metric needs numerator and denominator."
@@ -119,28 +236,32 @@ class MetricMapping:
             object.__setattr__(self, "column", self.name)
 
     @property
+    def metric_kind(self) -> MetricKind:
+        """What this metric's kind needs and how it is tested (:data:`KINDS`)."""
+        return KINDS[self.kind]
+
+    @property
     def is_pair(self) -> bool:
         """Whether the metric carries pair statistics (ratio, counts or CUPED)."""
-        return self.kind in PAIR_KINDS or self.covariate is not None
+        return self.metric_kind.pair or self.covariate is not None
 
     @property
     def stat_fields(self) -> tuple[str, ...]:
         """Names of this metric's statistics in a result row (without the metric prefix)."""
-        if self.kind in PAIR_KINDS:
-            return PAIR_FIELDS
-        return STAT_FIELDS + (PAIR_FIELDS if self.covariate is not None else ())
+        fields = self.metric_kind.fields
+        return fields + (PAIR_FIELDS if self.covariate is not None else ())
 
     @property
     def unit_columns(self) -> tuple[str, ...]:
         """Columns read from unit-level rows."""
-        if self.kind in PAIR_KINDS:
+        if self.metric_kind.pair:
             return (str(self.numerator), str(self.denominator))
         return tuple(c for c in (self.column, self.covariate) if c is not None)
 
     @property
     def aggregate_columns(self) -> tuple[str, ...]:
         """Columns read from aggregated rows."""
-        if self.kind in PAIR_KINDS:
+        if self.metric_kind.pair:
             return (str(self.numerator), str(self.denominator))
         names = (
             self.sum_column,
@@ -519,11 +640,11 @@ class Aggregates:
         """
         m = self.mapping.metric(metric)
         r = self._row(variant, day, segment, value)
-        if m.kind == "proportion_of_counts":
+        if m.metric_kind.statistic == "trials":
             successes = float(r[stat_column(metric, "sum_y")])
             return SampleMean(round(float(r[stat_column(metric, "sum_x")])), successes, successes)
-        if m.kind == "ratio":
-            raise ValueError(f"metric {metric!r} is a ratio: use pair() for its statistics.")
+        if m.metric_kind.statistic == "pair":
+            raise ValueError(f"metric {metric!r} is a {m.kind}: use pair() for its statistics.")
         return SampleMean(
             int(r[stat_column(metric, "n")]),
             float(r[stat_column(metric, "sum")]),
@@ -565,7 +686,7 @@ class Aggregates:
         value: Any = None,
     ) -> SampleMean | PairStatistic:
         """The natural statistic of a metric: a PairStatistic for ratios, else a SampleMean."""
-        if self.mapping.metric(metric).kind == "ratio":
+        if self.mapping.metric(metric).metric_kind.statistic == "pair":
             return self.pair(metric, variant, day=day, segment=segment, value=value)
         return self.sample_mean(metric, variant, day=day, segment=segment, value=value)
 

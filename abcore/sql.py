@@ -29,7 +29,6 @@ from typing import Any
 from abcore import config
 from abcore._checks import check_scalar
 from abcore.model import (
-    PAIR_KINDS,
     Mapping,
     MetricMapping,
     stat_column,
@@ -102,10 +101,10 @@ def cap_percentiles(mapping: Mapping, cap: float | dict[str, float] | None) -> d
     if isinstance(cap, dict):
         wanted = dict(cap)
         for name in wanted:
-            if mapping.metric(name).kind != "continuous":
+            if not mapping.metric(name).metric_kind.cappable:
                 raise ValueError(f"cap applies to continuous metrics only, not {name!r}.")
     else:
-        wanted = {m.name: cap for m in mapping.metrics if m.kind == "continuous"}
+        wanted = {m.name: cap for m in mapping.metrics if m.metric_kind.cappable}
     for name, value in wanted.items():
         check_scalar(value, f"cap[{name!r}]", gt=0, lt=1)
     if wanted and mapping.is_aggregated:
@@ -166,7 +165,7 @@ def _unit_values(mapping: Mapping) -> list[str]:
     """Per-metric row values of unit-level data: ``__ab_y{i}`` and, for pairs, ``__ab_x{i}``."""
     cols = []
     for i, m in enumerate(mapping.metrics):
-        if m.kind in PAIR_KINDS:
+        if m.metric_kind.pair:
             cols += [f"{_d(m.numerator)} AS __ab_y{i}", f"{_d(m.denominator)} AS __ab_x{i}"]
         else:
             cols.append(f"{_d(m.column)} AS __ab_y{i}")
@@ -180,7 +179,7 @@ def _aggregate_values(mapping: Mapping) -> list[str]:
     n = _d(mapping.n_column) if mapping.n_column else "1.0"
     cols = [f"{n} AS __ab_n"]
     for i, m in enumerate(mapping.metrics):
-        if m.kind in PAIR_KINDS:
+        if m.metric_kind.pair:
             cols += [f"{_d(m.numerator)} AS __ab_y{i}", f"{_d(m.denominator)} AS __ab_x{i}"]
             continue
         if m.covariate is not None:
@@ -202,12 +201,12 @@ def _aggregate_sums(m: MetricMapping, n: str) -> tuple[str, str]:
         s = _d(m.sum_column)
         if m.sum_sq_column is not None:
             return s, _d(m.sum_sq_column)
-        if m.kind == "binary":
+        if m.metric_kind.zero_one:
             return s, s
     elif m.mean_column is not None:
         mean = _d(m.mean_column)
         s = f"({n} * {mean})"
-        if m.kind == "binary" and m.sd_column is None and m.variance_column is None:
+        if m.metric_kind.zero_one and m.sd_column is None and m.variance_column is None:
             return s, s
         if m.sd_column is not None:
             var = f"({_d(m.sd_column)} * {_d(m.sd_column)})"
@@ -222,7 +221,7 @@ def _aggregate_sums(m: MetricMapping, n: str) -> tuple[str, str]:
         "or mean_column and sd_column/variance_column"
         + (
             ", or just sum_column (conversions) or mean_column (the rate)."
-            if m.kind == "binary"
+            if m.metric_kind.zero_one
             else "."
         )
     )
@@ -232,7 +231,7 @@ def _capped_values(mapping: Mapping, caps: dict[str, float], aggregated: bool) -
     """Second projection: caps applied, pairs restricted to rows where both sides exist."""
     cols = []
     for i, m in enumerate(mapping.metrics):
-        if aggregated and m.kind not in PAIR_KINDS:
+        if aggregated and not m.metric_kind.pair:
             cols += [f"__ab_s{i}", f"__ab_ss{i}"]
             continue
         y = f"__ab_y{i}"
@@ -291,7 +290,7 @@ def _metric_aggregates(
     for i, m in enumerate(mapping.metrics):
         q = _stat_quoter(m.name)
         ky, kx = (shifts or {}).get(m.name, (None, None))
-        if aggregated and m.kind not in PAIR_KINDS:
+        if aggregated and not m.metric_kind.pair:
             cols += [
                 f"sum(CASE WHEN __ab_s{i} IS NOT NULL THEN __ab_n END) AS {q('n')}",
                 f"sum(__ab_s{i}) AS {q('sum')}",
@@ -299,7 +298,7 @@ def _metric_aggregates(
             ]
             continue
         y = _minus(f"__ab_y{i}", ky)
-        if m.kind not in PAIR_KINDS:
+        if not m.metric_kind.pair:
             cols += [f"count(__ab_y{i}) AS {q('n')}", f"sum({y}) AS {q('sum')}"]
             cols.append(f"sum({y} * {y}) AS {q('sum_sq')}")
         if m.is_pair:  # complete pairs only: __ab_py / __ab_px are NULL unless both exist
@@ -460,9 +459,9 @@ def _unit_rollup(mapping: Mapping, segments: Sequence[str], *, day: bool, row: b
     for i, m in enumerate(mapping.metrics):
         # A unit converted if it converted on any row; amounts add up; a covariate is an
         # attribute of the unit repeated on its rows, so it is not summed.
-        cols.append(f"{'max' if m.kind == 'binary' else 'sum'}(__ab_y{i}) AS __ab_y{i}")
+        cols.append(f"{m.metric_kind.unit_rollup}(__ab_y{i}) AS __ab_y{i}")
         if m.is_pair:
-            cols.append(f"{'sum' if m.kind in PAIR_KINDS else 'max'}(__ab_x{i}) AS __ab_x{i}")
+            cols.append(f"{'sum' if m.metric_kind.pair else 'max'}(__ab_x{i}) AS __ab_x{i}")
     return cols
 
 
@@ -661,7 +660,7 @@ def finest_stats_sql(
                 "AS __ab_unit_hashes"
             )
         for i, m in enumerate(mapping.metrics):
-            y, x = f"__ab_y{i}", f"__ab_x{i}" if m.kind in PAIR_KINDS else None
+            y, x = f"__ab_y{i}", f"__ab_x{i}" if m.metric_kind.pair else None
             for check, cond in _row_checks(m, y, x).items():
                 if check != "missing":  # rows minus the metric's count, in cell_checks_sql
                     name = quote_ident(stat_column(m.name, check))
@@ -769,7 +768,7 @@ def cell_checks_sql(cells: str | Sequence[str], mapping: Mapping) -> tuple[str, 
     if mapping.unit:
         cols.append("CAST(sum(__ab_rows_missing_unit) AS BIGINT) AS rows_missing_unit")
     for m in mapping.metrics:
-        x = "x" if m.kind in PAIR_KINDS else None
+        x = "x" if m.metric_kind.pair else None
         for check in _row_checks(m, "y", x):
             name = quote_ident(stat_column(m.name, check))
             if check == "missing":  # a row lacks the metric (or half its pair) unless counted
@@ -801,11 +800,11 @@ def _capped_source(
 
 def _check_expressions(mapping: Mapping, i: int, m: MetricMapping) -> dict[str, str]:
     """Per-metric row conditions counted by :func:`value_checks_sql`."""
-    if mapping.is_aggregated and m.kind not in PAIR_KINDS:
+    if mapping.is_aggregated and not m.metric_kind.pair:
         n = _d(mapping.n_column) if mapping.n_column else "NULL"
         present = [_d(c) for c in (m.sum_column, m.mean_column) if c is not None]
         checks = {"missing": " AND ".join(f"{p} IS NULL" for p in present) or "FALSE"}
-        if m.kind == "binary":
+        if m.metric_kind.zero_one:
             if m.sum_column is not None:
                 s = _d(m.sum_column)
                 checks["out_of_range"] = f"{s} < 0 OR {s} > {n}"
@@ -813,22 +812,22 @@ def _check_expressions(mapping: Mapping, i: int, m: MetricMapping) -> dict[str, 
                 mean = _d(m.mean_column)
                 checks["out_of_range"] = f"{mean} < 0 OR {mean} > 1"
         return checks
-    if m.kind in PAIR_KINDS:
+    if m.metric_kind.pair:
         return _row_checks(m, _d(m.numerator), _d(m.denominator))
     return _row_checks(m, _d(m.column), None)
 
 
 def _row_checks(m: MetricMapping, y: str, x: str | None) -> dict[str, str]:
     """Conditions on one unit-level row, given its value ``y`` (and denominator ``x``)."""
-    if m.kind in PAIR_KINDS:
+    if m.metric_kind.pair:
         checks = {"missing": f"{y} IS NULL OR {x} IS NULL"}
-        if m.kind == "proportion_of_counts":
+        if m.metric_kind.range_check == "out_of_range":
             checks["out_of_range"] = f"{y} < 0 OR {y} > {x}"
         else:
             checks["negative"] = f"{y} < 0 OR {x} < 0"
         return checks
     checks = {"missing": f"{y} IS NULL"}
-    if m.kind == "binary":
+    if m.metric_kind.range_check == "out_of_range":
         checks["out_of_range"] = f"{y} NOT IN (0, 1)"
     else:
         checks["negative"] = f"{y} < 0"
@@ -962,7 +961,7 @@ def aa_simulation_sql(
     variant = _require_variant(mapping)
     unit_col = randomization_unit or mapping.unit
     key = f"CAST({quote_ident(unit_col)} AS VARCHAR)" if unit_col else "CAST(rowid AS VARCHAR)"
-    if spec.kind in PAIR_KINDS:
+    if spec.metric_kind.pair:
         y, x = quote_ident(str(spec.numerator)), quote_ident(str(spec.denominator))
         values = f"CAST({y} AS DOUBLE) AS y, CAST({x} AS DOUBLE) AS x"
         present = f"{y} IS NOT NULL AND {x} IS NOT NULL"
@@ -972,7 +971,7 @@ def aa_simulation_sql(
         present = f"{y} IS NOT NULL"
     if mapping.aggregate_units and mapping.unit:
         # the same roll-up as the analysis: a unit converted if any of its rows did
-        agg = "max" if spec.kind == "binary" else "sum"
+        agg = spec.metric_kind.unit_rollup
         roll = f"base AS (SELECT k, {agg}(y) AS y, sum(x) AS x FROM raw GROUP BY k), "
     else:
         roll = "base AS (SELECT k, y, x FROM raw), "

@@ -20,7 +20,7 @@ from abcore._checks import check_scalar
 from abcore.compare import compare_stats, daily_stats
 from abcore.model import Aggregates, Check, ReadoutOptions
 from abcore.sql import aa_simulation_sql
-from abcore.stats import adjust_p_values, compare_ratios, compare_samples
+from abcore.stats import adjust_p_values, compare_samples
 from abcore.suffstats import PairStatistic, SampleMean
 
 __all__ = [
@@ -348,30 +348,18 @@ def simulate_aa(
         return full[(col, g)].to_numpy(dtype=float)
 
     n0, n1 = side(0, "n"), side(1, "n")
-    if spec.kind == "ratio":
-        c = compare_ratios(
-            PairStatistic(
-                n0, side(0, "sy"), side(0, "syy"), side(0, "sx"), side(0, "sxx"), side(0, "sxy")
-            ),
-            PairStatistic(
-                n1, side(1, "sy"), side(1, "syy"), side(1, "sx"), side(1, "sxx"), side(1, "sxy")
-            ),
-            alpha=alpha,
-        )
-    elif spec.kind == "proportion_of_counts":
-        c = compare_samples(
-            SampleMean(side(0, "sx"), side(0, "sy"), side(0, "sy")),
-            SampleMean(side(1, "sx"), side(1, "sy"), side(1, "sy")),
-            binary=True,
-            alpha=alpha,
-        )
-    else:
-        c = compare_samples(
-            SampleMean(n0, side(0, "sy"), side(0, "syy")),
-            SampleMean(n1, side(1, "sy"), side(1, "syy")),
-            binary=spec.kind == "binary",
-            alpha=alpha,
-        )
+
+    def statistic(g: int) -> SampleMean | PairStatistic:
+        """One half's statistic, read as the metric's kind reads it."""
+        read = spec.metric_kind.statistic
+        if read == "pair":
+            sums = (side(g, name) for name in ("sy", "syy", "sx", "sxx", "sxy"))
+            return PairStatistic(side(g, "n"), *sums)
+        if read == "trials":
+            return SampleMean(side(g, "sx"), side(g, "sy"), side(g, "sy"))
+        return SampleMean(side(g, "n"), side(g, "sy"), side(g, "syy"))
+
+    c = spec.metric_kind.test(statistic(0), statistic(1), alpha=alpha)
     p = np.asarray(c.p_value, dtype=float)
     p = p[~np.isnan(p)]
     if p.size == 0:

@@ -54,7 +54,6 @@ from abcore.compare import resolve_options
 from abcore.errors import InputError
 from abcore.ingest.compute import check_arms, check_metrics
 from abcore.model import (
-    PAIR_KINDS,
     Aggregates,
     Instrumentation,
     Mapping,
@@ -194,10 +193,10 @@ def _raw_rows(
     if mapping.unit:
         cols.append(_alias(_col(mapping.unit), "__ab_unit"))
     for i, m in enumerate(mapping.metrics):
-        y = str(m.numerator if m.kind in PAIR_KINDS else m.column)
-        value = _yes_no(y, dialect) if m.kind == "binary" else _double(_col(y))
+        y = str(m.numerator if m.metric_kind.pair else m.column)
+        value = _yes_no(y, dialect) if m.metric_kind.zero_one else _double(_col(y))
         cols.append(_alias(value, f"__ab_y{i}"))
-        x = m.denominator if m.kind in PAIR_KINDS else m.covariate
+        x = m.denominator if m.metric_kind.pair else m.covariate
         if x is not None:
             cols.append(_alias(_double(_col(x)), f"__ab_x{i}"))
     return exp.select(*cols).from_(_table(table))
@@ -214,10 +213,10 @@ def _units_rolled(mapping: Mapping) -> exp.Select:
         for j in range(len(mapping.segments))
     ]
     for i, m in enumerate(mapping.metrics):
-        agg = exp.Max if m.kind == "binary" else exp.Sum
+        agg = exp.Max if m.metric_kind.unit_rollup == "max" else exp.Sum
         cols.append(_alias(agg(this=_col(f"__ab_y{i}")), f"__ab_y{i}"))
         if m.is_pair:
-            agg = exp.Sum if m.kind in PAIR_KINDS else exp.Max
+            agg = exp.Sum if m.metric_kind.pair else exp.Max
             cols.append(_alias(agg(this=_col(f"__ab_x{i}")), f"__ab_x{i}"))
     return (
         exp.select(*cols)
@@ -244,9 +243,8 @@ def _shifted(m: MetricMapping) -> tuple[bool, bool]:
     """Whether the metric's value (y) and its covariate or denominator (x) are read around a
     shift: every amount is; a conversion (0/1) and a count of successes or trials are not,
     their sums are read as such."""
-    counts = m.kind == "proportion_of_counts"
-    y = m.kind in ("continuous", "ratio")
-    return y, m.is_pair and not counts
+    kind = m.metric_kind
+    return kind.shifted, m.is_pair and (m.covariate is not None or kind.shifted)
 
 
 def _shifts(mapping: Mapping, source: str) -> exp.Select | None:
@@ -281,9 +279,9 @@ def _metric_moments(mapping: Mapping) -> list[exp.Expression]:
         q = lambda stat, name=m.name: stat_column(name, stat)  # noqa: E731
         shift_y, shift_x = _shifted(m)
         y = _value(i, "y", shift_y)
-        if m.kind not in PAIR_KINDS:
+        if not m.metric_kind.pair:
             cols.append(_alias(exp.Count(this=y.copy()), q("n")))
-            if m.kind == "binary":
+            if not shift_y:
                 cols.append(_alias(exp.Sum(this=y.copy()), q("sum")))
                 cols.append(_alias(exp.Sum(this=exp.Mul(this=y.copy(), expression=y)), q("sum_sq")))
             else:
@@ -296,7 +294,7 @@ def _metric_moments(mapping: Mapping) -> list[exp.Expression]:
                 _col(f"__ab_y{i}").is_(exp.null()).not_(), _col(f"__ab_x{i}").is_(exp.null()).not_()
             )
             py, px = _when(both, y.copy()), _when(both, x.copy())
-            if m.kind in PAIR_KINDS and shift_y:
+            if m.metric_kind.pair and shift_y:
                 cols.append(_alias(exp.Min(this=_col(f"__ab_ky{i}")), q("shift_y")))
             if shift_x:
                 cols.append(_alias(exp.Min(this=_col(f"__ab_kx{i}")), q("shift_x")))
@@ -337,16 +335,16 @@ def _arm_checks(mapping: Mapping) -> exp.Select:
         cols.append(_alias(_count_if(_col("__ab_unit").is_(exp.null())), "arm_rows_missing_unit"))
     for i, m in enumerate(mapping.metrics):
         y = _col(f"__ab_y{i}")
-        if m.kind in PAIR_KINDS:
+        if m.metric_kind.pair:
             x = _col(f"__ab_x{i}")
             missing = exp.or_(y.is_(exp.null()), x.is_(exp.null()))
-            if m.kind == "proportion_of_counts":
+            if m.metric_kind.range_check == "out_of_range":
                 check = "out_of_range", exp.or_(y < 0, y > x.copy())
             else:
                 check = "negative", exp.or_(y.copy() < 0, x.copy() < 0)
         else:
             missing = y.is_(exp.null())
-            if m.kind == "binary":
+            if m.metric_kind.range_check == "out_of_range":
                 check = "out_of_range", exp.not_(y.copy().isin(_num(0), _num(1)))
             else:
                 check = "negative", y.copy() < 0
@@ -449,7 +447,7 @@ def _no_variant(mapping: Mapping) -> exp.Select:
 def _arm_check_columns(mapping: Mapping) -> list[str]:
     names = ["arm_rows"] + (["arm_rows_missing_unit"] if mapping.unit else [])
     for m in mapping.metrics:
-        check = "negative" if m.kind in ("continuous", "ratio") else "out_of_range"
+        check = m.metric_kind.range_check
         names += [stat_column(m.name, "missing"), stat_column(m.name, check)]
     return names
 
@@ -588,10 +586,10 @@ def _cell_sums(arms: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict
     for m in mapping.metrics:
         q = lambda stat, name=m.name: stat_column(name, stat)  # noqa: E731
         shift_y = 0.0
-        if m.kind not in PAIR_KINDS:
+        if not m.metric_kind.pair:
             n = _num_col(arms, q("n"))
             cells[q("n")] = n
-            if m.kind == "binary":
+            if not _shifted(m)[0]:
                 cells[q("sum")] = _num_col(arms, q("sum"))
                 cells[q("sum_sq")] = _num_col(arms, q("sum_sq"))
             else:
@@ -601,7 +599,7 @@ def _cell_sums(arms: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict
         shift_x = 0.0
         if m.is_pair:
             n = _num_col(arms, q("pair_n"))
-            if m.kind in PAIR_KINDS:
+            if m.metric_kind.pair:
                 shift_y = _shift(arms, q("shift_y"))
             shift_x = _shift(arms, q("shift_x"))
             sy, syy, dy = _moments(n, _num_col(arms, q("mean_y")), _num_col(arms, q("var_y")))
@@ -634,7 +632,7 @@ def _instrumentation(frame: pd.DataFrame, arms: pd.DataFrame, mapping: Mapping) 
         "negative": {},
     }
     for m in mapping.metrics:
-        check = "negative" if m.kind in ("continuous", "ratio") else "out_of_range"
+        check = m.metric_kind.range_check
         fields[check][m.name] = sum(by_arm(stat_column(m.name, check)).values())
     if mapping.unit:
         # rows without a variant count among the rows without a unit too, as in a file's

@@ -18,7 +18,6 @@ from abcore.ingest._base import Dataset, _NeedTable
 from abcore.ingest._run import _columns_list, _run, _run_data, _with_table
 from abcore.ingest.detect import _counted_unit_rows, _family, _pick_control
 from abcore.model import (
-    PAIR_KINDS,
     Aggregates,
     Mapping,
     canonical_stats,
@@ -199,10 +198,11 @@ def _shifts(
     and trials are read as sums and never shifted."""
     sides: list[tuple[str, int, str]] = []
     for m in mapping.metrics:
-        if m.kind in ("continuous", "ratio"):
-            sides.append((m.name, 0, str(m.numerator if m.kind == "ratio" else m.column)))
-        if m.kind == "ratio" or (m.covariate is not None and m.kind != "proportion_of_counts"):
-            sides.append((m.name, 1, str(m.denominator if m.kind == "ratio" else m.covariate)))
+        kind = m.metric_kind
+        if kind.shifted:
+            sides.append((m.name, 0, str(m.numerator if kind.pair else m.column)))
+        if m.is_pair and (m.covariate is not None or kind.shifted):
+            sides.append((m.name, 1, str(m.denominator if kind.pair else m.covariate)))
     if not sides:
         return {}
     columns = [c for *_, c in sides]
@@ -349,7 +349,7 @@ def check_metrics(mapping: Mapping, overall: pd.DataFrame) -> None:
     for m in mapping.metrics:
         columns = m.aggregate_columns if mapping.is_aggregated else m.unit_columns
         shown = " and ".join(f"'{c}'" for c in columns)
-        count = "pair_n" if m.kind in PAIR_KINDS else "n"
+        count = "pair_n" if m.metric_kind.pair else "n"
         if overall[stat_column(m.name, count)].fillna(0).sum() == 0:
             both = " together" if len(columns) > 1 else ""
             raise InputError(

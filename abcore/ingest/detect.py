@@ -23,7 +23,6 @@ from abcore.ingest._base import _NUMERIC_TYPES, Dataset
 from abcore.ingest._run import _run, _run_data, _with_table
 from abcore.ingest.load import _variant_score
 from abcore.model import (
-    PAIR_KINDS,
     Mapping,
     MetricMapping,
 )
@@ -622,7 +621,7 @@ def _aggregated_metrics(
     if counts:
         n_column, more = _count_metrics(con, dataset, counts, n_column, notes)
         metrics += more
-    if n_column is None and any(m.kind not in PAIR_KINDS for m in metrics):
+    if n_column is None and any(not m.metric_kind.pair for m in metrics):
         notes.append("No column holds the number of units per row (n, users, visitors): pick it.")
     return n_column, metrics
 
