@@ -383,7 +383,7 @@ def cumulative_effects(
 def segment_effects(aggregates: Aggregates, options: ReadoutOptions | None = None) -> pd.DataFrame:
     """Effects per segment value; p-values adjusted across every cell of the breakdown.
 
-    Always at the fixed horizon (see :func:`fixed_options`): a segment is exploratory.
+    Always at the fixed horizon (:func:`abcore.compare.fixed_options`): a segment is exploratory.
 
     Many cells mean many chances of a fluke: the adjustment keeps a lucky segment from
     looking like a finding.

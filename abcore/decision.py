@@ -31,7 +31,7 @@ clear win, though a novelty effect still fading does. Harm stops the test under 
 Without a clear result the test keeps running to its planned size, as with a fixed horizon.
 
 :func:`decide` reads the comparisons the readout computed
-(:func:`abcore.analysis.plan_comparisons`, with the readout's :class:`ReadoutOptions`) and the
+(:func:`abcore.compare.plan_comparisons`, with the readout's :class:`ReadoutOptions`) and the
 checks by their kind: the table and the verdict cannot read different numbers.
 """
 
