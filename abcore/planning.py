@@ -228,8 +228,16 @@ def _daily_in_test(plan: ExperimentPlan) -> float:
 
 
 def _total_for(plan: ExperimentPlan, n_control: ArrayLike) -> np.ndarray:
+    """Units of every arm at its own share (rounded up) once control has ``n_control``.
+
+    ``plan.ratio`` is the smallest treatment's, which sizes the tests; the larger
+    treatments still enrol at their own shares, so counting every arm at the smallest one's
+    size undercounts the total and the days (and the smallest arm's power with them).
+    """
     n_c = np.asarray(n_control, dtype=float)
-    return n_c + len(plan.treatments) * np.ceil(plan.ratio * n_c - 1e-9)
+    control = plan.expected_shares[plan.control]
+    arms = [np.ceil(plan.expected_shares[arm] / control * n_c - 1e-9) for arm in plan.treatments]
+    return n_c + sum(arms)
 
 
 @lru_cache(maxsize=64)

@@ -128,3 +128,25 @@ def test_hypothesis_follows_the_choices():
     assert "above 1%" in text
     two = default_hypothesis(dataclasses.replace(plan, alternative="two-sided"))
     assert "changes converted" in two
+
+
+def test_unequal_treatment_shares_give_every_arm_its_size_and_power():
+    # Issue 20, item 3: control 50% / t1 20% / t2 30%. The total counted every treatment at
+    # the smallest one's size (219,415 units, 11 days), so at the planned total control vs
+    # t1 had 75% power. Each arm at its own share, rounded up: 121,897 + 48,759 + 73,139.
+    from statsmodels.stats.proportion import power_proportions_2indep
+
+    shares = {"control": 0.5, "t1": 0.2, "t2": 0.3}
+    plan = ExperimentPlan(metrics=(SUCCESS,), expected_shares=shares)
+    sizing = size_plan(plan)
+    assert sizing.n_total == 243_795
+    assert sizing.days == power.duration_days(sizing.n_total, plan.daily_units) == 13
+    for arm in ("t1", "t2"):
+        # Reference: statsmodels 0.14 power_proportions_2indep (sample 1 = control), at the
+        # units each arm gets from the planned total and the per-test alpha (0.05 / 2 arms).
+        n_c, n_t = shares["control"] * sizing.n_total, shares[arm] * sizing.n_total
+        got = power_proportions_2indep(
+            diff=0.10 - 0.105, prop2=0.105, nobs1=n_c, ratio=n_t / n_c,
+            alpha=sizing.alpha_per_test, return_results=False,
+        )  # fmt: skip
+        assert got >= 0.8, (arm, got)
