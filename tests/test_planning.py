@@ -150,3 +150,22 @@ def test_unequal_treatment_shares_give_every_arm_its_size_and_power():
             alpha=sizing.alpha_per_test, return_results=False,
         )  # fmt: skip
         assert got >= 0.8, (arm, got)
+
+
+def test_a_guardrail_without_a_margin_does_not_raise_the_size():
+    # Issue 20, item 4: a guardrail with no non-inferiority margin is only tested for harm,
+    # which needs no power, so it stays out of G in 1 - beta / (G + 1) (as Spotify's
+    # confidence counts only guardrails with a margin). One took 57,763 to 77,328 per arm,
+    # two to 88,156.
+    harm_only = MetricSpec("errors", "guardrail", "binary", "decrease", baseline=0.02)
+    plain = size_plan(ExperimentPlan(metrics=(SUCCESS,)))
+    for guards in ((harm_only,), (harm_only, dataclasses.replace(harm_only, name="crash"))):
+        sizing = size_plan(ExperimentPlan(metrics=(SUCCESS, *guards)))
+        assert sizing.power_per_test == pytest.approx(0.8)
+        assert sizing.n_control == plain.n_control == 57_763
+    with_margin = size_plan(ExperimentPlan(metrics=(SUCCESS, harm_only, LOAD)))
+    assert with_margin.power_per_test == pytest.approx(0.9)  # G = 1: only load_ms
+    plan = ExperimentPlan(metrics=(SUCCESS, harm_only), daily_units=5_000)
+    exact_days = plain.n_total / plan.daily_units
+    assert power_by_days(plan, [exact_days])[0] == pytest.approx(0.8, abs=1e-3)
+    assert detectable_lift_by_days(plan, [exact_days])[0] == pytest.approx(0.05, rel=1e-3)
