@@ -40,6 +40,7 @@ __all__ = [
     "compare_metric",
     "compare_stats",
     "cumulative_effects",
+    "earlier_looks",
     "effects_table",
     "metric_stat",
     "plan_comparisons",
@@ -453,11 +454,12 @@ def cumulative_effects(
     """The effect as it looked at the end of each day, from the units exposed so far.
 
     Under a peeking-safe ``options.method`` each day's interval is the method's at that
-    day's units (the confidence sequence, or the group-sequential look's boundary), so the
-    band is valid however many days were read. ``excludes_zero`` marks the days whose
-    interval excludes no effect and ``first_day_excluding_zero`` the first of them per
-    metric and arm (None: not yet); under a fixed horizon that day means little, since a
-    fixed interval read daily excludes zero by luck far more often than alpha.
+    day's units (the confidence sequence, or the group-sequential boundary over that day
+    and every day before it, each a look), so the band is valid however many days were
+    read. ``excludes_zero`` marks the days whose interval excludes no effect and
+    ``first_day_excluding_zero`` the first of them per metric and arm (None: not yet);
+    under a fixed horizon that day means little, since a fixed interval read daily excludes
+    zero by luck far more often than alpha.
 
     Sufficient statistics add, so day ``d`` is the sum of days ``1..d``: no second pass over
     the data. Each unit counts once, on the day it was first exposed (see
@@ -467,6 +469,8 @@ def cumulative_effects(
     days = aggregates.days
     if not days:
         return pd.DataFrame()
+    units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days])
+    by_day = [_with_earlier_looks(options, units[:i], units[i]) for i in range(len(days))]
     rows: list[dict[str, Any]] = []
     for spec in aggregates.mapping.metrics:
         per_control = daily_stats(aggregates, spec, aggregates.control)
@@ -475,7 +479,7 @@ def cumulative_effects(
             per_arm = daily_stats(aggregates, spec, arm)
             cum_t = _cumulate(per_arm)
             for i, day in enumerate(days):
-                c = compare_stats(spec, cum_c[i], cum_t[i], options)
+                c = compare_stats(spec, cum_c[i], cum_t[i], by_day[i])
                 rows.append(
                     {
                         "metric": spec.name,
@@ -504,6 +508,34 @@ def cumulative_effects(
     keys = list(zip(frame["metric"], frame["arm"], strict=True))
     frame["first_day_excluding_zero"] = [first.get(k) for k in keys]
     return frame
+
+
+def _with_earlier_looks(
+    options: ReadoutOptions | None, earlier_units: Any, units: float
+) -> ReadoutOptions | None:
+    """``options`` with the earlier looks at ``earlier_units`` (of ``units`` now), for a
+    group-sequential readout; other methods need no history."""
+    if options is None or options.method != "group_sequential" or not units > 0:
+        return options
+    shares = [float(u) / float(units) for u in earlier_units if 0 < u < units]
+    return dataclasses.replace(options, earlier_looks=tuple(sorted(set(shares))))
+
+
+def earlier_looks(aggregates: ingest.Aggregates) -> tuple[float, ...]:
+    """The looks made before the current readout: the end of every earlier day in the data,
+    as shares of the units now (all arms).
+
+    The lift over time shows the effect at the end of every day, so each day is a look
+    (Spotify's confidence counts every time point of the data the same way); a
+    group-sequential boundary is computed over these looks and the current one. Data
+    without days: none.
+    """
+    days = aggregates.days
+    if len(days) < 2:
+        return ()
+    units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days[:-1]])
+    total = sum(aggregates.counts().values())
+    return tuple(sorted({float(u) / total for u in units if 0 < u < total}))
 
 
 def segment_effects(
@@ -642,6 +674,8 @@ def analyze_aggregates(
     opts = _options(
         options, plan, alpha, correction=correction, relative_method=relative_method, cuped=cuped
     )
+    if opts.method == "group_sequential" and not opts.earlier_looks:
+        opts = dataclasses.replace(opts, earlier_looks=earlier_looks(aggregates))
     srm = srm_test(aggregates.counts(), _shares(aggregates, expected_shares, plan))
     all_checks = [
         _srm_check(srm),

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize
+from scipy.special import ndtr
 from scipy.stats import norm
 
 from abcore import config
@@ -75,6 +76,7 @@ __all__ = [
     "always_valid_inflation",
     "always_valid_p_value",
     "boundary_crossing",
+    "check_earlier_looks",
     "confidence_sequence",
     "cs_boundary_z",
     "evaluate_looks",
@@ -787,7 +789,7 @@ def _solve_bounds(t: np.ndarray, increments: np.ndarray, *, two_sided: bool) -> 
             scale = math.sqrt(t[k])
 
             def upper(b: float, u=u, w=w, sd=sd, shift=shift, scale=scale) -> float:
-                return float(w @ norm.sf((b * scale - shift) / sd))
+                return float(w @ ndtr((shift - b * scale) / sd))
 
             if target <= 0 or upper(_MAX_Z) >= target:
                 b = _MAX_Z
@@ -1004,8 +1006,17 @@ class PeekingRule:
         planned_n: planned units of control plus one treatment arm: the group-sequential
             information fraction is ``n / planned_n`` (capped at 1: the last look).
         tuning_n: N* of the always-valid sequence (default ``planned_n``).
-        looks, spending, rho: the group-sequential design; the looks are equally spaced
-            and those before the current information fraction count as made.
+        looks, spending, rho: the group-sequential design; without ``earlier`` the planned
+            looks (equally spaced) before the current information fraction count as made.
+        earlier: the looks made before this one, as shares of the current units (in
+            (0, 1), increasing): the boundary is then the one of the design over these
+            looks and the current one, at their information fractions. Lan-DeMets spending
+            allows looks at any times only when every look is counted (Spotify's
+            confidence computes its bounds over the time points in the data the same way);
+            taking each read as the next planned look spent alpha again at every read in
+            between (28 daily reads of a 4-look plan: 6.8% two-sided instead of 5%). The
+            readout passes the ends of the earlier days in the data
+            (:attr:`abcore.model.ReadoutOptions.earlier_looks`).
 
     >>> rule = PeekingRule("always_valid", planned_n=40_000)
     >>> round(rule.z_boundary(20_000, 0.05, "two-sided"), 3)
@@ -1013,6 +1024,10 @@ class PeekingRule:
     >>> gs = PeekingRule("group_sequential", planned_n=40_000, looks=4)
     >>> round(gs.z_boundary(40_000, 0.05, "two-sided"), 3)   # the last look of 4
     2.092
+    >>> daily = PeekingRule("group_sequential", planned_n=40_000,
+    ...                     earlier=tuple(d / 28 for d in range(1, 28)))
+    >>> round(daily.z_boundary(40_000, 0.05, "two-sided"), 3)   # the 28th daily look
+    2.238
     """
 
     method: str
@@ -1021,6 +1036,7 @@ class PeekingRule:
     looks: int = config.GS_LOOKS
     spending: str = config.SPENDING
     rho: float = config.SPENDING_RHO
+    earlier: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         check_scalar(self.method, "method", in_=("always_valid", "group_sequential"))
@@ -1028,6 +1044,7 @@ class PeekingRule:
         if self.tuning_n is not None:
             check_scalar(self.tuning_n, "tuning_n", gt=0)
         check_scalar(self.looks, "looks", ge=1, le=config.SEQUENTIAL_MAX_LOOKS)
+        object.__setattr__(self, "earlier", check_earlier_looks(self.earlier))
 
     @property
     def n_star(self) -> float:
@@ -1038,11 +1055,26 @@ class PeekingRule:
         return float(n) / float(self.planned_n)
 
     def look_fractions(self, n: float) -> tuple[float, ...]:
-        """Planned looks already made before ``n`` units, then the current one."""
-        t = min(round(self.fraction(n), 4), 1.0)
-        k = int(self.looks)
-        made = tuple(j / k for j in range(1, k) if j / k < t - 1e-9)
-        return (*made, t) if t > 0 else ()
+        """Information fractions of the looks made by ``n`` units, the current one last.
+
+        The ``earlier`` looks when given, else the planned looks before the current one.
+        Fractions are rounded to 1e-4 and capped at 1 (the plan's end: looks past it spend
+        nothing more); looks that coincide after that count once.
+        """
+        t = self.fraction(n)
+        if self.earlier:
+            raw = [share * t for share in self.earlier]
+        else:
+            k = int(self.looks)
+            raw = [j / k for j in range(1, k) if j / k < min(round(t, 4), 1.0) - 1e-9]
+        made: list[float] = []
+        for f in (*raw, t):
+            f = min(round(f, 4), 1.0)
+            if f > 0 and (not made or f > made[-1]):
+                made.append(f)
+        if not made or min(round(t, 4), 1.0) <= 0:
+            return ()
+        return tuple(made)
 
     def design(self, n: float, alpha: float, alternative: str) -> GroupSequentialDesign | None:
         """The group-sequential design with the looks made by ``n`` units (None: no units)."""
@@ -1182,4 +1214,28 @@ def rule_for(options: Any) -> PeekingRule | None:
         looks=options.looks,
         spending=options.spending,
         rho=options.rho,
+        earlier=tuple(getattr(options, "earlier_looks", ())),
     )
+
+
+def check_earlier_looks(earlier: Any) -> tuple[float, ...]:
+    """``earlier`` as a tuple of floats, or a ValueError naming it.
+
+    >>> check_earlier_looks([0.25, 0.5])
+    (0.25, 0.5)
+    """
+    values = tuple(float(v) for v in np.asarray(earlier, dtype=float).ravel())
+    if not values:
+        return ()
+    check_scalar(np.asarray(values), "earlier_looks", gt=0, lt=1)
+    if np.any(np.diff(values) <= 0):
+        raise ValueError(
+            "earlier_looks must be strictly increasing shares of the current units, "
+            f"got {list(values)}."
+        )
+    if len(values) >= config.SEQUENTIAL_MAX_LOOKS:
+        raise ValueError(
+            f"earlier_looks must hold fewer than {config.SEQUENTIAL_MAX_LOOKS} looks, "
+            f"got {len(values)}."
+        )
+    return values
