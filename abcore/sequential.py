@@ -30,7 +30,10 @@ tests reproduce its published reference numbers.
 **Group sequential** (K planned looks): Lan-DeMets alpha spending, boundaries per look from
 the exact joint distribution of the sequential z-statistics (Armitage, McPherson & Rowe's
 recursive numerical integration, as in Jennison & Turnbull 2000, ch. 19), checked against
-rpact and gsDesign.
+rpact and gsDesign. K prices the plan; the readout's boundary is computed over the looks
+actually made, at their information fractions (every earlier day of the data, as Spotify's
+confidence counts its time points: :class:`PeekingRule`), so reads at unplanned times keep
+alpha (``tests/test_sequential_reads.py``).
 
 Both cost users: :func:`always_valid_inflation` and :meth:`GroupSequentialDesign.inflation`
 give the factor by which the fixed-horizon sample size must grow to keep the planned power,
