@@ -469,8 +469,6 @@ def cumulative_effects(
     days = aggregates.days
     if not days:
         return pd.DataFrame()
-    units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days])
-    by_day = [_with_earlier_looks(options, units[:i], units[i]) for i in range(len(days))]
     rows: list[dict[str, Any]] = []
     for spec in aggregates.mapping.metrics:
         per_control = daily_stats(aggregates, spec, aggregates.control)
@@ -478,6 +476,7 @@ def cumulative_effects(
         for arm in aggregates.treatments:
             per_arm = daily_stats(aggregates, spec, arm)
             cum_t = _cumulate(per_arm)
+            by_day = _daily_looks(options, [c.n + t.n for c, t in zip(cum_c, cum_t, strict=True)])
             for i, day in enumerate(days):
                 c = compare_stats(spec, cum_c[i], cum_t[i], by_day[i])
                 rows.append(
@@ -510,15 +509,22 @@ def cumulative_effects(
     return frame
 
 
-def _with_earlier_looks(
-    options: ReadoutOptions | None, earlier_units: Any, units: float
-) -> ReadoutOptions | None:
-    """``options`` with the earlier looks at ``earlier_units`` (of ``units`` now), for a
-    group-sequential readout; other methods need no history."""
-    if options is None or options.method != "group_sequential" or not units > 0:
-        return options
-    shares = [float(u) / float(units) for u in earlier_units if 0 < u < units]
-    return dataclasses.replace(options, earlier_looks=tuple(sorted(set(shares))))
+def _daily_looks(options: ReadoutOptions | None, units: list[Any]) -> list[Any]:
+    """Options for each day of a group-sequential readout, every earlier day a look.
+
+    ``units`` are the compared pair's units at the end of each day; the last day's design
+    is computed first, so every earlier day's boundaries are its first looks.
+    """
+    if options is None or options.method != "group_sequential":
+        return [options] * len(units)
+    by_day = []
+    for i, now in enumerate(units):
+        shares = sorted({float(u) / float(now) for u in units[:i] if 0 < u < now})
+        by_day.append(dataclasses.replace(options, earlier_looks=tuple(shares)))
+    if units and units[-1] > 0:
+        rule = sequential.rule_for(by_day[-1])
+        rule.design(float(units[-1]), options.alpha, config.ALTERNATIVE)
+    return by_day
 
 
 def earlier_looks(aggregates: ingest.Aggregates) -> tuple[float, ...]:

@@ -49,6 +49,7 @@ and :func:`method_costs` lays the three methods side by side for the Plan page.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -984,8 +985,35 @@ def method_costs(
 def _cached_design(
     fractions: tuple[float, ...], alpha: float, alternative: str, spending: str, rho: float
 ) -> GroupSequentialDesign:
-    return group_sequential_design(
+    options = (alpha, alternative, spending, rho)
+    for longer in _RECENT.get(options, ()):
+        if longer.information_fractions[: len(fractions)] == fractions:
+            return _first_looks(longer, len(fractions))
+    design = group_sequential_design(
         list(fractions), alpha=alpha, alternative=alternative, spending=spending, rho=rho
+    )
+    recent = _RECENT.setdefault(options, [])
+    recent.insert(0, design)
+    del recent[_RECENT_KEPT:]
+    return design
+
+
+_RECENT: dict[tuple[float, str, str, float], list[GroupSequentialDesign]] = {}
+"""The last designs computed, per options: the lift over time reads every day of a test,
+and each day's looks are the first looks of the last day's design (boundary k depends on the
+looks up to k only), so one design over all the days serves them all: O(days) looks to
+solve instead of O(days**2)."""
+_RECENT_KEPT = 16
+
+
+def _first_looks(design: GroupSequentialDesign, k: int) -> GroupSequentialDesign:
+    """The design's first ``k`` looks, as a design."""
+    return dataclasses.replace(
+        design,
+        information_fractions=design.information_fractions[:k],
+        boundaries=design.boundaries[:k],
+        nominal_alpha=design.nominal_alpha[:k],
+        alpha_spent=design.alpha_spent[:k],
     )
 
 
