@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from abcore import config
-from abcore._checks import check_scalar
-from abcore.sequential import check_earlier_looks
+from abcore._checks import check_scalar, check_shares
 from abcore.suffstats import PairStatistic, SampleMean
 
 __all__ = [
@@ -337,7 +336,7 @@ class ReadoutOptions:
     earlier_looks: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "earlier_looks", check_earlier_looks(self.earlier_looks))
+        object.__setattr__(self, "earlier_looks", check_shares(self.earlier_looks, "earlier_looks"))
         check_scalar(self.alpha, "alpha", gt=0, lt=1)
         check_scalar(self.correction, "correction", in_=config.CORRECTIONS)
         check_scalar(self.relative_method, "relative_method", in_=config.RELATIVE_CI_METHODS)

@@ -62,7 +62,7 @@ from scipy.special import ndtr
 from scipy.stats import norm
 
 from abcore import config
-from abcore._checks import check_scalar
+from abcore._checks import check_scalar, check_shares
 
 if TYPE_CHECKING:
     from abcore.plan import ExperimentPlan
@@ -80,7 +80,6 @@ __all__ = [
     "always_valid_inflation",
     "always_valid_p_value",
     "boundary_crossing",
-    "check_earlier_looks",
     "confidence_sequence",
     "cs_boundary_z",
     "evaluate_looks",
@@ -999,10 +998,8 @@ def _cached_design(
 
 
 _RECENT: dict[tuple[float, str, str, float], list[GroupSequentialDesign]] = {}
-"""The last designs computed, per options: the lift over time reads every day of a test,
-and each day's looks are the first looks of the last day's design (boundary k depends on the
-looks up to k only), so one design over all the days serves them all: O(days) looks to
-solve instead of O(days**2)."""
+"""Recent designs per options: a day's looks are the first looks of the last day's design
+(boundary k depends on looks 1..k only), so one design serves the whole lift over time."""
 _RECENT_KEPT = 16
 
 
@@ -1039,15 +1036,11 @@ class PeekingRule:
         tuning_n: N* of the always-valid sequence (default ``planned_n``).
         looks, spending, rho: the group-sequential design; without ``earlier`` the planned
             looks (equally spaced) before the current information fraction count as made.
-        earlier: the looks made before this one, as shares of the current units (in
-            (0, 1), increasing): the boundary is then the one of the design over these
-            looks and the current one, at their information fractions. Lan-DeMets spending
-            allows looks at any times only when every look is counted (Spotify's
-            confidence computes its bounds over the time points in the data the same way);
-            taking each read as the next planned look spent alpha again at every read in
-            between (28 daily reads of a 4-look plan: 6.8% two-sided instead of 5%). The
-            readout passes the ends of the earlier days in the data
-            (:attr:`abcore.model.ReadoutOptions.earlier_looks`).
+        earlier: the looks made before this one, as shares of the current units
+            (increasing, in (0, 1)); the boundary is the design's over them and the current
+            look. Spending allows looks at any times only when every look is counted (as
+            Spotify's confidence counts the data's time points): taking each read as the
+            next planned look spent alpha again (28 daily reads, K = 4: 6.9%, not 5%).
 
     >>> rule = PeekingRule("always_valid", planned_n=40_000)
     >>> round(rule.z_boundary(20_000, 0.05, "two-sided"), 3)
@@ -1075,7 +1068,7 @@ class PeekingRule:
         if self.tuning_n is not None:
             check_scalar(self.tuning_n, "tuning_n", gt=0)
         check_scalar(self.looks, "looks", ge=1, le=config.SEQUENTIAL_MAX_LOOKS)
-        object.__setattr__(self, "earlier", check_earlier_looks(self.earlier))
+        object.__setattr__(self, "earlier", check_shares(self.earlier, "earlier_looks"))
 
     @property
     def n_star(self) -> float:
@@ -1086,12 +1079,9 @@ class PeekingRule:
         return float(n) / float(self.planned_n)
 
     def look_fractions(self, n: float) -> tuple[float, ...]:
-        """Information fractions of the looks made by ``n`` units, the current one last.
-
-        The ``earlier`` looks when given, else the planned looks before the current one.
-        Fractions are rounded to 1e-4 and capped at 1 (the plan's end: looks past it spend
-        nothing more); looks that coincide after that count once.
-        """
+        """Information fractions of the looks made by ``n`` units, the current one last:
+        the ``earlier`` looks, else the planned ones before it. Rounded to 1e-4 and capped
+        at 1 (looks past the plan's end spend nothing more); coinciding looks count once."""
         t = self.fraction(n)
         if self.earlier:
             raw = [share * t for share in self.earlier]
@@ -1247,26 +1237,3 @@ def rule_for(options: Any) -> PeekingRule | None:
         rho=options.rho,
         earlier=tuple(getattr(options, "earlier_looks", ())),
     )
-
-
-def check_earlier_looks(earlier: Any) -> tuple[float, ...]:
-    """``earlier`` as a tuple of floats, or a ValueError naming it.
-
-    >>> check_earlier_looks([0.25, 0.5])
-    (0.25, 0.5)
-    """
-    values = tuple(float(v) for v in np.asarray(earlier, dtype=float).ravel())
-    if not values:
-        return ()
-    check_scalar(np.asarray(values), "earlier_looks", gt=0, lt=1)
-    if np.any(np.diff(values) <= 0):
-        raise ValueError(
-            "earlier_looks must be strictly increasing shares of the current units, "
-            f"got {list(values)}."
-        )
-    if len(values) >= config.SEQUENTIAL_MAX_LOOKS:
-        raise ValueError(
-            f"earlier_looks must hold fewer than {config.SEQUENTIAL_MAX_LOOKS} looks, "
-            f"got {len(values)}."
-        )
-    return values

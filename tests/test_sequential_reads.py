@@ -148,3 +148,20 @@ def test_the_lift_over_time_uses_every_earlier_day_as_a_look():
         assert implied == pytest.approx(bound, rel=1e-6), i
         checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize(
+    ("earlier", "match"),
+    [
+        ((0.5, 0.25), "earlier_looks must be strictly increasing"),
+        ((0.0, 0.5), "earlier_looks must be > 0"),
+        ((0.5, 1.0), "earlier_looks must be < 1"),
+    ],
+)
+def test_bad_earlier_looks_name_the_parameter(earlier, match) -> None:
+    from abcore.sequential import PeekingRule
+
+    with pytest.raises(ValueError, match=match):
+        ReadoutOptions(method="group_sequential", planned_n=PLANNED, earlier_looks=earlier)
+    with pytest.raises(ValueError, match=match):
+        PeekingRule("group_sequential", planned_n=PLANNED, earlier=earlier)
