@@ -469,6 +469,7 @@ def cumulative_effects(
     days = aggregates.days
     if not days:
         return pd.DataFrame()
+    units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days])
     rows: list[dict[str, Any]] = []
     for spec in aggregates.mapping.metrics:
         per_control = daily_stats(aggregates, spec, aggregates.control)
@@ -476,7 +477,7 @@ def cumulative_effects(
         for arm in aggregates.treatments:
             per_arm = daily_stats(aggregates, spec, arm)
             cum_t = _cumulate(per_arm)
-            by_day = _daily_looks(options, [c.n + t.n for c, t in zip(cum_c, cum_t, strict=True)])
+            by_day = _daily_looks(options, units, cum_c[-1].n + cum_t[-1].n)
             for i, day in enumerate(days):
                 c = compare_stats(spec, cum_c[i], cum_t[i], by_day[i])
                 rows.append(
@@ -509,11 +510,13 @@ def cumulative_effects(
     return frame
 
 
-def _daily_looks(options: ReadoutOptions | None, units: list[Any]) -> list[Any]:
+def _daily_looks(options: ReadoutOptions | None, units: Any, n_last: float) -> list[Any]:
     """Options for each day of a group-sequential readout, every earlier day a look.
 
-    ``units`` are the compared pair's units at the end of each day; the last day's design
-    is computed first, so every earlier day's boundaries are its first looks.
+    ``units`` are all arms' units at the end of each day, as :func:`earlier_looks` counts
+    them for the readout, so the last day reads as the table does. Its design (the pair
+    has ``n_last`` units then) is computed first: with two arms every earlier day's
+    boundaries are its first looks, one design for the whole chart.
     """
     if options is None or options.method != "group_sequential":
         return [options] * len(units)
@@ -521,9 +524,9 @@ def _daily_looks(options: ReadoutOptions | None, units: list[Any]) -> list[Any]:
     for i, now in enumerate(units):
         shares = sorted({float(u) / float(now) for u in units[:i] if 0 < u < now})
         by_day.append(dataclasses.replace(options, earlier_looks=tuple(shares)))
-    if units and units[-1] > 0:
+    if len(units) and n_last > 0:
         rule = sequential.rule_for(by_day[-1])
-        rule.design(float(units[-1]), options.alpha, config.ALTERNATIVE)
+        rule.design(float(n_last), options.alpha, config.ALTERNATIVE)
     return by_day
 
 
