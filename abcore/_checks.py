@@ -56,3 +56,17 @@ def _show(value: Any) -> str:
     if arr.ndim == 0:
         return repr(value.item() if hasattr(value, "item") else value)
     return f"an array with min {arr.min():g} and max {arr.max():g}"
+
+
+def check_shares(values: Any, name: str) -> tuple[float, ...]:
+    """``values`` as a tuple of strictly increasing shares in (0, 1), or a ValueError.
+
+    >>> check_shares([0.25, 0.5], "earlier_looks")
+    (0.25, 0.5)
+    """
+    out = tuple(float(v) for v in np.asarray(values, dtype=float).ravel())
+    if out:
+        check_scalar(np.asarray(out), name, gt=0, lt=1)
+        if np.any(np.diff(out) <= 0):
+            raise ValueError(f"{name} must be strictly increasing, got {list(out)}.")
+    return out

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import bayes, config, ingest, stats, validity
+from abcore import bayes, config, ingest, sequential, stats, validity
 from abcore.compare import (
     compare_metric,
     compare_stats,
@@ -51,6 +51,7 @@ __all__ = [
     "compare_metric",
     "compare_stats",
     "cumulative_effects",
+    "earlier_looks",
     "effects_table",
     "metric_stat",
     "plan_comparisons",
@@ -327,11 +328,12 @@ def cumulative_effects(
     """The effect as it looked at the end of each day, from the units exposed so far.
 
     Under a peeking-safe ``options.method`` each day's interval is the method's at that
-    day's units (the confidence sequence, or the group-sequential look's boundary), so the
-    band is valid however many days were read. ``excludes_zero`` marks the days whose
-    interval excludes no effect and ``first_day_excluding_zero`` the first of them per
-    metric and arm (None: not yet); under a fixed horizon that day means little, since a
-    fixed interval read daily excludes zero by luck far more often than alpha.
+    day's units (the confidence sequence, or the group-sequential boundary over that day
+    and every day before it, each a look), so the band is valid however many days were
+    read. ``excludes_zero`` marks the days whose interval excludes no effect and
+    ``first_day_excluding_zero`` the first of them per metric and arm (None: not yet);
+    under a fixed horizon that day means little, since a fixed interval read daily excludes
+    zero by luck far more often than alpha.
 
     Sufficient statistics add, so day ``d`` is the sum of days ``1..d``: no second pass over
     the data. Each unit counts once, on the day it was first exposed (see
@@ -341,6 +343,7 @@ def cumulative_effects(
     days = aggregates.days
     if not days:
         return pd.DataFrame()
+    units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days])
     rows: list[dict[str, Any]] = []
     for spec in aggregates.mapping.metrics:
         per_control = daily_stats(aggregates, spec, aggregates.control)
@@ -348,8 +351,9 @@ def cumulative_effects(
         for arm in aggregates.treatments:
             per_arm = daily_stats(aggregates, spec, arm)
             cum_t = _cumulate(per_arm)
+            by_day = _daily_looks(options, units, cum_c[-1].n + cum_t[-1].n)
             for i, day in enumerate(days):
-                c = compare_stats(spec, cum_c[i], cum_t[i], options)
+                c = compare_stats(spec, cum_c[i], cum_t[i], by_day[i])
                 rows.append(
                     {
                         "metric": spec.name,
@@ -378,6 +382,43 @@ def cumulative_effects(
     keys = list(zip(frame["metric"], frame["arm"], strict=True))
     frame["first_day_excluding_zero"] = [first.get(k) for k in keys]
     return frame
+
+
+def _daily_looks(options: ReadoutOptions | None, units: Any, n_last: float) -> list[Any]:
+    """Options for each day of a group-sequential readout, every earlier day a look.
+
+    ``units`` are all arms' units at the end of each day, as :func:`earlier_looks` counts
+    them for the readout, so the last day reads as the table does. Its design (the pair
+    has ``n_last`` units then) is computed first: with two arms every earlier day's
+    boundaries are its first looks, one design for the whole chart.
+    """
+    if options is None or options.method != "group_sequential":
+        return [options] * len(units)
+    by_day = []
+    for i, now in enumerate(units):
+        shares = sorted({float(u) / float(now) for u in units[:i] if 0 < u < now})
+        by_day.append(dataclasses.replace(options, earlier_looks=tuple(shares)))
+    if len(units) and n_last > 0:
+        rule = sequential.rule_for(by_day[-1])
+        rule.design(float(n_last), options.alpha, config.ALTERNATIVE)
+    return by_day
+
+
+def earlier_looks(aggregates: Aggregates) -> tuple[float, ...]:
+    """The looks made before the current readout: the end of every earlier day in the data,
+    as shares of the units now (all arms).
+
+    The lift over time shows the effect at the end of every day, so each day is a look
+    (Spotify's confidence counts every time point of the data the same way); a
+    group-sequential boundary is computed over these looks and the current one. Data
+    without days: none.
+    """
+    days = aggregates.days
+    if len(days) < 2:
+        return ()
+    units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days[:-1]])
+    total = sum(aggregates.counts().values())
+    return tuple(sorted({float(u) / total for u in units if 0 < u < total}))
 
 
 def segment_effects(aggregates: Aggregates, options: ReadoutOptions | None = None) -> pd.DataFrame:
@@ -469,6 +510,8 @@ def analyze_aggregates(
     opts = resolve_options(
         options, plan, alpha, correction=correction, relative_method=relative_method, cuped=cuped
     )
+    if opts.method == "group_sequential" and not opts.earlier_looks:
+        opts = dataclasses.replace(opts, earlier_looks=earlier_looks(aggregates))
     srm = srm_test(aggregates.counts(), _shares(aggregates, expected_shares, plan))
     all_checks = [
         _srm_check(srm),

@@ -38,7 +38,7 @@ from abcore import config, power
 from abcore._checks import check_scalar
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan, MetricSpec
-from abcore.planning import corrected_power
+from abcore.planning import corrected_power, powered_guardrails
 
 __all__ = [
     "EXTRA_KEY",
@@ -553,7 +553,8 @@ def sensitivity_for_plan(
     """:func:`stage_sensitivity` at the plan's alpha, power, sides, split and arms.
 
     Power is raised as the Plan page raises it (``1 - beta / (G + 1)`` with ``G``
-    guardrails), so the chosen stage's numbers match the Plan page's success-metric size.
+    guardrails with a margin), so the chosen stage's numbers match the Plan page's
+    success-metric size.
     """
     return stage_sensitivity(
         funnel,
@@ -561,7 +562,7 @@ def sensitivity_for_plan(
         daily_entrants=daily_entrants,
         change_stage=change_stage,
         alpha=plan.alpha,
-        power=corrected_power(plan.power, len(plan.guardrails)),
+        power=corrected_power(plan.power, len(powered_guardrails(plan))),
         alternative="two-sided" if plan.alternative == "two-sided" else "greater",
         ratio=plan.ratio,
         treatments=len(plan.treatments),

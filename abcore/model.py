@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from abcore import config, stats
-from abcore._checks import check_scalar
+from abcore._checks import check_scalar, check_shares
 from abcore.suffstats import PairStatistic, SampleMean
 
 __all__ = [
@@ -436,6 +436,12 @@ class ReadoutOptions:
             fraction's denominator for group-sequential looks and the default N*.
         tuning_n: N* of the always-valid sequence (default ``planned_n``).
         looks, spending, rho: the group-sequential design.
+        earlier_looks: the looks made before this readout, as shares of its units
+            (increasing, in (0, 1)): a group-sequential boundary is computed over them and
+            the current look (:class:`abcore.sequential.PeekingRule`). Empty: the planned
+            looks before the current one. :func:`abcore.analysis.analyze_aggregates` sets
+            them to the ends of the earlier days in the data, since the lift over time
+            shows every day.
     """
 
     alpha: float = config.ALPHA
@@ -448,8 +454,10 @@ class ReadoutOptions:
     looks: int = config.GS_LOOKS
     spending: str = config.SPENDING
     rho: float = config.SPENDING_RHO
+    earlier_looks: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "earlier_looks", check_shares(self.earlier_looks, "earlier_looks"))
         check_scalar(self.alpha, "alpha", gt=0, lt=1)
         check_scalar(self.correction, "correction", in_=config.CORRECTIONS)
         check_scalar(self.relative_method, "relative_method", in_=config.RELATIVE_CI_METHODS)

@@ -4,7 +4,8 @@ The sizing mirrors the launch decision (DESIGN.md): every success metric is test
 split across success metrics and treatment arms (for a lift surely above the launch cost,
 when there is one), every guardrail for non-inferiority at its margin at the full alpha, and
 power is corrected to ``1 - beta / (G + 1)`` so that the chance of passing *every* test when
-the change is good stays near the planned power. The plan needs the largest of these sample
+the change is good stays near the planned power (``G`` counts the guardrails with a
+non-inferiority margin: :func:`powered_guardrails`). The plan needs the largest of these sample
 sizes.
 
 >>> from abcore.plan import ExperimentPlan
@@ -41,6 +42,7 @@ __all__ = [
     "method_costs_frame",
     "planned_tuning_n",
     "power_by_days",
+    "powered_guardrails",
     "sample_size_curve",
     "size_plan",
 ]
@@ -105,6 +107,23 @@ def corrected_power(target: float, guardrails: int) -> float:
     0.9333333333333333
     """
     return 1 - (1 - target) / (guardrails + 1)
+
+
+def powered_guardrails(plan: ExperimentPlan) -> tuple[MetricSpec, ...]:
+    """The guardrails that count as ``G`` in the power correction: those with a margin.
+
+    A guardrail with a non-inferiority margin must *pass* its test, which needs power; one
+    without is only checked for harm (the decision stops on a significant loss), which needs
+    none, so it would only inflate the size (one took 57,763 units per arm to 77,328).
+    Spotify's confidence counts only non-inferiority guardrails too.
+
+    >>> from abcore.plan import ExperimentPlan, MetricSpec
+    >>> harm = MetricSpec("errors", "guardrail", baseline=0.02)
+    >>> load = MetricSpec("load", "guardrail", "continuous", baseline=800, sd=400, margin=0.02)
+    >>> [g.name for g in powered_guardrails(ExperimentPlan(metrics=(harm, load)))]
+    ['load']
+    """
+    return tuple(g for g in plan.guardrails if g.margin)
 
 
 def signed_mde(metric: MetricSpec) -> float:
@@ -230,8 +249,16 @@ def _daily_in_test(plan: ExperimentPlan) -> float:
 
 
 def _total_for(plan: ExperimentPlan, n_control: ArrayLike) -> np.ndarray:
+    """Units of every arm at its own share (rounded up) once control has ``n_control``.
+
+    ``plan.ratio`` is the smallest treatment's, which sizes the tests; the larger
+    treatments still enrol at their own shares, so counting every arm at the smallest one's
+    size undercounts the total and the days (and the smallest arm's power with them).
+    """
     n_c = np.asarray(n_control, dtype=float)
-    return n_c + len(plan.treatments) * np.ceil(plan.ratio * n_c - 1e-9)
+    control = plan.expected_shares[plan.control]
+    arms = [np.ceil(plan.expected_shares[arm] / control * n_c - 1e-9) for arm in plan.treatments]
+    return n_c + sum(arms)
 
 
 @lru_cache(maxsize=64)
@@ -282,8 +309,7 @@ def size_plan(plan: ExperimentPlan) -> PlanSizing:
     """
     metric = _check_success(plan.success)
     successes = [_check_success(m) for m in _success_metrics(plan)]
-    guard_count = len(plan.guardrails)
-    power_ = corrected_power(plan.power, guard_count)
+    power_ = corrected_power(plan.power, len(powered_guardrails(plan)))
     sizes = {m.name: _success_size(plan, m, power_) for m in successes}
     binding = max(sizes, key=sizes.__getitem__)
     n_control = success_n = sizes[binding]
@@ -358,7 +384,7 @@ def detectable_lift_by_days(
     if under_method and plan.peeking_safe:
         days = np.asarray(days, dtype=float) / size_plan(plan).inflation
     n = _n_control_after(plan, days)
-    options = _options(plan, metric, corrected_power(plan.power, len(plan.guardrails)))
+    options = _options(plan, metric, corrected_power(plan.power, len(powered_guardrails(plan))))
     options["relative"] = True
     if metric.type == "binary":
         lift = power.mde_proportion(metric.baseline, n, **options)
@@ -371,7 +397,7 @@ def power_by_days(plan: ExperimentPlan, days: ArrayLike) -> np.ndarray:
     """Power of the success test after each number of days, at the planned mde."""
     metric = _check_success(plan.success)
     n = _n_control_after(plan, days)
-    options = _options(plan, metric, corrected_power(plan.power, len(plan.guardrails)))
+    options = _options(plan, metric, corrected_power(plan.power, len(powered_guardrails(plan))))
     options.pop("power")
     if metric.type == "binary":
         out = power.power_proportion(metric.baseline, signed_mde(metric), n, **options)
@@ -395,7 +421,7 @@ def sample_size_curve(plan: ExperimentPlan, points: int = config.CURVE_POINTS) -
         room = room / metric.baseline if metric.relative else room
         upper = min(upper, room * 0.95)
     grid = np.linspace(planned / 3, upper, points)
-    options = _options(plan, metric, corrected_power(plan.power, len(plan.guardrails)))
+    options = _options(plan, metric, corrected_power(plan.power, len(powered_guardrails(plan))))
     sign = 1.0 if metric.higher_is_better else -1.0
     if metric.type == "binary":
         size = power.sample_size_proportion(metric.baseline, sign * grid, **options)

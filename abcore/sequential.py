@@ -30,7 +30,10 @@ tests reproduce its published reference numbers.
 **Group sequential** (K planned looks): Lan-DeMets alpha spending, boundaries per look from
 the exact joint distribution of the sequential z-statistics (Armitage, McPherson & Rowe's
 recursive numerical integration, as in Jennison & Turnbull 2000, ch. 19), checked against
-rpact and gsDesign.
+rpact and gsDesign. K prices the plan; the readout's boundary is computed over the looks
+actually made, at their information fractions (every earlier day of the data, as Spotify's
+confidence counts its time points: :class:`PeekingRule`), so reads at unplanned times keep
+alpha (``tests/test_sequential_reads.py``).
 
 Both cost users: :func:`always_valid_inflation` and :meth:`GroupSequentialDesign.inflation`
 give the factor by which the fixed-horizon sample size must grow to keep the planned power,
@@ -46,6 +49,7 @@ and :func:`method_costs` lays the three methods side by side for the Plan page.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -54,10 +58,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize
+from scipy.special import ndtr
 from scipy.stats import norm
 
 from abcore import config
-from abcore._checks import check_scalar
+from abcore._checks import check_scalar, check_shares
 
 if TYPE_CHECKING:
     from abcore.stats import Comparison
@@ -764,7 +769,7 @@ def _solve_bounds(t: np.ndarray, increments: np.ndarray, *, two_sided: bool) -> 
             scale = math.sqrt(t[k])
 
             def upper(b: float, u=u, w=w, sd=sd, shift=shift, scale=scale) -> float:
-                return float(w @ norm.sf((b * scale - shift) / sd))
+                return float(w @ ndtr((shift - b * scale) / sd))
 
             if target <= 0 or upper(_MAX_Z) >= target:
                 b = _MAX_Z
@@ -956,8 +961,33 @@ def method_costs(
 def _cached_design(
     fractions: tuple[float, ...], alpha: float, alternative: str, spending: str, rho: float
 ) -> GroupSequentialDesign:
-    return group_sequential_design(
+    options = (alpha, alternative, spending, rho)
+    for longer in _RECENT.get(options, ()):
+        if longer.information_fractions[: len(fractions)] == fractions:
+            return _first_looks(longer, len(fractions))
+    design = group_sequential_design(
         list(fractions), alpha=alpha, alternative=alternative, spending=spending, rho=rho
+    )
+    recent = _RECENT.setdefault(options, [])
+    recent.insert(0, design)
+    del recent[_RECENT_KEPT:]
+    return design
+
+
+_RECENT: dict[tuple[float, str, str, float], list[GroupSequentialDesign]] = {}
+"""Recent designs per options: a day's looks are the first looks of the last day's design
+(boundary k depends on looks 1..k only), so one design serves the whole lift over time."""
+_RECENT_KEPT = 16
+
+
+def _first_looks(design: GroupSequentialDesign, k: int) -> GroupSequentialDesign:
+    """The design's first ``k`` looks, as a design."""
+    return dataclasses.replace(
+        design,
+        information_fractions=design.information_fractions[:k],
+        boundaries=design.boundaries[:k],
+        nominal_alpha=design.nominal_alpha[:k],
+        alpha_spent=design.alpha_spent[:k],
     )
 
 
@@ -981,8 +1011,13 @@ class PeekingRule:
         planned_n: planned units of control plus one treatment arm: the group-sequential
             information fraction is ``n / planned_n`` (capped at 1: the last look).
         tuning_n: N* of the always-valid sequence (default ``planned_n``).
-        looks, spending, rho: the group-sequential design; the looks are equally spaced
-            and those before the current information fraction count as made.
+        looks, spending, rho: the group-sequential design; without ``earlier`` the planned
+            looks (equally spaced) before the current information fraction count as made.
+        earlier: the looks made before this one, as shares of the current units
+            (increasing, in (0, 1)); the boundary is the design's over them and the current
+            look. Spending allows looks at any times only when every look is counted (as
+            Spotify's confidence counts the data's time points): taking each read as the
+            next planned look spent alpha again (28 daily reads, K = 4: 6.9%, not 5%).
 
     >>> rule = PeekingRule("always_valid", planned_n=40_000)
     >>> round(rule.z_boundary(20_000, 0.05, "two-sided"), 3)
@@ -990,6 +1025,10 @@ class PeekingRule:
     >>> gs = PeekingRule("group_sequential", planned_n=40_000, looks=4)
     >>> round(gs.z_boundary(40_000, 0.05, "two-sided"), 3)   # the last look of 4
     2.092
+    >>> daily = PeekingRule("group_sequential", planned_n=40_000,
+    ...                     earlier=tuple(d / 28 for d in range(1, 28)))
+    >>> round(daily.z_boundary(40_000, 0.05, "two-sided"), 3)   # the 28th daily look
+    2.238
     """
 
     method: str
@@ -998,6 +1037,7 @@ class PeekingRule:
     looks: int = config.GS_LOOKS
     spending: str = config.SPENDING
     rho: float = config.SPENDING_RHO
+    earlier: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         check_scalar(self.method, "method", in_=("always_valid", "group_sequential"))
@@ -1005,6 +1045,7 @@ class PeekingRule:
         if self.tuning_n is not None:
             check_scalar(self.tuning_n, "tuning_n", gt=0)
         check_scalar(self.looks, "looks", ge=1, le=config.SEQUENTIAL_MAX_LOOKS)
+        object.__setattr__(self, "earlier", check_shares(self.earlier, "earlier_looks"))
 
     @property
     def n_star(self) -> float:
@@ -1015,11 +1056,23 @@ class PeekingRule:
         return float(n) / float(self.planned_n)
 
     def look_fractions(self, n: float) -> tuple[float, ...]:
-        """Planned looks already made before ``n`` units, then the current one."""
-        t = min(round(self.fraction(n), 4), 1.0)
-        k = int(self.looks)
-        made = tuple(j / k for j in range(1, k) if j / k < t - 1e-9)
-        return (*made, t) if t > 0 else ()
+        """Information fractions of the looks made by ``n`` units, the current one last:
+        the ``earlier`` looks, else the planned ones before it. Rounded to 1e-4 and capped
+        at 1 (looks past the plan's end spend nothing more); coinciding looks count once."""
+        t = self.fraction(n)
+        if self.earlier:
+            raw = [share * t for share in self.earlier]
+        else:
+            k = int(self.looks)
+            raw = [j / k for j in range(1, k) if j / k < min(round(t, 4), 1.0) - 1e-9]
+        made: list[float] = []
+        for f in (*raw, t):
+            f = min(round(f, 4), 1.0)
+            if f > 0 and (not made or f > made[-1]):
+                made.append(f)
+        if not made or min(round(t, 4), 1.0) <= 0:
+            return ()
+        return tuple(made)
 
     def design(self, n: float, alpha: float, alternative: str) -> GroupSequentialDesign | None:
         """The group-sequential design with the looks made by ``n`` units (None: no units)."""
@@ -1159,4 +1212,5 @@ def rule_for(options: Any) -> PeekingRule | None:
         looks=options.looks,
         spending=options.spending,
         rho=options.rho,
+        earlier=tuple(getattr(options, "earlier_looks", ())),
     )

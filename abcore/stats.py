@@ -33,6 +33,7 @@ Relative intervals come in three flavours, chosen by ``relative_method``:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, TypeAlias
@@ -220,7 +221,11 @@ def compare_proportions(
     ``statsmodels.stats.proportion.proportions_ztest``), which holds its size at small
     rates; the interval uses the unpooled Wald standard error (as statsmodels'
     ``confint_proportions_2indep(method="wald")``), which is the right one away from H0.
-    An arm with one unit is allowed: a rate's variance needs no second unit.
+    An arm at 0% or 100% has a Wald variance of zero (two such arms gave a zero-width
+    interval and a superiority "pass" at p = 0), so there the interval is Newcombe's hybrid
+    score interval (statsmodels' ``method="newcomb"``), which keeps its coverage at the
+    edge, and ``se`` is at least the pooled test's, so the margin tests built on it agree
+    with the p-value. An arm with one unit is allowed: a rate's variance needs no second unit.
 
     Args:
         n_control, conversions_control: units and converted units in control.
@@ -251,14 +256,15 @@ def compare_proportions(
         v_c = p_c * (1 - p_c) / n_c
         v_t = p_t * (1 - p_t) / n_t
     empty = (n_c == 0) | (n_t == 0)
-    return _build(
+    edge = ~empty & (var_null > 0) & ((x_c == 0) | (x_c == n_c) | (x_t == 0) | (x_t == n_t))
+    comparison = _build(
         method="z_pooled",
         n_c=n_c,
         n_t=n_t,
         mean_c=p_c,
         mean_t=p_t,
         effect=p_t - p_c,
-        var_effect=v_c + v_t,
+        var_effect=np.where(edge, np.maximum(v_c + v_t, var_null), v_c + v_t),
         var_null=var_null,
         df=np.inf,
         baseline=p_c,
@@ -271,6 +277,41 @@ def compare_proportions(
         scalar=_all_scalar(n_control, conversions_control, n_treatment, conversions_treatment),
         originals=(n_control, n_treatment),
     )
+    if not np.any(edge):
+        return comparison
+    low, high = _newcombe(n_c, x_c, n_t, x_t, alpha, alternative)
+    scalar = not comparison._vector
+    return dataclasses.replace(
+        comparison,
+        abs_ci_low=_out(np.where(edge, low, np.asarray(comparison.abs_ci_low, float)), scalar),
+        abs_ci_high=_out(np.where(edge, high, np.asarray(comparison.abs_ci_high, float)), scalar),
+    )
+
+
+def _newcombe(
+    n_c: Any, x_c: Any, n_t: Any, x_t: Any, alpha: float, alternative: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe's hybrid score interval for ``p_t - p_c`` (his method 10, 1998).
+
+    Each arm's Wilson score interval keeps its coverage at 0% and 100%, where the Wald
+    variance ``p (1 - p) / n`` is zero; the difference's bounds combine the arms' distances
+    to their Wilson bounds. Equal to statsmodels' ``confint_proportions_2indep(...,
+    method="newcomb")``; one-sided bounds use the Wilson bounds at ``2 alpha``.
+    """
+    z = sps.norm.isf(alpha / 2 if alternative == "two-sided" else alpha)
+
+    def wilson(n: Any, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with np.errstate(all="ignore"):
+            p = x / n
+            centre = (x + z**2 / 2) / (n + z**2)
+            half = z / (n + z**2) * np.sqrt(x * (n - x) / n + z**2 / 4)
+        return p, centre - half, centre + half
+
+    p_c, l_c, u_c = wilson(n_c, x_c)
+    p_t, l_t, u_t = wilson(n_t, x_t)
+    low = p_t - p_c - np.sqrt((p_t - l_t) ** 2 + (u_c - p_c) ** 2)
+    high = p_t - p_c + np.sqrt((u_t - p_t) ** 2 + (p_c - l_c) ** 2)
+    return _one_sided(low, high, alternative)
 
 
 def compare_means(

@@ -32,7 +32,7 @@ from abcore.funnel import (
     unit_warnings,
 )
 from abcore.plan import METRIC_TYPES
-from abcore.planning import corrected_power
+from abcore.planning import corrected_power, powered_guardrails
 from ui.metrics_state import (
     DIRECTION_LABELS,
     UNIT_LABELS,
@@ -593,7 +593,7 @@ with table_box:
             "Note": st.column_config.TextColumn(width="medium"),
         },
     )
-    raised = corrected_power(sized_plan.power, len(plan.guardrails))
+    raised = corrected_power(sized_plan.power, len(powered_guardrails(plan)))
     sides = "two-sided" if plan.alternative == "two-sided" else "one-sided"
     settings = (
         f"To detect a **+{setup.lift * 100:.3g}%** relative lift at alpha {sized_plan.alpha:g} "
@@ -601,7 +601,8 @@ with table_box:
     )
     if raised != sized_plan.power:
         settings += (
-            f" (raised to {raised:.1%} so the {len(plan.guardrails)} guardrail(s) pass too, "
+            f" (raised to {raised:.1%} so the {len(powered_guardrails(plan))} guardrail(s) "
+            "with a margin pass too, "
             "as on the Plan page)"
         )
     settings += f", with {daily:,} {funnel.unit}s a day entering the funnel"

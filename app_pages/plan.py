@@ -462,9 +462,12 @@ with right:
             f"{sizing.alpha_per_test:.3g} per comparison"
         )
     if plan.guardrails:
+        powered = len(planning.powered_guardrails(plan))
         notes.append(
             f"power per test raised to {sizing.power_per_test:.1%} so the success "
-            f"metric and {len(plan.guardrails)} guardrail(s) all pass together"
+            f"metric and {powered} guardrail(s) with a non-inferiority margin all pass "
+            "together (a guardrail without a margin is only checked for harm, which needs "
+            "no power, so it does not raise the size)"
         )
     if plan.variance_reduction:
         notes.append(f"CUPED assumed to remove {plan.variance_reduction:.0%} of the variance")

@@ -160,3 +160,12 @@ def test_a_fixed_plan_keeps_its_numbers_and_link():
     assert plan.method == "fixed"
     assert "method" not in plan.to_dict()
     assert metrics(at)["Users per arm"] == f"{size_plan(plan).n_control:,}"
+
+
+def test_a_guardrail_without_a_margin_leaves_the_size_and_says_why():
+    # Issue 20, item 4: the demo-like plan with one harm-only guardrail showed 77,328 per
+    # arm (power raised to 90%); it needs the plain 57,763.
+    harm = MetricSpec("errors", "guardrail", "binary", "decrease", baseline=0.02)
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05), harm)))
+    assert metrics(at)["Users per arm"] == "57,763"
+    assert any("without a margin is only checked for harm" in c.value for c in at.caption)

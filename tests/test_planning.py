@@ -128,3 +128,44 @@ def test_hypothesis_follows_the_choices():
     assert "above 1%" in text
     two = default_hypothesis(dataclasses.replace(plan, alternative="two-sided"))
     assert "changes converted" in two
+
+
+def test_unequal_treatment_shares_give_every_arm_its_size_and_power():
+    # Issue 20, item 3: control 50% / t1 20% / t2 30%. The total counted every treatment at
+    # the smallest one's size (219,415 units, 11 days), so at the planned total control vs
+    # t1 had 75% power. Each arm at its own share, rounded up: 121,897 + 48,759 + 73,139.
+    from statsmodels.stats.proportion import power_proportions_2indep
+
+    shares = {"control": 0.5, "t1": 0.2, "t2": 0.3}
+    plan = ExperimentPlan(metrics=(SUCCESS,), expected_shares=shares)
+    sizing = size_plan(plan)
+    assert sizing.n_total == 243_795
+    assert sizing.days == power.duration_days(sizing.n_total, plan.daily_units) == 13
+    for arm in ("t1", "t2"):
+        # Reference: statsmodels 0.14 power_proportions_2indep (sample 1 = control), at the
+        # units each arm gets from the planned total and the per-test alpha (0.05 / 2 arms).
+        n_c, n_t = shares["control"] * sizing.n_total, shares[arm] * sizing.n_total
+        got = power_proportions_2indep(
+            diff=0.10 - 0.105, prop2=0.105, nobs1=n_c, ratio=n_t / n_c,
+            alpha=sizing.alpha_per_test, return_results=False,
+        )  # fmt: skip
+        assert got >= 0.8, (arm, got)
+
+
+def test_a_guardrail_without_a_margin_does_not_raise_the_size():
+    # Issue 20, item 4: a guardrail with no non-inferiority margin is only tested for harm,
+    # which needs no power, so it stays out of G in 1 - beta / (G + 1) (as Spotify's
+    # confidence counts only guardrails with a margin). One took 57,763 to 77,328 per arm,
+    # two to 88,156.
+    harm_only = MetricSpec("errors", "guardrail", "binary", "decrease", baseline=0.02)
+    plain = size_plan(ExperimentPlan(metrics=(SUCCESS,)))
+    for guards in ((harm_only,), (harm_only, dataclasses.replace(harm_only, name="crash"))):
+        sizing = size_plan(ExperimentPlan(metrics=(SUCCESS, *guards)))
+        assert sizing.power_per_test == pytest.approx(0.8)
+        assert sizing.n_control == plain.n_control == 57_763
+    with_margin = size_plan(ExperimentPlan(metrics=(SUCCESS, harm_only, LOAD)))
+    assert with_margin.power_per_test == pytest.approx(0.9)  # G = 1: only load_ms
+    plan = ExperimentPlan(metrics=(SUCCESS, harm_only), daily_units=5_000)
+    exact_days = plain.n_total / plan.daily_units
+    assert power_by_days(plan, [exact_days])[0] == pytest.approx(0.8, abs=1e-3)
+    assert detectable_lift_by_days(plan, [exact_days])[0] == pytest.approx(0.05, rel=1e-3)

@@ -507,3 +507,63 @@ def test_vectorised_proportions_equal_scalar_calls(
     assert vec.error[0] == one.error
     for name in ("p_value", "abs_ci_low", "abs_ci_high", "rel_ci_low", "rel_ci_high"):
         assert getattr(vec, name)[0] == pytest.approx(getattr(one, name), nan_ok=True)
+
+
+# --- issue 20, item 5: an arm at 0% or 100% ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "alpha"),
+    [
+        ((2, 2, 2, 0), 0.05),
+        ((1, 1, 1, 0), 0.05),
+        ((1_000, 0, 1_000, 5), 0.05),
+        ((500, 500, 400, 396), 0.10),
+        ((30, 0, 40, 40), 0.01),
+    ],
+)
+def test_an_arm_at_zero_or_one_gets_newcombes_interval(args, alpha) -> None:
+    # Reference: statsmodels 0.14, confint_proportions_2indep(x_t, n_t, x_c, n_c,
+    # method="newcomb", compare="diff", alpha=alpha) (Newcombe's hybrid score interval).
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    n_c, x_c, n_t, x_t = args
+    c = stats.compare_proportions(*args, alpha=alpha)
+    low, high = confint_proportions_2indep(
+        x_t, n_t, x_c, n_c, method="newcomb", compare="diff", alpha=alpha
+    )
+    assert c.abs_ci_low == pytest.approx(low, abs=1e-12)
+    assert c.abs_ci_high == pytest.approx(high, abs=1e-12)
+    assert c.abs_ci_high > c.abs_ci_low
+    assert c.se > 0
+
+
+def test_both_arms_at_the_edge_never_pass_with_a_zero_width_interval() -> None:
+    # 2/2 converted in control, 0/2 in treatment: the Wald interval had width 0 and the
+    # superiority test passed with p = 0; the pooled test's p is 0.0455.
+    c = stats.compare_proportions(2, 2, 2, 0)
+    sup = stats.superiority(c, direction="decrease")
+    assert sup.p_value > 0.01
+    assert (sup.p_value < 0.05) == bool(sup.passed)
+    one = stats.compare_proportions(1, 1, 1, 0)
+    assert one.p_value == pytest.approx(0.1573, abs=1e-4)
+    assert one.abs_ci_low < 0 < one.abs_ci_high  # consistent with p > 0.05
+    assert not stats.superiority(one, direction="decrease").passed
+
+
+@pytest.mark.parametrize(
+    ("p_c", "p_t", "n"), [(0.01, 0.03, 100), (0.005, 0.02, 200), (0.05, 0.2, 10), (0.99, 0.95, 100)]
+)
+def test_interval_keeps_its_coverage_near_zero_and_one(p_c, p_t, n) -> None:
+    # 20,000 seeded pairs near the edge; coverage among those with an arm at 0% or 100%
+    # (35-60% of them; both arms alike at the edge have no test). Measured with Newcombe
+    # there: 0.957, 0.950, 0.976, 0.959; the Wald interval covered 0.912, 0.884, 0.891, 0.931.
+    rng = np.random.default_rng(20)
+    sims = 20_000
+    x_c, x_t = rng.binomial(n, p_c, sims), rng.binomial(n, p_t, sims)
+    c = stats.compare_proportions(n, x_c, n, x_t)
+    low, high = np.asarray(c.abs_ci_low), np.asarray(c.abs_ci_high)
+    edge = (x_c == 0) | (x_c == n) | (x_t == 0) | (x_t == n)
+    edge &= np.asarray(c.error) != "zero_variance"  # both arms alike at the edge: no test
+    covered = (low <= p_t - p_c) & (p_t - p_c <= high)
+    assert covered[edge].mean() >= 0.94
