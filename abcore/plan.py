@@ -12,17 +12,15 @@ True
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import json
 import math
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from abcore import config
+from abcore import config, limits
 from abcore._checks import check_scalar
 from abcore.errors import InputError
 
@@ -219,9 +217,12 @@ class ExperimentPlan:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExperimentPlan:
-        """Build a plan from a dict; a malformed plan raises InputError saying what is wrong."""
-        if not isinstance(data, Mapping):
-            raise InputError("A plan must be a JSON object with keys such as alpha and metrics.")
+        """Build a plan from a dict; a malformed plan raises InputError saying what is wrong.
+
+        The dict is untrusted (a link, a file): every field is checked against the app's
+        limits first (:func:`abcore.limits.check_plan_payload`), with a sentence naming it.
+        """
+        limits.check_plan_payload(data)
         body = {k: v for k, v in data.items() if k != "schema"}
         known, extra = _known(cls, body)
         try:
@@ -232,7 +233,7 @@ class ExperimentPlan:
                     str(k): float(v) for k, v in known["expected_shares"].items()
                 }
             return cls(**known, extra=extra)
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise InputError(f"This plan cannot be read: {exc}") from exc
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -240,34 +241,28 @@ class ExperimentPlan:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ExperimentPlan:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"This plan is not valid JSON ({exc.msg}).") from exc
+        data = limits.parse_json(text, what="plan", max_bytes=config.PLAN_LINK_MAX_BYTES)
         return cls.from_dict(data)
 
     def to_query_params(self) -> dict[str, str]:
         """The plan as one URL-safe query parameter: compact JSON, deflated, base64url."""
         raw = json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
-        packed = base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode()
-        return {QUERY_KEY: packed.rstrip("=")}
+        return {QUERY_KEY: limits.deflate(raw)}
 
     @classmethod
     def from_query_params(cls, params: Mapping[str, Any]) -> ExperimentPlan:
-        """Rebuild the plan from a link's query parameters (``st.query_params`` works)."""
+        """Rebuild the plan from a link's query parameters (``st.query_params`` works).
+
+        The link is read within bounds (:func:`abcore.limits.inflate`: at most
+        ``config.PLAN_LINK_MAX_BYTES`` once inflated) and checked field by field; anything
+        else raises InputError.
+        """
         packed = params.get(QUERY_KEY)
         if isinstance(packed, list):
             packed = packed[-1] if packed else None
         if not packed:
             raise InputError("This link carries no plan (the 'plan' parameter is missing).")
-        try:
-            padded = str(packed) + "=" * (-len(str(packed)) % 4)
-            raw = zlib.decompress(base64.urlsafe_b64decode(padded)).decode()
-        except (ValueError, zlib.error, UnicodeDecodeError) as exc:
-            raise InputError(
-                "This link's plan is damaged (it may have been cut when copied): "
-                "ask for the link again."
-            ) from exc
+        raw = limits.inflate(str(packed), max_bytes=config.PLAN_LINK_MAX_BYTES, what="plan")
         return cls.from_json(raw)
 
     def fingerprint(self) -> str:

@@ -141,7 +141,7 @@ def test_bad_metric_fields():
         ("{not json", "not valid JSON"),
         ("[1, 2]", "must be a JSON object"),
         ('{"alpha": 2}', "alpha must be < 1"),
-        ('{"metrics": [{"role": "success"}]}', "cannot be read"),
+        ('{"metrics": [{"role": "success"}]}', "Metric 1 has no name"),
     ],
 )
 def test_bad_json_is_an_input_error(text, message):
