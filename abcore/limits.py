@@ -194,8 +194,10 @@ def _number(
     return number
 
 
-def _whole(value: Any, field: str, *, ge: int, le: int) -> None:
-    _number(value, field, ge=ge, le=le)
+def _whole(
+    value: Any, field: str, *, gt: int | None = None, ge: int | None = None, le: int
+) -> None:
+    _number(value, field, gt=gt, ge=ge, le=le)
     if not float(value).is_integer():
         raise InputError(f"{field} must be a whole number, got {_show(value)}.")
 
@@ -318,13 +320,13 @@ def check_plan_payload(data: Any) -> None:
         if key in data:
             _number(data[key], f"The plan's {key}", **bounds)
     for key, low, high in (
-        ("planned_n_per_arm", 1, config.SAMPLE_SIZE_MAX),
-        ("tuning_n", 1, config.SAMPLE_SIZE_MAX),
-        ("planned_days", 1, config.PLAN_HORIZON_DAYS),
-        ("looks", 1, config.PLAN_MAX_LOOKS),
+        ("planned_n_per_arm", {"gt": 0}, config.SAMPLE_SIZE_MAX),
+        ("tuning_n", {"gt": 0}, config.SAMPLE_SIZE_MAX),
+        ("planned_days", {"gt": 0}, config.PLAN_HORIZON_DAYS),
+        ("looks", {"ge": 1}, config.PLAN_MAX_LOOKS),
     ):
         if data.get(key) is not None:
-            _whole(data[key], f"The plan's {key}", ge=low, le=high)
+            _whole(data[key], f"The plan's {key}", **low, le=high)
     for key, allowed in (
         ("alternative", config.ALTERNATIVES),
         ("method", config.SEQUENTIAL_METHODS),

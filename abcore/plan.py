@@ -40,6 +40,19 @@ def _known(cls: type, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
     return known, extra
 
 
+def _check_finite(value: Any, key: str, metric: str) -> None:
+    """A metric's number is None or finite, quoted as given when it is not (a page widget
+    would otherwise clamp it and the sizing would quote the clamped value)."""
+    if value is None:
+        return
+    try:
+        finite = not isinstance(value, bool) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise InputError(f"{key} of {metric!r} must be a finite number, got {value!r}.")
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """One metric of the plan and its role in the decision.
@@ -68,8 +81,15 @@ class MetricSpec:
         check_scalar(self.role, "role", in_=METRIC_ROLES)
         check_scalar(self.type, "type", in_=METRIC_TYPES)
         check_scalar(self.direction, "direction", in_=METRIC_DIRECTIONS)
+        for key in ("baseline", "sd", "mde", "margin"):
+            _check_finite(getattr(self, key), key, self.name)
         if self.margin is not None:
             check_scalar(self.margin, "margin", ge=0)
+        if self.type == "binary" and self.baseline is not None and not 0 <= self.baseline <= 1:
+            raise InputError(
+                f"baseline of {self.name!r} is a rate: it must be between 0 and 1, got "
+                f"{self.baseline!r}."
+            )
 
     @property
     def higher_is_better(self) -> bool:

@@ -195,7 +195,7 @@ PLAN_CASES = [
     (with_metric("name", ""), "name of metric 1 must not be empty"),
     (with_metric("role", "boss"), "The role of metric 'converted' must be one of"),
     (with_("variance_reduction", 0.999999), "variance_reduction must be <= 0.9025, got 0.999999"),
-    (with_("planned_n_per_arm", -5), "planned_n_per_arm must be >= 1, got -5."),
+    (with_("planned_n_per_arm", -5), "planned_n_per_arm must be > 0, got -5."),
     (with_("planned_n_per_arm", 1e30), r"planned_n_per_arm must be <= 1e\+14, got 1e\+30."),
     (with_("planned_n_per_arm", 1000.5), "planned_n_per_arm must be a whole number, got 1000.5"),
     (with_("planned_days", 1e12), r"planned_days must be <= 1827, got 1000000000000.0."),
@@ -381,8 +381,11 @@ def _put(data: object, path: tuple, value: object) -> None:
             data = data[key]
         except (KeyError, IndexError, TypeError):
             return
-    if isinstance(data, dict) or (isinstance(data, list) and path[-1] < len(data)):
-        data[path[-1]] = value
+    last = path[-1]
+    if isinstance(data, dict) or (
+        isinstance(data, list) and isinstance(last, int) and last < len(data)
+    ):
+        data[last] = value
 
 
 @st.composite

@@ -160,3 +160,23 @@ def test_a_fixed_plan_keeps_its_numbers_and_link():
     assert plan.method == "fixed"
     assert "method" not in plan.to_dict()
     assert metrics(at)["Users per arm"] == f"{size_plan(plan).n_control:,}"
+
+
+def test_an_infeasible_plan_is_a_sentence_with_what_would_fix_it():
+    # MDE 0.01% on a 3% baseline: the page computed curves over 21 million days (9-12 GB)
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.03, mde=0.0001),)))
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert "not feasible" in errors[0]
+    assert "14,000 years at 20,000 users a day" in errors[0]
+    assert "a larger minimum detectable effect (about +0.527% relative)" in errors[0]
+    assert not at.metric
+    assert not at.get("vega_lite_chart")
+    assert not at.get("arrow_vega_lite_chart")
+
+
+def test_a_size_past_every_bound_is_a_sentence_not_a_wrapped_integer():
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.10, mde=1e-12),)))
+    errors = " ".join(e.value for e in at.error)
+    assert "needs more than 200,000,000,000,000 users" in errors
+    assert "-" not in errors.split("needs")[1].split("users")[0]
