@@ -88,7 +88,8 @@ RESULTS_MAX_SEGMENT_VALUES: Final = 50
 # The page widgets and uploads use the same numbers, so a plan made on a page always reads.
 PLAN_LINK_MAX_BYTES: Final = 200_000
 """Most bytes a plan link or plan JSON may hold once inflated. A real plan is 1-5 kB (the
-demo: 1.0 kB); the limits below allow at most about 60 kB, so this leaves a margin."""
+demo: 1.0 kB); the limits below allow about 130 kB (50 metrics with 200-character names and a
+20,000-character hypothesis, all in 4-byte characters)."""
 RESULTS_LINK_MAX_BYTES: Final = 500_000
 """Most bytes a results link may hold once inflated. The demo's is 13 kB, ab_data's 3.8 kB;
 two arms over the 400 days an upload may have, with three metrics, come to about 250 kB."""
@@ -99,8 +100,9 @@ PAYLOAD_MAX_DEPTH: Final = 12
 """Deepest nesting of lists and objects a payload may have (a plan or results link needs 5)."""
 NAME_MAX_CHARS: Final = 200
 """Longest name (experiment, metric, arm, column, segment, unit) a plan or link may carry."""
-TEXT_MAX_CHARS: Final = 5_000
-"""Longest free text (the hypothesis) a plan may carry."""
+TEXT_MAX_CHARS: Final = 20_000
+"""Longest free text (the hypothesis) a plan may carry: more than the generated hypothesis of
+a plan with the most metrics and the longest names."""
 PLAN_MAX_METRICS: Final = 50
 """Most metrics (success, secondary, guardrails) a plan may list."""
 PLAN_MAX_ARMS: Final = 10

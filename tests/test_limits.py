@@ -176,7 +176,7 @@ PLAN_CASES = [
     (with_("name", 123), "The plan's name must be text, got 123."),
     (with_("hypothesis", {}), r"The plan's hypothesis must be text, got \{\}."),
     (with_("name", "x" * 201), "name is 201 characters long; at most 200 allowed"),
-    (with_("hypothesis", "x" * 5_001), "hypothesis is 5,001 characters long"),
+    (with_("hypothesis", "x" * 20_001), "hypothesis is 20,001 characters long"),
     (with_("planned_days", "x"), "The plan's planned_days must be a number, got 'x'."),
     (with_("daily_units", math.inf), "The plan's daily_units must be a finite number, got inf."),
     (with_("daily_units", math.nan), "daily_units must be a finite number, got nan"),
@@ -228,10 +228,25 @@ def test_plan_fields_outside_the_limits_are_named(data, message):
 
 
 def test_a_plan_at_the_page_limits_reads():
+    wide = "\U0001f600"  # four bytes in UTF-8: the longest a character can take
+    success = demo_dict()["metrics"][0]
+    guards = [
+        {
+            "name": wide * 198 + f"{i:02x}",
+            "role": "guardrail",
+            "type": "continuous",
+            "baseline": 800.5,
+            "sd": 400.25,
+            "margin": 0.02,
+            "direction": "decrease",
+        }
+        for i in range(config.PLAN_MAX_METRICS - 1)
+    ]
     data = {
         **demo_dict(),
-        "name": "n" * config.NAME_MAX_CHARS,
-        "hypothesis": "h" * config.TEXT_MAX_CHARS,
+        "name": wide * config.NAME_MAX_CHARS,
+        "hypothesis": wide * config.TEXT_MAX_CHARS,
+        "metrics": [success, *guards],
         "expected_shares": {f"arm{i}": 1 / config.PLAN_MAX_ARMS for i in range(10)},
         "control": "arm0",
         "looks": config.PLAN_MAX_LOOKS,
@@ -239,7 +254,9 @@ def test_a_plan_at_the_page_limits_reads():
         "planned_days": config.PLAN_HORIZON_DAYS,
     }
     plan = ExperimentPlan.from_dict(data)
+    assert len(plan.to_json(indent=None).encode()) < config.PLAN_LINK_MAX_BYTES
     assert ExperimentPlan.from_query_params(plan.to_query_params()) == plan
+    assert ExperimentPlan.from_json(plan.to_json()) == plan
 
 
 # ---- results fields ------------------------------------------------------------------------
