@@ -23,6 +23,7 @@ from typing import Any
 from abcore import config, limits
 from abcore.errors import InputError
 from abcore.ingest import Aggregates
+from abcore.model import stat_column
 
 __all__ = ["RESULTS_KEY", "results_from_query_params", "results_to_query_params"]
 
@@ -63,10 +64,25 @@ def results_from_query_params(params: Mapping[str, Any]) -> tuple[Aggregates, di
         raise InputError("This link carries no results (the 'results' parameter is missing).")
     data = _unpack(str(packed))
     try:
-        return Aggregates.from_dict(data["aggregates"]), dict(data.get("options", {}))
+        aggregates = Aggregates.from_dict(data["aggregates"])
+        _check_columns(aggregates)
+        return aggregates, dict(data.get("options", {}))
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError) as exc:
         raise InputError(
             f"This link's results cannot be read: {exc} Ask for the link again."
         ) from exc
+
+
+def _check_columns(aggregates: Aggregates) -> None:
+    """Every metric the link names has its statistics among the link's columns (else the
+    analysis would fail on the first lookup)."""
+    have = set(aggregates.frame.columns)
+    for metric in aggregates.mapping.metrics:
+        for name in (stat_column(metric.name, f) for f in metric.stat_fields):
+            if name not in have:
+                raise InputError(
+                    f"This link's results have no column {name!r} for metric {metric.name!r}: "
+                    "ask for the link again."
+                )
