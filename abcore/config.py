@@ -130,6 +130,10 @@ PLAN_HORIZON_WEEKS: Final = 261
 """Longest test a plan may need: five years of its traffic. A plan needing more is reported
 as infeasible, with what would make it feasible (a larger effect, more traffic)."""
 PLAN_HORIZON_DAYS: Final = PLAN_HORIZON_WEEKS * WEEK
+FUNNEL_MAX_STAGES: Final = 50
+"""Most stages a plan's funnel (the Metrics page's, kept in the plan) may have."""
+FUNNEL_MAX_LIFT: Final = 5.0
+"""Largest target lift on a funnel stage (+500%, as the Metrics page allows)."""
 LINK_MAX_METRICS: Final = 100
 """Most metrics a results link may carry."""
 LINK_MAX_SEGMENTS: Final = 20

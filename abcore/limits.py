@@ -228,12 +228,15 @@ def _sequence(value: Any, field: str, *, most: int, least: int = 0) -> list[Any]
 
 
 def _finite_everywhere(value: Any, field: str) -> None:
-    """Every number inside ``value`` (unknown keys kept as they are) is finite."""
+    """Every number inside ``value`` (unknown keys kept as they are) is finite and no larger
+    than ``config.SAMPLE_SIZE_MAX`` if whole (a 400-digit count overflows a float)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):
             raise InputError(f"{field} holds a number that is not finite ({item!r}).")
+        if isinstance(item, int) and abs(item) > config.SAMPLE_SIZE_MAX:
+            raise InputError(f"{field} holds a whole number too large to be a count.")
         if isinstance(item, Mapping):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
@@ -340,7 +343,28 @@ def check_plan_payload(data: Any) -> None:
         metrics = _sequence(data["metrics"], "The plan's metrics", most=config.PLAN_MAX_METRICS)
         for i, metric in enumerate(metrics):
             _check_metric(metric, f"Metric {i + 1}")
+    if "funnel" in data:
+        _check_funnel(data["funnel"])
     _finite_everywhere(data, "The plan")
+
+
+def _check_funnel(funnel: Any) -> None:
+    """The Metrics page's funnel, which the plan keeps under ``funnel``."""
+    funnel = _mapping(funnel, "The plan's funnel")
+    most = config.FUNNEL_MAX_STAGES
+    for name in _sequence(funnel.get("stages", []), "The funnel's stages", most=most):
+        _text(name, "A funnel stage's name")
+    for key in ("reached", "steps"):
+        for share in _sequence(funnel.get(key, []), f"The funnel's {key}", most=most):
+            _number(share, f"A share in the funnel's {key}", ge=0, le=1)
+    for count in _sequence(funnel.get("users") or [], "The funnel's users", most=most):
+        _whole(count, "A count of the funnel's users", ge=0, le=config.SAMPLE_SIZE_MAX)
+    if "lift" in funnel:
+        _number(funnel["lift"], "The funnel's target lift", gt=0, le=config.FUNNEL_MAX_LIFT)
+    for key in ("change_stage", "population", "template", "unit"):
+        _optional_text(funnel.get(key), f"The funnel's {key}")
+    if funnel.get("source") is not None:
+        _text(funnel["source"], "The funnel's source", limit=config.TEXT_MAX_CHARS)
 
 
 # ---- results ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 import abcore
 from abcore import ExperimentPlan, InputError, config
+from abcore.funnel import FunnelSetup
 from abcore.share import results_from_query_params, results_to_query_params
 from sample_data.generate import make_experiment
 from ui.state import demo_plan
@@ -172,6 +173,8 @@ def test_damaged_links_are_sentences(packed, message):
 
 
 # ---- plan fields: each case from the issues ----------------------------------------------
+FUNNEL = FunnelSetup.from_template("search").to_extra()
+"""The Metrics page keeps its funnel in the plan (``plan.extra["funnel"]``)."""
 PLAN_CASES = [
     (with_("name", 123), "The plan's name must be text, got 123."),
     (with_("hypothesis", {}), r"The plan's hypothesis must be text, got \{\}."),
@@ -214,6 +217,13 @@ PLAN_CASES = [
     ),
     (with_("expected_shares", {"control": "half", "t": 0.5}), "share of arm 'control' must be"),
     (with_("extra_key", {"deep": [1.0, math.inf]}), "The plan holds a number that is not finite"),
+    (with_("extra_count", 10**400), "The plan holds a whole number too large to be a count"),
+    (with_("funnel", []), "The plan's funnel must be an object of named values"),
+    (with_("funnel", {**FUNNEL, "stages": ["s"] * 51}), "stages must hold 0 to 50 items, got 51"),
+    (with_("funnel", {**FUNNEL, "users": [10**400, 1]}), "users must be a finite number, got a 4"),
+    (with_("funnel", {**FUNNEL, "steps": [0.5, 2.0]}), "A share in the funnel's steps must be <="),
+    (with_("funnel", {**FUNNEL, "lift": 50}), "The funnel's target lift must be <= 5, got 50."),
+    (with_("funnel", {**FUNNEL, "stages": [1, 2]}), "A funnel stage's name must be text, got 1."),
     ([1, 2], "A plan must be a JSON object"),
     ("plan", "A plan must be a JSON object"),
 ]
@@ -225,6 +235,12 @@ def test_plan_fields_outside_the_limits_are_named(data, message):
         ExperimentPlan.from_dict(data)
     with pytest.raises(InputError, match=message):
         ExperimentPlan.from_query_params({"plan": pack(json.dumps(data, allow_nan=True))})
+
+
+def test_a_plan_with_the_metrics_pages_funnel_reads():
+    plan = ExperimentPlan.from_dict(with_("funnel", FUNNEL))
+    again = ExperimentPlan.from_query_params(plan.to_query_params())
+    assert FunnelSetup.from_plan(again) == FunnelSetup.from_template("search")
 
 
 def test_a_plan_at_the_page_limits_reads():
