@@ -22,7 +22,6 @@ import base64
 import binascii
 import json
 import math
-import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -40,7 +39,6 @@ __all__ = [
 ]
 
 _CHUNK = 65_536
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -79,14 +77,17 @@ def inflate(
     out = bytearray()
     try:
         pending = data
-        while pending and not inflater.eof:
-            out += inflater.decompress(pending, min(_CHUNK, max_bytes + 1 - len(out)))
+        while not inflater.eof:
+            chunk = inflater.decompress(pending, min(_CHUNK, max_bytes + 1 - len(out)))
+            out += chunk
             if len(out) > max_bytes:
                 raise InputError(
                     f"This link's {what} holds more than {max_bytes:,} bytes, far more than "
                     "any real one: it was not opened."
                 )
             pending = inflater.unconsumed_tail
+            if not chunk and not pending:
+                break
         if not inflater.eof:
             raise damaged
     except zlib.error as exc:
@@ -97,24 +98,32 @@ def inflate(
         raise damaged from exc
 
 
-def check_depth(text: str, *, what: str, max_depth: int = config.PAYLOAD_MAX_DEPTH) -> None:
-    """Refuse JSON text nested deeper than ``max_depth`` before it is parsed (parsing
-    ``[[[[...`` recurses once per bracket and ends in a RecursionError).
+def check_depth(value: Any, *, what: str, max_depth: int = config.PAYLOAD_MAX_DEPTH) -> None:
+    """Refuse a parsed payload nested deeper than ``max_depth`` lists and objects.
 
-    >>> check_depth("[[1]]", what="plan", max_depth=2)
-    >>> check_depth("[[[1]]]", what="plan", max_depth=2)
+    Walked with a stack, not recursion; parsing itself stops at the interpreter's
+    recursion limit (``[[[[...``), which :func:`parse_json` turns into the same sentence.
+
+    >>> check_depth([[1]], what="plan", max_depth=2)
+    >>> check_depth([[[1]]], what="plan", max_depth=2)
     Traceback (most recent call last):
     ...
     abcore.errors.InputError: This plan is nested more than 2 levels deep, deeper than any real one.
     """
-    depth = 0
-    for char in re.sub(r"[^\[\]{}]", "", _STRING.sub("", text)):
-        depth += 1 if char in "[{" else -1
-        if depth > max_depth:
-            raise InputError(
-                f"This {what} is nested more than {max_depth} levels deep, deeper than any "
-                "real one."
-            )
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise _too_deep(what, max_depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+def _too_deep(what: str, max_depth: int) -> InputError:
+    return InputError(
+        f"This {what} is nested more than {max_depth} levels deep, deeper than any real one."
+    )
 
 
 def parse_json(text: str | bytes, *, what: str, max_bytes: int) -> Any:
@@ -132,13 +141,16 @@ def parse_json(text: str | bytes, *, what: str, max_bytes: int) -> Any:
             raise InputError(f"This {what} is not text (UTF-8): {exc.reason}.") from exc
     if len(text) > max_bytes:
         raise _too_large(what, len(text), max_bytes)
-    check_depth(text, what=what)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"This {what} is not valid JSON ({exc.msg}).") from exc
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise _too_deep(what, config.PAYLOAD_MAX_DEPTH) from exc
+    except ValueError as exc:
         raise InputError(f"This {what} cannot be read: {exc}") from exc
+    check_depth(data, what=what)
+    return data
 
 
 def _too_large(what: str, size: int, limit: int) -> InputError:
