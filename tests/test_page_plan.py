@@ -180,3 +180,15 @@ def test_a_size_past_every_bound_is_a_sentence_not_a_wrapped_integer():
     errors = " ".join(e.value for e in at.error)
     assert "needs more than 200,000,000,000,000 users" in errors
     assert "-" not in errors.split("needs")[1].split("users")[0]
+
+
+def test_typing_an_impossible_mde_on_the_demo_plan_is_a_sentence():
+    at = run_page()
+    number(at, "Baseline conversion rate (%)").set_value(3.0).run()
+    number(at, "Minimum detectable effect (% relative)").set_value(0.01).run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "This plan is not feasible" in errors
+    assert "years at" in errors
+    assert "a larger minimum detectable effect" in errors
+    assert not at.metric
