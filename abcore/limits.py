@@ -47,12 +47,11 @@ def deflate(text: str) -> str:
     return base64.urlsafe_b64encode(zlib.compress(text.encode(), 9)).decode().rstrip("=")
 
 
-def inflate(
-    packed: str, *, max_bytes: int, what: str, max_chars: int = config.LINK_MAX_CHARS
-) -> str:
+def inflate(packed: str, *, max_bytes: int, what: str, max_chars: int | None = None) -> str:
     """The text a link's packed value holds, inflating at most ``max_bytes`` of it.
 
-    The value is refused before any work when longer than ``max_chars``, and inflation
+    The value is refused before any work when longer than ``max_chars`` (default
+    ``config.LINK_MAX_CHARS``), and inflation
     stops as soon as the output would pass ``max_bytes``: a deflate bomb (1,000 bytes of
     output per byte of input) never gets further than the bound.
 
@@ -64,6 +63,7 @@ def inflate(
     )
     if not isinstance(packed, str):
         raise damaged
+    max_chars = config.LINK_MAX_CHARS if max_chars is None else max_chars
     if len(packed) > max_chars:
         raise InputError(
             f"This link's {what} is {len(packed):,} characters long, more than the "
