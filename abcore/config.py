@@ -114,7 +114,10 @@ PLAN_MAX_LOOKS: Final = 12
 """Most planned looks of a group-sequential plan read from a link or file, as the Plan page
 allows (the engine itself accepts ``SEQUENTIAL_MAX_LOOKS`` in a notebook)."""
 PLAN_MAX_DAILY_UNITS: Final = 10_000_000_000
-"""Most daily eligible units a plan may state (ten billion)."""
+"""Most daily eligible units a plan may state (ten billion); at least one a day."""
+PLAN_MIN_SHARE: Final = 0.001
+"""Smallest expected share of traffic an arm may have in a plan (0.1%, the smallest the
+Results page's expected-share inputs take)."""
 CUPED_MAX_RHO: Final = 0.95
 """Highest pre-period correlation the Plan page offers for CUPED."""
 PLAN_MAX_VARIANCE_REDUCTION: Final = round(CUPED_MAX_RHO**2, 6)

@@ -322,12 +322,12 @@ def check_plan_payload(data: Any) -> None:
             )
         for arm, share in shares.items():
             _text(arm, "An arm's name")
-            _number(share, f"The expected share of arm {arm!r}", gt=0, le=1)
+            _number(share, f"The expected share of arm {arm!r}", ge=config.PLAN_MIN_SHARE, le=1)
     for key, bounds in (
         ("alpha", {"gt": 0, "lt": 1}),
         ("power", {"gt": 0, "lt": 1}),
-        ("min_effect_to_launch", {"ge": 0, "le": config.NUMBER_MAX_ABS}),
-        ("daily_units", {"gt": 0, "le": config.PLAN_MAX_DAILY_UNITS}),
+        ("min_effect_to_launch", {"ge": 0, "lt": 1}),
+        ("daily_units", {"ge": 1, "le": config.PLAN_MAX_DAILY_UNITS}),
         ("exposure", {"gt": 0, "le": 1}),
         ("variance_reduction", {"ge": 0, "le": config.PLAN_MAX_VARIANCE_REDUCTION}),
         ("rho", {"gt": 0, "le": config.SPENDING_MAX_RHO}),

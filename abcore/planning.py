@@ -290,6 +290,7 @@ def _check_horizon(plan: ExperimentPlan, binding: str, n_control: int, n_total: 
     (or more units than any test can have), saying what would make it feasible."""
     daily = _daily_in_test(plan)
     days = n_total / daily
+    shown = f"{daily:,.0f}" if daily >= 1 else f"{daily:.2g}"
     at_least = n_control >= _CAP
     if not at_least and days <= config.PLAN_HORIZON_DAYS:
         return
@@ -308,7 +309,7 @@ def _check_horizon(plan: ExperimentPlan, binding: str, n_control: int, n_total: 
     years = config.PLAN_HORIZON_DAYS / 365.25
     raise InfeasiblePlan(
         f"This plan is not feasible: it needs {more}{n_total:,.0f} users, {more}"
-        f"{_duration(days)} at {daily:,.0f} users a day in the test, and a test can run at "
+        f"{_duration(days)} at {shown} users a day in the test, and a test can run at "
         f"most {years:.0f} years. What would make it feasible: {effect}, {more}{_about(factor)} "
         f"times the traffic{exposure}, or a stage of the funnel with more users.",
         n_total=float(n_total),

@@ -136,7 +136,7 @@ def _to_size(
     n_control: NDArray[np.float64], ratio: float, treatments: int, alpha: float, power: float
 ) -> SampleSize:
     cap = float(config.SAMPLE_SIZE_MAX)
-    n_c = np.ceil(np.asarray(n_control, dtype=float) - 1e-9)
+    n_c = np.maximum(np.ceil(np.asarray(n_control, dtype=float) - 1e-9), 1.0)
     n_t = np.ceil(ratio * n_c - 1e-9)
     total = n_c + treatments * n_t
     feasible = np.isfinite(total) & (total <= cap)

@@ -198,6 +198,15 @@ PLAN_CASES = [
     (with_metric("relative", "yes"), "must be true or false, got 'yes'"),
     (with_metric("name", ""), "name of metric 1 must not be empty"),
     (with_metric("role", "boss"), "The role of metric 'converted' must be one of"),
+    (with_("daily_units", 1e-6), "The plan's daily_units must be >= 1, got 1e-06."),
+    (
+        with_("min_effect_to_launch", 1e12),
+        r"min_effect_to_launch must be < 1, got 1000000000000\.0",
+    ),
+    (
+        with_("expected_shares", {"control": 0.9999, "treatment": 0.0001}),
+        "The expected share of arm 'treatment' must be >= 0.001, got 0.0001.",
+    ),
     (with_("variance_reduction", 0.999999), "variance_reduction must be <= 0.9025, got 0.999999"),
     (with_("planned_n_per_arm", -5), "planned_n_per_arm must be > 0, got -5."),
     (with_("planned_n_per_arm", 1e30), r"planned_n_per_arm must be <= 1e\+14, got 1e\+30."),

@@ -312,3 +312,9 @@ def test_days_past_the_bound_do_not_wrap():
 def test_a_bad_baseline_is_quoted_as_given(baseline, shown):
     with pytest.raises(ValueError, match=rf"baseline must be [<>] [01], got {shown}\."):
         power.sample_size_proportion(baseline, 0.05)
+
+
+def test_a_huge_effect_needs_at_least_one_unit_per_arm():
+    # was 0 per arm, which the duration then refused as "n_total must be > 0, got 0"
+    size = power.sample_size_mean(1.0, 1.0, 1e6)
+    assert (size.n_control, size.n_treatment, size.n_total) == (1, 1, 2)
