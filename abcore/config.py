@@ -84,6 +84,69 @@ RESULTS_MAX_DAYS: Final = 400
 RESULTS_MAX_SEGMENT_VALUES: Final = 50
 """Most distinct values a segment column may have: beyond that the breakdown is noise."""
 
+# Share links and plan files are untrusted input (abcore.limits): what a payload may hold.
+# The page widgets and uploads use the same numbers, so a plan made on a page always reads.
+PLAN_LINK_MAX_BYTES: Final = 200_000
+"""Most bytes a plan link or plan JSON may hold once inflated. A real plan is 1-5 kB (the
+demo: 1.0 kB); the limits below allow about 130 kB (50 metrics with 200-character names and a
+20,000-character hypothesis, all in 4-byte characters)."""
+RESULTS_LINK_MAX_BYTES: Final = 500_000
+"""Most bytes a results link may hold once inflated. The demo's is 13 kB, ab_data's 3.8 kB;
+two arms over the 400 days an upload may have, with three metrics, come to about 250 kB."""
+LINK_MAX_CHARS: Final = 500_000
+"""Most characters of a link's packed (deflated, base64) value read before inflating it:
+deflate shrinks a payload's JSON, so a link within the byte limits is shorter than this."""
+PAYLOAD_MAX_DEPTH: Final = 12
+"""Deepest nesting of lists and objects a payload may have (a plan or results link needs 5)."""
+NAME_MAX_CHARS: Final = 200
+"""Longest name (experiment, metric, arm, column, segment, unit) a plan or link may carry."""
+TEXT_MAX_CHARS: Final = 20_000
+"""Longest free text (the hypothesis) a plan may carry: more than the generated hypothesis of
+a plan with the most metrics and the longest names."""
+PLAN_MAX_METRICS: Final = 50
+"""Most metrics (success, secondary, guardrails) a plan may list."""
+PLAN_MAX_ARMS: Final = 10
+"""Most arms (control included) a plan may split traffic over: the Plan page offers up to
+nine (eight treatments) and uploads propose at most ``VARIANT_MAX_LEVELS`` arms."""
+PLAN_MAX_TREATMENTS: Final = 8
+"""Most treatment arms the Plan page offers."""
+PLAN_MAX_LOOKS: Final = 12
+"""Most planned looks of a group-sequential plan read from a link or file, as the Plan page
+allows (the engine itself accepts ``SEQUENTIAL_MAX_LOOKS`` in a notebook)."""
+PLAN_MAX_DAILY_UNITS: Final = 10_000_000_000
+"""Most daily eligible units a plan may state (ten billion); at least one a day."""
+PLAN_MIN_SHARE: Final = 0.001
+"""Smallest expected share of traffic an arm may have in a plan (0.1%, the smallest the
+Results page's expected-share inputs take)."""
+CUPED_MAX_RHO: Final = 0.95
+"""Highest pre-period correlation the Plan page offers for CUPED."""
+PLAN_MAX_VARIANCE_REDUCTION: Final = round(CUPED_MAX_RHO**2, 6)
+"""Largest share of variance a plan may expect CUPED to remove (rho = 0.95)."""
+SPENDING_MAX_RHO: Final = 10.0
+"""Largest exponent of the power alpha-spending family a plan may use."""
+NUMBER_MAX_ABS: Final = 1e12
+"""Largest magnitude of a baseline, standard deviation, effect or margin a plan may state."""
+SAMPLE_SIZE_MAX: Final = 10**14
+"""Most units per arm a size may be: beyond it a size is reported infeasible, not computed
+(integer arithmetic of larger sizes wraps around). Ten billion units a day for 27 years."""
+PLAN_HORIZON_WEEKS: Final = 261
+"""Longest test a plan may need: five years of its traffic. A plan needing more is reported
+as infeasible, with what would make it feasible (a larger effect, more traffic)."""
+PLAN_HORIZON_DAYS: Final = PLAN_HORIZON_WEEKS * WEEK
+FUNNEL_MAX_STAGES: Final = 50
+"""Most stages a plan's funnel (the Metrics page's, kept in the plan) may have."""
+FUNNEL_MAX_LIFT: Final = 5.0
+"""Largest target lift on a funnel stage (+500%, as the Metrics page allows)."""
+LINK_MAX_METRICS: Final = 100
+"""Most metrics a results link may carry."""
+LINK_MAX_SEGMENTS: Final = 20
+"""Most segment columns a results link may carry."""
+LINK_MAX_ROWS: Final = 20_000
+"""Most rows of statistics a results link may carry (arms x (1 + days + segment values))."""
+RESULTS_MIN_ALPHA: Final = 0.001
+RESULTS_MAX_ALPHA: Final = 0.5
+"""Range of the significance level the Results page offers (and a results link may carry)."""
+
 # Ingestion of large files (abcore.ingest): how much to read before deciding.
 INGEST_TYPE_CHECK_ROWS: Final = 10_000
 """First rows that must hold only TRUE/FALSE, number or NA tokens before a text column is

@@ -9,3 +9,19 @@ class InputError(ValueError):
     It is a ``ValueError`` so notebook code that already catches those keeps working; pages
     show its message as it is, never a traceback.
     """
+
+
+class InfeasiblePlan(InputError):
+    """A plan no test can carry out: it needs more than ``config.PLAN_HORIZON_DAYS`` of its
+    traffic, or more units than ``config.SAMPLE_SIZE_MAX``.
+
+    The message says how long it would take and what would make it feasible; the numbers
+    are kept for code that wants them. ``at_least`` marks sizes past the unit bound, where
+    ``n_total`` and ``days`` are lower bounds.
+    """
+
+    def __init__(self, message: str, *, n_total: float, days: float, at_least: bool) -> None:
+        super().__init__(message)
+        self.n_total = n_total
+        self.days = days
+        self.at_least = at_least

@@ -12,17 +12,15 @@ True
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import json
 import math
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from abcore import config
+from abcore import config, limits
 from abcore._checks import check_scalar
 from abcore.errors import InputError
 
@@ -40,6 +38,19 @@ def _known(cls: type, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
     known = {k: v for k, v in data.items() if k in names}
     extra = {k: v for k, v in data.items() if k not in names}
     return known, extra
+
+
+def _check_finite(value: Any, key: str, metric: str) -> None:
+    """A metric's number is None or finite, quoted as given when it is not (a page widget
+    would otherwise clamp it and the sizing would quote the clamped value)."""
+    if value is None:
+        return
+    try:
+        finite = not isinstance(value, bool) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise InputError(f"{key} of {metric!r} must be a finite number, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,15 @@ class MetricSpec:
         check_scalar(self.role, "role", in_=METRIC_ROLES)
         check_scalar(self.type, "type", in_=METRIC_TYPES)
         check_scalar(self.direction, "direction", in_=METRIC_DIRECTIONS)
+        for key in ("baseline", "sd", "mde", "margin"):
+            _check_finite(getattr(self, key), key, self.name)
         if self.margin is not None:
             check_scalar(self.margin, "margin", ge=0)
+        if self.type == "binary" and self.baseline is not None and not 0 <= self.baseline <= 1:
+            raise InputError(
+                f"baseline of {self.name!r} is a rate: it must be between 0 and 1, got "
+                f"{self.baseline!r}."
+            )
 
     @property
     def higher_is_better(self) -> bool:
@@ -219,9 +237,12 @@ class ExperimentPlan:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExperimentPlan:
-        """Build a plan from a dict; a malformed plan raises InputError saying what is wrong."""
-        if not isinstance(data, Mapping):
-            raise InputError("A plan must be a JSON object with keys such as alpha and metrics.")
+        """Build a plan from a dict; a malformed plan raises InputError saying what is wrong.
+
+        The dict is untrusted (a link, a file): every field is checked against the app's
+        limits first (:func:`abcore.limits.check_plan_payload`), with a sentence naming it.
+        """
+        limits.check_plan_payload(data)
         body = {k: v for k, v in data.items() if k != "schema"}
         known, extra = _known(cls, body)
         try:
@@ -232,7 +253,7 @@ class ExperimentPlan:
                     str(k): float(v) for k, v in known["expected_shares"].items()
                 }
             return cls(**known, extra=extra)
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise InputError(f"This plan cannot be read: {exc}") from exc
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -240,34 +261,28 @@ class ExperimentPlan:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ExperimentPlan:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"This plan is not valid JSON ({exc.msg}).") from exc
+        data = limits.parse_json(text, what="plan", max_bytes=config.PLAN_LINK_MAX_BYTES)
         return cls.from_dict(data)
 
     def to_query_params(self) -> dict[str, str]:
         """The plan as one URL-safe query parameter: compact JSON, deflated, base64url."""
         raw = json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
-        packed = base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode()
-        return {QUERY_KEY: packed.rstrip("=")}
+        return {QUERY_KEY: limits.deflate(raw)}
 
     @classmethod
     def from_query_params(cls, params: Mapping[str, Any]) -> ExperimentPlan:
-        """Rebuild the plan from a link's query parameters (``st.query_params`` works)."""
+        """Rebuild the plan from a link's query parameters (``st.query_params`` works).
+
+        The link is read within bounds (:func:`abcore.limits.inflate`: at most
+        ``config.PLAN_LINK_MAX_BYTES`` once inflated) and checked field by field; anything
+        else raises InputError.
+        """
         packed = params.get(QUERY_KEY)
         if isinstance(packed, list):
             packed = packed[-1] if packed else None
         if not packed:
             raise InputError("This link carries no plan (the 'plan' parameter is missing).")
-        try:
-            padded = str(packed) + "=" * (-len(str(packed)) % 4)
-            raw = zlib.decompress(base64.urlsafe_b64decode(padded)).decode()
-        except (ValueError, zlib.error, UnicodeDecodeError) as exc:
-            raise InputError(
-                "This link's plan is damaged (it may have been cut when copied): "
-                "ask for the link again."
-            ) from exc
+        raw = limits.inflate(str(packed), max_bytes=config.PLAN_LINK_MAX_BYTES, what="plan")
         return cls.from_json(raw)
 
     def fingerprint(self) -> str:

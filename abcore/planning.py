@@ -16,6 +16,7 @@ sizes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,11 +28,13 @@ from numpy.typing import ArrayLike
 
 from abcore import config, power, sequential
 from abcore._checks import check_scalar
+from abcore.errors import InfeasiblePlan
 from abcore.plan import ExperimentPlan, MetricSpec
 from abcore.sequential import MethodCost
 
 __all__ = [
     "GuardrailSize",
+    "InfeasiblePlan",
     "PlanSizing",
     "corrected_power",
     "days_curve",
@@ -192,7 +195,7 @@ def _success_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> in
             tests=len(plan.treatments),
             variance_reduction=plan.variance_reduction,
         )
-        return math.ceil(n - 1e-9)
+        return min(math.ceil(n - 1e-9), _CAP) if n < _CAP else _CAP
     if metric.type == "binary":
         size = power.sample_size_proportion(metric.baseline, signed_mde(metric), **options)
     else:
@@ -288,8 +291,66 @@ def _weeks(days: int) -> int:
     return max(1, math.ceil(days / config.WEEK)) * config.WEEK
 
 
+_CAP = config.SAMPLE_SIZE_MAX
+
+
+def _duration(days: float) -> str:
+    """'3.5 years', '28,000 years', '410 days': two significant digits past ten years."""
+    years = days / 365.25
+    if years < 2:
+        return f"{days:,.0f} days"
+    if years < 10:
+        return f"{years:.1f} years"
+    return f"{_about(years)} years"
+
+
+def _about(x: float) -> str:
+    """Two significant digits, with thousands separators: '28,000', '4.7'."""
+    return f"{float(f'{x:.2g}'):,.0f}" if x >= 10 else f"{x:.2g}"
+
+
+def _feasible_mde(metric: MetricSpec, factor: float) -> str:
+    """The metric's mde scaled so its test fits the horizon (n goes as 1 / mde squared)."""
+    return describe_effect(dataclasses.replace(metric, mde=abs(metric.mde) * math.sqrt(factor)))
+
+
+def _check_horizon(plan: ExperimentPlan, binding: str, n_control: int, n_total: float) -> None:
+    """Raise :class:`InfeasiblePlan` when the plan needs more than the horizon of its traffic
+    (or more units than any test can have), saying what would make it feasible."""
+    daily = _daily_in_test(plan)
+    days = n_total / daily
+    shown = f"{daily:,.0f}" if daily >= 1 else f"{daily:.2g}"
+    at_least = n_control >= _CAP
+    if not at_least and days <= config.PLAN_HORIZON_DAYS:
+        return
+    factor = days / config.PLAN_HORIZON_DAYS
+    more = "more than " if at_least else ""
+    guard = next((g for g in plan.guardrails if g.name == binding), None)
+    success = next((m for m in _success_metrics(plan) if m.name == binding), None)
+    if guard is not None and guard.margin:
+        wider = "" if at_least else f" (about {_pct(guard.margin * math.sqrt(factor) * 100)})"
+        effect = f"a wider margin on guardrail {binding}{wider}"
+    elif success is not None and not at_least:
+        effect = f"a larger minimum detectable effect (about {_feasible_mde(success, factor)})"
+    else:
+        effect = "a much larger minimum detectable effect"
+    exposure = " or more of it in the test" if plan.exposure < 1 else ""
+    years = config.PLAN_HORIZON_DAYS / 365.25
+    raise InfeasiblePlan(
+        f"This plan is not feasible: it needs {more}{n_total:,.0f} users, {more}"
+        f"{_duration(days)} at {shown} users a day in the test, and a test can run at "
+        f"most {years:.0f} years. What would make it feasible: {effect}, {more}{_about(factor)} "
+        f"times the traffic{exposure}, or a stage of the funnel with more users.",
+        n_total=float(n_total),
+        days=float(days),
+        at_least=at_least,
+    )
+
+
 def size_plan(plan: ExperimentPlan) -> PlanSizing:
-    """Size the whole plan; ValueError (naming the parameter) when it can't be sized.
+    """Size the whole plan; ValueError (naming the parameter) when it can't be sized, and
+    :class:`InfeasiblePlan` (an InputError) when it needs more than
+    ``config.PLAN_HORIZON_DAYS`` of its traffic, with what would make it feasible.
 
     Every success metric is sized at the decision's split alpha (success metrics x arms)
     and, with a launch cost, for a lift surely above that cost; every guardrail for
@@ -317,6 +378,7 @@ def size_plan(plan: ExperimentPlan) -> PlanSizing:
     for guard in guards:
         if guard.n_control is not None and guard.n_control > n_control:
             binding, n_control = guard.name, guard.n_control
+    _check_horizon(plan, binding, n_control, float(_total_for(plan, n_control)))
     n_treatment = math.ceil(plan.ratio * n_control - 1e-9)
     n_total = int(_total_for(plan, n_control))
     days = int(power.duration_days(n_total, plan.daily_units, plan.exposure))
@@ -336,6 +398,7 @@ def size_plan(plan: ExperimentPlan) -> PlanSizing:
     chosen = next(c for c in costs if c.method == plan.method)
     method_n = math.ceil(n_control * chosen.inflation - 1e-9)
     method_total = int(_total_for(plan, method_n))
+    _check_horizon(plan, binding, min(method_n, _CAP), method_total)
     method_days = int(power.duration_days(method_total, plan.daily_units, plan.exposure))
     cost_days = tuple(
         _weeks(int(power.duration_days(c.n_total, plan.daily_units, plan.exposure))) for c in costs
@@ -440,8 +503,22 @@ def sample_size_curve(plan: ExperimentPlan, points: int = config.CURVE_POINTS) -
     return frame
 
 
+def _day_grid(last: int, points: int = config.CURVE_POINTS) -> np.ndarray:
+    """Whole days from 1 to ``last``: all of them, or ``points`` of them spread evenly.
+
+    >>> _day_grid(5).tolist(), len(_day_grid(10_000_000))
+    ([1, 2, 3, 4, 5], 200)
+    """
+    if last <= points:
+        return np.arange(1, last + 1)
+    return np.unique(np.round(np.linspace(1, last, points)).astype(np.int64))
+
+
 def days_curve(plan: ExperimentPlan, max_days: int | None = None) -> pd.DataFrame:
-    """Power and detectable lift for each day from 1 to ``max_days`` (default: 2x plan).
+    """Power and detectable lift by day from 1 to ``max_days`` (default: 2x plan).
+
+    Every day up to ``config.CURVE_POINTS`` days; past that, that many days spread evenly
+    from the first to the last, so the work is bounded whatever the duration.
 
     A peeking-safe plan adds ``power_method`` and ``detectable_lift_method``: the fixed
     curves with the days divided by the method's inflation (a method that needs 6% more
@@ -450,7 +527,7 @@ def days_curve(plan: ExperimentPlan, max_days: int | None = None) -> pd.DataFram
     """
     sizing = size_plan(plan)
     last = max_days or max(28, 2 * sizing.method_recommended_days)
-    days = np.arange(1, last + 1)
+    days = _day_grid(int(last))
     frame = pd.DataFrame(
         {
             "day": days,

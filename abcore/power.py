@@ -61,6 +61,15 @@ class SampleSize:
 
     ``n_total = n_control + treatments * n_treatment``. Fields are ints for scalar inputs and
     integer arrays for array inputs.
+
+    ``feasible`` is False (elementwise for arrays) where the test would need more than
+    ``config.SAMPLE_SIZE_MAX`` units in all: no test of that size can run, and 64-bit
+    integers of such sizes wrap around to negative numbers. There the counts hold that bound,
+    a marker, not a size.
+
+    >>> s = sample_size_proportion(0.10, 1e-9)
+    >>> s.feasible, s.n_total == config.SAMPLE_SIZE_MAX
+    (False, True)
     """
 
     n_control: Count
@@ -70,6 +79,7 @@ class SampleSize:
     alpha: float = config.ALPHA
     """The per-comparison alpha actually used (after the Bonferroni split)."""
     power: float = config.POWER
+    feasible: bool | NDArray[np.bool_] = True
 
 
 def _check_options(
@@ -125,12 +135,17 @@ def _proportion_sds(
 def _to_size(
     n_control: NDArray[np.float64], ratio: float, treatments: int, alpha: float, power: float
 ) -> SampleSize:
-    n_c = np.ceil(n_control - 1e-9).astype(np.int64)
-    n_t = np.ceil(ratio * n_c - 1e-9).astype(np.int64)
+    cap = float(config.SAMPLE_SIZE_MAX)
+    n_c = np.maximum(np.ceil(np.asarray(n_control, dtype=float) - 1e-9), 1.0)
+    n_t = np.ceil(ratio * n_c - 1e-9)
     total = n_c + treatments * n_t
+    feasible = np.isfinite(total) & (total <= cap)
+    n_c, n_t, total = (np.where(feasible, x, cap).astype(np.int64) for x in (n_c, n_t, total))
     if n_c.ndim == 0:
-        return SampleSize(int(n_c), int(n_t), int(total), treatments, alpha / treatments, power)
-    return SampleSize(n_c, n_t, total, treatments, alpha / treatments, power)
+        return SampleSize(
+            int(n_c), int(n_t), int(total), treatments, alpha / treatments, power, bool(feasible)
+        )
+    return SampleSize(n_c, n_t, total, treatments, alpha / treatments, power, feasible)
 
 
 def _n_from_sds(
@@ -503,8 +518,10 @@ def duration_days(n_total: ArrayLike, daily_units: float, exposure: float = 1.0)
     check_scalar(n_total, "n_total", ge=0)
     check_scalar(daily_units, "daily_units", gt=0)
     check_scalar(exposure, "exposure", gt=0, le=1)
-    days = np.ceil(np.asarray(n_total, dtype=float) / (daily_units * exposure) - 1e-9)
-    days = days.astype(np.int64)
+    with np.errstate(over="ignore"):
+        days = np.ceil(np.asarray(n_total, dtype=float) / (daily_units * exposure) - 1e-9)
+    # no test runs this long; the bound keeps the integer from wrapping around
+    days = np.minimum(days, config.SAMPLE_SIZE_MAX).astype(np.int64)
     return int(days) if days.ndim == 0 else days
 
 

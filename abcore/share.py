@@ -16,14 +16,13 @@ options, so whoever opens it sees the same effects and the same decision without
 
 from __future__ import annotations
 
-import base64
 import json
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from abcore import config, limits
 from abcore.errors import InputError
-from abcore.model import Aggregates
+from abcore.model import Aggregates, stat_column
 
 __all__ = ["RESULTS_KEY", "results_from_query_params", "results_to_query_params"]
 
@@ -32,12 +31,17 @@ RESULTS_KEY = "results"
 
 def _pack(data: dict[str, Any]) -> str:
     raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode().rstrip("=")
+    return limits.deflate(raw)
 
 
 def _unpack(packed: str) -> dict[str, Any]:
-    padded = packed + "=" * (-len(packed) % 4)
-    return json.loads(zlib.decompress(base64.urlsafe_b64decode(padded)).decode())
+    """The link's payload, read within bounds and checked field by field
+    (:func:`abcore.limits.check_results_payload`)."""
+    max_bytes = config.RESULTS_LINK_MAX_BYTES
+    raw = limits.inflate(packed, max_bytes=max_bytes, what="results")
+    data = limits.parse_json(raw, what="results link", max_bytes=max_bytes)
+    limits.check_results_payload(data)
+    return data
 
 
 def results_to_query_params(
@@ -50,17 +54,34 @@ def results_to_query_params(
 
 
 def results_from_query_params(params: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
-    """Inverse of :func:`results_to_query_params`; a damaged link raises InputError."""
+    """Inverse of :func:`results_to_query_params`; a damaged, oversized or malformed link
+    raises InputError with a sentence (never another error)."""
     packed = params.get(RESULTS_KEY)
     if isinstance(packed, list):
         packed = packed[-1] if packed else None
     if not packed:
         raise InputError("This link carries no results (the 'results' parameter is missing).")
+    data = _unpack(str(packed))
     try:
-        data = _unpack(str(packed))
-        return Aggregates.from_dict(data["aggregates"]), dict(data.get("options", {}))
-    except (ValueError, KeyError, TypeError, zlib.error, UnicodeDecodeError) as exc:
+        aggregates = Aggregates.from_dict(data["aggregates"])
+        _check_columns(aggregates)
+        return aggregates, dict(data.get("options", {}))
+    except InputError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError) as exc:
         raise InputError(
-            "This link's results are damaged (it may have been cut when copied): ask for the "
-            "link again."
+            f"This link's results cannot be read: {exc} Ask for the link again."
         ) from exc
+
+
+def _check_columns(aggregates: Aggregates) -> None:
+    """Every metric the link names has its statistics among the link's columns (else the
+    analysis would fail on the first lookup)."""
+    have = set(aggregates.frame.columns)
+    for metric in aggregates.mapping.metrics:
+        for name in (stat_column(metric.name, f) for f in metric.stat_fields):
+            if name not in have:
+                raise InputError(
+                    f"This link's results have no column {name!r} for metric {metric.name!r}: "
+                    "ask for the link again."
+                )

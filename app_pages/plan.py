@@ -60,7 +60,9 @@ st.caption(
     "Every number updates as you type; the page address is the share link."
 )
 
-name = st.text_input("Experiment name", key=seed("name", plan.name))
+name = st.text_input(
+    "Experiment name", max_chars=config.NAME_MAX_CHARS, key=seed("name", plan.name)
+)
 
 left, right = st.columns([1, 1.35], gap="large")
 # below both columns, full width: six editable columns do not fit the left one; then the
@@ -71,7 +73,10 @@ tail = st.container()
 with left:
     st.subheader("Success metric", divider="gray")
     metric_name = st.text_input(
-        "Metric", key=seed("metric", success.name), help="The one metric that decides the launch."
+        "Metric",
+        max_chars=config.NAME_MAX_CHARS,
+        key=seed("metric", success.name),
+        help="The one metric that decides the launch.",
     )
     metric_type = st.radio(
         "What kind of metric?",
@@ -196,7 +201,7 @@ with left:
             "Planned looks (including the last)",
             # a shared plan with more (or fewer) looks keeps them
             min_value=min(2, plan.looks),
-            max_value=max(12, plan.looks),
+            max_value=max(config.PLAN_MAX_LOOKS, plan.looks),
             step=1,
             key=seed("looks", plan.looks),
             help="E.g. 4 looks over a 4-week test: one a week. Each look may stop the test "
@@ -218,6 +223,7 @@ with left:
     daily_units = c1.number_input(
         "Daily eligible users",
         min_value=0,
+        max_value=config.PLAN_MAX_DAILY_UNITS,
         step=1000,
         key=seed("daily", int(plan.daily_units)),
         help="Users per day who reach the place where the change is.",
@@ -234,7 +240,7 @@ with left:
     arms = c1.number_input(
         "Treatment arms",
         min_value=1,
-        max_value=8,
+        max_value=config.PLAN_MAX_TREATMENTS,
         step=1,
         key=seed("arms", max(1, len(plan.treatments))),
         help="Several variants are each compared with the control; alpha is split across "
@@ -254,7 +260,7 @@ with left:
         rho = st.slider(
             "Correlation with a pre-period covariate (CUPED)",
             0.0,
-            0.95,
+            config.CUPED_MAX_RHO,
             step=0.05,
             key=seed("rho", round(plan.variance_reduction**0.5, 2)),
             help="If you will adjust for the same metric measured before the test, "
@@ -551,6 +557,7 @@ with hypothesis_col:
     text = st.text_area(
         "Hypothesis (edit freely; while you don't, it follows your choices)",
         key=hkey,
+        max_chars=config.TEXT_MAX_CHARS,
         height=170,
     ).strip()
     custom = "" if text in ("", generated) else text

@@ -434,8 +434,8 @@ with settings_box:
     c1, c2, c3, c4 = st.columns(4)
     alpha = c1.number_input(
         "Significance level (alpha)",
-        min_value=0.001,
-        max_value=0.5,
+        min_value=config.RESULTS_MIN_ALPHA,
+        max_value=config.RESULTS_MAX_ALPHA,
         step=0.01,
         format="%.3g",
         key=seed(P + "alpha", float(plan.alpha)),

@@ -302,5 +302,7 @@ def test_share_link_counts_round_trip_and_refuse_damage():
         counts_from_param("5-3-x-9")
     with pytest.raises(InputError, match="no user with a credited click"):
         counts_from_param("0-0-0-12")
+    with pytest.raises(InputError, match="link is damaged"):  # was int()'s 4,300-digit error
+        counts_from_param("9" * 5_000 + "-1-1-1")
     with pytest.raises(ValueError, match="ties must be >= 0"):
         counts_to_param(1, 1, -1, 0)

@@ -169,3 +169,35 @@ def test_a_guardrail_without_a_margin_leaves_the_size_and_says_why():
     at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05), harm)))
     assert metrics(at)["Users per arm"] == "57,763"
     assert any("without a margin is only checked for harm" in c.value for c in at.caption)
+
+
+def test_an_infeasible_plan_is_a_sentence_with_what_would_fix_it():
+    # MDE 0.01% on a 3% baseline: the page computed curves over 21 million days (9-12 GB)
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.03, mde=0.0001),)))
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert "not feasible" in errors[0]
+    assert "14,000 years at 20,000 users a day" in errors[0]
+    assert "a larger minimum detectable effect (about +0.527% relative)" in errors[0]
+    assert not at.metric
+    assert not at.get("vega_lite_chart")
+    assert not at.get("arrow_vega_lite_chart")
+
+
+def test_a_size_past_every_bound_is_a_sentence_not_a_wrapped_integer():
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.10, mde=1e-12),)))
+    errors = " ".join(e.value for e in at.error)
+    assert "needs more than 200,000,000,000,000 users" in errors
+    assert "-" not in errors.split("needs")[1].split("users")[0]
+
+
+def test_typing_an_impossible_mde_on_the_demo_plan_is_a_sentence():
+    at = run_page()
+    number(at, "Baseline conversion rate (%)").set_value(3.0).run()
+    number(at, "Minimum detectable effect (% relative)").set_value(0.01).run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "This plan is not feasible" in errors
+    assert "years at" in errors
+    assert "a larger minimum detectable effect" in errors
+    assert not at.metric

@@ -141,7 +141,7 @@ def test_bad_metric_fields():
         ("{not json", "not valid JSON"),
         ("[1, 2]", "must be a JSON object"),
         ('{"alpha": 2}', "alpha must be < 1"),
-        ('{"metrics": [{"role": "success"}]}', "cannot be read"),
+        ('{"metrics": [{"role": "success"}]}', "Metric 1 has no name"),
     ],
 )
 def test_bad_json_is_an_input_error(text, message):
@@ -161,3 +161,16 @@ def test_cut_link_is_explained():
     packed = ExperimentPlan().to_query_params()["plan"]
     with pytest.raises(InputError, match="damaged"):
         ExperimentPlan.from_query_params({"plan": packed[: len(packed) // 2]})
+
+
+@pytest.mark.parametrize(("baseline", "shown"), [(5.0, "5.0"), (float("inf"), "inf")])
+def test_a_metric_with_an_impossible_baseline_quotes_it(baseline, shown):
+    # the Plan page clamped such a baseline to 0 and said "Baseline must be > 0, got 0.0"
+    with pytest.raises(InputError, match=f"baseline of 'converted' .* got {shown}"):
+        MetricSpec("converted", baseline=baseline)
+
+
+def test_a_continuous_baseline_may_be_any_finite_number():
+    assert MetricSpec("revenue", type="continuous", baseline=-5.0, sd=2.0).baseline == -5.0
+    with pytest.raises(InputError, match=r"sd of 'revenue' must be a finite number, got nan"):
+        MetricSpec("revenue", type="continuous", baseline=5.0, sd=float("nan"))

@@ -7,8 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from abcore import ExperimentPlan, MetricSpec, power
+from abcore import ExperimentPlan, MetricSpec, config, power
 from abcore.planning import (
+    InfeasiblePlan,
     corrected_power,
     days_curve,
     default_hypothesis,
@@ -169,3 +170,62 @@ def test_a_guardrail_without_a_margin_does_not_raise_the_size():
     exact_days = plain.n_total / plan.daily_units
     assert power_by_days(plan, [exact_days])[0] == pytest.approx(0.8, abs=1e-3)
     assert detectable_lift_by_days(plan, [exact_days])[0] == pytest.approx(0.05, rel=1e-3)
+
+
+# ---- impossible plans (issues 22, 23): infeasible in a sentence, bounded work ----------------
+TINY = ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.03, mde=0.0001),))
+"""MDE 0.01% on a 3% baseline: 101.5 billion users, 14,000 years at 20,000 a day."""
+
+
+def test_a_plan_past_the_horizon_is_infeasible_with_what_would_fix_it():
+    with pytest.raises(InfeasiblePlan) as info:
+        size_plan(TINY)
+    message = str(info.value)
+    assert "needs 101,517,096,520 users, 14,000 years at 20,000 users a day" in message
+    assert "a larger minimum detectable effect (about +0.527% relative)" in message
+    assert "2,800 times the traffic" in message
+    assert info.value.days == pytest.approx(101_517_096_520 / 20_000)
+    assert not info.value.at_least
+    # the advice holds: the suggested effect (a hair larger) fits within the horizon
+    metric = dataclasses.replace(TINY.success, mde=0.00527 * 1.01)
+    sizing = size_plan(dataclasses.replace(TINY, metrics=(metric,)))
+    assert sizing.method_recommended_days <= config.PLAN_HORIZON_DAYS
+
+
+def test_a_size_past_the_unit_bound_is_infeasible_not_wrapped():
+    plan = ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.10, mde=1e-12),))
+    with pytest.raises(InfeasiblePlan, match="needs more than 200,000,000,000,000 users") as info:
+        size_plan(plan)  # was: "n_total must be >= 0, got -1.8e19"
+    assert info.value.at_least
+
+
+def test_a_guardrail_that_binds_past_the_horizon_names_its_margin():
+    guard = dataclasses.replace(LOAD, margin=1e-6)
+    plan = ExperimentPlan(metrics=(SUCCESS, guard), exposure=0.5)
+    with pytest.raises(InfeasiblePlan, match=r"a wider margin on guardrail load_ms \(about 0\.0"):
+        size_plan(plan)
+    with pytest.raises(InfeasiblePlan, match="or more of it in the test"):
+        size_plan(plan)
+
+
+def test_a_plan_just_inside_the_horizon_is_sized():
+    plan = dataclasses.replace(TINY, daily_units=60_000_000)  # 1,692 days
+    sizing = size_plan(plan)
+    assert sizing.method_recommended_days <= config.PLAN_HORIZON_DAYS
+    assert len(days_curve(plan)) <= config.CURVE_POINTS
+
+
+def test_planning_outputs_are_bounded_whatever_the_duration():
+    # the issue's plan computed every day up to twice 10.5 million days (9-12 GB)
+    assert len(sample_size_curve(TINY)) == config.CURVE_POINTS
+    assert sample_size_curve(TINY)["n_control"].min() > 0
+    assert len(detectable_lift_by_days(TINY, [7, 14, 21, 28])) == 4
+    with pytest.raises(InfeasiblePlan):
+        days_curve(TINY)
+    long = days_curve(ExperimentPlan(metrics=(SUCCESS,)), max_days=1_000_000)
+    assert len(long) == config.CURVE_POINTS
+    assert long["day"].iloc[0] == 1
+    assert long["day"].iloc[-1] == 1_000_000
+    assert np.all(np.diff(long["power"]) >= 0)
+    short = days_curve(ExperimentPlan(metrics=(SUCCESS,)))
+    assert short["day"].tolist() == list(range(1, len(short) + 1))  # every day while few

@@ -12,7 +12,7 @@ from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import samplesize_proportions_2indep_onetail
 
-from abcore import power
+from abcore import config, power
 
 BASELINES = [0.005, 0.01, 0.03, 0.1, 0.25, 0.5]
 LIFTS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
@@ -272,3 +272,49 @@ def test_simulated_power_of_a_noninferiority_guardrail():
     upper = (p_t - p_c) + norm.ppf(0.95) * se  # one-sided bound on the harm
     rate = (upper < margin * baseline).mean()
     assert rate == pytest.approx(0.8, abs=0.02)
+
+
+# ---- sizes past the bound (issue 23): infeasible, never a wrapped integer --------------------
+def test_a_size_past_the_bound_is_infeasible_not_wrapped():
+    size = power.sample_size_proportion(0.10, 1e-9)  # was n_control = -9223372036854775808
+    assert size.feasible is False
+    assert size.n_control == size.n_treatment == size.n_total == config.SAMPLE_SIZE_MAX
+    fine = power.sample_size_proportion(0.10, 0.05)
+    assert fine.feasible is True
+    assert fine.n_control == 57763  # unchanged (the module's doctest)
+
+
+def test_arrays_mark_each_infeasible_size():
+    sizes = power.sample_size_proportion(0.10, np.array([0.05, 1e-9, 1e-12]))
+    assert sizes.feasible.tolist() == [True, False, False]
+    assert sizes.n_control[0] == power.sample_size_proportion(0.10, 0.05).n_control
+    assert np.all(sizes.n_total > 0)
+    mean = power.sample_size_mean(10.0, 30.0, np.array([0.05, 1e-12]), treatments=3)
+    assert mean.feasible.tolist() == [True, False]
+    assert np.all(mean.n_total > 0)
+
+
+def test_noninferiority_past_the_bound_is_infeasible():
+    size = power.noninferiority_sample_size_proportion(0.10, 1e-12)
+    assert size.feasible is False
+    assert size.n_control == config.SAMPLE_SIZE_MAX
+
+
+def test_days_past_the_bound_do_not_wrap():
+    assert power.duration_days(config.SAMPLE_SIZE_MAX, 1e-300) == config.SAMPLE_SIZE_MAX
+    assert power.duration_days(np.array([10.0, 1e300]), 1.0).tolist() == [
+        10,
+        config.SAMPLE_SIZE_MAX,
+    ]
+
+
+@pytest.mark.parametrize(("baseline", "shown"), [(math.inf, "inf"), (5.0, "5.0"), (-1.0, "-1.0")])
+def test_a_bad_baseline_is_quoted_as_given(baseline, shown):
+    with pytest.raises(ValueError, match=rf"baseline must be [<>] [01], got {shown}\."):
+        power.sample_size_proportion(baseline, 0.05)
+
+
+def test_a_huge_effect_needs_at_least_one_unit_per_arm():
+    # was 0 per arm, which the duration then refused as "n_total must be > 0, got 0"
+    size = power.sample_size_mean(1.0, 1.0, 1e6)
+    assert (size.n_control, size.n_treatment, size.n_total) == (1, 1, 2)

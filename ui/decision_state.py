@@ -48,6 +48,8 @@ def load_results_from_link() -> str | None:
         st.session_state[SHARED_KEY] = results_from_query_params({RESULTS_KEY: packed})
     except InputError as exc:
         return f"The shared results could not be opened: {exc}"
+    except Exception:  # a link is untrusted: any failure (recursion, memory) is a sentence
+        return "The shared results could not be opened: the link is malformed."
     return None
 
 

@@ -63,6 +63,11 @@ def load_plan_from_link() -> str | None:
         plan = ExperimentPlan.from_query_params({"plan": packed})
     except InputError as exc:
         return f"The shared link could not be opened: {exc} The demo plan is shown instead."
+    except Exception:  # a link is untrusted: any failure (recursion, memory) is a sentence
+        return (
+            "The shared link could not be opened: its plan is malformed. "
+            "The demo plan is shown instead."
+        )
     set_plan(plan, reset_widgets=True)
     return None
 

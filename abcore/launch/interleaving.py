@@ -515,7 +515,7 @@ def counts_from_param(text: str) -> tuple[int, int, int, int]:
     (1368, 850, 526, 256)
     """
     parts = str(text).strip().split("-")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 15 for p in parts):
         raise InputError(
             "The shared interleaving link is damaged (it must carry four whole numbers): "
             "ask for the link again."
