@@ -12,12 +12,11 @@ gives the same readout.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from abcore import config, warehouse
+from abcore import warehouse
 from abcore.analysis import Analysis
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan
@@ -26,35 +25,17 @@ from ui import results_readout as readout
 from ui import results_state as rs
 from ui import warehouse_view as wv
 from ui.decision_state import SHARED_KEY
-from ui.results_inputs import render_role_editor, render_warehouse_query
+from ui.results_inputs import (
+    CORRECTIONS,
+    Settings,
+    render_role_editor,
+    render_settings,
+    render_warehouse_query,
+)
 from ui.results_view import plan_roles
 from ui.state import get_plan, seed
 
 P = rs.PREFIX
-CORRECTIONS = {
-    "holm": "Holm (default)",
-    "bh": "Benjamini-Hochberg (false discovery rate)",
-    "bonferroni": "Bonferroni (strictest)",
-    "none": "None",
-}
-METHODS = {
-    "fieller": "Fieller (default, exact)",
-    "log": "Log ratio",
-    "delta": "Delta method",
-}
-CAPS = {0.0: "Off", 0.99: "At the 99th percentile", 0.999: "At the 99.9th percentile"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The Test settings the user chose."""
-
-    alpha: float
-    correction: str
-    method: str
-    show_all: bool
-    cap: float
-    cuped: bool
 
 
 def _upload_touched() -> None:
@@ -140,52 +121,6 @@ def render_roles(
         except (InputError, ValueError) as exc:
             st.error(str(exc), icon=":material/error:")
             return None, str(exc)
-
-
-def render_settings(plan: ExperimentPlan, *, cap_disabled: bool) -> Settings:
-    """Alpha, correction, relative interval, capping and CUPED (in the settings expander)."""
-    c1, c2, c3, c4 = st.columns(4)
-    alpha = c1.number_input(
-        "Significance level (alpha)",
-        min_value=0.001,
-        max_value=0.5,
-        step=0.01,
-        format="%.3g",
-        key=seed(P + "alpha", float(plan.alpha)),
-        help="A result is significant when its adjusted p-value is below alpha.",
-    )
-    correction = c2.selectbox(
-        "Multiple-testing correction",
-        list(CORRECTIONS),
-        format_func=CORRECTIONS.get,
-        key=seed(P + "correction", config.CORRECTION),
-        help="Testing many metrics and arms gives many chances of a fluke; the correction "
-        "adjusts the p-values for that.",
-    )
-    method = c3.selectbox(
-        "Relative interval",
-        list(METHODS),
-        format_func=METHODS.get,
-        key=seed(P + "method", config.RELATIVE_CI),
-        help="How the interval of the relative effect is computed. Fieller and log keep "
-        "both tails honest; the delta method (GrowthBook's, Eppo's) is symmetric.",
-    )
-    show_all = c3.toggle("Show all three intervals", key=seed(P + "show_all", False))
-    cap = c4.selectbox(
-        "Cap extreme values",
-        list(CAPS),
-        format_func=CAPS.get,
-        key=seed(P + "cap", 0.0),
-        help="Winsorise continuous metrics (both arms pooled), so one whale cannot drive the "
-        "result. Only for one-row-per-user data.",
-        disabled=cap_disabled,
-    )
-    cuped = c4.toggle(
-        "CUPED",
-        key=seed(P + "cuped", True),
-        help="Adjust metrics for their pre-period covariate (set in Columns and roles).",
-    )
-    return Settings(float(alpha), correction, method, bool(show_all), float(cap), bool(cuped))
 
 
 def render_split(

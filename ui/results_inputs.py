@@ -1,4 +1,5 @@
-"""The Results page's inputs, as widgets: the role editor and the warehouse query box.
+"""The Results page's inputs, as widgets: the role editor, the test settings and the
+warehouse query box.
 
 Kept out of ``app_pages/results.py`` so the page reads as its steps. Each function takes
 what it needs as arguments and returns what the user chose; the tables they edit come from
@@ -8,11 +9,13 @@ the pure :mod:`ui.results_view` and :mod:`ui.warehouse_view`.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import streamlit as st
 
 from abcore import config, warehouse
 from abcore.errors import InputError
+from abcore.plan import ExperimentPlan
 from abcore.sql import SHAPES, Mapping, MetricMapping
 from ui import results_state as rs
 from ui import results_view as rv
@@ -33,6 +36,32 @@ PAIR_KIND_HELP = (
     "ratio: sum of numerator / sum of denominator per user (clicks per session); "
     "proportion_of_counts: successes out of trials in count data (enrollments / clicks)."
 )
+
+
+CORRECTIONS = {
+    "holm": "Holm (default)",
+    "bh": "Benjamini-Hochberg (false discovery rate)",
+    "bonferroni": "Bonferroni (strictest)",
+    "none": "None",
+}
+METHODS = {
+    "fieller": "Fieller (default, exact)",
+    "log": "Log ratio",
+    "delta": "Delta method",
+}
+CAPS = {0.0: "Off", 0.99: "At the 99th percentile", 0.999: "At the 99.9th percentile"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The Test settings the user chose."""
+
+    alpha: float
+    correction: str
+    method: str
+    show_all: bool
+    cap: float
+    cuped: bool
 
 
 def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) -> Mapping:
@@ -293,3 +322,49 @@ def render_warehouse_query(mapping: Mapping | None, *, capped: bool, source: str
         icon=":material/download:",
         key=P + "warehouse_download",
     )
+
+
+def render_settings(plan: ExperimentPlan, *, cap_disabled: bool) -> Settings:
+    """Alpha, correction, relative interval, capping and CUPED (in the settings expander)."""
+    c1, c2, c3, c4 = st.columns(4)
+    alpha = c1.number_input(
+        "Significance level (alpha)",
+        min_value=0.001,
+        max_value=0.5,
+        step=0.01,
+        format="%.3g",
+        key=seed(P + "alpha", float(plan.alpha)),
+        help="A result is significant when its adjusted p-value is below alpha.",
+    )
+    correction = c2.selectbox(
+        "Multiple-testing correction",
+        list(CORRECTIONS),
+        format_func=CORRECTIONS.get,
+        key=seed(P + "correction", config.CORRECTION),
+        help="Testing many metrics and arms gives many chances of a fluke; the correction "
+        "adjusts the p-values for that.",
+    )
+    method = c3.selectbox(
+        "Relative interval",
+        list(METHODS),
+        format_func=METHODS.get,
+        key=seed(P + "method", config.RELATIVE_CI),
+        help="How the interval of the relative effect is computed. Fieller and log keep "
+        "both tails honest; the delta method (GrowthBook's, Eppo's) is symmetric.",
+    )
+    show_all = c3.toggle("Show all three intervals", key=seed(P + "show_all", False))
+    cap = c4.selectbox(
+        "Cap extreme values",
+        list(CAPS),
+        format_func=CAPS.get,
+        key=seed(P + "cap", 0.0),
+        help="Winsorise continuous metrics (both arms pooled), so one whale cannot drive the "
+        "result. Only for one-row-per-user data.",
+        disabled=cap_disabled,
+    )
+    cuped = c4.toggle(
+        "CUPED",
+        key=seed(P + "cuped", True),
+        help="Adjust metrics for their pre-period covariate (set in Columns and roles).",
+    )
+    return Settings(float(alpha), correction, method, bool(show_all), float(cap), bool(cuped))

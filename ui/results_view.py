@@ -45,13 +45,25 @@ class Role:
 
 
 def plan_roles(plan: ExperimentPlan | None) -> dict[str, Role]:
+    """What the plan says about each of its metrics, by name ({} without a plan).
+
+    >>> from abcore.plan import MetricSpec
+    >>> plan = ExperimentPlan(metrics=(MetricSpec("converted"),))
+    >>> plan_roles(plan), plan_roles(None)
+    ({'converted': Role(role='success', direction='increase', margin=None)}, {})
+    """
     if plan is None:
         return {}
     return {m.name: Role(m.role, m.direction, m.margin) for m in plan.metrics}
 
 
 def guardrail_margins(roles: dict[str, Role]) -> dict[str, float]:
-    """The relative effect each guardrail must not cross, signed by its bad direction."""
+    """The relative effect each guardrail must not cross, signed by its bad direction.
+
+    >>> guardrail_margins({"load_ms": Role("guardrail", "decrease", 0.05),
+    ...     "revenue": Role("guardrail", "increase", 0.02), "cr": Role("success", "increase")})
+    {'load_ms': 0.05, 'revenue': -0.02}
+    """
     return {
         name: (r.margin if r.direction == "decrease" else -r.margin)
         for name, r in roles.items()
@@ -84,7 +96,16 @@ RESULT_ERROR = "⚠ Cannot test"
 
 
 def result_label(row: dict[str, Any], alpha: float, direction: str | None) -> str:
-    """A verdict word per row: significant (on the adjusted p-value) and in which direction."""
+    """A verdict word per row: significant (on the adjusted p-value) and in which direction.
+
+    >>> row = {"p_value": 0.01, "significant": True, "abs_effect": -0.3}
+    >>> result_label(row, 0.05, "decrease"), result_label(row, 0.05, None)
+    ('✔ Better', '▼ Lower')
+    >>> result_label({"p_value": 0.03, "significant": False}, 0.05, "increase")
+    '– Not after correction'
+    >>> result_label({"p_value": float("nan")}, 0.05, "increase")
+    '⚠ Cannot test'
+    """
     if fmt.missing(row.get("p_value")):
         return RESULT_ERROR
     if not bool(row.get("significant")):
@@ -416,7 +437,13 @@ def bayes_sentence(frame: pd.DataFrame, metric: str | None) -> str:
 
 
 def day_span(days: Sequence[Any]) -> str:
-    """'Mar 02 – Mar 15, 2026' for dates, 'Sat, Oct 11 – Sun, Nov 16' for labels."""
+    """'Mar 02 – Mar 15, 2026' for dates, 'Sat, Oct 11 – Sun, Nov 16' for labels.
+
+    >>> day_span([pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-15")])
+    'Mar 02 – Mar 15, 2026'
+    >>> day_span(["Sat, Oct 11", "Sun, Nov 16"]), day_span([])
+    ('Sat, Oct 11 – Sun, Nov 16', '')
+    """
     if not days:
         return ""
     first, last = days[0], days[-1]
@@ -482,7 +509,11 @@ def pair_metric_frame(mapping: Mapping) -> pd.DataFrame:
 
 
 def cell_text(value: Any) -> str | None:
-    """An edited cell as text; None for an empty cell or the '(none)' choice."""
+    """An edited cell as text; None for an empty cell or the '(none)' choice.
+
+    >>> cell_text(" revenue "), cell_text(NONE), cell_text(float("nan")), cell_text("")
+    ('revenue', None, None, None)
+    """
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     value = str(value).strip()
@@ -499,10 +530,18 @@ RESULT_STYLES = {
 
 
 def colour_result(value: str) -> str:
-    """The colour of a Result cell: green better, red worse, blue a neutral move."""
+    """The colour of a Result cell: green better, red worse, blue a neutral move.
+
+    >>> colour_result(RESULT_WORSE), colour_result(RESULT_NONE)
+    ('color: #cf222e; font-weight: 600', 'color: #57606a')
+    """
     return RESULT_STYLES.get(value, "color: #57606a")
 
 
 def pick(options: Sequence[Any], value: Any, fallback: Any = None) -> Any:
-    """``value`` when it is among ``options`` (a widget's choices), else ``fallback``."""
+    """``value`` when it is among ``options`` (a widget's choices), else ``fallback``.
+
+    >>> pick(["a", "b"], "b"), pick(["a", "b"], "z", "a"), pick([], "z") is None
+    ('b', 'a', True)
+    """
     return value if value in options else fallback
