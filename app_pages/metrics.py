@@ -32,8 +32,7 @@ from ui.metrics_view import UNIT_LABELS, UNITS, Sizing, linked_stage
 from ui.state import PlanWidgets, get_plan, set_plan, sync_link
 
 K = "metrics__"
-KEEP = "__keep__"
-"""The success pick that keeps the plan's own success metric (not from this funnel)."""
+KEEP = "__keep__"  # the success pick that keeps the plan's own metric (not from the funnel)
 
 
 def starting_setup(plan: ExperimentPlan) -> FunnelSetup:
