@@ -15,8 +15,8 @@ import streamlit as st
 
 from abcore import config, warehouse
 from abcore.errors import InputError
+from abcore.model import SHAPES, Mapping, MetricMapping
 from abcore.plan import ExperimentPlan
-from abcore.sql import SHAPES, Mapping, MetricMapping
 from ui import results_state as rs
 from ui import results_view as rv
 from ui import warehouse_view as wv

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from abcore import ingest, stats
+from abcore.model import Mapping
 from abcore.plan import ExperimentPlan
-from abcore.sql import Mapping
 from ui import fmt
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from abcore import warehouse
-from abcore.sql import Mapping
+from abcore.model import Mapping
 
 TABLE_PLACEHOLDER = "your_table"
 """The table the query reads until the user names theirs."""
@@ -91,7 +91,7 @@ def table_parts(text: str) -> tuple[str, ...]:
 def mapping_columns(mapping: Mapping) -> list[str]:
     """The columns a mapping reads, each once, in the order of its roles.
 
-    >>> from abcore.sql import MetricMapping
+    >>> from abcore.model import MetricMapping
     >>> m = Mapping(variant="arm", unit="uid", segments=("os",), metrics=(
     ...     MetricMapping("revenue", "continuous", covariate="pre"),
     ...     MetricMapping("ctr", "ratio", numerator="clicks", denominator="views")))
@@ -107,7 +107,7 @@ def mapping_columns(mapping: Mapping) -> list[str]:
 def output_roles_sentence(mapping: Mapping) -> str:
     """The roles an uploaded warehouse result carries, in one line.
 
-    >>> from abcore.sql import MetricMapping
+    >>> from abcore.model import MetricMapping
     >>> m = Mapping(variant="arm", control="a", timestamp="ts", segments=("os", "country"),
     ...     metrics=(MetricMapping("converted", "binary"), MetricMapping("revenue", "continuous")))
     >>> print(output_roles_sentence(m))
