@@ -288,10 +288,14 @@ class Mapping:
 
     Edit with ``dataclasses.replace(mapping, control="b")``; lists are accepted and stored as
     tuples. ``notes`` explain the choices schema detection made (they do not take part in
-    equality). ``day_label`` marks a text date column without a year ("Sat, Oct 11"): it is
-    used as a label, ordered by its first appearance in the file. ``aggregate_units`` sums
-    the rows of each unit first (unit-day rows, duplicated rows): detection sets it only when
-    some unit has more than one row, so the usual one-row-per-unit file skips that step.
+    equality); ``guessed`` names the roles among them that were a guess with nothing in the
+    file to back it (``"variant"``, ``"control"``, ``"n_column"``), so a page can ask the
+    user to confirm them without reading the sentences. It describes how detection got to
+    the mapping, not the mapping, so :meth:`to_dict` leaves it out. ``day_label`` marks a
+    text date column without a year ("Sat, Oct 11"): it is used as a label, ordered by its
+    first appearance in the file. ``aggregate_units`` sums the rows of each unit first
+    (unit-day rows, duplicated rows): detection sets it only when some unit has more than one
+    row, so the usual one-row-per-unit file skips that step.
 
     >>> m = Mapping(variant="version", control="gate_30", metrics=[MetricMapping("r", "binary")])
     >>> Mapping.from_dict(m.to_dict()) == m
@@ -310,6 +314,7 @@ class Mapping:
     day_label: bool = False
     aggregate_units: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
+    guessed: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         check_scalar(self.shape, "shape", in_=SHAPES)
@@ -324,7 +329,7 @@ class Mapping:
         if dupes:
             raise ValueError(f"metrics must have unique names; repeated: {', '.join(dupes)}.")
         object.__setattr__(self, "metrics", metrics)
-        for name in ("segments", "covariates", "notes"):
+        for name in ("segments", "covariates", "notes", "guessed"):
             value = getattr(self, name)
             if isinstance(value, str):
                 raise ValueError(f"{name} must be a list of strings, got the string {value!r}.")
@@ -362,6 +367,8 @@ class Mapping:
         """A JSON-ready dict (metrics as compact dicts)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
+            if f.name == "guessed":
+                continue
             value = getattr(self, f.name)
             if f.name == "metrics":
                 value = [m.to_dict() for m in value]

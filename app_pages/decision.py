@@ -1,33 +1,32 @@
 """Validity & decision: can the numbers be trusted, and should we launch?
 
 Thin page: the analysis comes from the Results page (or the demo), the checks and the
-recommendation from ``abcore.validity`` and ``abcore.decision``; this file only draws them.
+recommendation from ``abcore.validity`` and ``abcore.decision``; ``ui.decision_view`` words
+them and this file only draws them.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pandas as pd
 import streamlit as st
 
-from abcore import charts, planning, validity
-from abcore.analysis import analyze_aggregates
+from abcore import planning
+from abcore.analysis import Analysis
 from abcore.decision import Recommendation
 from abcore.errors import InputError
+from abcore.plan import ExperimentPlan
 from abcore.report import analysis_report_json, analysis_report_markdown
 from abcore.share import results_to_query_params
-from ui import results_state as rs
+from ui import decision_view as dv
+from ui.decision_sections import render_aa, render_dates, render_srm, render_trend
 from ui.decision_state import (
-    NOTES_KEY,
-    STATUS_LABELS,
-    checks_table,
+    LoadedAnalysis,
     current_analysis,
-    date_notes,
     matching_plan,
-    run_aa,
-    status_style,
+    without_days,
 )
+from ui.results_view import progress_sentence
 from ui.state import get_plan
 
 K = "decision__"
@@ -39,63 +38,13 @@ BANNERS = {
 }
 
 
-def banner(rec: Recommendation) -> None:
+def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
+    """The verdict banner, each arm's verdict, and how each metric was judged."""
     draw, icon = BANNERS[rec.verdict]
-    body = f"### {rec.label}\n\n" + "\n".join(f"- {r}" for r in rec.reasons)
-    body += f"\n\n**Next step:** {rec.next_step}"
-    draw(body, icon=icon)
-
-
-st.title("Validity & decision")
-st.caption(
-    "First: can these numbers be trusted? Then: given the plan's success metric, guardrails "
-    "and cost of launching, should the change ship?"
-)
-
-try:
-    loaded = current_analysis()
-except (InputError, ValueError) as exc:
-    st.error(f"The results could not be prepared: {exc}", icon=":material/error:")
-    st.stop()
-analysis, source_label = loaded.analysis, loaded.label
-plan = get_plan()
-usable_plan, plan_note = matching_plan(plan, analysis)
-
-st.caption(f"Data: **{source_label}** · plan **{plan.name}** (fingerprint `{plan.fingerprint()}`)")
-if plan_note:
-    st.warning(plan_note, icon=":material/link_off:")
-
-full_days = analysis.aggregates.days
-excluded = st.session_state.get(K + "exclude", [])
-if excluded:
-    try:
-        aggregates = validity.exclude_days(analysis.aggregates, excluded)
-    except ValueError as exc:
-        st.error(f"Those dates cannot be excluded: {exc}")
-        aggregates = analysis.aggregates
-    else:
-        analysis = analyze_aggregates(
-            aggregates,
-            expected_shares=analysis.expected_shares,
-            plan=usable_plan,
-            alpha=analysis.alpha,
-            correction=analysis.correction,
-            relative_method=analysis.relative_method,
-            checks=analysis.input_checks,
-        )
-
-rec = analysis.recommendation
-if rec is None:
-    st.info(
-        "Set up a plan with a success metric (Plan or Metrics page) whose arms match the "
-        "data to get a launch recommendation. The trust checks below work without it.",
-        icon=":material/info:",
-    )
-else:
-    banner(rec)
+    draw(dv.verdict_body(rec), icon=icon)
     st.caption(
         f"How the results were read: {planning.describe_method(analysis.options)} "
-        + rs.progress_sentence(analysis)
+        + progress_sentence(analysis)
     )
     if len(rec.arms) > 1:
         cols = st.columns(len(rec.arms))
@@ -105,22 +54,8 @@ else:
                 for reason in arm.reasons[:3]:
                     st.caption(reason)
     with st.expander("How each metric was judged"):
-        rows = [
-            {
-                "Arm": arm.arm,
-                "Metric": t.metric,
-                "Role": t.role,
-                "Outcome": t.outcome,
-                "Lift": t.rel_effect,
-                "CI low": t.rel_ci_low,
-                "CI high": t.rel_ci_high,
-                "What it means": t.sentence,
-            }
-            for arm in rec.arms
-            for t in arm.tests
-        ]
         st.dataframe(
-            pd.DataFrame(rows),
+            dv.judged_frame(rec),
             hide_index=True,
             width="stretch",
             column_config={
@@ -128,218 +63,100 @@ else:
                 for c in ("Lift", "CI low", "CI high")
             },
         )
-        correction = {"holm": "Holm", "bonferroni": "Bonferroni", "bh": "Benjamini-Hochberg"}
-        bounds = {
-            "fixed": "",
-            "always_valid": " Every bound is the always-valid one (a confidence sequence), "
-            "so it holds at whatever day the results are read.",
-            "group_sequential": " Every bound is the current look's group-sequential "
-            "boundary, so a clear result may stop the test at this look.",
-        }[analysis.method]
         st.caption(
-            "Success metrics: one-sided superiority, alpha split across success metrics and "
-            f"arms ({correction.get(analysis.correction, 'no correction')}). Guardrails: "
-            "one-sided non-inferiority at their margin. Every metric is also tested for harm. "
-            f"Relative intervals by the {analysis.relative_method} method." + bounds
+            dv.judged_caption(analysis.correction, analysis.relative_method, analysis.method)
         )
 
-st.subheader("Trust checks", divider="gray")
-worst = min((c.status for c in analysis.checks), key=["fail", "warn", "pass"].index)
-summary = {
-    "pass": "Every check passed.",
-    "warn": "Some checks need a look.",
-    "fail": "A check failed: the results cannot be trusted until it is explained.",
-}
-st.markdown(f"**{STATUS_LABELS[worst]}:** {summary[worst]}")
-st.dataframe(checks_table(analysis.checks), hide_index=True, width="stretch")
 
-tab_srm, tab_aa, tab_trend, tab_dates = st.tabs(
-    ["Sample ratio", "A/A test", "Novelty & primacy", "Dates & exclusions"]
-)
-agg = analysis.aggregates
-shares = {a: s.expected_share for a, s in zip(agg.variants, analysis.srm.arms, strict=True)}
-
-with tab_srm:
-    st.markdown(analysis.srm.message())
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "Arm": [a.arm for a in analysis.srm.arms],
-                "Units": [f"{a.observed:,}" for a in analysis.srm.arms],
-                "Share": [a.observed_share for a in analysis.srm.arms],
-                "Planned share": [a.expected_share for a in analysis.srm.arms],
-                "Off by": [a.relative_gap for a in analysis.srm.arms],
-            }
-        ),
-        hide_index=True,
-        column_config={
-            "Share": st.column_config.NumberColumn(format="percent"),
-            "Planned share": st.column_config.NumberColumn(format="percent"),
-            "Off by": st.column_config.NumberColumn(format="percent"),
-        },
+def render_share(
+    analysis: Analysis, *, plan: ExperimentPlan, usable_plan: ExperimentPlan | None, source: str
+) -> None:
+    """The share link (plan and aggregates) and the Markdown and JSON reports."""
+    st.subheader("Report and share", divider="gray")
+    options = {
+        "alpha": analysis.alpha,
+        "correction": analysis.correction,
+        "relative_method": analysis.relative_method,
+    }
+    base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
+    params = {**plan.to_query_params(), **results_to_query_params(analysis.aggregates, options)}
+    link = f"{base}/decision?{urlencode(params)}"
+    st.caption(
+        "This link carries the plan and the aggregated results (counts and sums per arm and "
+        "day, never a row of your data): whoever opens it sees these checks and this decision."
     )
-    by_day = validity.srm_by_day(agg, shares)
-    if not by_day.empty:
-        st.altair_chart(charts.srm_daily_chart(by_day, notes=date_notes()), width="stretch")
-    by_segment = validity.srm_by_segment(agg, shares)
-    if not by_segment.empty:
-        st.markdown("**By segment** (p-values adjusted with Holm across segments)")
-        shown = by_segment.assign(status=by_segment["status"].map(STATUS_LABELS))
-        st.dataframe(
-            status_style(shown, "status"),
-            hide_index=True,
-            column_config={
-                "segment": "Segment",
-                "segment_value": "Value",
-                "units": st.column_config.NumberColumn("Units", format="localized"),
-                "worst_arm": "Arm most off",
-                "gap": st.column_config.NumberColumn("Off by", format="percent"),
-                "p_value": st.column_config.NumberColumn("p-value", format="%.3g"),
-                "p_value_adjusted": st.column_config.NumberColumn("Adjusted p", format="%.3g"),
-                "status": "Status",
-            },
-        )
-
-with tab_aa:
-    st.markdown(
-        "A simulated A/A re-splits the **control arm** at random many times and tests each "
-        "split. Nothing differs, so about 5% of the tests should come out significant. More "
-        "means the metric's variance is underestimated (often: several rows per randomized "
-        "unit), and its p-values cannot be trusted."
+    with st.expander("Share link", icon=":material/link:"):
+        st.code(link, language=None, wrap_lines=True)
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Download report (Markdown)",
+        analysis_report_markdown(analysis, plan=usable_plan, source=source, link=link),
+        file_name="experiment_report.md",
+        mime="text/markdown",
+        icon=":material/description:",
     )
-    metrics = [m.name for m in agg.mapping.metrics]
-    if loaded.dataset is None:
+    c2.download_button(
+        "Download report (JSON)",
+        analysis_report_json(analysis, plan=usable_plan),
+        file_name="experiment_report.json",
+        mime="application/json",
+        icon=":material/data_object:",
+    )
+
+
+def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str]) -> None:
+    """The verdict, the trust checks in their tabs, and the report, for ``loaded``."""
+    analysis = loaded.analysis
+    usable_plan, plan_note = matching_plan(plan, analysis)
+    st.caption(
+        f"Data: **{loaded.label}** · plan **{plan.name}** (fingerprint `{plan.fingerprint()}`)"
+    )
+    if plan_note:
+        st.warning(plan_note, icon=":material/link_off:")
+    full_days = list(analysis.aggregates.days)
+    if excluded:
+        try:
+            analysis = without_days(analysis, usable_plan, excluded)
+        except ValueError as exc:
+            st.error(f"Those dates cannot be excluded: {exc}")
+    rec = analysis.recommendation
+    if rec is None:
         st.info(
-            "The simulated A/A needs the uploaded rows; results opened from a link, or "
-            "computed in your warehouse, carry only aggregates."
+            "Set up a plan with a success metric (Plan or Metrics page) whose arms match the "
+            "data to get a launch recommendation. The trust checks below work without it.",
+            icon=":material/info:",
         )
     else:
-        c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-        metric = c1.selectbox("Metric", metrics, key=K + "aa_metric")
-        sims = c2.selectbox("Simulations", [500, 1000, 2000, 5000], index=1, key=K + "aa_sims")
-        if c3.button("Run the A/A", icon=":material/play_arrow:", key=K + "aa_run"):
-            try:
-                st.session_state[K + "aa_result"] = run_aa(loaded, metric, sims)
-            except (InputError, ValueError) as exc:
-                st.error(f"The A/A could not run: {exc}")
-        result = st.session_state.get(K + "aa_result")
-        if result is not None and result.metric in metrics:
-            draw = {"pass": st.success, "warn": st.warning, "fail": st.error}[result.status]
-            draw(result.message())
-            c1, c2, c3 = st.columns(3)
-            c1.metric(
-                "False-positive rate",
-                f"{result.false_positive_rate:.1%}",
-                help=f"Expected {result.alpha:.0%}",
-            )
-            c2.metric("95% interval", f"{result.ci_low:.1%} – {result.ci_high:.1%}")
-            c3.metric("Uniformity of p-values", f"p = {result.uniformity_p:.2g}")
-            st.altair_chart(charts.pvalue_histogram(result.p_values, result.alpha), width="stretch")
-    balance = [c for c in analysis.checks if c.name.startswith("Pre-period")]
-    if balance:
-        st.markdown("**Pre-period balance** (an A/A on the days before the test)")
-        st.dataframe(checks_table(balance), hide_index=True, width="stretch")
+        render_verdict(analysis, rec)
 
-with tab_trend:
-    if len(agg.days) < 4:
-        st.info("The data has fewer than 4 days (or no date column): no trend to look at.")
-    else:
-        names = [m.name for m in agg.mapping.metrics]
-        default = (
-            usable_plan.success.name
-            if usable_plan and usable_plan.success and (usable_plan.success.name in names)
-            else names[0]
-        )
-        c1, c2 = st.columns(2)
-        metric = c1.selectbox("Metric", names, index=names.index(default), key=K + "trend_m")
-        arm = c2.selectbox("Arm", list(agg.treatments), key=K + "trend_arm")
-        direction = "increase"
-        if usable_plan is not None:
-            spec = next((m for m in usable_plan.metrics if m.name == metric), None)
-            direction = spec.direction if spec else "increase"
-        trend = validity.effect_trend(agg, metric, arm, alpha=analysis.alpha, direction=direction)
-        draw = st.warning if trend.status == "warn" else st.success
-        draw(trend.message())
-        st.altair_chart(
-            charts.effect_by_day_chart(trend.by_day, notes=date_notes()), width="stretch"
-        )
-        st.caption(
-            "Each point is the effect among units first exposed that day, with its 95% "
-            "interval. A lift that starts high and fades is novelty; one that grows is "
-            "primacy (users learning the change). The later half of the days is the "
-            "steady-state estimate."
-        )
-
-with tab_dates:
-    st.markdown(
-        "Note what happened on particular days (a holiday, an outage, a campaign): the notes "
-        "appear on the charts. Excluding days drops the units first exposed on them and "
-        "re-runs every check and the decision."
+    st.subheader("Trust checks", divider="gray")
+    worst = dv.worst_status(analysis.checks)
+    st.markdown(f"**{dv.STATUS_LABELS[worst]}:** {dv.WORST_SUMMARY[worst]}")
+    st.dataframe(dv.checks_table(analysis.checks), hide_index=True, width="stretch")
+    tab_srm, tab_aa, tab_trend, tab_dates = st.tabs(
+        ["Sample ratio", "A/A test", "Novelty & primacy", "Dates & exclusions"]
     )
-    days = list(full_days)
-    if not days:
-        st.info("The data has no date column.")
-    else:
-        labels = [
-            str(pd.Timestamp(d).date()) if not agg.mapping.day_label else str(d) for d in days
-        ]
-        seed_key = K + "notes_seed"
-        if seed_key not in st.session_state:
-            st.session_state[seed_key] = pd.DataFrame(
-                {"day": pd.Series([], dtype="object"), "note": pd.Series([], dtype="object")}
-            )
-        edited = st.data_editor(
-            st.session_state[seed_key],
-            num_rows="dynamic",
-            hide_index=True,
-            width="stretch",
-            key=K + "notes_editor",
-            column_config={
-                "day": st.column_config.SelectboxColumn("Day", options=labels, required=True),
-                "note": st.column_config.TextColumn("What happened (e.g. outage, holiday)"),
-            },
-        )
-        notes = [r for r in edited.to_dict("records") if r.get("day") and r.get("note")]
-        if notes != date_notes():
-            st.session_state[NOTES_KEY] = notes
-            st.rerun()
-        chosen = st.multiselect(
-            "Exclude these days",
-            labels,
-            default=[str(d) for d in st.session_state.get(K + "exclude", [])],
-            key=K + "exclude_pick",
-        )
-        if [str(d) for d in chosen] != [str(d) for d in excluded]:
-            st.session_state[K + "exclude"] = chosen
-            st.rerun()
+    agg = analysis.aggregates
+    shares = {a: s.expected_share for a, s in zip(agg.variants, analysis.srm.arms, strict=True)}
+    with tab_srm:
+        render_srm(analysis, shares)
+    with tab_aa:
+        render_aa(loaded, analysis)
+    with tab_trend:
+        render_trend(analysis, usable_plan)
+    with tab_dates:
+        render_dates(full_days, day_label=agg.mapping.day_label, excluded=excluded)
+    render_share(analysis, plan=plan, usable_plan=usable_plan, source=loaded.label)
 
-st.subheader("Report and share", divider="gray")
-options = {
-    "alpha": analysis.alpha,
-    "correction": analysis.correction,
-    "relative_method": analysis.relative_method,
-}
-base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
-params = {**plan.to_query_params(), **results_to_query_params(agg, options)}
-link = f"{base}/decision?{urlencode(params)}"
+
+st.title("Validity & decision")
 st.caption(
-    "This link carries the plan and the aggregated results (counts and sums per arm and day, "
-    "never a row of your data): whoever opens it sees these checks and this decision."
+    "First: can these numbers be trusted? Then: given the plan's success metric, guardrails "
+    "and cost of launching, should the change ship?"
 )
-with st.expander("Share link", icon=":material/link:"):
-    st.code(link, language=None, wrap_lines=True)
-c1, c2 = st.columns(2)
-c1.download_button(
-    "Download report (Markdown)",
-    analysis_report_markdown(analysis, plan=usable_plan, source=source_label, link=link),
-    file_name="experiment_report.md",
-    mime="text/markdown",
-    icon=":material/description:",
-)
-c2.download_button(
-    "Download report (JSON)",
-    analysis_report_json(analysis, plan=usable_plan),
-    file_name="experiment_report.json",
-    mime="application/json",
-    icon=":material/data_object:",
-)
+try:
+    current = current_analysis()
+except (InputError, ValueError) as exc:
+    st.error(f"The results could not be prepared: {exc}", icon=":material/error:")
+    st.stop()
+render_page(current, get_plan(), st.session_state.get(K + "exclude", []))

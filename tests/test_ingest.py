@@ -284,6 +284,25 @@ def test_control_label_heuristics(
     assert mapping.variant == "Test Group"
     assert mapping.control == control
     assert any("first in sorted order" in note for note in mapping.notes) is noted
+    assert ("control" in mapping.guessed) is noted
+
+
+def test_detect_names_the_roles_it_guessed(con: duckdb.DuckDBPyConnection) -> None:
+    """The roles taken with nothing in the file to back them come as a typed list, so the
+    Results page opens its role editor without matching the notes' wording."""
+    named = pd.DataFrame({"variant": ["control", "new"] * 4, "x": np.arange(8.0)})
+    assert detect_schema(con, load(con, named)).guessed == ()
+    by_value = pd.DataFrame({"cohort": ["control", "new"] * 4, "x": np.arange(8.0)})
+    mapping = detect_schema(con, load(con, by_value))
+    assert mapping.variant == "cohort"
+    assert mapping.guessed == ("variant",)
+    counts = pd.DataFrame(
+        {"variant": ["control", "treatment"], "clicks": [1000, 1010], "enrolled": [200, 230]}
+    )
+    mapping = detect_schema(con, load(con, counts))
+    assert mapping.is_aggregated
+    assert (mapping.n_column, mapping.guessed) == ("clicks", ("n_column",))
+    assert "guessed" not in mapping.to_dict()  # share links and the warehouse column unchanged
 
 
 def test_detect_finds_nothing_and_says_so(con: duckdb.DuckDBPyConnection) -> None:

@@ -375,7 +375,7 @@ def abcore_compare(result, metric):
 def test_first_day_sentence_when_no_day_excluded_zero():
     """Dates that never left zero come back as NaT, not NaN: a sentence, not a ValueError
     (seen in the browser on an A/A upload read at alpha 0.2)."""
-    from ui.results_state import first_day_sentence
+    from ui.results_view import first_day_sentence
 
     days = pd.date_range("2026-03-02", periods=3)
     daily = pd.DataFrame({"day": days, "first_day_excluding_zero": pd.NaT})

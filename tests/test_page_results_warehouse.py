@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from abcore import InputError, config, ingest, warehouse
 from abcore.model import Mapping, MetricMapping
 from ui import results_state as rs
+from ui import warehouse_view as wv
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "results.py")
@@ -71,8 +72,8 @@ def test_the_section_shows_the_query_of_the_demos_roles():
     sql = the_query(at)
     mapping = at.session_state["analysis"].aggregates.mapping
     # the page's current roles, in DuckDB, over the placeholder until a name is typed
-    assert sql == warehouse.stats_query(mapping, rs.TABLE_PLACEHOLDER, dialect="duckdb")
-    assert f'FROM "{rs.TABLE_PLACEHOLDER}"' in sql
+    assert sql == warehouse.stats_query(mapping, wv.TABLE_PLACEHOLDER, dialect="duckdb")
+    assert f'FROM "{wv.TABLE_PLACEHOLDER}"' in sql
     for column in ("variant", "user_id", "first_exposure", "platform", "pre_revenue", "clicks"):
         assert f'"{column}"' in sql
     captions = "\n".join(c.value for c in at.caption)
@@ -106,14 +107,14 @@ def test_dialect_and_table_name_shape_the_text(dialect, quoted):
     assert not at.exception, at.exception
     sql = the_query(at)
     assert f"FROM {quoted}" in sql
-    assert rs.TABLE_PLACEHOLDER not in sql
+    assert wv.TABLE_PLACEHOLDER not in sql
     backticks = dialect in ("spark", "bigquery")
     assert ("CAST(`variant` AS" in sql) is backticks
     assert ('CAST("variant" AS' in sql) is not backticks
     if dialect == "bigquery":
         assert "FLOAT64" in sql
     if dialect != "duckdb":
-        assert sql != duckdb_sql.replace(f'"{rs.TABLE_PLACEHOLDER}"', quoted)
+        assert sql != duckdb_sql.replace(f'"{wv.TABLE_PLACEHOLDER}"', quoted)
     captions = "\n".join(c.value for c in at.caption)
     assert "Until you type the table's name" not in captions
 
@@ -128,7 +129,7 @@ def test_the_query_follows_the_roles_the_user_edits():
     assert '"platform"' in sql
     assert '"device"' not in sql
     assert sql == warehouse.stats_query(
-        at.session_state["analysis"].aggregates.mapping, rs.TABLE_PLACEHOLDER
+        at.session_state["analysis"].aggregates.mapping, wv.TABLE_PLACEHOLDER
     )
 
 
@@ -272,11 +273,11 @@ def test_a_result_too_long_to_be_the_querys_is_refused(monkeypatch):
         ('shop."events.v2"', ("shop", "events.v2")),
         ("`my-proj`.web.`hits.2026`", ("my-proj", "web", "hits.2026")),
         ('"say ""hi"""', ('say "hi"',)),
-        ("", (rs.TABLE_PLACEHOLDER,)),
+        ("", (wv.TABLE_PLACEHOLDER,)),
     ],
 )
 def test_table_parts(text, parts):
-    assert rs.table_parts(text) == parts
+    assert wv.table_parts(text) == parts
 
 
 @pytest.mark.parametrize(
@@ -294,7 +295,7 @@ def test_table_parts(text, parts):
 )
 def test_table_parts_refuses_with_a_sentence(text, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        rs.table_parts(text)
+        wv.table_parts(text)
 
 
 UNIT = Mapping(
@@ -303,10 +304,10 @@ UNIT = Mapping(
 
 
 def test_warehouse_query_or_why_not():
-    query = rs.warehouse_query(UNIT, "shop.events", "bigquery", capped=False)
+    query = wv.warehouse_query(UNIT, "shop.events", "bigquery", capped=False)
     assert query.problem is None
     assert "FROM `shop`.`events`" in query.sql
-    assert rs.warehouse_query(None, "t", "duckdb", capped=False).problem.startswith(
+    assert wv.warehouse_query(None, "t", "duckdb", capped=False).problem.startswith(
         "The query follows the columns and roles"
     )
     aggregated = Mapping(
@@ -315,13 +316,13 @@ def test_warehouse_query_or_why_not():
         n_column="n",
         metrics=(MetricMapping("c", "binary", sum_column="c_sum"),),
     )
-    problem = rs.warehouse_query(aggregated, "t", "duckdb", capped=False).problem
+    problem = wv.warehouse_query(aggregated, "t", "duckdb", capped=False).problem
     assert "already holds totals per arm" in problem
-    assert "does not cap" in rs.warehouse_query(UNIT, "t", "duckdb", capped=True).problem
-    bad = rs.warehouse_query(UNIT, "a..b", "duckdb", capped=False)
+    assert "does not cap" in wv.warehouse_query(UNIT, "t", "duckdb", capped=True).problem
+    bad = wv.warehouse_query(UNIT, "a..b", "duckdb", capped=False)
     assert bad.sql is None
     assert "empty part" in bad.problem
     no_metric = Mapping(variant="arm", unit="uid")
-    problem = rs.warehouse_query(no_metric, "t", "duckdb", capped=False).problem
+    problem = wv.warehouse_query(no_metric, "t", "duckdb", capped=False).problem
     assert problem.startswith("Mapping.metrics must hold at least one metric")
-    assert rs.query_file_name("snowflake") == "experiment_stats_snowflake.sql"
+    assert wv.query_file_name("snowflake") == "experiment_stats_snowflake.sql"

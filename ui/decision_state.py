@@ -12,13 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from abcore import config, ingest, validity
 from abcore.analysis import Analysis, analyze_aggregates
 from abcore.errors import InputError
-from abcore.model import Check
 from abcore.plan import ExperimentPlan
 from abcore.share import RESULTS_KEY, results_from_query_params
 from ui import results_state as rs
@@ -87,6 +85,25 @@ def _rerun(analysis: Analysis, plan: ExperimentPlan | None) -> Analysis:
         correction=analysis.correction,
         relative_method=analysis.relative_method,
         plan=plan,
+        checks=analysis.input_checks,
+    )
+
+
+def without_days(
+    analysis: Analysis, plan: ExperimentPlan | None, excluded: Sequence[Any]
+) -> Analysis:
+    """The analysis again without the units first exposed on the ``excluded`` days.
+
+    Raises:
+        ValueError: a day that is not in the data (a sentence says which).
+    """
+    return analyze_aggregates(
+        validity.exclude_days(analysis.aggregates, excluded),
+        expected_shares=analysis.expected_shares,
+        plan=plan,
+        alpha=analysis.alpha,
+        correction=analysis.correction,
+        relative_method=analysis.relative_method,
         checks=analysis.input_checks,
     )
 
@@ -162,27 +179,3 @@ def run_aa(loaded: LoadedAnalysis, metric: str, simulations: int) -> validity.AA
 def date_notes() -> list[dict[str, Any]]:
     """Notes on dates (holiday, outage...) the user wrote, for the time charts."""
     return list(st.session_state.get(NOTES_KEY, []))
-
-
-STATUS_LABELS = {"pass": "Pass", "warn": "Look", "fail": "Fail"}
-"""A check's status as the page words it."""
-STATUS_COLORS = {"Pass": "#dafbe1", "Look": "#fff8c5", "Fail": "#ffebe9"}
-
-
-def status_style(frame: pd.DataFrame, column: str = "Status") -> Any:
-    """Colour the status column: green pass, yellow look, red fail."""
-    return frame.style.map(
-        lambda v: f"background-color: {STATUS_COLORS.get(v, 'white')}", subset=[column]
-    )
-
-
-def checks_table(checks: Sequence[Check]) -> Any:
-    """Checks as the page's table (status in words, name, what it found), coloured."""
-    frame = pd.DataFrame(
-        {
-            "Status": [STATUS_LABELS[c.status] for c in checks],
-            "Check": [c.name for c in checks],
-            "What it found": [c.message for c in checks],
-        }
-    )
-    return status_style(frame)

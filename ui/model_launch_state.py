@@ -3,13 +3,13 @@
 Every upload goes through ``abcore.ingest.load`` into this session's own DuckDB connection
 (``ui.state.get_connection``); the parsed :class:`abcore.ingest.Dataset` is remembered in
 ``st.session_state`` under a key made of the file name and a hash of its bytes, so a rerun does
-not parse it again and two browser sessions never share a table. No statistics here.
+not parse it again and two browser sessions never share a table. No statistics here, and
+nothing shown: that is :mod:`ui.model_launch_view`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,6 @@ DEMOS = {
 DATASETS_KEY = "launch_datasets"
 MAX_DATASETS = 12
 """Tables kept per session (the demos and the last uploads); older ones are dropped."""
-
-NUMERIC_TYPES = (
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL",
-)  # fmt: skip
 
 
 def _remember(key: str, load: Any) -> ingest.Dataset:
@@ -65,24 +60,3 @@ def uploaded_dataset(upload: Any) -> ingest.Dataset:
     data = upload.getvalue()
     key = f"upload:{upload.name}:{hashlib.sha256(data).hexdigest()[:16]}"
     return _remember(key, lambda: ingest.load(get_connection(), data, name=upload.name))
-
-
-def guess(names: Sequence[str], hints: Sequence[str], *, fallback: int | None = 0) -> int | None:
-    """Index of the first column whose name contains a hint (for a selectbox's default)."""
-    lowered = [n.lower() for n in names]
-    for hint in hints:
-        for i, name in enumerate(lowered):
-            if hint in name:
-                return i
-    if fallback is None or not names:
-        return None
-    return min(fallback, len(names) - 1)
-
-
-def numeric_columns(dataset: ingest.Dataset) -> list[str]:
-    return [n for n, t in dataset.types.items() if t.upper().startswith(NUMERIC_TYPES)]
-
-
-def pct(value: float, digits: int = 1) -> str:
-    """A signed percentage (+1.2%); "n/a" for a value that could not be computed."""
-    return f"{value:+.{digits}%}" if value == value else "n/a"

@@ -157,7 +157,9 @@ def detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
       metric of the same name for CUPED;
     - segments: other text columns with 2 to ``SEGMENT_MAX_LEVELS`` values.
 
-    Every choice that is a guess leaves a sentence in ``Mapping.notes``. A file read in
+    Every choice that is a guess leaves a sentence in ``Mapping.notes``; a role taken with
+    nothing in the file to back it (the variant from its values, the control as the first
+    arm, the unit count as the largest count) is also named in ``Mapping.guessed``. A file read in
     place (``load(..., materialize=False)``) is profiled on its first rows; its arms and
     rows per unit id come from the scan :func:`load` made of the whole file.
     """
@@ -168,12 +170,13 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
     prof = _profile(con, dataset)
     by_name = {p.name: p for p in prof}
     notes: list[str] = []
-    variant = _pick_variant(con, dataset, prof, notes)
+    guessed: list[str] = []
+    variant = _pick_variant(con, dataset, prof, notes, guessed)
     levels = [lvl for lvl, _ in _levels(con, dataset, variant)] if variant else []
     # a file read in place shows its first rows only (one arm, if it is sorted by arm): the
     # statistics' scan sees every arm and picks the control with the same rules
     known = not dataset.in_place or variant in dataset.facts.get("levels", {})
-    control = _pick_control(levels, variant, notes) if levels and known else None
+    control = _pick_control(levels, variant, notes, guessed) if levels and known else None
     timestamp, day_label = _pick_timestamp(con, dataset, prof, {variant}, notes)
     taken = {variant, timestamp}
     shape, stats = _pick_shape(con, dataset, prof, taken, notes)
@@ -187,7 +190,7 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
     )
     if shape != "unit":
         shape = "daily" if timestamp else "aggregated"
-        n_column, metrics = _aggregated_metrics(con, dataset, prof, stats, taken, notes)
+        n_column, metrics = _aggregated_metrics(con, dataset, prof, stats, taken, notes, guessed)
         return Mapping(
             shape=shape,
             variant=variant,
@@ -198,6 +201,7 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
             n_column=n_column,
             day_label=day_label,
             notes=tuple(notes),
+            guessed=tuple(guessed),
         )
     unit, aggregate_units = _pick_unit(con, dataset, prof, taken, notes)
     taken |= {unit, *segments}
@@ -232,11 +236,16 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
         day_label=day_label,
         aggregate_units=aggregate_units,
         notes=tuple(notes),
+        guessed=tuple(guessed),
     )
 
 
 def _pick_variant(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, prof: list[_Profile], notes: list[str]
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    prof: list[_Profile],
+    notes: list[str],
+    guessed: list[str],
 ) -> str | None:
     usable = [
         p
@@ -260,6 +269,7 @@ def _pick_variant(
                     f"No column is named like a variant; '{p.name}' was taken because one of its "
                     "values names a control arm. Change it if that is wrong."
                 )
+                guessed.append("variant")
                 return p.name
     notes.append(
         "No column looks like the variant (the arm each row belongs to): choose it, e.g. a "
@@ -288,7 +298,12 @@ def _levels(
     return levels
 
 
-def _pick_control(levels: Sequence[str], variant: str | None, notes: list[str]) -> str:
+def _pick_control(
+    levels: Sequence[str],
+    variant: str | None,
+    notes: list[str],
+    guessed: list[str] | None = None,
+) -> str:
     lowered = {lvl.strip().lower(): lvl for lvl in levels}
     for label in config.CONTROL_LABELS:
         if label in lowered:
@@ -303,6 +318,8 @@ def _pick_control(levels: Sequence[str], variant: str | None, notes: list[str]) 
             f"0...): '{first}', the first in sorted order, was taken as the control. Change it "
             "if that is wrong."
         )
+        if guessed is not None:
+            guessed.append("control")
     return first
 
 
@@ -568,6 +585,7 @@ def _aggregated_metrics(
     stats: dict[str, dict[str, str]],
     taken: set[str | None],
     notes: list[str],
+    guessed: list[str],
 ) -> tuple[str | None, list[MetricMapping]]:
     by_name = {p.name: p for p in prof}
     n_cands = [p for p in prof if p.is_numeric and p.name not in taken and p.norm in _N_NAMES]
@@ -619,7 +637,7 @@ def _aggregated_metrics(
             used.add(p.name)
     counts = [p for p in prof if p.is_count and p.name not in used and p.non_null > 0]
     if counts:
-        n_column, more = _count_metrics(con, dataset, counts, n_column, notes)
+        n_column, more = _count_metrics(con, dataset, counts, n_column, notes, guessed)
         metrics += more
     if n_column is None and any(not m.metric_kind.pair for m in metrics):
         notes.append("No column holds the number of units per row (n, users, visitors): pick it.")
@@ -632,6 +650,7 @@ def _count_metrics(
     counts: list[_Profile],
     n_column: str | None,
     notes: list[str],
+    guessed: list[str],
 ) -> tuple[str | None, list[MetricMapping]]:
     """Count columns as proportions: each over the smallest column that bounds it row by row."""
     cols = [p.name for p in counts] + ([n_column] if n_column else [])
@@ -646,6 +665,7 @@ def _count_metrics(
             f"No column is named like a unit count (n, users, visitors): '{n_column}', the "
             "largest count column, was taken as the number of units."
         )
+        guessed.append("n_column")
     metrics = []
     for c in cols:
         if c == n_column:

@@ -1,12 +1,15 @@
-"""What the Metrics page shows, as plain functions: formatters, and the converters between the
-page's editable tables and the engine's objects (a funnel, metric specs).
+"""What the Metrics page shows, as pure functions: the converters between the page's
+editable tables and the engine's objects (a funnel, metric specs), the sensitivity table
+and the sentences around it.
 
 Kept out of the page so the page only draws, and so these can be tested without Streamlit.
+Numbers go through :mod:`ui.fmt`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -14,7 +17,9 @@ import pandas as pd
 from abcore import config
 from abcore.errors import InputError
 from abcore.funnel import Funnel, stage_metric_name
-from abcore.plan import METRIC_TYPES, MetricSpec
+from abcore.plan import METRIC_TYPES, ExperimentPlan, MetricSpec
+from abcore.planning import powered_guardrails
+from ui import fmt
 
 UNITS = config.RANDOMIZATION_UNITS
 UNIT_LABELS = {
@@ -45,21 +50,19 @@ ROLE_COLUMNS = [
 ]
 
 
-def pct(x: float) -> str:
-    """A share as a percentage: two decimals below 10%, one above; a dash for none."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:.2%}" if x < 0.1 else f"{x:.1%}"
+@dataclass(frozen=True)
+class Sizing:
+    """Step ②'s choices besides the setup: the traffic, alpha and power to size with."""
+
+    change_stage: str
+    daily: float
+    alpha: float
+    power: float
 
 
 def clamp(x: float, low: float, high: float) -> float:
     """A plan value brought into a widget's range (the widget refuses values outside it)."""
     return min(max(x, low), high)
-
-
-def count(x: Any) -> str:
-    """A count with thousands separators; a dash for none."""
-    return "—" if x is None or pd.isna(x) else f"{int(x):,}"
 
 
 def funnel_frame(funnel: Funnel, numbers: str) -> pd.DataFrame:
@@ -238,14 +241,12 @@ def sensitivity_view(
     view = pd.DataFrame(
         {
             "Candidate metric": [stage_metric_name(s) for s in table["stage"]],
-            "Baseline": [pct(r) for r in table["reached"]],
-            "Users / arm": [count(n) for n in table["n_control"]],
-            "Days": [count(d) for d in table["days"]],
-            "Triggered baseline": [
-                pct(r) if not pd.isna(r) else "—" for r in table["triggered_rate"]
-            ],
-            "Triggered users / arm": [count(n) for n in table["triggered_n_control"]],
-            "Triggered days": [count(d) for d in table["triggered_days"]],
+            "Baseline": [fmt.share(r) for r in table["reached"]],
+            "Users / arm": [fmt.count(n) for n in table["n_control"]],
+            "Days": [fmt.count(d) for d in table["days"]],
+            "Triggered baseline": [fmt.share(r) for r in table["triggered_rate"]],
+            "Triggered users / arm": [fmt.count(n) for n in table["triggered_n_control"]],
+            "Triggered days": [fmt.count(d) for d in table["triggered_days"]],
             "Note": [note(row) for _, row in table.iterrows()],
         }
     )
@@ -260,3 +261,102 @@ def sensitivity_view(
         )
         styles.append([style] * len(view.columns))
     return view, styles
+
+
+def sizing_caption(
+    plan: ExperimentPlan,
+    *,
+    lift: float,
+    raised_power: float,
+    daily: float,
+    unit: str,
+    triggered_daily: float,
+    change_stage: str,
+) -> str:
+    """What the sensitivity table was sized for, and how to read its columns.
+
+    ``plan`` carries the alpha and power the table used; ``raised_power`` is the power the
+    guardrails make necessary (as on the Plan page).
+    """
+    sides = "two-sided" if plan.alternative == "two-sided" else "one-sided"
+    text = (
+        f"To detect a **+{lift * 100:.3g}%** relative lift at alpha {plan.alpha:g} "
+        f"({sides}) and power {plan.power:.0%}"
+    )
+    if raised_power != plan.power:
+        text += (
+            f" (raised to {raised_power:.1%} so the {len(powered_guardrails(plan))} guardrail(s) "
+            "with a margin pass too, as on the Plan page)"
+        )
+    text += f", with {daily:,} {unit}s a day entering the funnel"
+    if plan.exposure < 1:
+        text += f" and {plan.exposure:.0%} of them in the test"
+    return (
+        text + ". **Baseline**: the share of entrants who reach the stage. **Triggered**: only the "
+        f"{triggered_daily:,.0f} a day who reach {change_stage} are "
+        "randomized, so the rate is higher and the noise of users who never see the change is "
+        "gone. Days count enrolment; the Plan page rounds up to whole weeks."
+    )
+
+
+def quickest_sentence(table: pd.DataFrame, days_col: str, lift: float) -> str | None:
+    """How many days the lift takes on the first and the last measurable stage.
+
+    >>> t = pd.DataFrame({"stage": ["Cart", "Buy", "Paid"], "days": [None, 6.0, 21.0]})
+    >>> print(quickest_sentence(t, "days", 0.05))  # doctest: +NORMALIZE_WHITESPACE
+    Here, +5% on **Buy conversion** shows up in **6 days**; the same lift on
+    **Paid conversion** takes **21 days**.
+    """
+    good = table[table[days_col].notna()]
+    if good.empty:
+        return None
+    first, last = good.iloc[0], good.iloc[-1]
+    line = (
+        f"Here, +{lift * 100:.3g}% on **{stage_metric_name(first['stage'])}** "
+        f"shows up in **{int(first[days_col])} days**"
+    )
+    if last["stage"] != first["stage"]:
+        line += (
+            f"; the same lift on **{stage_metric_name(last['stage'])}** takes "
+            f"**{int(last[days_col])} days**"
+        )
+    return line + "."
+
+
+HOW_TO_CHOOSE = (
+    "- **Sensitive**: the stage right after the change reacts first and has the most "
+    "users, so a lift there is cheap to detect. But clicks and carts are not money.\n"
+    "- **Meaningful**: the stage closest to revenue is what the business wants, but "
+    "fewer users reach it and other steps dilute the effect (the table assumes the "
+    "lift survives intact: the real cost is higher).\n"
+    "- **A good default**: the most meaningful stage you can measure in a few weeks as "
+    "the success metric; keep the others as secondary metrics to explain the result, "
+    "and add guardrails so a win here is not a loss elsewhere."
+)
+
+
+def success_summary(success: MetricSpec) -> str:
+    """The success metric in one line: name, type, good direction, baseline, target.
+
+    >>> m = MetricSpec("Buy conversion", "success", "binary", baseline=0.0312, mde=0.05)
+    >>> print(success_summary(m))  # doctest: +NORMALIZE_WHITESPACE
+    **Buy conversion** · binary · higher is better · baseline 3.12% of funnel entrants,
+    target +5%
+    """
+    where = (
+        f"of users who reach {success.extra.get('trigger_stage')}"
+        if success.extra.get("population") == "triggered"
+        else "of funnel entrants"
+    )
+    base = (
+        f"baseline {fmt.share(success.baseline)} {where}"
+        if success.type == "binary" and success.baseline is not None
+        else f"baseline {success.baseline:g}"
+        if success.baseline is not None
+        else "no baseline yet"
+    )
+    lift = f", target {success.mde * 100:+.3g}%" if success.mde and success.relative else ""
+    return (
+        f"**{success.name}** · {success.type} · "
+        f"{DIRECTION_LABELS[success.direction].lower()} · {base}{lift}"
+    )
