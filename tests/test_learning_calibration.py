@@ -19,6 +19,13 @@ Among winners (y / se > 1.96) the raw estimates overstate the true effect by abo
 (100). With little true spread (tau0 = 0.005, a quarter of the noise) the Morris intervals
 over-cover at k = 10 and 30 (0.989, 0.975) and under-cover slightly at 100 (0.929): the
 fitted tau is often 0 there; that figure is documented, not corrected.
+
+When the normal prior is wrong (70% of true effects exactly 0, 30% from N(0.02, 0.02), as
+a real portfolio may be) the intervals still cover 0.963 / 0.941 / 0.939 overall at
+k = 10 / 30 / 100, but unevenly: 0.99 for the null effects, 0.91 / 0.83 / 0.81 for the real
+ones, which the single normal prior pulls too far towards the crowd of nulls; the wins'
+shrunken estimates then understate the truth slightly (by 0.006 at k = 100, against raw
+estimates 0.018 too high), and the MSE is still 0.32x to 0.39x the raw one.
 """
 
 from __future__ import annotations
@@ -123,6 +130,25 @@ def test_little_true_spread_documented_figure() -> None:
     run = simulate(100, tau0=0.005)
     assert 0.91 < run.coverage < LEVEL
     assert run.mse_ratio < 0.1
+
+
+@pytest.mark.parametrize("k", [10, 100])
+def test_wrong_prior_shape_documented_figures(k: int) -> None:
+    rng = np.random.default_rng(2)
+    real = rng.random((PORTFOLIOS, k)) < 0.3
+    theta = np.where(real, rng.normal(0.02, 0.02, (PORTFOLIOS, k)), 0.0)
+    se = rng.uniform(0.008, 0.03, (PORTFOLIOS, k))
+    y = rng.normal(theta, se)
+    mu, tau, _ = learning.ml_fit(y, se)
+    mu_se = 1 / np.sqrt((1 / (tau[:, None] ** 2 + se**2)).sum(-1))
+    mean, _, low, high = learning.shrink_arrays(y, se, mu, tau, mu_se, alpha=1 - LEVEL)
+    covered = (low <= theta) & (theta <= high)
+    wins = y / se > 1.96
+    assert 0.93 < covered.mean() < 0.97
+    assert covered[real].mean() < covered[~real].mean()  # the real effects are over-shrunk
+    raw_bias, shrunk_bias = (y - theta)[wins].mean(), (mean - theta)[wins].mean()
+    assert abs(shrunk_bias) < 0.4 * raw_bias
+    assert ((mean - theta) ** 2).mean() < 0.45 * ((y - theta) ** 2).mean()
 
 
 def test_simulation_is_seeded() -> None:
