@@ -46,6 +46,7 @@ __all__ = [
     "MIN_EXPERIMENTS",
     "EffectPrior",
     "EffectSummary",
+    "MetricLearning",
     "ObservedNumbers",
     "PastResult",
     "PlanActualRow",
@@ -54,10 +55,14 @@ __all__ = [
     "ShrunkEstimate",
     "TeamNumber",
     "bayes_prior",
+    "dersimonian_laird",
     "fit_prior",
+    "learn_metric",
+    "ml_fit",
     "observed_numbers",
     "plan_vs_actual",
     "shrink",
+    "shrink_arrays",
     "summarize_effects",
     "team_numbers",
     "wilson_interval",
@@ -546,6 +551,46 @@ def shrink(
         for i, r in enumerate(results)
     )
     return Shrinkage(prior=prior, estimates=estimates, alpha=float(alpha), adjust=adjust)
+
+
+@dataclass(frozen=True)
+class MetricLearning:
+    """Everything the Experiments page shows for one metric: the distribution and win
+    rate, the prior (with the arguments for the Bayesian view) and the shrunken estimates."""
+
+    metric: str
+    summary: EffectSummary
+    prior: EffectPrior
+    shrinkage: Shrinkage
+
+    @property
+    def bayes_prior(self) -> dict[str, float | None]:
+        """The ``prior_mean`` / ``prior_sd`` arguments of the Bayesian view."""
+        return bayes_prior(self.prior)
+
+
+def learn_metric(
+    metric: str,
+    results: Sequence[PastResult],
+    *,
+    relative: bool = True,
+    alpha: float = config.ALPHA,
+    method: str = "ml",
+) -> MetricLearning:
+    """Summary, prior and shrinkage of one metric's past results in one call.
+
+    >>> past = [PastResult(e, 0.01, won=e > 0.02) for e in (0.03, -0.01, 0.0, 0.01, 0.005)]
+    >>> m = learn_metric("converted", past)
+    >>> m.summary.n_won, m.prior.n, round(m.shrinkage.estimates[0].shrunk, 4)
+    (1, 5, 0.0235)
+    """
+    prior = fit_prior(results, relative=relative, method=method)
+    return MetricLearning(
+        metric=metric,
+        summary=summarize_effects(results, alpha=alpha),
+        prior=prior,
+        shrinkage=shrink(results, prior, alpha=alpha),
+    )
 
 
 # --- plan versus actual ------------------------------------------------------------------

@@ -369,3 +369,13 @@ def test_validation_sentences(readout: tuple[pd.DataFrame, object]) -> None:
         )
     with pytest.raises(ValueError, match="metric must be one of \\['revenue'\\], got 'clicks'"):
         learning.observed_numbers(readout[1], "clicks")
+
+
+def test_learn_metric_is_its_parts() -> None:
+    y, se = _bcg()
+    results = _results(y / 10, se / 10, y < -1)
+    m = learning.learn_metric("converted", results, alpha=0.1, method="reml")
+    assert m.summary == learning.summarize_effects(results, alpha=0.1)
+    assert m.prior == learning.fit_prior(results, method="reml")
+    assert m.shrinkage == learning.shrink(results, m.prior, alpha=0.1)
+    assert m.bayes_prior == learning.bayes_prior(m.prior)
