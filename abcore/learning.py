@@ -603,9 +603,10 @@ QUANTITIES = ("baseline", "sd", "daily_units", "days", "control_units")
 class ObservedNumbers:
     """What a readout observed of the numbers a plan assumes, for one metric.
 
-    ``baseline`` is the control's mean (rate of a binary metric; numerator over denominator
-    of a ratio), ``sd`` the control's per-unit SD (None for a ratio or a binary metric,
-    whose SD follows from the rate), ``units`` every arm's units, ``control_units`` the
+    ``baseline`` is the control's mean (rate of a binary metric or of a proportion of
+    counts; numerator over denominator of a ratio), ``sd`` the control's per-unit SD of a
+    continuous metric (None otherwise: a rate's SD follows from it, a plan sizes a ratio
+    without one), ``units`` every arm's units, ``control_units`` the
     control's, ``days`` the days with data (None without a timestamp).
     """
 
@@ -651,12 +652,12 @@ def observed_numbers(analysis: Any, metric: str | None = None) -> ObservedNumber
         raise ValueError(f"metric must be one of {names}, got {metric!r}.")
     spec = aggregates.mapping.metric(metric)
     stat = aggregates.stat(metric, aggregates.control)
-    if hasattr(stat, "sum_xy"):
+    kind = spec.metric_kind
+    if kind.statistic == "pair":
         baseline = stat.y.mean / stat.x.mean if stat.x.mean else None
-        sd = None
     else:
         baseline = stat.mean
-        sd = None if spec.kind == "binary" else stat.sd
+    sd = stat.sd if kind.statistic == "sample" and not kind.zero_one else None
     counts = aggregates.counts()
     return ObservedNumbers(
         metric=metric,

@@ -379,3 +379,32 @@ def test_learn_metric_is_its_parts() -> None:
     assert m.prior == learning.fit_prior(results, method="reml")
     assert m.shrinkage == learning.shrink(results, m.prior, alpha=0.1)
     assert m.bayes_prior == learning.bayes_prior(m.prior)
+
+
+def test_observed_numbers_of_binary_and_ratio_metrics() -> None:
+    from abcore.model import MetricMapping
+
+    rng = np.random.default_rng(9)
+    n = 4000
+    df = pd.DataFrame(
+        {
+            "v": rng.choice(["a", "b"], n),
+            "converted": rng.integers(0, 2, n),
+            "clicks": rng.poisson(3, n),
+            "sessions": rng.poisson(5, n) + 1,
+        }
+    )
+    metrics = [
+        MetricMapping("converted", "binary"),
+        MetricMapping("ctr", "ratio", numerator="clicks", denominator="sessions"),
+    ]
+    a = analyze(df, variant="v", control="a", metrics=metrics)
+    control = df[df["v"] == "a"]
+    binary = learning.observed_numbers(a, "converted")
+    assert binary.baseline == pytest.approx(control["converted"].mean())
+    assert binary.sd is None
+    ratio = learning.observed_numbers(a, "ctr")
+    assert ratio.baseline == pytest.approx(control["clicks"].sum() / control["sessions"].sum())
+    assert ratio.sd is None
+    assert ratio.days is None
+    assert ratio.daily_units is None
