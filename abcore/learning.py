@@ -420,6 +420,7 @@ def shrink_arrays(
     *,
     alpha: float = config.ALPHA,
     adjust: str = "morris",
+    k: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Posterior ``(mean, sd, ci_low, ci_high)`` of each true effect, vectorised.
 
@@ -429,7 +430,9 @@ def shrink_arrays(
     ``tau`` as known and under-covers with few experiments (its interval has width zero
     when ``tau`` is fitted at 0). ``adjust="morris"`` (Morris 1983, JASA 78:47-55) widens
     it for both: shrinkage ``B (k-3)/(k-1)``, variance ``se**2 (1 - B) + B**2 mu_se**2 +
-    2/(k-3) B**2 (y - mu)**2``; it needs at least 4 experiments.
+    2/(k-3) B**2 (y - mu)**2``; it needs at least 4 experiments. ``k`` is the number of
+    experiments the prior was fitted on (default: the columns of ``y``), so a few results,
+    or one new experiment, can be shrunk under a prior fitted on many.
     """
     check_scalar(alpha, "alpha", gt=0, lt=1)
     check_scalar(adjust, "adjust", in_=ADJUSTMENTS)
@@ -437,7 +440,7 @@ def shrink_arrays(
     se2 = np.atleast_2d(np.asarray(se, dtype=float)) ** 2
     mu_ = np.asarray(mu, dtype=float).reshape(-1, 1)
     tau2 = np.asarray(tau, dtype=float).reshape(-1, 1) ** 2
-    k = y2.shape[1]
+    k = y2.shape[1] if k is None else int(k)
     b = se2 / (se2 + tau2)
     if adjust == "morris":
         if k < 4:
@@ -513,6 +516,9 @@ def shrink(
     """Each experiment's shrunken estimate and interval at ``1 - alpha`` under ``prior``
     (by default fitted on ``results`` themselves), next to its raw estimate.
 
+    To shrink the wins, or a new experiment, fit the prior on every decided experiment and
+    pass it: ``shrink(wins, fit_prior(everything))``.
+
     The default ``adjust="morris"`` accounts for the prior being estimated (see
     :func:`shrink_arrays`); its coverage is checked by simulation in
     ``tests/test_learning_calibration.py``.
@@ -528,9 +534,11 @@ def shrink(
     y, se, won = _arrays(results)
     z = float(norm.ppf(1 - alpha / 2))
     if prior.usable:
-        fitted = shrink_arrays(y, se, prior.mu, prior.tau, prior.mu_se, alpha=alpha, adjust=adjust)
+        fitted = shrink_arrays(
+            y, se, prior.mu, prior.tau, prior.mu_se, alpha=alpha, adjust=adjust, k=prior.n
+        )
         mean, sd, low, high = (a[0] for a in fitted)
-        factor = (len(y) - 3) / (len(y) - 1) if adjust == "morris" else 1.0
+        factor = (prior.n - 3) / (prior.n - 1) if adjust == "morris" else 1.0
         weight = factor * se**2 / (se**2 + prior.tau**2)
     else:
         mean = sd = low = high = weight = np.full(len(y), math.nan)

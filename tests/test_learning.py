@@ -408,3 +408,18 @@ def test_observed_numbers_of_binary_and_ratio_metrics() -> None:
     assert ratio.sd is None
     assert ratio.days is None
     assert ratio.daily_units is None
+
+
+def test_shrinking_the_wins_under_the_prior_of_all_equals_shrinking_all() -> None:
+    rng = np.random.default_rng(12)
+    se = rng.uniform(0.01, 0.03, 40)
+    y = rng.normal(0.005, 0.015, 40) + rng.normal(0, se)
+    results = _results(y, se, y / se > 1.96)
+    prior = learning.fit_prior(results)
+    every = {e.name: e for e in learning.shrink(results, prior).estimates}
+    wins = [r for r in results if r.won]
+    assert len(wins) >= 2
+    for e in learning.shrink(wins, prior).estimates:
+        assert e == every[e.name]
+    one = learning.shrink(wins[:1], prior).estimates[0]  # one new experiment, k from the prior
+    assert one == every[wins[0].name]
