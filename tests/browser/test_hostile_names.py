@@ -9,6 +9,10 @@ would make if they were rendered as Markdown.
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from conftest import wait_for_app
@@ -17,6 +21,8 @@ from playwright.sync_api import expect
 from abcore.plan import ExperimentPlan, MetricSpec
 
 HOST = "pixel.invalid"
+FORMULA = f'=HYPERLINK("http://{HOST}/formula","open")'
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def hostile(tag: str) -> str:
@@ -60,6 +66,7 @@ def hostile_file(folder) -> str:
             "variant": np.where(arm == 1, hostile("filearm"), "control"),
             "converted": rng.binomial(1, 0.1 + 0.02 * arm),
             hostile("column"): rng.normal(10, 2, n).round(2),
+            FORMULA: rng.normal(5, 1, n).round(2),
             hostile("segment"): rng.choice([hostile("a"), hostile("b")], n),
         }
     )
@@ -73,6 +80,31 @@ def assert_inert(page, where: str, requests: list[str]) -> None:
         assert page.locator(selector).count() == 0, f"{where}: a name drew {what}"
     leaked = [url for url in requests if HOST in url]
     assert not leaked, f"{where}: the browser fetched {leaked}"
+
+
+def is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def assert_safe_downloads(page) -> None:
+    """Streamlit's own table export is off; the app's effects CSV starts no cell with a
+    formula character (a header or a metric named =HYPERLINK(...) included)."""
+    labels = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=stElementToolbar] button')]"
+        ".map(e => e.getAttribute('aria-label'))"
+    )
+    assert "Download as CSV" not in labels
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download effects (CSV)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert any("HYPERLINK" in cell for cell in cells), "the formula-named metric is exported"
+    unsafe = [c for c in cells if c.startswith(FORMULA_START) and not is_number(c)]
+    assert not unsafe, f"cells a spreadsheet would run: {unsafe[:5]}"
 
 
 def test_hostile_names_are_shown_as_text_on_every_page(browser, app_url, tmp_path):
@@ -94,5 +126,6 @@ def test_hostile_names_are_shown_as_text_on_every_page(browser, app_url, tmp_pat
                 timeout=90_000
             )
             wait_for_app(page, timeout=90_000)
+            assert_safe_downloads(page)
         assert_inert(page, name, requests)
     context.close()
