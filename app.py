@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui.decision_state import load_results_from_link
 from ui.state import get_plan, load_plan_from_link
+from ui.text import md
 
 st.set_page_config(page_title="A/B planner & interpreter", page_icon="🧪", layout="wide")
 
@@ -49,5 +50,5 @@ page.run()
 plan = get_plan()
 with st.sidebar:
     st.caption("Experiment")
-    st.markdown(f"**{plan.name}**")
+    st.markdown(f"**{md(plan.name)}**")
     st.caption(f"Plan fingerprint `{plan.fingerprint()}`")
