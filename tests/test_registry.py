@@ -23,6 +23,7 @@ from abcore.registry import (
     ConflictError,
     DataFingerprint,
     ExperimentNotFound,
+    Registry,
     RegistryInputError,
     open_registry,
 )
@@ -105,6 +106,9 @@ def test_bad_input_gets_a_sentence(registry):
         make(registry, name=" ")
     with pytest.raises(RegistryInputError, match="workspaces must name at least one"):
         registry.list([])
+    exp = make(registry)
+    with pytest.raises(RegistryInputError, match=r"status 'registered' comes from register"):
+        registry.update(TEAM, exp.id, expected_version=1, by="ana", status="registered")
     with pytest.raises(RegistryInputError, match="options must be JSON"):
         make(registry, options={"when": object()})
 
@@ -164,6 +168,31 @@ def test_a_stale_save_raises_a_conflict_and_writes_nothing(registry):
         registry.archive(TEAM, exp.id, expected_version=exp.version, by="ben")
     with pytest.raises(ConflictError, match="Someone else saved"):
         registry.delete(TEAM, exp.id, expected_version=exp.version)
+
+
+def test_a_save_between_the_check_and_the_write_is_caught(registry, db_url, monkeypatch):
+    """The version check and the write are one UPDATE: a save that lands after this one
+    read the row (and passed the check in Python) still makes this one a conflict."""
+    exp = make(registry)
+    other = open_registry(db_url)
+    check = Registry._check_version
+    raced = []
+
+    def check_then_race(row, expected_version):
+        check(row, expected_version)
+        if not raced:
+            raced.append("ben")
+            other.update(TEAM, exp.id, expected_version=1, by="ben", notes="ben")
+
+    monkeypatch.setattr(Registry, "_check_version", staticmethod(check_then_race))
+    try:
+        with pytest.raises(ConflictError, match="Someone else saved this experiment"):
+            registry.update(TEAM, exp.id, expected_version=1, by="ana", notes="ana")
+    finally:
+        other.close()
+    monkeypatch.undo()
+    saved = registry.get(TEAM, exp.id)
+    assert (saved.notes, saved.version) == ("ben", 2)
 
 
 def test_two_registries_on_one_database_do_not_lose_a_save(db_url):

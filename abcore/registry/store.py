@@ -570,16 +570,21 @@ class Registry:
             values: dict[str, Any] = {"document": document}
             if given["name"] is not UNSET:
                 values["name"] = _text(given["name"], "name")
+            registered = session.scalar(
+                sa.select(RegistrationRow).where(RegistrationRow.experiment_id == row.id)
+            )
             if given["status"] is not UNSET:
                 if given["status"] not in STATUSES:
                     raise RegistryInputError(
                         f"status must be one of {', '.join(STATUSES)}, got {given['status']!r}."
                     )
+                if given["status"] == "registered" and registered is None:
+                    raise RegistryInputError(
+                        "status 'registered' comes from register(), which freezes the plan: "
+                        "register the experiment instead."
+                    )
                 values["status"] = given["status"]
             amendment = None
-            registered = session.scalar(
-                sa.select(RegistrationRow).where(RegistrationRow.experiment_id == row.id)
-            )
             changes = plan_diff(doc["plan"], document["plan"])
             if registered is not None and changes:
                 amendment_row = AmendmentRow(
