@@ -15,10 +15,13 @@ amendment stored years ago reads the same, whatever the plan object has become s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from abcore.plan import ExperimentPlan
 
 __all__ = ["PlanChange", "changed_after_launch", "plan_diff"]
 
@@ -49,6 +52,17 @@ class PlanChange:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlanChange:
         return cls(str(data["field"]), data.get("old"), data.get("new"), str(data["text"]))
+
+
+def _complete(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan with its left-out fields at their defaults: its JSON leaves out the
+    sequential keys at their defaults, and a change from the default must read
+    ``'fixed' → ...``, not ``none → ...``."""
+    out = dict(plan)
+    for f in dataclasses.fields(ExperimentPlan):
+        if f.name not in out and f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+    return out
 
 
 def _flatten(plan: Mapping[str, Any]) -> dict[str, tuple[Any, bool]]:
@@ -131,7 +145,13 @@ def plan_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[PlanChang
     ['converted mde 5% → 3%', 'metric revenue added']
     >>> plan_diff(old, old)
     ()
+
+    A field left out of the JSON at its default reads as that default:
+
+    >>> [c.text for c in plan_diff(old, {**old, "method": "always_valid"})]
+    ["method 'fixed' → 'always_valid'"]
     """
+    old, new = _complete(old), _complete(new)
     before, after = _flatten(old), _flatten(new)
     old_metrics, new_metrics = _metric_names(old), _metric_names(new)
     changes: list[PlanChange] = []
