@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from engines import assert_same_readout
 
 import abcore
 from abcore.errors import InputError
@@ -272,7 +273,13 @@ def test_a_snapshot_reopens_the_readout_without_the_file(registry, analysis):
     exp = make(registry)
     fp = DataFingerprint.of_bytes(b"the file", rows=4_000, first_day="2026-03-02", last_day="x")
     snap = registry.add_snapshot(
-        TEAM, exp.id, analysis.aggregates, {"alpha": 0.05}, by="ana", fingerprint=fp
+        TEAM,
+        exp.id,
+        analysis.aggregates,
+        {"alpha": 0.05},
+        by="ana",
+        fingerprint=fp,
+        checks=analysis.input_checks,
     )
     assert registry.get(TEAM, exp.id).status == "running"
     (stored,) = registry.snapshots(TEAM, exp.id)
@@ -281,9 +288,13 @@ def test_a_snapshot_reopens_the_readout_without_the_file(registry, analysis):
     aggregates, options = stored.readout()
     assert options == {"alpha": 0.05}
     pd.testing.assert_frame_equal(aggregates.frame, analysis.aggregates.frame)
-    again = abcore.analyze_aggregates(aggregates, plan=analysis.plan, **options)
+    assert stored.checks == analysis.input_checks != ()
+    again = abcore.analyze_aggregates(
+        aggregates, plan=analysis.plan, checks=stored.checks, **options
+    )
     pd.testing.assert_frame_equal(again.effects, analysis.effects)
-    assert again.recommendation.verdict == analysis.recommendation.verdict
+    assert again.checks == analysis.checks  # the rows' checks come back with the cells
+    assert_same_readout(again, analysis)  # every field, numbers to 1e-9
     assert "u000001" not in json.dumps(stored.results)  # no unit ids: cells, not rows
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
-from abcore.model import Aggregates, Mapping
+from abcore.model import Aggregates, Check, Mapping
 from abcore.plan import ExperimentPlan
 from abcore.registry.diff import PlanChange, changed_after_launch
 from abcore.registry.errors import RegistryError
@@ -152,7 +152,10 @@ class DataFingerprint:
 class Snapshot:
     """A readout's aggregated cells, dated: enough to reopen the readout without the file.
 
-    ``results`` is :func:`abcore.share.results_to_dict`'s dict, the one a results link packs.
+    ``results`` is :func:`abcore.share.results_to_dict`'s dict, the one a results link packs,
+    plus under ``"checks"`` the checks only the rows could give (instrumentation:
+    :attr:`abcore.analysis.Analysis.input_checks`), so the reopened readout and its decision
+    are the ones the file gave.
     """
 
     id: int
@@ -162,6 +165,11 @@ class Snapshot:
     source: str
     results: dict[str, Any]
     fingerprint: DataFingerprint
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """The row-level checks saved with the cells, for ``analyze_aggregates(checks=...)``."""
+        return tuple(Check(**c) for c in self.results.get("checks", ()))
 
     def readout(self) -> tuple[Aggregates, dict[str, Any]]:
         """The aggregates and options, for :func:`abcore.analysis.analyze_aggregates`."""

@@ -38,7 +38,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from abcore import config
 from abcore.errors import InputError
-from abcore.model import Aggregates, Mapping
+from abcore.model import Aggregates, Check, Mapping
 from abcore.plan import ExperimentPlan
 from abcore.registry.diff import PlanChange, plan_diff
 from abcore.registry.errors import (
@@ -754,11 +754,15 @@ class Registry:
         by: str,
         source: str = "upload",
         fingerprint: DataFingerprint | None = None,
+        checks: Iterable[Check] = (),
     ) -> Snapshot:
-        """Save a readout's aggregated cells (never rows) and the data's fingerprint; a
-        draft or registered experiment becomes ``running``."""
+        """Save a readout's aggregated cells (never rows), the checks only the rows could
+        give (``analysis.input_checks``) and the data's fingerprint; a draft or registered
+        experiment becomes ``running``."""
         spaces = _spaces(workspaces)
-        results = _json_ready(results_to_dict(aggregates, options), "the snapshot")
+        results = results_to_dict(aggregates, options)
+        results["checks"] = [dataclasses.asdict(c) for c in checks]
+        results = _json_ready(results, "the snapshot")
         fp = fingerprint or DataFingerprint()
         with self._session() as session:
             row = self._row(session, spaces, experiment_id)
