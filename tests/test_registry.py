@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -210,6 +211,33 @@ def test_two_registries_on_one_database_do_not_lose_a_save(db_url):
     finally:
         one.close()
         two.close()
+
+
+def test_sessions_saving_at_once_lose_no_write(registry):
+    """Streamlit serves sessions on threads: eight of them add a line to the notes at the
+    same time, each reloading after a conflict; every line is there at the end."""
+    exp = make(registry)
+    writers, per_writer = 8, 5
+
+    def write(who: int) -> None:
+        for k in range(per_writer):
+            while True:
+                seen = registry.get(TEAM, exp.id)
+                try:
+                    registry.update(
+                        TEAM, exp.id, expected_version=seen.version, by=f"w{who}",
+                        notes=seen.notes + f"w{who}-{k}\n",
+                    )  # fmt: skip
+                    break
+                except ConflictError:
+                    continue  # reload and apply the line again
+
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(write, range(writers)))
+    final = registry.get(TEAM, exp.id)
+    lines = final.notes.split()
+    assert sorted(lines) == sorted(f"w{w}-{k}" for w in range(writers) for k in range(per_writer))
+    assert final.version == 1 + writers * per_writer
 
 
 # --- registration and amendments -----------------------------------------------------------
