@@ -165,6 +165,7 @@ def test_a_stale_save_raises_a_conflict_and_writes_nothing(registry):
         "reload to see their change.",
         str(raised.value),
     )
+    assert raised.value.saved_at == first.updated_at
     assert registry.get(TEAM, exp.id) == first
     with pytest.raises(ConflictError, match="Someone else saved"):
         registry.archive(TEAM, exp.id, expected_version=exp.version, by="ben")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from abcore.errors import InputError
 
 __all__ = [
@@ -24,7 +26,14 @@ class RegistryUnavailable(RegistryError):
 
 class ConflictError(RegistryError):
     """Someone saved the experiment since the caller read it: nothing was written, so neither
-    change is lost; the caller reloads and applies theirs again."""
+    change is lost; the caller reloads and applies theirs again.
+
+    ``saved_at`` is when the other save happened (UTC), for a page that shows local time.
+    """
+
+    def __init__(self, message: str, saved_at: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.saved_at = saved_at
 
 
 class ExperimentNotFound(RegistryError, LookupError):

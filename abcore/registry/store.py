@@ -420,7 +420,8 @@ class Registry:
         if row.version != expected_version:
             raise ConflictError(
                 f"Someone else saved this experiment at {row.updated_at:%H:%M} UTC "
-                f"({row.updated_at:%Y-%m-%d}); reload to see their change."
+                f"({row.updated_at:%Y-%m-%d}); reload to see their change.",
+                saved_at=row.updated_at,
             )
 
     @staticmethod
