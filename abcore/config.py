@@ -265,3 +265,13 @@ the value GrowthBook ships as its default prior standard deviation."""
 SEQUENTIAL_MAX_LOOKS: Final = 366
 """Most looks a group-sequential design or an always-valid cost may plan (daily for a year);
 the exact integration grows with the looks (100 looks: 0.2 s a design)."""
+
+# The experiment registry (abcore.registry): where saved experiments live.
+REGISTRY_URL_ENV: Final = "ABCORE_DB_URL"
+"""Environment variable holding the registry's SQLAlchemy URL (a team's PostgreSQL:
+``postgresql+psycopg://user@host/dbname``); unset, a SQLite file is used."""
+REGISTRY_FILE: Final = "data/abcore.sqlite"
+"""The default SQLite file, relative to the folder of the app (created on first use)."""
+REGISTRY_TIMEOUT_S: Final = 5.0
+"""Seconds a save waits for a locked database file, or for a server to answer, before it
+gives up with a sentence."""

@@ -24,7 +24,13 @@ from abcore import config, limits
 from abcore.errors import InputError
 from abcore.model import Aggregates, stat_column
 
-__all__ = ["RESULTS_KEY", "results_from_query_params", "results_to_query_params"]
+__all__ = [
+    "RESULTS_KEY",
+    "results_from_dict",
+    "results_from_query_params",
+    "results_to_dict",
+    "results_to_query_params",
+]
 
 RESULTS_KEY = "results"
 
@@ -44,13 +50,25 @@ def _unpack(packed: str) -> dict[str, Any]:
     return data
 
 
+def results_to_dict(
+    aggregates: Aggregates, options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The aggregates and analysis options as one JSON-ready dict: what a link packs and a
+    saved snapshot (:mod:`abcore.registry`) stores, so both reopen a readout the same way."""
+    return {"aggregates": aggregates.to_dict(), "options": dict(options or {})}
+
+
+def results_from_dict(data: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
+    """Inverse of :func:`results_to_dict`; damaged data raises KeyError, TypeError or
+    ValueError (the callers turn them into their own sentence)."""
+    return Aggregates.from_dict(data["aggregates"]), dict(data.get("options", {}))
+
+
 def results_to_query_params(
     aggregates: Aggregates, options: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
     """The aggregates and analysis options as one URL-safe query parameter."""
-    return {
-        RESULTS_KEY: _pack({"aggregates": aggregates.to_dict(), "options": dict(options or {})})
-    }
+    return {RESULTS_KEY: _pack(results_to_dict(aggregates, options))}
 
 
 def results_from_query_params(params: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
@@ -63,9 +81,9 @@ def results_from_query_params(params: Mapping[str, Any]) -> tuple[Aggregates, di
         raise InputError("This link carries no results (the 'results' parameter is missing).")
     data = _unpack(str(packed))
     try:
-        aggregates = Aggregates.from_dict(data["aggregates"])
+        aggregates, options = results_from_dict(data)
         _check_columns(aggregates)
-        return aggregates, dict(data.get("options", {}))
+        return aggregates, options
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError) as exc:
