@@ -49,7 +49,15 @@ from ui.metrics_state import (
     roles_frame,
     sensitivity_view,
 )
-from ui.state import PlanWidgets, get_connection, get_plan, set_plan, sync_link
+from ui.state import (
+    PlanWidgets,
+    get_connection,
+    get_plan,
+    set_plan,
+    sync_link,
+    upload_limit_mb,
+    upload_refusal,
+)
 
 K = "metrics__"
 KEEP = "__keep__"
@@ -76,7 +84,11 @@ def event_log_section() -> funnel_sql.LogFunnel | None:
             "Event log: one row per event, with a unit id, an event name and a timestamp",
             type=["csv", "tsv", "txt", "parquet"],
             key=K + "log_file",
+            max_upload_size=upload_limit_mb(),
         )
+        if upload is not None and upload_refusal(upload):
+            st.error(upload_refusal(upload), icon=":material/error:")
+            return None
         if upload is None:
             st.caption("Columns are matched by name; you can change the match after uploading.")
             return None

@@ -27,7 +27,7 @@ from ui.model_launch_state import (
     pct,
     uploaded_dataset,
 )
-from ui.state import get_connection
+from ui.state import get_connection, upload_limit_mb
 
 K = "launch__"
 # Charts get an explicit height: with the default ("content") Streamlit 1.67 squeezed charts
@@ -58,7 +58,9 @@ def pick_dataset(tool: str, choice: str, label: str = "Upload a CSV or Parquet f
     """The dataset the user chose, or None (with a message) when there is none yet."""
     if choice != "upload":
         return demo_dataset(choice)
-    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=f"{K}{tool}_file")
+    upload = st.file_uploader(
+        label, type=UPLOAD_TYPES, key=f"{K}{tool}_file", max_upload_size=upload_limit_mb()
+    )
     if upload is None:
         st.info("Upload a file to analyse it; the demo shows what the tool expects.")
         return None

@@ -24,7 +24,7 @@ from abcore.sql import SHAPES, Mapping, MetricMapping
 from ui import results_state as rs
 from ui.decision_state import SHARED_KEY
 from ui.results_state import pick
-from ui.state import editor_seed, get_plan, seed
+from ui.state import editor_seed, get_plan, seed, upload_limit_mb
 
 P = rs.PREFIX
 
@@ -349,10 +349,11 @@ with up_col:
         accept_multiple_files=True,
         key=P + "upload",
         on_change=_upload_touched,
+        max_upload_size=upload_limit_mb(),
         help="One row per user; or per-arm totals (n, sums, sums of squares), optionally per "
         "day. Arms in separate files (e.g. control_data.csv + experiment_data.csv) are "
         "read together. Uploads are limited to "
-        f"{st.get_option('server.maxUploadSize'):,} MB; for bigger data, compute per-arm or "
+        f"{upload_limit_mb():,} MB per session; for bigger data, compute per-arm or "
         "per-day totals (n, sums, sums of squares) where the data lives and upload those: "
         "'Run this in your warehouse' below writes the query.",
     )
