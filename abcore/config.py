@@ -46,7 +46,14 @@ their share of the host instead (see "Hosting" below)."""
 DUCKDB_THREADS: Final = 2
 """Threads of a library connection; the app's sessions get their share of the cores."""
 INGEST_MAX_COLUMNS: Final = 1000
-"""Files with more columns are refused: an experiment export needs a handful, not thousands."""
+"""Files with more columns are refused: an experiment export needs a handful, not thousands.
+A CSV's header is counted before the file is parsed."""
+INGEST_MAX_LINE_BYTES: Final = 2**20
+"""Longest line a CSV may have (1 MB: a row of 1,000 columns of 1,000 characters each).
+Longer lines are refused before the parse, with the line's number and length."""
+INGEST_SCAN_BYTES: Final = 256 * 2**20
+"""Bytes of a CSV scanned for line length before the parse (every upload is smaller; a larger
+file read in place is scanned this far, and DuckDB's own line limit catches the rest)."""
 VARIANT_MAX_LEVELS: Final = 10
 """Most arms a column may have to be proposed as the variant column."""
 SEGMENT_MAX_LEVELS: Final = 20
