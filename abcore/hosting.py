@@ -32,6 +32,10 @@ from abcore import config
 from abcore.errors import InputError
 
 MB = 2**20
+UPLOAD_MB = 10**6
+"""A megabyte of an upload limit as Streamlit's browser counts it (``server.maxUploadSize``
+200 refuses a file of 200,073,826 bytes: "File must be 200.0MB or smaller"), so the app's own
+check refuses exactly what the browser refuses. (The server's upload route counts 2**20.)"""
 _UNITS = {"": 1, "B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}
 _SIZE_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?I?B?)\s*", re.IGNORECASE)
 
@@ -83,7 +87,8 @@ class SessionLimits:
     threads: int
     """DuckDB threads of each session."""
     upload_mb: int
-    """Largest upload a session may send, in MB (MiB, as Streamlit counts)."""
+    """Largest upload a session may send, in MB (of :data:`UPLOAD_MB` bytes, as the browser
+    counts; the memory split counts it in MiB, a little more)."""
 
     @property
     def memory_limit(self) -> str:
@@ -92,7 +97,8 @@ class SessionLimits:
 
     @property
     def upload_bytes(self) -> int:
-        return self.upload_mb * MB
+        """The upload limit in bytes, as the browser applies it."""
+        return self.upload_mb * UPLOAD_MB
 
     def describe(self) -> str:
         """The split in one sentence (for the operator's log and the README)."""
@@ -125,7 +131,7 @@ def session_limits(
     >>> lim = session_limits(18 * 2**30, 2, sessions=4)
     >>> lim.memory_limit, lim.threads, lim.upload_mb
     ('4058MiB', 1, 200)
-    >>> config.SERVER_BASE_MEMORY + 4 * (lim.memory_bytes + 2 * lim.upload_bytes) <= 18 * 2**30
+    >>> config.SERVER_BASE_MEMORY + 4 * (lim.memory_bytes + 2 * lim.upload_mb * MB) <= 18 * 2**30
     True
 
     A small host: uploads shrink with the share, so a session cannot take another's memory.
@@ -212,20 +218,20 @@ def upload_too_large(
     the session's limit, else None.
 
     >>> lim = SessionLimits(4, 18 * 2**30, 4 * 2**30, 1, 200)
-    >>> print(upload_too_large("big.csv", 300 * MB, lim))  # doctest: +ELLIPSIS
-    big.csv is 300 MB: this server takes uploads of up to 200 MB per session. Upload only ...
-    >>> upload_too_large("a.csv + b.csv", 250 * MB, lim, files=2)[:80]
-    'The 2 files (a.csv + b.csv) are 250 MB together: this server takes uploads of up'
-    >>> upload_too_large("small.csv", 3 * MB, lim) is None
+    >>> print(upload_too_large("big.csv", 300 * UPLOAD_MB, lim))  # doctest: +ELLIPSIS
+    big.csv is 300.0 MB: this server takes uploads of up to 200 MB per session. Upload only ...
+    >>> upload_too_large("a.csv + b.csv", 250 * UPLOAD_MB, lim, files=2)[:80]
+    'The 2 files (a.csv + b.csv) are 250.0 MB together: this server takes uploads of u'
+    >>> upload_too_large("small.csv", 200 * UPLOAD_MB, lim) is None
     True
     """
     limits = limits or current_limits()
     if size <= limits.upload_bytes:
         return None
     what = (
-        f"{name} is {size / MB:,.0f} MB"
+        f"{name} is {size / UPLOAD_MB:,.1f} MB"
         if files == 1
-        else f"The {files} files ({name}) are {size / MB:,.0f} MB together"
+        else f"The {files} files ({name}) are {size / UPLOAD_MB:,.1f} MB together"
     )
     return (
         f"{what}: this server takes uploads of up to {limits.upload_mb:,} MB per session. "

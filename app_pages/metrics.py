@@ -86,8 +86,9 @@ def event_log_section() -> funnel_sql.LogFunnel | None:
             key=K + "log_file",
             max_upload_size=upload_limit_mb(),
         )
-        if upload is not None and upload_refusal(upload):
-            st.error(upload_refusal(upload), icon=":material/error:")
+        refusal = upload_refusal(upload)
+        if refusal:
+            st.error(refusal, icon=":material/error:")
             return None
         if upload is None:
             st.caption("Columns are matched by name; you can change the match after uploading.")

@@ -26,6 +26,7 @@ from abcore import config, ingest
 from abcore.errors import InputError
 from abcore.hosting import (
     MB,
+    UPLOAD_MB,
     SessionDatabase,
     SessionLimits,
     check_upload,
@@ -53,11 +54,11 @@ def test_sessions_add_up_to_the_budget(budget_gb, sessions, cores):
     lim = session_limits(budget, cores, sessions=sessions)
     # Each session holds its DuckDB database and its upload twice (Streamlit's copy, the
     # parse's copy); with the server's own memory, all of them fit the budget.
-    used = config.SERVER_BASE_MEMORY + sessions * (lim.memory_bytes + 2 * lim.upload_bytes)
+    used = config.SERVER_BASE_MEMORY + sessions * (lim.memory_bytes + 2 * lim.upload_mb * MB)
     assert used <= budget
     assert used > budget - sessions * 2 * MB  # and the budget is used, not left idle
     assert lim.memory_bytes >= config.SESSION_MIN_MEMORY // 2
-    assert lim.memory_bytes >= 2 * lim.upload_bytes - 2 * MB  # DuckDB gets at least half
+    assert lim.memory_bytes >= 2 * lim.upload_mb * MB - 2 * MB  # DuckDB gets at least half
     assert 1 <= lim.upload_mb <= config.UPLOAD_MAX_MB
     assert lim.threads == max(1, cores // sessions)
     assert lim.threads * sessions <= max(cores, sessions)
@@ -124,9 +125,10 @@ def test_a_bad_setting_is_a_sentence_naming_it():
 
 def test_uploads_over_the_session_limit_are_refused_with_a_sentence():
     lim = SessionLimits(4, 8 * 2**30, 2**30, 1, 50)
-    check_upload("ok.csv", 50 * MB, lim)  # the limit itself is allowed
-    with pytest.raises(InputError, match=r"big\.csv is 51 MB: .* up to 50 MB per session"):
-        check_upload("big.csv", 51 * MB, lim)
+    # The browser's megabyte is 10**6 bytes: it refuses 50,000,001 bytes at a limit of 50.
+    check_upload("ok.csv", 50 * UPLOAD_MB, lim)  # the limit itself is allowed
+    with pytest.raises(InputError, match=r"big\.csv is 50\.1 MB: .* up to 50 MB per session"):
+        check_upload("big.csv", 50 * UPLOAD_MB + 70_000, lim)
 
 
 # ---- the server's settings -----------------------------------------------------------------
