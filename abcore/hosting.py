@@ -221,7 +221,7 @@ def upload_too_large(
     >>> print(upload_too_large("big.csv", 300 * UPLOAD_MB, lim))  # doctest: +ELLIPSIS
     big.csv is 300.0 MB: this server takes uploads of up to 200 MB per session. Upload only ...
     >>> upload_too_large("a.csv + b.csv", 250 * UPLOAD_MB, lim, files=2)[:80]
-    'The 2 files (a.csv + b.csv) are 250.0 MB together: this server takes uploads of u'
+    'The 2 files (a.csv + b.csv) are 250.0 MB together: this server takes uploads of '
     >>> upload_too_large("small.csv", 200 * UPLOAD_MB, lim) is None
     True
     """
