@@ -238,3 +238,23 @@ def test_a_streamlit_session_releases_its_database(tmp_path):
     del at
     gc.collect()
     assert not folder.exists()
+
+
+def test_the_app_refuses_files_whose_total_is_over_the_session_limit(monkeypatch):
+    """The browser checks each file; the app checks what it is asked to read together."""
+    from types import SimpleNamespace
+
+    import abcore.hosting
+    from ui.state import upload_limit_mb, upload_refusal
+
+    small = SessionLimits(8, 4 * 2**30, 300 * MB, 1, 100)
+    monkeypatch.setattr(abcore.hosting, "current_limits", lambda: small)
+    assert upload_limit_mb() == 100  # the session's share, below server.maxUploadSize
+    a = SimpleNamespace(name="a.csv", size=60 * UPLOAD_MB)
+    b = SimpleNamespace(name="b.csv", size=60 * UPLOAD_MB)
+    assert upload_refusal(a) is None
+    assert upload_refusal(None) is None
+    assert upload_refusal([a, b]).startswith(
+        "The 2 files (a.csv + b.csv) are 120.0 MB together: this server takes uploads of up "
+        "to 100 MB per session."
+    )
