@@ -239,5 +239,6 @@ UPLOAD_MAX_MB: Final = 200
 """Largest upload any session may send, in MB; ``server.maxUploadSize`` in
 ``.streamlit/config.toml`` holds the same number (a test checks it). A session's own limit is
 lower when its share of the memory budget is smaller (:func:`abcore.hosting.session_limits`)."""
-SESSION_MIN_MEMORY: Final = 256 * 2**20
-"""Smallest share of memory a session may get: below it a settings error says what to change."""
+SESSION_MIN_MEMORY: Final = 128 * 2**20
+"""Smallest share of memory a session may get (a 2 GB host with the defaults gives 230 MB):
+below it a settings error says what to change."""
