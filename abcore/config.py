@@ -6,6 +6,7 @@ default (say, the SRM threshold) changes it everywhere at once.
 
 from __future__ import annotations
 
+import os
 from typing import Final, Literal
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -37,12 +38,22 @@ CURVE_POINTS: Final = 200
 
 DEMO_SEED: Final = 20260302
 
-# Ingestion (abcore.ingest): DuckDB session settings and schema-detection thresholds.
+# Ingestion (abcore.ingest): DuckDB settings and schema-detection thresholds.
 DUCKDB_MEMORY_LIMIT: Final = "2GB"
-"""Memory a session's DuckDB connection may use before it spills to its temporary directory."""
+"""Memory a library connection (``ingest.connect()`` in a notebook, ``abcore.analyze``, the
+bench) may use before it spills to its temporary directory. The app's browser sessions get
+their share of the host instead (see "Hosting" below)."""
 DUCKDB_THREADS: Final = 2
+"""Threads of a library connection; the app's sessions get their share of the cores."""
 INGEST_MAX_COLUMNS: Final = 1000
-"""Files with more columns are refused: an experiment export needs a handful, not thousands."""
+"""Files with more columns are refused: an experiment export needs a handful, not thousands.
+A CSV's header is counted before the file is parsed."""
+INGEST_MAX_LINE_BYTES: Final = 2**20
+"""Longest line a CSV may have (1 MB: a row of 1,000 columns of 1,000 characters each).
+Longer lines are refused before the parse, with the line's number and length."""
+INGEST_SCAN_BYTES: Final = 256 * 2**20
+"""Bytes of a CSV scanned for line length before the parse (every upload is smaller; a larger
+file read in place is scanned this far, and DuckDB's own line limit catches the rest)."""
 VARIANT_MAX_LEVELS: Final = 10
 """Most arms a column may have to be proposed as the variant column."""
 SEGMENT_MAX_LEVELS: Final = 20
@@ -275,3 +286,32 @@ REGISTRY_FILE: Final = "data/abcore.sqlite"
 REGISTRY_TIMEOUT_S: Final = 5.0
 """Seconds a save waits for a locked database file, or for a server to answer, before it
 gives up with a sentence."""
+
+# --------------------------------------------------------------------------------------------
+# Hosting (abcore.hosting, ui.state): what each browser session of a shared server may use.
+# Read from the environment once, at import; README.md "Host it for your team" explains them.
+# --------------------------------------------------------------------------------------------
+
+MAX_SESSIONS: Final = int(os.environ.get("ABCORE_MAX_SESSIONS", "") or 4)
+"""Browser sessions the server is sized for at once (``ABCORE_MAX_SESSIONS``). Each gets an
+equal share of the memory budget and of the cores; a closed tab still counts until
+Streamlit ends its session (``server.disconnectedSessionTTL``, 120 s by default)."""
+MEMORY_BUDGET: Final = os.environ.get("ABCORE_MEMORY_BUDGET", "") or "75%"
+"""Memory the whole server may use (``ABCORE_MEMORY_BUDGET``): a size such as ``16GB`` or
+``12000MB``, or a share of the host's memory such as ``75%`` (the default: the rest is left to
+the system and its file cache). The host's memory is the container's limit when there is one."""
+THREAD_BUDGET: Final = int(os.environ.get("ABCORE_THREADS", "") or 0)
+"""DuckDB threads shared by all sessions (``ABCORE_THREADS``); 0 means the host's cores."""
+SPILL_DIR: Final = os.environ.get("ABCORE_SPILL_DIR", "") or None
+"""Folder under which each session's DuckDB spills (``ABCORE_SPILL_DIR``); None is the
+system's temporary folder. Each session gets its own subfolder, removed when it ends."""
+SERVER_BASE_MEMORY: Final = 600 * 2**20
+"""Memory the server holds with no upload (Python, Streamlit, pandas, the demo data): about
+400 MB measured (VmRSS of ``streamlit run app.py`` after the first page), with headroom."""
+UPLOAD_MAX_MB: Final = 200
+"""Largest upload any session may send, in MB; ``server.maxUploadSize`` in
+``.streamlit/config.toml`` holds the same number (a test checks it). A session's own limit is
+lower when its share of the memory budget is smaller (:func:`abcore.hosting.session_limits`)."""
+SESSION_MIN_MEMORY: Final = 128 * 2**20
+"""Smallest share of memory a session may get (a 2 GB host with the defaults gives 230 MB):
+below it a settings error says what to change."""

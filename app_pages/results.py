@@ -33,7 +33,7 @@ from ui.results_inputs import (
     render_warehouse_query,
 )
 from ui.results_view import plan_roles
-from ui.state import get_plan, seed
+from ui.state import get_plan, seed, upload_limit_mb
 
 P = rs.PREFIX
 
@@ -52,10 +52,11 @@ def render_upload() -> rs.Selection:
             accept_multiple_files=True,
             key=P + "upload",
             on_change=_upload_touched,
+            max_upload_size=upload_limit_mb(),
             help="One row per user; or per-arm totals (n, sums, sums of squares), optionally "
             "per day. Arms in separate files (e.g. control_data.csv + experiment_data.csv) "
             "are read together. Uploads are limited to "
-            f"{st.get_option('server.maxUploadSize'):,} MB; for bigger data, compute per-arm "
+            f"{upload_limit_mb():,} MB per session; for bigger data, compute per-arm "
             "or per-day totals (n, sums, sums of squares) where the data lives and upload "
             "those: 'Run this in your warehouse' below writes the query.",
         )

@@ -42,7 +42,7 @@ from ui.metrics_view import (
     guess_unit,
     linked_stage,
 )
-from ui.state import PlanWidgets, get_connection
+from ui.state import PlanWidgets, get_connection, upload_limit_mb, upload_refusal
 
 K = "metrics__"
 DEMO_LOG = Path(__file__).resolve().parent.parent / "sample_data" / "demo_events.parquet"
@@ -65,7 +65,12 @@ def render_event_log() -> funnel_sql.LogFunnel | None:
             "Event log: one row per event, with a unit id, an event name and a timestamp",
             type=["csv", "tsv", "txt", "parquet"],
             key=K + "log_file",
+            max_upload_size=upload_limit_mb(),
         )
+        refusal = upload_refusal(upload)
+        if refusal:
+            st.error(refusal, icon=":material/error:")
+            return None
         if upload is None:
             st.caption("Columns are matched by name; you can change the match after uploading.")
             return None

@@ -23,7 +23,7 @@ from abcore.launch import canary as canary_engine
 from abcore.launch import drift, interleaving, launch_charts
 from ui import model_launch_view as mv
 from ui.model_launch_state import demo_dataset, uploaded_dataset
-from ui.state import get_connection
+from ui.state import get_connection, upload_limit_mb
 
 K = "launch__"
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
@@ -54,7 +54,9 @@ def pick_dataset(tool: str, choice: str, label: str = "Upload a CSV or Parquet f
     """The dataset the user chose, or None (with a message) when there is none yet."""
     if choice != "upload":
         return demo_dataset(choice)
-    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=f"{K}{tool}_file")
+    upload = st.file_uploader(
+        label, type=UPLOAD_TYPES, key=f"{K}{tool}_file", max_upload_size=upload_limit_mb()
+    )
     if upload is None:
         st.info("Upload a file to analyse it; the demo shows what the tool expects.")
         return None

@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from abcore import ingest
+from abcore import InputError, ingest
 from abcore.sql import drop_sql
-from ui.state import get_connection
+from ui.state import get_connection, upload_refusal
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 DEMOS = {
@@ -57,6 +57,9 @@ def uploaded_dataset(upload: Any) -> ingest.Dataset:
     Raises:
         abcore.InputError: the file cannot be read as a table (the page shows the sentence).
     """
+    refusal = upload_refusal(upload)
+    if refusal:
+        raise InputError(refusal)
     data = upload.getvalue()
     key = f"upload:{upload.name}:{hashlib.sha256(data).hexdigest()[:16]}"
     return _remember(key, lambda: ingest.load(get_connection(), data, name=upload.name))

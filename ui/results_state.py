@@ -42,7 +42,7 @@ from abcore.errors import InputError
 from abcore.model import Check, Mapping
 from abcore.plan import ExperimentPlan
 from abcore.sql import drop_sql
-from ui.state import get_connection
+from ui.state import get_connection, upload_refusal
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "demo_experiment.parquet"
 DEMO_KEY = "demo"
@@ -210,6 +210,9 @@ def select_data(files: Sequence[Any] | None, *, keep: bool = False) -> Selection
         else:
             names = " + ".join(str(getattr(f, "name", "upload")) for f in files)
             try:
+                refusal = upload_refusal(files)
+                if refusal:
+                    raise InputError(refusal)
                 source = list(files) if len(files) > 1 else files[0]
                 _remember(_load(key, names, source, is_demo=False))
                 current, new = key, True

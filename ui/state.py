@@ -86,19 +86,50 @@ CONNECTION_KEY = "duckdb_con"
 def get_connection():  # -> duckdb.DuckDBPyConnection (imported lazily: pages without data skip it)
     """A cursor on this session's own DuckDB database, created on first use.
 
-    The database is kept in ``st.session_state``, never in a module global, so two browser
-    sessions never see each other's tables. Each call gets its own cursor (a connection to
-    the same database): Streamlit can start a session's next run while the previous one is
-    still inside a DuckDB call (an upload replaced mid-read), and DuckDB refuses a second
-    call on a busy connection ("connection is busy with another call"), which reached the
-    page as an error under load. Cursors share the session's tables, not its temporary ones,
-    so a caller keeps one cursor for a whole step (the engine passes it along).
+    The database (:class:`abcore.hosting.SessionDatabase`: the session's share of the
+    server's memory and threads, and a spill folder of its own) is kept in
+    ``st.session_state``, never in a module global, so two browser sessions never see each
+    other's tables; when Streamlit drops the session, the database is closed and its folder
+    removed. Each call gets its own cursor (a connection to the same database): Streamlit
+    can start a session's next run while the previous one is still inside a DuckDB call (an
+    upload replaced mid-read), and DuckDB refuses a second call on a busy connection
+    ("connection is busy with another call"), which reached the page as an error under load.
+    Cursors share the session's tables, not its temporary ones, so a caller keeps one cursor
+    for a whole step (the engine passes it along).
     """
     if CONNECTION_KEY not in st.session_state:
-        from abcore.ingest import connect
+        from abcore.hosting import SessionDatabase
 
-        st.session_state[CONNECTION_KEY] = connect()
+        st.session_state[CONNECTION_KEY] = SessionDatabase()
     return st.session_state[CONNECTION_KEY].cursor()
+
+
+def upload_limit_mb() -> int:
+    """Largest upload this session may send (MB): its share of the server, at most
+    ``server.maxUploadSize``; give it to ``st.file_uploader(max_upload_size=...)`` so the
+    browser refuses bigger files before sending them."""
+    from abcore.hosting import current_limits
+
+    return min(current_limits().upload_mb, int(st.get_option("server.maxUploadSize")))
+
+
+def upload_refusal(files: object) -> str | None:
+    """A sentence when an upload (one file or a list) is over this session's limit, else None.
+
+    The browser already refuses a single file over the limit; this is the app's own check,
+    for several files whose total is over it, and for clients that skip the browser's.
+    """
+    import dataclasses
+
+    from abcore.hosting import current_limits, upload_too_large
+
+    items = [] if files is None else list(files) if isinstance(files, list | tuple) else [files]
+    if not items:
+        return None
+    size = sum(int(getattr(f, "size", 0) or 0) for f in items)
+    name = " + ".join(str(getattr(f, "name", "upload")) for f in items)
+    limits = dataclasses.replace(current_limits(), upload_mb=upload_limit_mb())
+    return upload_too_large(name, size, limits, files=len(items))
 
 
 class PlanWidgets:

@@ -45,13 +45,16 @@ def connect(
     *,
     memory_limit: str = config.DUCKDB_MEMORY_LIMIT,
     temp_directory: str | os.PathLike[str] | None = None,
+    threads: int = config.DUCKDB_THREADS,
 ) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB connection for one browser session.
+    """A new in-memory DuckDB connection for one user (a notebook, or one browser session).
 
     Never share it between sessions: tables live in the connection, so a per-session
     connection is what keeps two users' data apart. Beyond ``memory_limit`` DuckDB spills to
     ``temp_directory`` (by default a fresh folder under the system temp dir, created only if
-    needed), so a large upload stays within bounded memory.
+    needed, removed when the connection closes), so a large upload stays within bounded
+    memory. The app gives each session its share of the host instead of these defaults
+    (:class:`abcore.hosting.SessionDatabase`).
 
     >>> con = connect(memory_limit="256MB")
     >>> con.execute("SELECT current_setting('threads')").fetchall()
@@ -60,7 +63,7 @@ def connect(
     if temp_directory is None:
         temp_directory = Path(tempfile.gettempdir()) / f"abcore-duckdb-{uuid.uuid4().hex}"
     settings = {
-        "threads": config.DUCKDB_THREADS,
+        "threads": threads,
         "memory_limit": memory_limit,
         "temp_directory": str(temp_directory),
     }
