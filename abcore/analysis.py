@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import bayes, config, ingest, sequential, stats, validity
+from abcore import bayes, config, ingest, peeking, stats, validity
 from abcore.compare import (
     compare_metric,
     compare_stats,
@@ -399,7 +399,7 @@ def _daily_looks(options: ReadoutOptions | None, units: Any, n_last: float) -> l
         shares = sorted({float(u) / float(now) for u in units[:i] if 0 < u < now})
         by_day.append(dataclasses.replace(options, earlier_looks=tuple(shares)))
     if len(units) and n_last > 0:
-        rule = sequential.rule_for(by_day[-1])
+        rule = peeking.rule_for(by_day[-1])
         rule.design(float(n_last), options.alpha, config.ALTERNATIVE)
     return by_day
 

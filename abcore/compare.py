@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from abcore import config, sequential, stats
+from abcore import config, peeking, stats
 from abcore.errors import InputError
 from abcore.model import Aggregates, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
@@ -82,7 +82,7 @@ def compare_stats(
     call this, so none of them can test a metric differently.
 
     With a peeking-safe ``options.method`` the interval and p-value become the method's
-    (:meth:`abcore.sequential.PeekingRule.apply`: the confidence sequence and always-valid
+    (:meth:`abcore.peeking.PeekingRule.apply`: the confidence sequence and always-valid
     p-value, or the current group-sequential look's boundary) at this comparison's units.
     """
     options = options or ReadoutOptions()
@@ -91,7 +91,7 @@ def compare_stats(
         "alternative": alternative,
         "relative_method": options.relative_method,
     }
-    rule = sequential.rule_for(options)
+    rule = peeking.rule_for(options)
     c = _fixed_horizon(spec, control, treatment, options, kwargs)
     return c if rule is None else rule.apply(c)
 

@@ -24,7 +24,7 @@ the plan was sized for.
 **Peeking-safe methods.** When the readout's method is ``"always_valid"`` or
 ``"group_sequential"`` every one-sided test above runs with the method's boundary at the
 current sample size and reports the method's p-value
-(:meth:`abcore.sequential.PeekingRule.margin_test`), so a win or a harm it finds is valid
+(:meth:`abcore.peeking.PeekingRule.margin_test`), so a win or a harm it finds is valid
 whenever the results are read. Such a win may then stop the test *before* the planned
 horizon: the horizon checks (planned duration, planned size, peeking) no longer hold back a
 clear win, though a novelty effect still fading does. Harm stops the test under any method.
@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from abcore import sequential, stats
+from abcore import peeking, stats
 from abcore.compare import plan_comparisons, readout_options
 from abcore.model import Check, ReadoutOptions
 from abcore.plan import ExperimentPlan, MetricSpec
@@ -218,7 +218,7 @@ class _Families:
     alpha_one: float
     alpha: float
     """The readout's alpha: guardrails' non-inferiority runs at it, one-sided."""
-    rule: sequential.PeekingRule | None = None
+    rule: peeking.PeekingRule | None = None
     """The peeking-safe method's rule (None: fixed horizon)."""
 
     def superiority(
@@ -250,7 +250,7 @@ def _families(
 ) -> _Families:
     correction = options.correction
     alpha = _one_sided_alpha(plan, options.alpha)
-    rule = sequential.rule_for(options)
+    rule = peeking.rule_for(options)
     tests = _Families({}, {}, {}, {}, alpha, options.alpha, rule)
 
     def success(c: stats.Comparison, spec: MetricSpec) -> stats.MarginTest:

@@ -438,14 +438,14 @@ class ReadoutOptions:
             ``"fixed"`` reads every interval and p-value at the fixed horizon;
             ``"always_valid"`` turns them into a confidence sequence and an always-valid
             p-value; ``"group_sequential"`` into the current look's boundary (see
-            :class:`abcore.sequential.PeekingRule`). The plan chooses it.
+            :class:`abcore.peeking.PeekingRule`). The plan chooses it.
         planned_n: planned units of control plus one treatment arm: the information
             fraction's denominator for group-sequential looks and the default N*.
         tuning_n: N* of the always-valid sequence (default ``planned_n``).
         looks, spending, rho: the group-sequential design.
         earlier_looks: the looks made before this readout, as shares of its units
             (increasing, in (0, 1)): a group-sequential boundary is computed over them and
-            the current look (:class:`abcore.sequential.PeekingRule`). Empty: the planned
+            the current look (:class:`abcore.peeking.PeekingRule`). Empty: the planned
             looks before the current one. :func:`abcore.analysis.analyze_aggregates` sets
             them to the ends of the earlier days in the data, since the lift over time
             shows every day.

@@ -19,7 +19,7 @@ import pytest
 from abcore import ExperimentPlan, MetricSpec
 from abcore.compare import readout_options
 from abcore.decision import decide
-from abcore.sequential import rule_for
+from abcore.peeking import rule_for
 from abcore.stats import compare_proportions
 
 SIMS, DAYS, DAILY = 120, 28, 500

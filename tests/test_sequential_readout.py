@@ -17,7 +17,7 @@ from abcore import ExperimentPlan, MetricSpec, planning, sequential
 from abcore.compare import readout_options
 from abcore.errors import InputError
 from abcore.model import ReadoutOptions
-from abcore.sequential import PeekingRule
+from abcore.peeking import PeekingRule
 from abcore.stats import compare_means, compare_proportions
 from sample_data.generate import make_scenario
 

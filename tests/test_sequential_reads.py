@@ -10,7 +10,7 @@ reads were forgotten, so every read spent alpha again.
 
 Calibration: 100,000 seeded A/A runs per schedule, the z-statistic a Brownian motion read
 at each schedule's information fractions (vectorised), each read compared with the
-boundary the product computes at that read (:func:`abcore.sequential.rule_for` on the
+boundary the product computes at that read (:func:`abcore.peeking.rule_for` on the
 readout's options, :meth:`PeekingRule.z_boundary`). Two-sided at alpha = 5% is the readout
 and the lift-over-time chart's first day excluding zero; one-sided at 2.5% is the decision's
 early "ship" (a two-sided plan ships on a one-sided test at alpha / 2). Measured (seed
@@ -45,7 +45,7 @@ import pytest
 from scipy.stats import norm
 
 from abcore.model import ReadoutOptions
-from abcore.sequential import rule_for
+from abcore.peeking import rule_for
 
 SIMS = 100_000
 PLANNED = 40_000
@@ -159,7 +159,7 @@ def test_the_lift_over_time_uses_every_earlier_day_as_a_look():
     ],
 )
 def test_bad_earlier_looks_name_the_parameter(earlier, match) -> None:
-    from abcore.sequential import PeekingRule
+    from abcore.peeking import PeekingRule
 
     with pytest.raises(ValueError, match=match):
         ReadoutOptions(method="group_sequential", planned_n=PLANNED, earlier_looks=earlier)
