@@ -79,10 +79,15 @@ def test_ab_data(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
         "timestamp",
     )
     assert mapping.metrics == (MetricMapping("converted", "binary"),)
-    assert mapping.segments == ("landing_page",)
+    # landing_page restates the arm (new_page iff treatment, but for 3,893 rows): not a
+    # segment, and a typed finding the pages read
+    assert mapping.segments == ()
+    assert mapping.arm_proxies == ("landing_page",)
+    assert any("'landing_page' restates the arm" in note for note in mapping.notes)
     checks = instrumentation_stats(con, ds, mapping)
     assert checks.units_with_several_rows == 3_894  # 3,894 user ids appear twice
-    rows = compute_stats(con, ds, dataclasses.replace(mapping, aggregate_units=False))
+    by_page = dataclasses.replace(mapping, aggregate_units=False, segments=("landing_page",))
+    rows = compute_stats(con, ds, by_page)
     assert len(rows.days) == 23
     seg = rows.rows("segment").set_index(["variant", "segment_value"])["n"]
     assert seg["treatment", "old_page"] + seg["control", "new_page"] == 3_893  # mismatches

@@ -326,7 +326,12 @@ def check_arms(mapping: Mapping, variants: list[str], overall: pd.DataFrame) -> 
             "together."
         )
     notes: list[str] = []
-    control = mapping.control if mapping.control is not None else _pick_control(variants, v, notes)
+    guessed: list[str] = []
+    sizes = dict(zip(overall["variant"].astype(str), overall["n"], strict=True))
+    levels = [(str(arm), int(sizes.get(str(arm), 0))) for arm in variants]
+    control = mapping.control
+    if control is None:
+        control = _pick_control(levels, v, notes, guessed)
     if control not in variants:
         shown = ", ".join(f"'{x}'" for x in variants)
         raise InputError(
@@ -340,7 +345,12 @@ def check_arms(mapping: Mapping, variants: list[str], overall: pd.DataFrame) -> 
                     f"Arm '{variant}' has only {int(n)} unit: at least two units per arm are "
                     "needed to estimate the variance. Upload the full results."
                 )
-    return dataclasses.replace(mapping, control=control, notes=mapping.notes + tuple(notes))
+    return dataclasses.replace(
+        mapping,
+        control=control,
+        notes=mapping.notes + tuple(notes),
+        guessed=mapping.guessed + tuple(guessed),
+    )
 
 
 def check_metrics(mapping: Mapping, overall: pd.DataFrame) -> None:
