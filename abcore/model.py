@@ -468,17 +468,24 @@ class PrepStep:
 
     def sentence(self) -> str:
         """What the step did, for the readout, the report and a link."""
-        removed = "" if self.rows_removed is None else f": {self.rows_removed:,} rows removed"
-        units = f" ({self.units_removed:,} units)" if self.units_removed is not None else ""
+        removed = (
+            "" if self.rows_removed is None else f": {_plural(self.rows_removed, 'row')} removed"
+        )
+        units = (
+            f" ({_plural(self.units_removed, 'unit')})" if self.units_removed is not None else ""
+        )
         col = f"'{self.column}'"
-        what = {
-            "filter": f"Kept the rows where {col} is {' or '.join(repr(v) for v in self.values)}",
-            "date_window": f"Kept the rows where {col} is {_window_text(self.values)}",
-            "duplicate_rows": "Dropped duplicate rows (kept one of rows equal in every column)",
-            "mixed_units": f"Excluded the units ({col}) seen in more than one arm",
-            "repeat_units": f"Kept the first row of each unit ({col})",
-            "arm_mismatch": f"Dropped the rows where {col} disagrees with the arm",
-        }[self.kind]
+        if self.kind == "filter":
+            what = f"Kept the rows where {col} is {' or '.join(repr(v) for v in self.values)}"
+        elif self.kind == "date_window":
+            what = f"Kept the rows where {col} is {_window_text(self.values)}"
+        else:
+            what = {
+                "duplicate_rows": "Dropped duplicate rows (kept one of rows equal in every column)",
+                "mixed_units": f"Excluded the units ({col}) seen in more than one arm",
+                "repeat_units": f"Kept the first row of each unit ({col})",
+                "arm_mismatch": f"Dropped the rows where {col} disagrees with the arm",
+            }[self.kind]
         return f"{what}{removed}{units}."
 
     def to_dict(self) -> dict[str, Any]:
@@ -493,6 +500,10 @@ class PrepStep:
         """Inverse of :meth:`to_dict`; unknown keys are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _window_text(values: tuple[Any, ...]) -> str:
