@@ -98,3 +98,68 @@ def arm_mismatch_sql(table: str, column: str, variant: str) -> tuple[str, list[A
         f"ORDER BY {t}.rowid"
     )
     return sql, []
+
+
+def long_form_sql(
+    table: str,
+    keys: Sequence[str],
+    arms: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    *,
+    variant: str,
+    treatment_id: str | None = None,
+) -> str:
+    """One row per arm from a file with every arm on one row.
+
+    ``arms`` is ``[(label, [(source column, output column), ...]), ...]``, the control
+    first; ``keys`` are carried over as they are. With ``treatment_id`` (a column naming
+    the treatment variant of each row, the control's numbers repeated on each), the
+    treatment's label is that column's value, and the control's numbers are taken once per
+    key, from the row of the lowest ``treatment_id``.
+    """
+    t = table_ref(table)
+    keys_q = [quote_ident(k) for k in keys]
+    v = quote_ident(variant)
+    parts = []
+    for i, (label, pairs) in enumerate(arms):
+        label_sql = "'" + label.replace("'", "''") + "'"
+        if i == 0 and treatment_id is not None:
+            others = [k for k in keys if k != treatment_id]
+            tid = quote_ident(treatment_id)
+            group = [quote_ident(k) for k in others]
+            stats = [f"arg_min({quote_ident(s)}, {tid}) AS {quote_ident(o)}" for s, o in pairs]
+            select = [*group, f"NULL AS {tid}", f"{label_sql} AS {v}", *stats]
+            tail = f" GROUP BY {', '.join(group)}" if group else ""
+            parts.append(f"SELECT {', '.join(select)} FROM {t}{tail}")
+            continue
+        if treatment_id is not None:
+            label_sql = f"CAST({quote_ident(treatment_id)} AS VARCHAR)"
+        stats = [f"{quote_ident(s)} AS {quote_ident(o)}" for s, o in pairs]
+        parts.append(f"SELECT {', '.join([*keys_q, f'{label_sql} AS {v}', *stats])} FROM {t}")
+    return " UNION ALL BY NAME ".join(parts)
+
+
+def last_time_sql(table: str, keys: Sequence[str], time: str) -> str:
+    """The rows at the last ``time`` of each combination of ``keys`` (cumulative snapshots:
+    the last one holds the whole test)."""
+    group = ", ".join(quote_ident(k) for k in keys)
+    partition = f"PARTITION BY {group} " if keys else ""
+    return (
+        f"SELECT * FROM {table_ref(table)} QUALIFY {quote_ident(time)} = "
+        f"max({quote_ident(time)}) OVER ({partition.strip()})"
+    )
+
+
+def cumulative_sql(table: str, keys: Sequence[str], time: str, count: str) -> str:
+    """Whether ``count`` never falls and sometimes grows along ``time`` within each
+    combination of ``keys`` (cumulative snapshots rather than increments), and the number
+    of distinct values of ``time``."""
+    group = ", ".join(quote_ident(k) for k in keys)
+    partition = f"PARTITION BY {group} " if keys else ""
+    c, tm = quote_ident(count), quote_ident(time)
+    steps = "FILTER (WHERE __ab_prev IS NOT NULL)"
+    return (
+        f"SELECT coalesce(bool_and({c} >= __ab_prev) {steps}, false), "
+        f"coalesce(bool_or({c} > __ab_prev) {steps}, false), count(DISTINCT {tm}) "
+        f"FROM (SELECT {c}, {tm}, lag({c}) OVER ({partition}ORDER BY {tm}) AS __ab_prev "
+        f"FROM {table_ref(table)}) AS __ab_steps"
+    )

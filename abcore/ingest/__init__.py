@@ -32,8 +32,8 @@ from abcore.ingest._base import Dataset, connect
 from abcore.ingest.compute import compute_stats, units_repeat
 from abcore.ingest.detect import detect_schema, unit_repeats
 from abcore.ingest.instrument import instrumentation_stats
-from abcore.ingest.load import load
 from abcore.ingest.prepare import prepare, steps_from_where
+from abcore.ingest.shapes import load, long_form
 from abcore.model import Aggregates as Aggregates
 
 # Aggregates is defined in abcore.model (import it from there); ``ingest.Aggregates`` stays
@@ -45,6 +45,7 @@ __all__ = [
     "detect_schema",
     "instrumentation_stats",
     "load",
+    "long_form",
     "prepare",
     "steps_from_where",
     "unit_repeats",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from abcore import config
-from abcore.detect_sql import date_misfits_sql, text_number_checks_sql
+from abcore.detect_sql import date_misfits_sql, distinct_counts_sql, text_number_checks_sql
 from abcore.errors import InputError
 from abcore.ingest._base import Dataset, _NeedTable
 from abcore.ingest._run import _columns_list, _run, _run_data, _with_table
@@ -58,6 +58,7 @@ def _validated(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mappin
                 f"Column '{column}' is not in {dataset.source.split(' (', 1)[0]}. The columns are "
                 f"{_columns_list(dataset)}."
             )
+    _check_one_experiment(con, dataset, mapping)
     if _family(types[mapping.variant]) == "other":
         raise InputError(
             f"Column '{mapping.variant}' holds {types[mapping.variant]} values, which cannot "
@@ -99,6 +100,24 @@ def _validated(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mappin
                 "not dates. Pick a date or timestamp column, or none."
             )
     return mapping
+
+
+def _check_one_experiment(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping
+) -> None:
+    """Refuse to add up the rows of several experiments or metrics (``Mapping.id_columns``):
+    their sum means nothing, and read as one test it shows effects that are not there."""
+    ids = [c for c in mapping.id_columns if c in dataset.types]
+    if not ids:
+        return
+    counts = _run_data(con, dataset, distinct_counts_sql(dataset.table, [(c, False) for c in ids]))
+    several = [(c, int(n)) for c, n in zip(ids, counts.fetchall()[0], strict=True) if n > 1]
+    if several:
+        listed = " and ".join(f"'{c}' has {n:,} values" for c, n in several)
+        raise InputError(
+            f"This file holds several experiments or metrics ({listed}): keep one of each with "
+            "a row filter in data preparation, then read it."
+        )
 
 
 def _check_text_numbers(

@@ -29,6 +29,7 @@ from abcore.ingest.findings import (
     pre_period_base,
 )
 from abcore.ingest.load import _variant_score
+from abcore.ingest.shapes import side_by_side_sentence, wide_mapping
 from abcore.model import (
     Mapping,
     MetricMapping,
@@ -182,6 +183,8 @@ def detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
 
 
 def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
+    if "wide" in dataset.facts:  # every arm was on one row: the roles are known by name
+        return wide_mapping(con, dataset)
     prof = _profile(con, dataset)
     by_name = {p.name: p for p in prof}
     notes: list[str] = []
@@ -324,9 +327,12 @@ def _pick_variant(
         )
         guessed.append("variant")
         return best[2]
+    side_by_side = side_by_side_sentence(dataset.columns)
     notes.append(
-        "No column looks like the variant (the arm each row belongs to): choose it, e.g. a "
-        "column with values such as control / treatment."
+        side_by_side
+        or "No column looks like the variant (the arm each row belongs to): choose it, e.g. a "
+        "column with values such as control / treatment. If each row holds every arm side by "
+        "side, name its columns like count_c, count_t, mean_c, mean_t, variance_c, variance_t."
     )
     return None
 

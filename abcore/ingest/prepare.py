@@ -111,6 +111,8 @@ def _prepare(
         rows = after
     prepared = Dataset(table=current, columns=dataset.columns, n_rows=rows, source=dataset.source)
     prepared.facts["columns"] = tuple(dataset.types.items())
+    if "wide" in dataset.facts:  # the per-arm rows of a file with every arm on one row
+        prepared.facts["wide"] = dataset.facts["wide"]
     return prepared, tuple(done)
 
 
