@@ -163,15 +163,24 @@ def test_udacity_free_trial(con: duckdb.DuckDBPyConnection) -> None:
         "Enrollments",
         "Clicks",
     )
-    net = MetricMapping("net", "proportion_of_counts", numerator="Payments", denominator="Clicks")
-    agg = compute_stats(con, ds, dataclasses.replace(mapping, metrics=(*mapping.metrics, net)))
+    # every bounded pair of counts is offered: net conversion (Payments/Clicks) too
+    assert {"Enrollments/Clicks", "Payments/Clicks", "Payments/Enrollments"} <= {
+        m.name for m in mapping.metrics
+    }
+    net = mapping.metric("Payments/Clicks")
+    assert (net.numerator, net.denominator) == ("Payments", "Clicks")
+    # the 14 days without enrollments and payments are named, not dropped silently
+    assert len(mapping.empty_days) == 14
+    assert mapping.empty_days[0] == "Mon, Nov 3"
+    assert any("empty on 14 of 37 days" in note for note in mapping.notes)
+    agg = compute_stats(con, ds, mapping)
     assert len(agg.days) == 37
     assert agg.days[:2] == ("Sat, Oct 11", "Sun, Oct 12")
     # Published (first 23 days, where enrollments exist): gross conversion -0.0206,
     # 95 % CI (-0.0291, -0.0120); net conversion -0.0049, CI (-0.0116, 0.0019).
     for metric, expected in (
         ("Enrollments/Clicks", (-0.0206, -0.0291, -0.0120)),
-        ("net", (-0.0049, -0.0116, 0.0019)),
+        ("Payments/Clicks", (-0.0049, -0.0116, 0.0019)),
     ):
         c, t = agg.sample_mean(metric, "control"), agg.sample_mean(metric, "experiment")
         got = _pooled_ci(c.sum, c.n, t.sum, t.n)
