@@ -188,8 +188,7 @@ def _aggregate_values(mapping: Mapping) -> list[str]:
             )
         if mapping.n_column is None:
             raise ValueError(
-                f"metric {m.name!r}: totals per arm need the column that holds the number of "
-                "units on each row (n, users, visitors): choose it."
+                f"metric {m.name!r}: an aggregated {m.kind} metric needs mapping.n_column."
             )
         s, ss = _aggregate_sums(m, n)
         cols += [f"{s} AS __ab_s{i}", f"{ss} AS __ab_ss{i}"]

@@ -16,7 +16,7 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from abcore import InputError, analyze
 from abcore.ingest import compute_stats, connect, detect_schema, load, prepare
-from abcore.model import PrepStep
+from abcore.model import Mapping, MetricMapping, PrepStep
 
 
 def _asos_like(seed: int = 1) -> tuple[pd.DataFrame, dict]:
@@ -155,3 +155,19 @@ def test_side_by_side_without_counts_gets_a_sentence() -> None:
     mapping = detect_schema(con, load(con, df))
     assert mapping.variant is None
     assert any("side by side (mean_c, mean_t)" in n and "count_c" in n for n in mapping.notes)
+
+
+def test_totals_per_arm_without_a_unit_count_name_no_internal_field() -> None:
+    df = pd.DataFrame({"variant": ["control", "treatment"], "buyers": [120, 131]})
+    con = connect()
+    ds = load(con, df)
+    mapping = Mapping(
+        shape="aggregated",
+        variant="variant",
+        control="control",
+        metrics=[MetricMapping("buyers", "binary", sum_column="buyers")],
+    )
+    with pytest.raises(InputError, match="number of units on each row") as err:
+        compute_stats(con, ds, mapping)
+    assert "mapping." not in str(err.value)
+    assert "n_column" not in str(err.value)

@@ -163,7 +163,7 @@ def test_aggregated_shape_needs_sums_and_n() -> None:
     with pytest.raises(ValueError, match="needs sum_column and sum_sq_column"):
         sufficient_stats_sql("t", lacking)
     no_n = dataclasses.replace(ok, n_column=None)
-    with pytest.raises(ValueError, match="number of units on each row"):
+    with pytest.raises(ValueError, match=r"needs mapping\.n_column"):
         sufficient_stats_sql("t", no_n)
     with pytest.raises(ValueError, match="cannot apply to an aggregated shape"):
         sufficient_stats_sql("t", ok, cap=0.99)

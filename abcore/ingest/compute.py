@@ -64,6 +64,13 @@ def _validated(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mappin
             f"Column '{mapping.variant}' holds {types[mapping.variant]} values, which cannot "
             "name an arm. Pick the column with the arm names."
         )
+    needs_n = [m.name for m in mapping.metrics if not m.metric_kind.pair]
+    if mapping.is_aggregated and mapping.n_column is None and needs_n:
+        raise InputError(
+            "Totals per arm need the column that holds the number of units on each row (n, "
+            f"users, visitors): choose it, or read {', '.join(repr(n) for n in needs_n)} as "
+            "a proportion of two count columns."
+        )
     try:
         sufficient_stats_sql(dataset.table, mapping)
     except ValueError as exc:

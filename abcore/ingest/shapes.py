@@ -27,7 +27,7 @@ import duckdb
 
 from abcore.detect_sql import distinct_counts_sql
 from abcore.ingest._base import Dataset
-from abcore.ingest._run import _run, _run_data
+from abcore.ingest._run import _run, _run_data, _with_table
 from abcore.ingest.load import _table_columns
 from abcore.ingest.load import load as _load_file
 from abcore.load_sql import count_rows_sql, create_table_as_sql
@@ -228,7 +228,7 @@ def long_form(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Dataset:
     sql = long_form_sql(
         dataset.table, layout.keys, arms, variant=variant, treatment_id=layout.treatment_id
     )
-    _run_data(con, dataset, create_table_as_sql(table, sql))
+    _with_table(con, dataset, lambda: _run_data(con, dataset, create_table_as_sql(table, sql)))
     pairs = ", ".join("/".join(cols[a] for _, a in layout.arms) for cols in layout.stats.values())
     notes = [
         f"Each row holds every arm side by side ({pairs}): the file is read as totals per "
