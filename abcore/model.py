@@ -6,6 +6,8 @@
 * :class:`Aggregates`: the sufficient statistics per arm, day and segment that a scan, a
   warehouse query, an aggregated upload or a share link produce; every readout starts here.
 * :class:`Instrumentation`: the counts behind the instrumentation checks.
+* :class:`PrepStep`: one data-preparation step and the rows it removed (the readout keeps
+  them, so the report and a link say what was excluded).
 * :class:`Check`: one validity check, typed by what it does to the decision (a *gate* that
   blocks any reading, a *maturity* condition that makes the test keep running, or *info*).
 * :class:`ReadoutOptions`: how effects are tested (alpha, correction, relative interval,
