@@ -785,8 +785,11 @@ class Aggregates:
             return SampleMean(round(float(r[stat_column(metric, "sum_x")])), successes, successes)
         if m.metric_kind.statistic == "pair":
             raise ValueError(f"metric {metric!r} is a {m.kind}: use pair() for its statistics.")
+        n = int(r[stat_column(metric, "n")])
+        if n == 0:  # no value in this cell (a day whose counts are empty): nothing to add up
+            return SampleMean(0, 0.0, 0.0, self.shifts.get(metric, (0.0, 0.0))[0])
         return SampleMean(
-            int(r[stat_column(metric, "n")]),
+            n,
             float(r[stat_column(metric, "sum")]),
             float(r[stat_column(metric, "sum_sq")]),
             self.shifts.get(metric, (0.0, 0.0))[0],

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from real_data import real
 
+from abcore import analyze
 from abcore.ingest import compute_stats, connect, detect_schema, load
 
 
@@ -134,3 +135,20 @@ def test_findings_stay_out_of_the_serialised_mapping() -> None:
     assert not {"guessed", "arm_proxies", "empty_days", "id_columns"} & set(out)
     agg = compute_stats(con, ds, mapping)
     assert agg.control == "A"
+
+
+def test_a_count_over_the_unit_count_reads_over_its_present_days() -> None:
+    files = [
+        real("udacity_free_trial/control_data.csv"),
+        real("udacity_free_trial/experiment_data.csv"),
+    ]
+    a = analyze(files, variant="variant", metrics=["Enrollments"])
+    # Enrollments over Pageviews: empty on 14 days, so its cumulative effect stops growing
+    # there instead of turning into NaN (or failing) from the first empty day on
+    daily = a.daily[a.daily["metric"] == "Enrollments"]
+    assert len(daily) == 37
+    assert daily["n_control"].is_monotonic_increasing
+    last = daily.iloc[-1]
+    row = a.effects.iloc[0]
+    assert (last["n_control"], last["n_treatment"]) == (row["n_control"], row["n_treatment"])
+    assert last["p_value"] == pytest.approx(row["p_value"], rel=1e-9)

@@ -725,7 +725,10 @@ def _count_metrics(
         if not above:
             notes.append(f"'{c}' is not bounded by any count column, so it is not proposed.")
             continue
-        for den in sorted(above, key=lambda d: (total[d], order[d])):
+        ranked = sorted(above, key=lambda d: (total[d], order[d]))
+        if len(cols) > config.COUNT_PAIRS_MAX_COLUMNS:
+            ranked = ranked[:1]
+        for den in ranked:
             if den == n_column:
                 metrics.append(MetricMapping(c, "binary", sum_column=c))
             else:

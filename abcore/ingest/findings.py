@@ -178,7 +178,7 @@ def arm_proxies(
     notes: list[str] = []
     for column in candidates:
         rows = _run_data(con, dataset, arm_agreement_sql(table, variant, column)).fetchall()
-        if len(rows) < 2:
+        if len(rows) < 2 or min(int(r[3]) for r in rows) < config.ARM_PROXY_MIN_ROWS:
             continue
         modal = [r[1] for r in rows]
         total = sum(int(r[3]) for r in rows)
