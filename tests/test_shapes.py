@@ -171,3 +171,41 @@ def test_totals_per_arm_without_a_unit_count_name_no_internal_field() -> None:
         compute_stats(con, ds, mapping)
     assert "mapping." not in str(err.value)
     assert "n_column" not in str(err.value)
+
+
+def test_unit_rows_of_several_experiments_are_not_pooled() -> None:
+    rng = np.random.default_rng(8)
+    n = 3_000
+    df = pd.DataFrame(
+        {
+            "experiment_id": rng.choice(["checkout", "search"], n),
+            "variant": rng.choice(["control", "treatment"], n),
+            "converted": rng.integers(0, 2, n),
+        }
+    )
+    con = connect()
+    ds = load(con, df)
+    mapping = detect_schema(con, ds)
+    # before: experiment_id was offered as a segment and both experiments were pooled
+    assert mapping.id_columns == ("experiment_id",)
+    assert mapping.segments == ()
+    with pytest.raises(InputError, match="'experiment_id' has 2 values"):
+        compute_stats(con, ds, mapping)
+
+
+def test_per_arm_totals_of_several_experiments_pick_one() -> None:
+    df = pd.DataFrame(
+        {
+            "experiment_id": ["e1", "e1", "e2", "e2", "e3", "e3"],
+            "variant": ["control", "treatment"] * 3,
+            "users": [1_000, 1_010, 5_000, 5_020, 800, 790],
+            "conversions": [100, 120, 400, 455, 90, 70],
+        }
+    )
+    con = connect()
+    mapping = detect_schema(con, load(con, df))
+    assert (mapping.shape, mapping.id_columns) == ("aggregated", ("experiment_id",))
+    a = analyze(df, variant="variant", where={"experiment_id": "e2"})
+    _, p_ref = proportions_ztest([455, 400], [5_020, 5_000])  # statsmodels 0.14
+    row = a.effects.set_index("metric").loc["conversions"]
+    assert row["p_value"] == pytest.approx(p_ref, rel=1e-9)

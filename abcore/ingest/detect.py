@@ -25,6 +25,8 @@ from abcore.ingest.findings import (
     arm_proxies,
     arm_value_score,
     empty_days,
+    id_sentence,
+    is_id_name,
     pick_control,
     pre_period_base,
 )
@@ -197,6 +199,15 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
     control = _pick_control(levels, variant, notes, guessed) if levels and known else None
     timestamp, day_label = _pick_timestamp(con, dataset, prof, {variant}, notes)
     taken = {variant, timestamp}
+    several = [
+        (p.name, p.distinct)
+        for p in prof
+        if p.name not in taken and p.distinct > 1 and is_id_name(p.name)
+    ]
+    ids = tuple(name for name, _ in several)
+    if several:
+        notes.append(id_sentence(several))
+        taken |= set(ids)
     shape, stats = _pick_shape(con, dataset, prof, taken, notes)
     segments = tuple(
         p.name
@@ -245,6 +256,7 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
             guessed=tuple(guessed),
             arm_proxies=proxies,
             empty_days=days,
+            id_columns=ids,
         )
     unit, aggregate_units = _pick_unit(con, dataset, prof, taken, notes)
     taken |= {unit, *segments}
@@ -288,6 +300,7 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
         notes=tuple(notes),
         guessed=tuple(guessed),
         arm_proxies=proxies,
+        id_columns=ids,
     )
 
 
@@ -304,7 +317,7 @@ def _pick_variant(
         if p.non_null > 0
         and (p.family in ("text", "bool") or (p.family == "numeric" and p.integral))
     ]
-    named = [p for p in usable if _variant_score(p.name) > 0]
+    named = [p for p in usable if _variant_score(p.name) > 0 and not is_id_name(p.name)]
     good = [p for p in named if 2 <= p.distinct <= config.VARIANT_MAX_LEVELS]
     if good:
         return max(good, key=lambda p: (_variant_score(p.name), -p.distinct)).name

@@ -241,6 +241,33 @@ def empty_days(
     return tuple(empty), [note]
 
 
+# --- columns that tell experiments or metrics apart ----------------------------------------
+
+_ID_RE = re.compile(
+    r"^(?:experiment|exp|test|ab_test|study|metric|kpi|measure)_?(?:id|name|key|code)?$"
+)
+
+
+def is_id_name(name: str) -> bool:
+    """Whether a column is named like the id of an experiment or a metric, which a file
+    holding several uses to tell them apart (``experiment_id``, ``test_name``, ``metric``).
+
+    >>> [is_id_name(n) for n in ("experiment_id", "Metric Name", "test group", "variant")]
+    [True, True, False, False]
+    """
+    return bool(_ID_RE.match(normalize_name(name)))
+
+
+def id_sentence(several: Sequence[tuple[str, int]]) -> str:
+    """The sentence for id columns with several values: keep one of each before reading."""
+    listed = " and ".join(f"'{c}' has {n:,} values" for c, n in several)
+    return (
+        f"This file holds several experiments or metrics ({listed}): keep one of each with a "
+        "row filter in data preparation; the numbers of different experiments are never "
+        "added up."
+    )
+
+
 # --- pre-period columns ----------------------------------------------------------------
 
 _PRE_TOKENS = {

@@ -28,6 +28,7 @@ import duckdb
 from abcore.detect_sql import distinct_counts_sql
 from abcore.ingest._base import Dataset
 from abcore.ingest._run import _run, _run_data, _with_table
+from abcore.ingest.findings import id_sentence
 from abcore.ingest.load import _table_columns
 from abcore.ingest.load import load as _load_file
 from abcore.load_sql import count_rows_sql, create_table_as_sql
@@ -323,12 +324,7 @@ def wide_mapping(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
         several = [(k, int(c)) for k, c in zip(keys, counts, strict=True) if c > 1]
         ids = tuple(k for k, _ in several)
         if several:
-            listed = " and ".join(f"'{k}' has {c:,} values" for k, c in several)
-            notes.append(
-                f"This file holds several experiments or metrics ({listed}): keep one of each "
-                "with a row filter in data preparation; the numbers of different experiments "
-                "are never added up."
-            )
+            notes.append(id_sentence(several))
     timestamp = wide["time"]
     dated = timestamp is not None and dataset.types[timestamp].upper().startswith(
         ("DATE", "TIMESTAMP")
