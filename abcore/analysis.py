@@ -37,7 +37,15 @@ from abcore.compare import (
 )
 from abcore.decision import decide
 from abcore.errors import InputError
-from abcore.model import Aggregates, Check, Instrumentation, Mapping, MetricMapping, ReadoutOptions
+from abcore.model import (
+    Aggregates,
+    Check,
+    Instrumentation,
+    Mapping,
+    MetricMapping,
+    PrepStep,
+    ReadoutOptions,
+)
 from abcore.plan import ExperimentPlan
 from abcore.planning import size_plan
 from abcore.stats import Comparison
@@ -107,6 +115,9 @@ class Analysis:
         aggregates: the sufficient statistics everything above came from.
         options: how the effects were tested; the decision read the same.
         recommendation: the launch verdict, when a plan was given (None otherwise).
+        preparation: the data-preparation steps run before the statistics, each with the
+            rows it removed (:class:`~abcore.model.PrepStep`, JSON-ready with ``to_dict``),
+            so the report and a link say what was excluded.
     """
 
     effects: pd.DataFrame
@@ -122,6 +133,7 @@ class Analysis:
     input_checks: tuple[Check, ...] = field(default=())
     """Checks given by the caller (instrumentation), kept to re-run on other aggregates."""
     expected_shares: dict[str, float] | None = None
+    preparation: tuple[PrepStep, ...] = ()
 
     @property
     def mapping(self) -> Mapping:
@@ -498,11 +510,14 @@ def analyze_aggregates(
     plan: ExperimentPlan | None = None,
     checks: Sequence[Check] = (),
     options: ReadoutOptions | None = None,
+    preparation: Sequence[PrepStep] = (),
 ) -> Analysis:
     """Everything :func:`analyze` returns, from aggregates alone (a share link, a warehouse).
 
     ``checks`` are validity checks computed elsewhere (instrumentation counts need the rows);
-    they join the ones computed here and feed the recommendation. ``options`` replaces
+    they join the ones computed here and feed the recommendation. ``preparation`` is the
+    record of the steps the rows went through (:func:`abcore.ingest.prepare`), kept on the
+    readout as it is. ``options`` replaces
     ``alpha`` (default: the plan's, else ``config.ALPHA``), ``correction``,
     ``relative_method`` and ``cuped`` when given; the table, the breakdowns and the decision
     all use the same options.
@@ -544,6 +559,7 @@ def analyze_aggregates(
         trends=tuple(trends),
         input_checks=tuple(checks),
         expected_shares={a.arm: a.expected_share for a in srm.arms},
+        preparation=tuple(preparation),
     )
 
 
@@ -778,6 +794,8 @@ def analyze(
     cap: float | dict[str, float] | None = None,
     cuped: bool = True,
     options: ReadoutOptions | None = None,
+    prepare: Sequence[PrepStep] = (),
+    where: MappingABC[str, Any] | None = None,
 ) -> Analysis:
     """Analyse an experiment file (path, DataFrame or bytes) in one call.
 
@@ -790,12 +808,23 @@ def analyze(
     hash sample of the unit ids (``config.UNIT_CHECK_SAMPLE``), counting every id exactly
     as soon as that sample shows a repeat. The "Units in more than one arm" check says when
     it looked at a sample.
+
+    ``where`` keeps the rows whose columns hold the values given (``{"experiment_id":
+    "e7"}``: one experiment of a file that holds several), then ``prepare`` runs its
+    :class:`~abcore.model.PrepStep` in order (exclude the units seen in both arms, drop
+    duplicate rows, a date window...); ``Analysis.preparation`` lists both with the rows
+    each removed.
     """
     con = ingest.connect()
     try:
         dataset = ingest.load(con, source, materialize=False)
         roles: dict[str, Any] = {"variant": variant, "control": control, "unit": unit}
         roles |= {"timestamp": timestamp, "segments": segments}
+        steps = ingest.steps_from_where(dict(where or {})) + tuple(prepare)
+        done: tuple[PrepStep, ...] = ()
+        if steps:
+            mapping = _file_mapping(con, dataset, roles, metrics, covariates, plan)
+            dataset, done = ingest.prepare(con, dataset, steps, mapping=mapping)
         mapping = _file_mapping(con, dataset, roles, metrics, covariates, plan)
         aggregates = ingest.compute_stats(con, dataset, mapping, cap=cap)
         if ingest.units_repeat(con, dataset, mapping):
@@ -814,5 +843,10 @@ def analyze(
         options, plan, alpha, correction=correction, relative_method=relative_method, cuped=cuped
     )
     return analyze_aggregates(
-        aggregates, expected_shares=expected_shares, plan=plan, checks=checks, options=opts
+        aggregates,
+        expected_shares=expected_shares,
+        plan=plan,
+        checks=checks,
+        options=opts,
+        preparation=done,
     )

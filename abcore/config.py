@@ -71,11 +71,28 @@ CONTROL_LABELS: Final[tuple[str, ...]] = (
     "default",
     "original",
     "holdout",
+    "none",
     "psa",
     "placebo",
     "c",
 )
-"""Arm labels taken as the control, in order of preference (case-insensitive)."""
+"""Arm labels taken as the control, in order of preference (case-insensitive); arms named
+"No …", "none" or holding a word such as old, holdout or default come next
+(:func:`abcore.ingest.findings.control_by_name`)."""
+CONTROL_LARGEST_RATIO: Final = 1.25
+"""With no arm named like a control, the largest arm is taken as the control only when it has
+this many times the rows of the next (a holdout design); arms of about equal size say
+nothing, and the first in natural order is taken (gate_30 before gate_40)."""
+ARM_PROXY_MAX_MISMATCH: Final = 0.05
+"""A column whose value is the arm's own on all but this share of rows restates the arm
+(``landing_page`` in ab_data.csv): it is never offered as a segment."""
+ARM_PROXY_MIN_ROWS: Final = 50
+"""Rows each arm needs before a column can be said to restate the arm: in a handful of rows
+an outcome can follow the arms by chance."""
+COUNT_PAIRS_MAX_COLUMNS: Final = 6
+"""Count data with at most this many count columns gets every bounded pair offered as a
+metric (Payments/Clicks and Payments/Enrollments); with more, each count only over the
+smallest count that bounds it, so a wide export does not become hundreds of metrics."""
 
 # Funnel (abcore.funnel, the Metrics page).
 FUNNEL_WINDOW_DAYS: Final = 7.0

@@ -131,3 +131,27 @@ def distinct_counts_sql(table: str, columns: Sequence[tuple[str, bool]]) -> str:
         for c, as_date in columns
     ]
     return f"SELECT {', '.join(items)} FROM {table_ref(table)}"
+
+
+def arm_agreement_sql(table: str, variant: str, column: str) -> str:
+    """Per arm: the value ``column`` takes on most of the arm's rows, those rows, and the
+    arm's rows (whether ``column`` restates the arm)."""
+    v, c = quote_ident(variant), quote_ident(column)
+    return (
+        "SELECT __ab_v, arg_max(__ab_c, __ab_rows), max(__ab_rows), sum(__ab_rows) FROM ("
+        f"SELECT CAST({v} AS VARCHAR) AS __ab_v, CAST({c} AS VARCHAR) AS __ab_c, "
+        f"count(*) AS __ab_rows FROM {table_ref(table)} WHERE {v} IS NOT NULL GROUP BY 1, 2"
+        ") AS __ab_pairs GROUP BY 1 ORDER BY 1"
+    )
+
+
+def empty_days_sql(table: str, day: str, columns: Sequence[str], *, file_order: bool) -> str:
+    """Per day (as text, in file order or by date): whether each of ``columns`` is empty on
+    some row of that day."""
+    d = quote_ident(day)
+    items = [f"bool_or({quote_ident(c)} IS NULL)" for c in columns]
+    order = "min(rowid)" if file_order else f"min({d})"
+    return (
+        f"SELECT CAST({d} AS VARCHAR), {', '.join(items)} FROM {table_ref(table)} "
+        f"WHERE {d} IS NOT NULL GROUP BY 1 ORDER BY {order}"
+    )

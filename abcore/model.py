@@ -6,6 +6,8 @@
 * :class:`Aggregates`: the sufficient statistics per arm, day and segment that a scan, a
   warehouse query, an aggregated upload or a share link produce; every readout starts here.
 * :class:`Instrumentation`: the counts behind the instrumentation checks.
+* :class:`PrepStep`: one data-preparation step and the rows it removed (the readout keeps
+  them, so the report and a link say what was excluded).
 * :class:`Check`: one validity check, typed by what it does to the decision (a *gate* that
   blocks any reading, a *maturity* condition that makes the test keep running, or *info*).
 * :class:`ReadoutOptions`: how effects are tested (alpha, correction, relative interval,
@@ -19,6 +21,7 @@ Nothing here touches a database: the readers (:mod:`abcore.ingest`) and the quer
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import math
 from collections.abc import Callable
@@ -40,6 +43,7 @@ __all__ = [
     "METRIC_KINDS",
     "PAIR_FIELDS",
     "PAIR_KINDS",
+    "PREP_KINDS",
     "SHAPES",
     "STAT_FIELDS",
     "Aggregates",
@@ -48,6 +52,7 @@ __all__ = [
     "Mapping",
     "MetricKind",
     "MetricMapping",
+    "PrepStep",
     "ReadoutOptions",
     "stat_column",
 ]
@@ -290,12 +295,18 @@ class Mapping:
     tuples. ``notes`` explain the choices schema detection made (they do not take part in
     equality); ``guessed`` names the roles among them that were a guess with nothing in the
     file to back it (``"variant"``, ``"control"``, ``"n_column"``), so a page can ask the
-    user to confirm them without reading the sentences. It describes how detection got to
-    the mapping, not the mapping, so :meth:`to_dict` leaves it out. ``day_label`` marks a
-    text date column without a year ("Sat, Oct 11"): it is used as a label, ordered by its
-    first appearance in the file. ``aggregate_units`` sums the rows of each unit first
-    (unit-day rows, duplicated rows): detection sets it only when some unit has more than one
-    row, so the usual one-row-per-unit file skips that step.
+    user to confirm them without reading the sentences. The other findings are typed too, for
+    the same reason: ``arm_proxies`` are columns that restate the arm (``landing_page`` is
+    ``new_page`` exactly for the treatment), never offered as segments; ``empty_days`` are
+    the days on which some count column is empty (those metrics are read over the other
+    days); ``id_columns`` are columns that tell several experiments or metrics apart in one
+    file, each of which must be filtered to one value (:class:`PrepStep` ``"filter"``)
+    before the file can be read. These describe how detection got to the mapping, not the
+    mapping, so :meth:`to_dict` leaves them out. ``day_label`` marks a text date column
+    without a year ("Sat, Oct 11"): it is used as a label, ordered by its first appearance
+    in the file. ``aggregate_units`` sums the rows of each unit first (unit-day rows,
+    duplicated rows): detection sets it only when some unit has more than one row, so the
+    usual one-row-per-unit file skips that step.
 
     >>> m = Mapping(variant="version", control="gate_30", metrics=[MetricMapping("r", "binary")])
     >>> Mapping.from_dict(m.to_dict()) == m
@@ -315,6 +326,9 @@ class Mapping:
     aggregate_units: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
     guessed: tuple[str, ...] = field(default=(), compare=False)
+    arm_proxies: tuple[str, ...] = field(default=(), compare=False)
+    empty_days: tuple[str, ...] = field(default=(), compare=False)
+    id_columns: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         check_scalar(self.shape, "shape", in_=SHAPES)
@@ -329,7 +343,7 @@ class Mapping:
         if dupes:
             raise ValueError(f"metrics must have unique names; repeated: {', '.join(dupes)}.")
         object.__setattr__(self, "metrics", metrics)
-        for name in ("segments", "covariates", "notes", "guessed"):
+        for name in ("segments", "covariates", "notes", *_FINDINGS):
             value = getattr(self, name)
             if isinstance(value, str):
                 raise ValueError(f"{name} must be a list of strings, got the string {value!r}.")
@@ -367,7 +381,7 @@ class Mapping:
         """A JSON-ready dict (metrics as compact dicts)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name == "guessed":
+            if f.name in _FINDINGS:
                 continue
             value = getattr(self, f.name)
             if f.name == "metrics":
@@ -382,6 +396,125 @@ class Mapping:
         """Inverse of :meth:`to_dict`; unknown keys are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_FINDINGS = ("guessed", "arm_proxies", "empty_days", "id_columns")
+"""Mapping fields that describe detection's findings, not the mapping (not serialised)."""
+
+
+PREP_KINDS = (
+    "filter",
+    "date_window",
+    "duplicate_rows",
+    "mixed_units",
+    "repeat_units",
+    "arm_mismatch",
+)
+"""Data preparation steps (:class:`PrepStep`), applied in the order given."""
+
+
+@dataclass(frozen=True)
+class PrepStep:
+    """One data-preparation step, as asked and, once applied, with the rows it removed.
+
+    The steps run in DuckDB before the statistics (:func:`abcore.ingest.prepare`), and the
+    readout keeps them (``Analysis.preparation``) so the report and a share link say what was
+    excluded, not just the numbers after it.
+
+    Kinds (``column`` and ``values`` as each needs):
+
+    - ``"filter"``: keep the rows whose ``column`` is one of ``values`` (one experiment of a
+      file that holds several, one country...);
+    - ``"date_window"``: keep the rows whose ``column`` (a date or timestamp) falls in
+      ``values = (first_day, last_day)``, ISO dates, either ``None`` for open, both included;
+    - ``"duplicate_rows"``: keep one row of rows equal in every column;
+    - ``"mixed_units"``: drop every row of the units (``column``) seen in more than one arm;
+    - ``"repeat_units"``: keep each unit's (``column``) first row, by the timestamp when
+      the mapping has one (the course's cleaning of ``ab_data.csv`` keeps one row per user);
+    - ``"arm_mismatch"``: drop the rows whose ``column`` disagrees with the arm, where that
+      column restates the arm (``landing_page`` is ``new_page`` for the treatment): the
+      value it takes on most of the arm's rows is taken as the arm's.
+
+    ``rows_removed`` (and ``units_removed`` for the unit steps) are ``None`` until the step
+    has run. Values are stored as text or numbers, so the step is JSON-ready.
+
+    >>> PrepStep("filter", "country", ["DE", "FR"]).values
+    ('DE', 'FR')
+    >>> PrepStep.from_dict(PrepStep("mixed_units", "user_id", rows_removed=4).to_dict())
+    PrepStep(kind='mixed_units', column='user_id', values=(), rows_removed=4, units_removed=None)
+    """
+
+    kind: str
+    column: str | None = None
+    values: tuple[Any, ...] = ()
+    rows_removed: int | None = None
+    units_removed: int | None = None
+
+    def __post_init__(self) -> None:
+        check_scalar(self.kind, "kind", in_=PREP_KINDS)
+        if self.kind != "duplicate_rows" and (not isinstance(self.column, str) or not self.column):
+            raise ValueError(
+                f"column must name a column for a {self.kind} step, got {self.column!r}."
+            )
+        if isinstance(self.values, str | bytes):
+            raise ValueError(f"values must be a list, got the string {self.values!r}.")
+        values = tuple(_json_value(v) for v in self.values)
+        if self.kind == "filter" and not values:
+            raise ValueError("values must hold at least one value to keep for a filter step.")
+        if self.kind == "date_window" and (len(values) != 2 or values == (None, None)):
+            raise ValueError(
+                "values must be (first_day, last_day) for a date_window step, either None for "
+                f"open, got {self.values!r}."
+            )
+        object.__setattr__(self, "values", values)
+
+    def sentence(self) -> str:
+        """What the step did, for the readout, the report and a link."""
+        removed = (
+            "" if self.rows_removed is None else f": {_plural(self.rows_removed, 'row')} removed"
+        )
+        units = (
+            f" ({_plural(self.units_removed, 'unit')})" if self.units_removed is not None else ""
+        )
+        col = f"'{self.column}'"
+        if self.kind == "filter":
+            what = f"Kept the rows where {col} is {' or '.join(repr(v) for v in self.values)}"
+        elif self.kind == "date_window":
+            what = f"Kept the rows where {col} is {_window_text(self.values)}"
+        else:
+            what = {
+                "duplicate_rows": "Dropped duplicate rows (kept one of rows equal in every column)",
+                "mixed_units": f"Excluded the units ({col}) seen in more than one arm",
+                "repeat_units": f"Kept the first row of each unit ({col})",
+                "arm_mismatch": f"Dropped the rows where {col} disagrees with the arm",
+            }[self.kind]
+        return f"{what}{removed}{units}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the fields that are set."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None and v != ()}
+        if self.values:
+            out["values"] = list(self.values)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PrepStep:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _window_text(values: tuple[Any, ...]) -> str:
+    first, last = values
+    if first is None:
+        return f"on or before {last}"
+    if last is None:
+        return f"on or after {first}"
+    return f"from {first} to {last}"
 
 
 CHECK_KINDS = ("gate", "maturity", "horizon", "info")
@@ -660,8 +793,11 @@ class Aggregates:
             return SampleMean(round(float(r[stat_column(metric, "sum_x")])), successes, successes)
         if m.metric_kind.statistic == "pair":
             raise ValueError(f"metric {metric!r} is a {m.kind}: use pair() for its statistics.")
+        n = int(r[stat_column(metric, "n")])
+        if n == 0:  # no value in this cell (a day whose counts are empty): nothing to add up
+            return SampleMean(0, 0.0, 0.0, self.shifts.get(metric, (0.0, 0.0))[0])
         return SampleMean(
-            int(r[stat_column(metric, "n")]),
+            n,
             float(r[stat_column(metric, "sum")]),
             float(r[stat_column(metric, "sum_sq")]),
             self.shifts.get(metric, (0.0, 0.0))[0],
@@ -742,8 +878,12 @@ class Aggregates:
 def _json_value(value: Any) -> Any:
     if value is None or value is pd.NaT:
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value).date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, float | np.floating):

@@ -79,10 +79,15 @@ def test_ab_data(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
         "timestamp",
     )
     assert mapping.metrics == (MetricMapping("converted", "binary"),)
-    assert mapping.segments == ("landing_page",)
+    # landing_page restates the arm (new_page iff treatment, but for 3,893 rows): not a
+    # segment, and a typed finding the pages read
+    assert mapping.segments == ()
+    assert mapping.arm_proxies == ("landing_page",)
+    assert any("'landing_page' restates the arm" in note for note in mapping.notes)
     checks = instrumentation_stats(con, ds, mapping)
     assert checks.units_with_several_rows == 3_894  # 3,894 user ids appear twice
-    rows = compute_stats(con, ds, dataclasses.replace(mapping, aggregate_units=False))
+    by_page = dataclasses.replace(mapping, aggregate_units=False, segments=("landing_page",))
+    rows = compute_stats(con, ds, by_page)
     assert len(rows.days) == 23
     seg = rows.rows("segment").set_index(["variant", "segment_value"])["n"]
     assert seg["treatment", "old_page"] + seg["control", "new_page"] == 3_893  # mismatches
@@ -158,15 +163,24 @@ def test_udacity_free_trial(con: duckdb.DuckDBPyConnection) -> None:
         "Enrollments",
         "Clicks",
     )
-    net = MetricMapping("net", "proportion_of_counts", numerator="Payments", denominator="Clicks")
-    agg = compute_stats(con, ds, dataclasses.replace(mapping, metrics=(*mapping.metrics, net)))
+    # every bounded pair of counts is offered: net conversion (Payments/Clicks) too
+    assert {"Enrollments/Clicks", "Payments/Clicks", "Payments/Enrollments"} <= {
+        m.name for m in mapping.metrics
+    }
+    net = mapping.metric("Payments/Clicks")
+    assert (net.numerator, net.denominator) == ("Payments", "Clicks")
+    # the 14 days without enrollments and payments are named, not dropped silently
+    assert len(mapping.empty_days) == 14
+    assert mapping.empty_days[0] == "Mon, Nov 3"
+    assert any("empty on 14 of 37 days" in note for note in mapping.notes)
+    agg = compute_stats(con, ds, mapping)
     assert len(agg.days) == 37
     assert agg.days[:2] == ("Sat, Oct 11", "Sun, Oct 12")
     # Published (first 23 days, where enrollments exist): gross conversion -0.0206,
     # 95 % CI (-0.0291, -0.0120); net conversion -0.0049, CI (-0.0116, 0.0019).
     for metric, expected in (
         ("Enrollments/Clicks", (-0.0206, -0.0291, -0.0120)),
-        ("net", (-0.0049, -0.0116, 0.0019)),
+        ("Payments/Clicks", (-0.0049, -0.0116, 0.0019)),
     ):
         c, t = agg.sample_mean(metric, "control"), agg.sample_mean(metric, "experiment")
         got = _pooled_ci(c.sum, c.n, t.sum, t.n)

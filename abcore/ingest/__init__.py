@@ -11,6 +11,7 @@ Typical use::
     con = connect()
     ds = load(con, "results.csv")          # a path, bytes, a DataFrame or a list of files
     mapping = detect_schema(con, ds)       # the user confirms or edits it
+    ds, steps = prepare(con, ds, [PrepStep("mixed_units", "user_id")], mapping=mapping)
     agg = compute_stats(con, ds, mapping)  # per arm, per day, per segment
     control, treatment = agg.stat("converted", agg.control), agg.stat("converted", "b")
 
@@ -31,7 +32,8 @@ from abcore.ingest._base import Dataset, connect
 from abcore.ingest.compute import compute_stats, units_repeat
 from abcore.ingest.detect import detect_schema, unit_repeats
 from abcore.ingest.instrument import instrumentation_stats
-from abcore.ingest.load import load
+from abcore.ingest.prepare import prepare, steps_from_where
+from abcore.ingest.shapes import load, long_form
 from abcore.model import Aggregates as Aggregates
 
 # Aggregates is defined in abcore.model (import it from there); ``ingest.Aggregates`` stays
@@ -43,6 +45,9 @@ __all__ = [
     "detect_schema",
     "instrumentation_stats",
     "load",
+    "long_form",
+    "prepare",
+    "steps_from_where",
     "unit_repeats",
     "units_repeat",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from abcore import config
-from abcore.detect_sql import date_misfits_sql, text_number_checks_sql
+from abcore.detect_sql import date_misfits_sql, distinct_counts_sql, text_number_checks_sql
 from abcore.errors import InputError
 from abcore.ingest._base import Dataset, _NeedTable
 from abcore.ingest._run import _columns_list, _run, _run_data, _with_table
@@ -58,10 +58,18 @@ def _validated(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mappin
                 f"Column '{column}' is not in {dataset.source.split(' (', 1)[0]}. The columns are "
                 f"{_columns_list(dataset)}."
             )
+    _check_one_experiment(con, dataset, mapping)
     if _family(types[mapping.variant]) == "other":
         raise InputError(
             f"Column '{mapping.variant}' holds {types[mapping.variant]} values, which cannot "
             "name an arm. Pick the column with the arm names."
+        )
+    needs_n = [m.name for m in mapping.metrics if not m.metric_kind.pair]
+    if mapping.is_aggregated and mapping.n_column is None and needs_n:
+        raise InputError(
+            "Totals per arm need the column that holds the number of units on each row (n, "
+            f"users, visitors): choose it, or read {', '.join(repr(n) for n in needs_n)} as "
+            "a proportion of two count columns."
         )
     try:
         sufficient_stats_sql(dataset.table, mapping)
@@ -99,6 +107,24 @@ def _validated(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mappin
                 "not dates. Pick a date or timestamp column, or none."
             )
     return mapping
+
+
+def _check_one_experiment(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping
+) -> None:
+    """Refuse to add up the rows of several experiments or metrics (``Mapping.id_columns``):
+    their sum means nothing, and read as one test it shows effects that are not there."""
+    ids = [c for c in mapping.id_columns if c in dataset.types]
+    if not ids:
+        return
+    counts = _run_data(con, dataset, distinct_counts_sql(dataset.table, [(c, False) for c in ids]))
+    several = [(c, int(n)) for c, n in zip(ids, counts.fetchall()[0], strict=True) if n > 1]
+    if several:
+        listed = " and ".join(f"'{c}' has {n:,} values" for c, n in several)
+        raise InputError(
+            f"This file holds several experiments or metrics ({listed}): keep one of each with "
+            "a row filter in data preparation, then read it."
+        )
 
 
 def _check_text_numbers(
@@ -326,7 +352,12 @@ def check_arms(mapping: Mapping, variants: list[str], overall: pd.DataFrame) -> 
             "together."
         )
     notes: list[str] = []
-    control = mapping.control if mapping.control is not None else _pick_control(variants, v, notes)
+    guessed: list[str] = []
+    sizes = dict(zip(overall["variant"].astype(str), overall["n"], strict=True))
+    levels = [(str(arm), int(sizes.get(str(arm), 0))) for arm in variants]
+    control = mapping.control
+    if control is None:
+        control = _pick_control(levels, v, notes, guessed)
     if control not in variants:
         shown = ", ".join(f"'{x}'" for x in variants)
         raise InputError(
@@ -340,7 +371,12 @@ def check_arms(mapping: Mapping, variants: list[str], overall: pd.DataFrame) -> 
                     f"Arm '{variant}' has only {int(n)} unit: at least two units per arm are "
                     "needed to estimate the variance. Upload the full results."
                 )
-    return dataclasses.replace(mapping, control=control, notes=mapping.notes + tuple(notes))
+    return dataclasses.replace(
+        mapping,
+        control=control,
+        notes=mapping.notes + tuple(notes),
+        guessed=mapping.guessed + tuple(guessed),
+    )
 
 
 def check_metrics(mapping: Mapping, overall: pd.DataFrame) -> None:

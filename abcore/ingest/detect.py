@@ -21,7 +21,17 @@ from abcore.detect_sql import (
 )
 from abcore.ingest._base import _NUMERIC_TYPES, Dataset
 from abcore.ingest._run import _run, _run_data, _with_table
+from abcore.ingest.findings import (
+    arm_proxies,
+    arm_value_score,
+    empty_days,
+    id_sentence,
+    is_id_name,
+    pick_control,
+    pre_period_base,
+)
 from abcore.ingest.load import _variant_score
+from abcore.ingest.shapes import side_by_side_sentence, wide_mapping
 from abcore.model import (
     Mapping,
     MetricMapping,
@@ -141,9 +151,12 @@ def detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
     Heuristics, all from column names, types and one profiling scan:
 
     - variant: a text, boolean or integer column with 2 to ``VARIANT_MAX_LEVELS`` values
-      named like variant / group / arm / version / test group / bucket / experiment;
-    - control: the arm named like ``config.CONTROL_LABELS`` (control, ctrl, a, baseline,
-      off, 0...), else the first arm in sorted order (a note says so);
+      named like variant / group / arm / version / test group / bucket / experiment, else
+      the text column whose values look most like arms (control, treatment, A/B/C, v1/v2,
+      of similar sizes: :func:`~abcore.ingest.findings.arm_value_score`);
+    - control: the arm named like a control (``config.CONTROL_LABELS``, "No …", old,
+      holdout...), else the clearly largest arm, else the first in natural order
+      (:func:`~abcore.ingest.findings.pick_control`; a note says so);
     - unit: a high-cardinality column named like user / id / user_id / customer / visitor;
       ``aggregate_units`` is set when some unit has more than one row;
     - timestamp: a date or timestamp column (or a text column named date/day, then used as a
@@ -153,13 +166,18 @@ def detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
     - metrics: binary (TRUE/FALSE or only 0/1) or continuous numbers; in aggregated count
       data each count column over the smallest column that bounds it on every row (Udacity:
       Enrollments / Clicks) as a proportion of counts;
-    - covariates: names starting ``pre_`` or ending ``_pre`` / ``_before``, attached to the
-      metric of the same name for CUPED;
-    - segments: other text columns with 2 to ``SEGMENT_MAX_LEVELS`` values.
+    - covariates: numbers measured before the test (``pre_``, prior, before, previous,
+      history, recency, ``last_30_days``...: :func:`~abcore.ingest.findings.pre_period_base`),
+      never analysed as outcomes, attached to the metric of the same name for CUPED;
+    - segments: other text columns with 2 to ``SEGMENT_MAX_LEVELS`` values, except those
+      that restate the arm (``Mapping.arm_proxies``);
+    - count pairs: in count data, every count over every count that bounds it row by row;
+      days where a count is empty are named (``Mapping.empty_days``).
 
     Every choice that is a guess leaves a sentence in ``Mapping.notes``; a role taken with
-    nothing in the file to back it (the variant from its values, the control as the first
-    arm, the unit count as the largest count) is also named in ``Mapping.guessed``. A file read in
+    nothing in the file to back it (the variant from its values, the control by size or
+    order, the unit count as the largest count) is also named in ``Mapping.guessed``. A
+    file read in
     place (``load(..., materialize=False)``) is profiled on its first rows; its arms and
     rows per unit id come from the scan :func:`load` made of the whole file.
     """
@@ -167,18 +185,29 @@ def detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
 
 
 def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
+    if "wide" in dataset.facts:  # every arm was on one row: the roles are known by name
+        return wide_mapping(con, dataset)
     prof = _profile(con, dataset)
     by_name = {p.name: p for p in prof}
     notes: list[str] = []
     guessed: list[str] = []
     variant = _pick_variant(con, dataset, prof, notes, guessed)
-    levels = [lvl for lvl, _ in _levels(con, dataset, variant)] if variant else []
+    levels = _levels(con, dataset, variant) if variant else []
     # a file read in place shows its first rows only (one arm, if it is sorted by arm): the
     # statistics' scan sees every arm and picks the control with the same rules
     known = not dataset.in_place or variant in dataset.facts.get("levels", {})
     control = _pick_control(levels, variant, notes, guessed) if levels and known else None
     timestamp, day_label = _pick_timestamp(con, dataset, prof, {variant}, notes)
     taken = {variant, timestamp}
+    several = [
+        (p.name, p.distinct)
+        for p in prof
+        if p.name not in taken and p.distinct > 1 and is_id_name(p.name)
+    ]
+    ids = tuple(name for name, _ in several)
+    if several:
+        notes.append(id_sentence(several))
+        taken |= set(ids)
     shape, stats = _pick_shape(con, dataset, prof, taken, notes)
     segments = tuple(
         p.name
@@ -188,9 +217,32 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
         and 2 <= p.distinct <= config.SEGMENT_MAX_LEVELS
         and not _is_unit_candidate(p)
     )
+    proxies: tuple[str, ...] = ()
+    if variant and len(levels) > 1:
+        candidates = [
+            p.name
+            for p in prof
+            if p.name not in taken
+            and (p.name in segments or p.family == "bool" or (p.is_binary and not p.is_count))
+        ]
+        proxies, proxy_notes = arm_proxies(con, dataset, variant, candidates)
+        notes += proxy_notes
+        segments = tuple(s for s in segments if s not in proxies)
+        taken |= set(proxies)
     if shape != "unit":
         shape = "daily" if timestamp else "aggregated"
         n_column, metrics = _aggregated_metrics(con, dataset, prof, stats, taken, notes, guessed)
+        days: tuple[str, ...] = ()
+        if timestamp:
+            counted = [c for m in metrics for c in m.aggregate_columns]
+            days, day_notes = empty_days(
+                con,
+                dataset,
+                timestamp,
+                list(dict.fromkeys(counted)),
+                file_order=day_label and not dataset.in_place,
+            )
+            notes += day_notes
         return Mapping(
             shape=shape,
             variant=variant,
@@ -202,13 +254,16 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
             day_label=day_label,
             notes=tuple(notes),
             guessed=tuple(guessed),
+            arm_proxies=proxies,
+            empty_days=days,
+            id_columns=ids,
         )
     unit, aggregate_units = _pick_unit(con, dataset, prof, taken, notes)
     taken |= {unit, *segments}
     covariates = [
         p.name for p in prof if p.is_numeric and p.name not in taken and _pre_base(p) is not None
     ]
-    metrics = []
+    metrics: list[MetricMapping] = []
     for p in prof:
         if p.name in taken or p.name in covariates or not p.is_numeric:
             continue
@@ -222,6 +277,13 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
         if cov:
             notes.append(f"'{cov}' is proposed as the pre-period covariate of '{p.name}' (CUPED).")
         metrics.append(MetricMapping(p.name, kind, covariate=cov))
+    attached = {m.covariate for m in metrics}
+    for cov in covariates:
+        if cov not in attached:
+            notes.append(
+                f"'{cov}' looks measured before the test, so it is not analysed as an outcome; "
+                "it is proposed as a covariate (CUPED): choose the metric it adjusts."
+            )
     if not metrics:
         notes.append("No numeric or TRUE/FALSE column is left to analyse: add a metric.")
     return Mapping(
@@ -237,6 +299,8 @@ def _detect_schema(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> Mapping:
         aggregate_units=aggregate_units,
         notes=tuple(notes),
         guessed=tuple(guessed),
+        arm_proxies=proxies,
+        id_columns=ids,
     )
 
 
@@ -253,27 +317,35 @@ def _pick_variant(
         if p.non_null > 0
         and (p.family in ("text", "bool") or (p.family == "numeric" and p.integral))
     ]
-    named = [p for p in usable if _variant_score(p.name) > 0]
+    named = [p for p in usable if _variant_score(p.name) > 0 and not is_id_name(p.name)]
     good = [p for p in named if 2 <= p.distinct <= config.VARIANT_MAX_LEVELS]
     if good:
         return max(good, key=lambda p: (_variant_score(p.name), -p.distinct)).name
     single = [p for p in named if p.distinct == 1]
     if single:
         return max(single, key=lambda p: _variant_score(p.name)).name
-    labels = set(config.CONTROL_LABELS) - {"a", "c", "0", "false", "off", "base", "default"}
-    for p in usable:
-        if p.family == "text" and 2 <= p.distinct <= config.VARIANT_MAX_LEVELS:
-            levels = {lvl.strip().lower() for lvl, _ in _levels(con, dataset, p.name, head=True)}
-            if levels & labels:
-                notes.append(
-                    f"No column is named like a variant; '{p.name}' was taken because one of its "
-                    "values names a control arm. Change it if that is wrong."
-                )
-                guessed.append("variant")
-                return p.name
+    scored = [
+        (arm_value_score(_levels(con, dataset, p.name, head=True)), -i, p.name)
+        for i, p in enumerate(usable)
+        if p.family == "text"
+        and 2 <= p.distinct <= config.VARIANT_MAX_LEVELS
+        and not _is_unit_candidate(p)
+    ]
+    best = max(scored, default=(0, 0, ""))
+    if best[0] >= 3:
+        values = ", ".join(lvl for lvl, _ in _levels(con, dataset, best[2], head=True))
+        notes.append(
+            f"No column is named like a variant; '{best[2]}' was taken because its values "
+            f"({values}) look like arms. Change it if that is wrong."
+        )
+        guessed.append("variant")
+        return best[2]
+    side_by_side = side_by_side_sentence(dataset.columns)
     notes.append(
-        "No column looks like the variant (the arm each row belongs to): choose it, e.g. a "
-        "column with values such as control / treatment."
+        side_by_side
+        or "No column looks like the variant (the arm each row belongs to): choose it, e.g. a "
+        "column with values such as control / treatment. If each row holds every arm side by "
+        "side, name its columns like count_c, count_t, mean_c, mean_t, variance_c, variance_t."
     )
     return None
 
@@ -299,28 +371,17 @@ def _levels(
 
 
 def _pick_control(
-    levels: Sequence[str],
+    levels: Sequence[tuple[str, int]],
     variant: str | None,
     notes: list[str],
     guessed: list[str] | None = None,
 ) -> str:
-    lowered = {lvl.strip().lower(): lvl for lvl in levels}
-    for label in config.CONTROL_LABELS:
-        if label in lowered:
-            return lowered[label]
-    for lvl in levels:
-        if "control" in normalize_name(lvl).split("_"):
-            return lvl
-    first = sorted(levels)[0]
-    if len(levels) > 1:
-        notes.append(
-            f"No arm of '{variant}' is named like a control (control, ctrl, a, baseline, off, "
-            f"0...): '{first}', the first in sorted order, was taken as the control. Change it "
-            "if that is wrong."
-        )
+    control, note = pick_control(levels, variant)
+    if note is not None:
+        notes.append(note)
         if guessed is not None:
             guessed.append("control")
-    return first
+    return control
 
 
 _TIME_TOKENS = {"timestamp", "time", "date", "day", "ts", "dt", "datetime", "exposure", "assigned"}
@@ -474,15 +535,10 @@ def _counted_unit_rows(
 
 
 def _pre_base(p: _Profile) -> str | None:
-    """The metric a pre-period column shadows (``pre_revenue`` → ``revenue``), if any."""
-    tokens = p.tokens
-    if len(tokens) > 1 and tokens[0] == "pre":
-        rest = tokens[2:] if tokens[1] == "period" and len(tokens) > 2 else tokens[1:]
-        return "_".join(rest)
-    if len(tokens) > 1 and tokens[-1] in ("pre", "before"):
-        rest = tokens[:-2] if tokens[-2] == "period" and len(tokens) > 2 else tokens[:-1]
-        return "_".join(rest)
-    return None
+    """The metric a pre-period column shadows (``pre_revenue`` → ``revenue``), ``""`` for
+    none, ``None`` when it is not a pre-period column (see
+    :func:`~abcore.ingest.findings.pre_period_base`)."""
+    return pre_period_base(p.name)
 
 
 _STAT_RE = re.compile(
@@ -652,7 +708,9 @@ def _count_metrics(
     notes: list[str],
     guessed: list[str],
 ) -> tuple[str | None, list[MetricMapping]]:
-    """Count columns as proportions: each over the smallest column that bounds it row by row."""
+    """Count columns as proportions: each over every column that bounds it row by row
+    (Enrollments/Clicks, Payments/Clicks and Payments/Enrollments); over the unit count it
+    is a conversion of units."""
     cols = [p.name for p in counts] + ([n_column] if n_column else [])
     sql, pairs = count_bounds_sql(dataset.table, cols)
     row = _run_data(con, dataset, sql).fetchall()[0]
@@ -680,11 +738,16 @@ def _count_metrics(
         if not above:
             notes.append(f"'{c}' is not bounded by any count column, so it is not proposed.")
             continue
-        den = min(above, key=lambda d: (total[d], order[d]))
-        if den == n_column:
-            metrics.append(MetricMapping(c, "binary", sum_column=c))
-        else:
-            metrics.append(
-                MetricMapping(f"{c}/{den}", "proportion_of_counts", numerator=c, denominator=den)
-            )
+        ranked = sorted(above, key=lambda d: (total[d], order[d]))
+        if len(cols) > config.COUNT_PAIRS_MAX_COLUMNS:
+            ranked = ranked[:1]
+        for den in ranked:
+            if den == n_column:
+                metrics.append(MetricMapping(c, "binary", sum_column=c))
+            else:
+                metrics.append(
+                    MetricMapping(
+                        f"{c}/{den}", "proportion_of_counts", numerator=c, denominator=den
+                    )
+                )
     return n_column, metrics
