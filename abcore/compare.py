@@ -19,13 +19,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from abcore import config, sequential, stats
+from abcore import config, regression, sequential, stats
 from abcore.errors import InputError
 from abcore.model import Aggregates, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.planning import planned_tuning_n
 from abcore.stats import Comparison
-from abcore.suffstats import PairStatistic, SampleMean
+from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
 __all__ = [
     "FAMILIES",
@@ -55,19 +55,41 @@ def _uses_pair(spec: MetricMapping) -> bool:
     return spec.metric_kind.statistic == "pair" or spec.covariate is not None
 
 
-def metric_stat(
-    aggregates: Aggregates, spec: MetricMapping, arm: str, **where: Any
-) -> SampleMean | PairStatistic:
+Statistic = SampleMean | PairStatistic | MomentStatistic
+
+
+def metric_stat(aggregates: Aggregates, spec: MetricMapping, arm: str, **where: Any) -> Statistic:
     """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
-    ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there."""
+    ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there.
+    A metric with several covariates (or a ratio with any) carries moments."""
+    if spec.moments:
+        return aggregates.moments(spec.name, arm, **where)
     getter = aggregates.pair if _uses_pair(spec) else aggregates.sample_mean
     return getter(spec.name, arm, **where)
 
 
+def _unadjusted(spec: MetricMapping, s: MomentStatistic) -> SampleMean | PairStatistic:
+    """The metric's own statistic on the same units (CUPED off): the value's sample, or a
+    ratio's numerator/denominator pair."""
+    n = round(float(s.n))
+    if not spec.metric_kind.pair:
+        return SampleMean(n, float(s.sums[0]), float(s.cross[0, 0]), float(s.shifts[0]))
+    return PairStatistic(
+        n,
+        float(s.sums[0]),
+        float(s.cross[0, 0]),
+        float(s.sums[1]),
+        float(s.cross[1, 1]),
+        float(s.cross[0, 1]),
+        float(s.shifts[0]),
+        float(s.shifts[1]),
+    )
+
+
 def compare_stats(
     spec: MetricMapping,
-    control: SampleMean | PairStatistic,
-    treatment: SampleMean | PairStatistic,
+    control: Statistic,
+    treatment: Statistic,
     options: ReadoutOptions | None = None,
     *,
     alternative: str = config.ALTERNATIVE,
@@ -77,7 +99,9 @@ def compare_stats(
     The kind's declared test (:data:`abcore.model.KINDS`): a pooled z-test for binary
     metrics and proportions of counts, Welch for continuous metrics, the delta method for
     ratios; and CUPED, whatever the kind, when the metric has a pre-period covariate and
-    ``options.cuped`` is on (off: the same units without the adjustment).
+    ``options.cuped`` is on (off: the same units without the adjustment): with several
+    covariates the OLS adjustment (:func:`abcore.regression.compare_regression`), on a
+    ratio the delta-method CUPED (:func:`abcore.regression.compare_ratio_cuped`).
     The overall table, the daily and segment breakdowns, the trend and the decision all
     call this, so none of them can test a metric differently.
 
@@ -98,12 +122,17 @@ def compare_stats(
 
 def _fixed_horizon(
     spec: MetricMapping,
-    control: SampleMean | PairStatistic,
-    treatment: SampleMean | PairStatistic,
+    control: Statistic,
+    treatment: Statistic,
     options: ReadoutOptions,
     kwargs: dict[str, Any],
 ) -> Comparison:
     kind = spec.metric_kind
+    if isinstance(control, MomentStatistic) and isinstance(treatment, MomentStatistic):
+        if options.cuped:
+            adjust = regression.compare_ratio_cuped if kind.pair else regression.compare_regression
+            return adjust(control, treatment, **kwargs)
+        control, treatment = _unadjusted(spec, control), _unadjusted(spec, treatment)
     if kind.statistic != "pair" and isinstance(control, PairStatistic):  # a covariate's pairs
         if options.cuped:
             return stats.compare_cuped(control, treatment, **kwargs)
@@ -166,9 +195,7 @@ def plan_comparisons(
     }
 
 
-def daily_stats(
-    aggregates: Aggregates, spec: MetricMapping, arm: str
-) -> list[SampleMean | PairStatistic]:
+def daily_stats(aggregates: Aggregates, spec: MetricMapping, arm: str) -> list[Statistic]:
     """The statistic of each day's new units in one arm (zeros on a day the arm has none)."""
     out = []
     for day in aggregates.days:
@@ -176,7 +203,10 @@ def daily_stats(
             out.append(metric_stat(aggregates, spec, arm, day=day))
         except ValueError:  # no units of this arm on that day
             empty = metric_stat(aggregates, spec, arm)
-            out.append(type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1))))
+            if isinstance(empty, MomentStatistic):
+                out.append(empty - empty)
+            else:
+                out.append(type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1))))
     return out
 
 
