@@ -17,6 +17,7 @@ module, and it imports none of them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from abcore import config, regression, sequential, stats
@@ -37,6 +38,7 @@ __all__ = [
     "metric_stat",
     "plan_comparisons",
     "readout_options",
+    "stratified_stat",
 ]
 
 
@@ -110,13 +112,22 @@ def compare_stats(
     p-value, or the current group-sequential look's boundary) at this comparison's units.
     """
     options = options or ReadoutOptions()
+    return _read(
+        options, alternative, lambda kw: _fixed_horizon(spec, control, treatment, options, kw)
+    )
+
+
+def _read(
+    options: ReadoutOptions, alternative: str, test: Callable[[dict[str, Any]], Comparison]
+) -> Comparison:
+    """The fixed-horizon ``test`` with the options' keywords, then the peeking rule."""
     kwargs = {
         "alpha": options.alpha,
         "alternative": alternative,
         "relative_method": options.relative_method,
     }
     rule = sequential.rule_for(options)
-    c = _fixed_horizon(spec, control, treatment, options, kwargs)
+    c = test(kwargs)
     return c if rule is None else rule.apply(c)
 
 
@@ -161,9 +172,62 @@ def compare_metric(
     ``where`` selects a day or a segment (``day=...`` or ``segment=..., value=...``).
     """
     spec = aggregates.mapping.metric(metric)
+    strata = options.strata if options is not None else None
+    if (
+        options is not None
+        and strata is not None
+        and not where
+        and spec.metric_kind.statistic == "sample"
+    ):
+        c_s = stratified_stat(aggregates, spec, aggregates.control, strata, options)
+        t_s = stratified_stat(aggregates, spec, arm, strata, options)
+        return _read(options, alternative, lambda kw: regression.compare_regression(c_s, t_s, **kw))
     control = metric_stat(aggregates, spec, aggregates.control, **where)
     treatment = metric_stat(aggregates, spec, arm, **where)
     return compare_stats(spec, control, treatment, options, alternative=alternative)
+
+
+def stratified_stat(
+    aggregates: Aggregates,
+    spec: MetricMapping,
+    arm: str,
+    strata: str,
+    options: ReadoutOptions | None = None,
+) -> MomentStatistic:
+    """One arm's moments of the metric (and its covariates when ``options.cuped``) with the
+    dummies of the segment ``strata``'s values, from the segment level's cells: what
+    :func:`abcore.regression.compare_regression` needs to post-stratify (OLS with stratum
+    dummies). Every arm lists the same values in the same order (an empty cell where the arm
+    has no unit)."""
+    if strata not in aggregates.mapping.segments:
+        known = ", ".join(repr(s) for s in aggregates.mapping.segments) or "none"
+        raise InputError(f"strata must be one of the segments ({known}), got {strata!r}.")
+    cuped = options is None or options.cuped
+    rows = aggregates.rows("segment")
+    values = list(dict.fromkeys(rows.loc[rows["segment"] == strata, "segment_value"].dropna()))
+
+    def stat(**where: Any) -> SampleMean | MomentStatistic:
+        s = metric_stat(aggregates, spec, arm, **where)
+        if isinstance(s, PairStatistic):
+            s = MomentStatistic.from_pair(s)
+        if isinstance(s, MomentStatistic) and not cuped:
+            s = s.select([0])
+        return s
+
+    overall = stat()
+    cells = []
+    for value in values:
+        try:
+            cells.append(stat(segment=strata, value=value))
+        except ValueError:  # the arm has no unit with this value
+            cells.append(_moments_of(overall) - _moments_of(overall))
+    return regression.strata_moments(overall, cells)
+
+
+def _moments_of(s: SampleMean | MomentStatistic) -> MomentStatistic:
+    if isinstance(s, MomentStatistic):
+        return s
+    return MomentStatistic(s.n, [s.sum], [[s.sum_sq]], [s.shift])
 
 
 def metric_family(plan: ExperimentPlan | None, metric: str) -> str:

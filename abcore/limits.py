@@ -510,4 +510,6 @@ def check_results_payload(data: Any) -> None:
             _choice(options[key], f"The results' {key}", allowed)
     if "cuped" in options:
         _boolean(options["cuped"], "The results' cuped option")
+    if options.get("strata") is not None:
+        _text(options["strata"], "The results' strata", empty=False)
     _finite_everywhere(data, "The results link")

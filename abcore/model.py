@@ -510,6 +510,11 @@ class ReadoutOptions:
             success metrics with it.
         relative_method: interval of the relative effect ("fieller", "log" or "delta").
         cuped: use the pre-period covariate of a metric when it has one.
+        strata: a segment column to post-stratify the overall effects by (a pre-experiment
+            attribute: country, platform at sign-up): OLS with its values' dummies
+            (:func:`abcore.regression.strata_moments`), with the metric's covariates when
+            ``cuped`` is on. Binary and continuous metrics; the daily and segment
+            breakdowns stay unstratified (their cells are not split by the segment).
         method: how peeking is handled (:data:`abcore.config.SEQUENTIAL_METHODS`):
             ``"fixed"`` reads every interval and p-value at the fixed horizon;
             ``"always_valid"`` turns them into a confidence sequence and an always-valid
@@ -531,6 +536,7 @@ class ReadoutOptions:
     correction: str = config.CORRECTION
     relative_method: str = config.RELATIVE_CI
     cuped: bool = True
+    strata: str | None = None
     method: str = config.SEQUENTIAL_METHOD
     planned_n: int | None = None
     tuning_n: int | None = None
@@ -547,6 +553,8 @@ class ReadoutOptions:
         if not isinstance(self.cuped, bool | np.bool_):
             raise ValueError(f"cuped must be True or False, got {self.cuped!r}.")
         object.__setattr__(self, "cuped", bool(self.cuped))
+        if self.strata is not None and (not isinstance(self.strata, str) or not self.strata):
+            raise ValueError(f"strata must be a segment column's name, got {self.strata!r}.")
         check_scalar(self.method, "method", in_=config.SEQUENTIAL_METHODS)
         check_scalar(self.looks, "looks", ge=1, le=config.SEQUENTIAL_MAX_LOOKS)
         check_scalar(self.spending, "spending", in_=config.SPENDING_FUNCTIONS)

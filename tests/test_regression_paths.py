@@ -173,6 +173,9 @@ def test_limits_check_the_covariates_of_a_link() -> None:
     bad["aggregates"]["mapping"]["metrics"][1]["covariates"] = ["pre_revenue", 3]
     with pytest.raises(InputError, match="must be text"):
         check_results_payload(bad)
+    check_results_payload({**payload, "options": {"strata": "platform"}})
+    with pytest.raises(InputError, match="The results' strata must be text"):
+        check_results_payload({**payload, "options": {"strata": 3}})
 
 
 def test_aggregated_shapes_refuse_covariates() -> None:
@@ -182,3 +185,39 @@ def test_aggregated_shapes_refuse_covariates() -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match="needs unit-level rows"):
         sufficient_stats_sql("t", mapping)
+
+
+def test_post_stratified_readout_equals_ols_with_stratum_dummies_in_both_paths() -> None:
+    """``ReadoutOptions(strata="platform")``: the overall effect is the arm's coefficient in
+    OLS with the platform's dummies (and the covariate with CUPED on), from the segment
+    cells, so the warehouse query gives the same numbers."""
+    rows = pd.read_csv(DEMO, parse_dates=["first_exposure"])
+    options = ReadoutOptions(strata="platform")
+    ref = abcore.analyze(DEMO, **DEMO_ROLES, options=options)
+    effects = ref.effects.set_index("metric")
+    arm = (rows["variant"] == "treatment").astype(float)
+    dummies = pd.get_dummies(rows["platform"], drop_first=True, dtype=float)
+    for metric, extra in (("converted", []), ("revenue", ["pre_revenue"])):
+        design = np.column_stack([np.ones(len(rows)), arm, rows[extra], dummies])
+        fit = sm.OLS(rows[metric].to_numpy(float), design).fit()
+        assert effects.loc[metric, "abs_effect"] == pytest.approx(fit.params[1], abs=1e-9)
+        low, high = fit.conf_int()[1]
+        assert effects.loc[metric, "abs_ci_low"] == pytest.approx(low, abs=1e-9)
+        assert effects.loc[metric, "abs_ci_high"] == pytest.approx(high, abs=1e-9)
+    assert effects.loc["ctr", "method"] == "delta_ratio"  # a ratio is not stratified
+    off = compare_metric(
+        ref.aggregates, "revenue", "treatment", ReadoutOptions(strata="platform", cuped=False)
+    )
+    fit = sm.OLS(
+        rows["revenue"].to_numpy(float), np.column_stack([np.ones(len(rows)), arm, dummies])
+    ).fit()
+    assert off.abs_effect == pytest.approx(fit.params[1], abs=1e-9)
+    assert off.se == pytest.approx(fit.bse[1], abs=1e-9)
+    got = _duckdb_readout(rows, ref.aggregates.mapping)
+    for metric in ("converted", "revenue"):
+        x = compare_metric(got.aggregates, metric, "treatment", options)
+        y = compare_metric(ref.aggregates, metric, "treatment", options)
+        assert x.abs_effect == pytest.approx(y.abs_effect, rel=1e-9)
+        assert x.se == pytest.approx(y.se, rel=1e-9)
+    with pytest.raises(InputError, match="strata must be one of the segments"):
+        compare_metric(ref.aggregates, "revenue", "treatment", ReadoutOptions(strata="country"))
