@@ -16,6 +16,7 @@ from abcore.compare import compare_metric
 from abcore.limits import check_results_payload
 from abcore.model import Aggregates, Mapping, MetricMapping, ReadoutOptions
 from abcore.sql import sufficient_stats_sql
+from abcore.validity import preperiod_balance
 from tests.test_warehouse import DEMO, DEMO_ROLES, _duckdb_readout, assert_same_readout
 
 REG_METRICS = [
@@ -221,3 +222,14 @@ def test_post_stratified_readout_equals_ols_with_stratum_dummies_in_both_paths()
         assert x.se == pytest.approx(y.se, rel=1e-9)
     with pytest.raises(InputError, match="strata must be one of the segments"):
         compare_metric(ref.aggregates, "revenue", "treatment", ReadoutOptions(strata="country"))
+
+
+def test_preperiod_balance_checks_each_listed_covariate_once() -> None:
+    frame = _three_covariates()
+    a = abcore.analyze(frame, **ROLES_3)
+    checks = preperiod_balance(a.aggregates)
+    assert [c.name for c in checks] == [f"Pre-period balance (x{j}, treatment)" for j in (1, 2, 3)]
+    tilted = frame.assign(x3=frame["x3"] + 0.5 * (frame["arm"] == "treatment"))
+    worst = preperiod_balance(abcore.analyze(tilted, **ROLES_3).aggregates)[2]
+    assert worst.status == "fail"
+    assert "x3 differed between treatment and the control" in worst.message
