@@ -211,4 +211,30 @@ def test_calibration_three_correlated_covariates_under_the_null():
     assert abs(got.significant.mean() - 0.05) < 3.5 * se
     one = compare_regression(c.select([0, 1]), t.select([0, 1]))
     assert np.median(got.variance_reduction) >= np.median(one.variance_reduction)
-    assert np.median(got.variance_reduction) > 0.5
+    assert np.median(got.variance_reduction) > 0.45  # 0.51 here; one covariate: 0.32
+
+
+def _ratio_arm(rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray:
+    """Orders and sessions per user, now and in the pre-period: a user's past conversion
+    rate carries over, so the pre-period ratio predicts the current one."""
+    pre_s = rng.poisson(5, size) + 1
+    pre_o = rng.binomial(pre_s, 0.2)
+    s = rng.poisson(pre_s) + 1
+    o = rng.binomial(s, 0.1 + 0.4 * pre_o / pre_s)
+    return np.stack([o, s, pre_o, pre_s], axis=-1).astype(float)
+
+
+def test_calibration_ratio_cuped_under_the_null():
+    """2,000 seeded A/A tests of orders per session with the pre-period ratio as covariate
+    (500 users an arm, skewed counts): coverage and false-positive rate at their nominal
+    rates, and a variance reduction."""
+    rng = np.random.default_rng(2027)
+    reps = 2000
+    c = MomentStatistic.from_values(_ratio_arm(rng, (reps, 500)))
+    t = MomentStatistic.from_values(_ratio_arm(rng, (reps, 500)))
+    got = compare_ratio_cuped(c, t, alpha=0.05)
+    covered = (got.abs_ci_low <= 0) & (got.abs_ci_high >= 0)
+    se = np.sqrt(0.95 * 0.05 / reps)
+    assert abs(covered.mean() - 0.95) < 3.5 * se
+    assert abs(got.significant.mean() - 0.05) < 3.5 * se
+    assert np.median(got.variance_reduction) > 0.1
