@@ -75,10 +75,13 @@ def compare_regression(
     that per-cell sums do not carry, so no robust variance is exact from sufficient
     statistics. The classical one keeps the term ``Δx̄ᵀ Wxx⁻¹ Δx̄`` for the estimated θ,
     which gbstats' and tea-tasting's CUPED (Welch on the adjusted arms, θ taken as known)
-    drop; it assumes one residual variance in both arms, which holds under the null of no
-    effect on the distribution, and with equal arms its error is of order ``1/n`` even
-    when the arms' variances differ (Lin 2013). The calibration test measures its coverage
-    and false-positive rate with three correlated covariates.
+    drop; it assumes one residual variance in both arms. That holds under the null of no
+    effect on the distribution (the false-positive rate is right); with arms of equal size it
+    stays asymptotically valid even when the arms' variances differ (Freedman 2008, Lin
+    2013); with unequal arms and unequal variances it can be too narrow, the price of a
+    variance that the cells' sums give exactly. (Lin's interacted fit, one θ per arm, needs
+    the HC sandwich for its guarantee: fourth moments again.) The calibration tests measure
+    its coverage and false-positive rate with three correlated covariates.
 
     The relative effect divides by the unadjusted control mean, as for CUPED
     (:func:`abcore.stats.compare_cuped`).
