@@ -17,15 +17,16 @@ module, and it imports none of them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-from abcore import config, peeking, stats
+from abcore import config, peeking, regression, stats
 from abcore.errors import InputError
 from abcore.model import Aggregates, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.planning import planned_tuning_n
 from abcore.stats import Comparison
-from abcore.suffstats import PairStatistic, SampleMean
+from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
 __all__ = [
     "FAMILIES",
@@ -37,6 +38,7 @@ __all__ = [
     "metric_stat",
     "plan_comparisons",
     "readout_options",
+    "stratified_stat",
 ]
 
 
@@ -55,19 +57,41 @@ def _uses_pair(spec: MetricMapping) -> bool:
     return spec.metric_kind.statistic == "pair" or spec.covariate is not None
 
 
-def metric_stat(
-    aggregates: Aggregates, spec: MetricMapping, arm: str, **where: Any
-) -> SampleMean | PairStatistic:
+Statistic = SampleMean | PairStatistic | MomentStatistic
+
+
+def metric_stat(aggregates: Aggregates, spec: MetricMapping, arm: str, **where: Any) -> Statistic:
     """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
-    ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there."""
+    ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there.
+    A metric with several covariates (or a ratio with any) carries moments."""
+    if spec.moments:
+        return aggregates.moments(spec.name, arm, **where)
     getter = aggregates.pair if _uses_pair(spec) else aggregates.sample_mean
     return getter(spec.name, arm, **where)
 
 
+def _unadjusted(spec: MetricMapping, s: MomentStatistic) -> SampleMean | PairStatistic:
+    """The metric's own statistic on the same units (CUPED off): the value's sample, or a
+    ratio's numerator/denominator pair."""
+    n = round(float(s.n))
+    if not spec.metric_kind.pair:
+        return SampleMean(n, float(s.sums[0]), float(s.cross[0, 0]), float(s.shifts[0]))
+    return PairStatistic(
+        n,
+        float(s.sums[0]),
+        float(s.cross[0, 0]),
+        float(s.sums[1]),
+        float(s.cross[1, 1]),
+        float(s.cross[0, 1]),
+        float(s.shifts[0]),
+        float(s.shifts[1]),
+    )
+
+
 def compare_stats(
     spec: MetricMapping,
-    control: SampleMean | PairStatistic,
-    treatment: SampleMean | PairStatistic,
+    control: Statistic,
+    treatment: Statistic,
     options: ReadoutOptions | None = None,
     *,
     alternative: str = config.ALTERNATIVE,
@@ -77,7 +101,9 @@ def compare_stats(
     The kind's declared test (:data:`abcore.model.KINDS`): a pooled z-test for binary
     metrics and proportions of counts, Welch for continuous metrics, the delta method for
     ratios; and CUPED, whatever the kind, when the metric has a pre-period covariate and
-    ``options.cuped`` is on (off: the same units without the adjustment).
+    ``options.cuped`` is on (off: the same units without the adjustment): with several
+    covariates the OLS adjustment (:func:`abcore.regression.compare_regression`), on a
+    ratio the delta-method CUPED (:func:`abcore.regression.compare_ratio_cuped`).
     The overall table, the daily and segment breakdowns, the trend and the decision all
     call this, so none of them can test a metric differently.
 
@@ -86,24 +112,38 @@ def compare_stats(
     p-value, or the current group-sequential look's boundary) at this comparison's units.
     """
     options = options or ReadoutOptions()
+    return _read(
+        options, alternative, lambda kw: _fixed_horizon(spec, control, treatment, options, kw)
+    )
+
+
+def _read(
+    options: ReadoutOptions, alternative: str, test: Callable[[dict[str, Any]], Comparison]
+) -> Comparison:
+    """The fixed-horizon ``test`` with the options' keywords, then the peeking rule."""
     kwargs = {
         "alpha": options.alpha,
         "alternative": alternative,
         "relative_method": options.relative_method,
     }
     rule = peeking.rule_for(options)
-    c = _fixed_horizon(spec, control, treatment, options, kwargs)
+    c = test(kwargs)
     return c if rule is None else rule.apply(c)
 
 
 def _fixed_horizon(
     spec: MetricMapping,
-    control: SampleMean | PairStatistic,
-    treatment: SampleMean | PairStatistic,
+    control: Statistic,
+    treatment: Statistic,
     options: ReadoutOptions,
     kwargs: dict[str, Any],
 ) -> Comparison:
     kind = spec.metric_kind
+    if isinstance(control, MomentStatistic) and isinstance(treatment, MomentStatistic):
+        if options.cuped:
+            adjust = regression.compare_ratio_cuped if kind.pair else regression.compare_regression
+            return adjust(control, treatment, **kwargs)
+        control, treatment = _unadjusted(spec, control), _unadjusted(spec, treatment)
     if kind.statistic != "pair" and isinstance(control, PairStatistic):  # a covariate's pairs
         if options.cuped:
             return stats.compare_cuped(control, treatment, **kwargs)
@@ -132,9 +172,62 @@ def compare_metric(
     ``where`` selects a day or a segment (``day=...`` or ``segment=..., value=...``).
     """
     spec = aggregates.mapping.metric(metric)
+    strata = options.strata if options is not None else None
+    if (
+        options is not None
+        and strata is not None
+        and not where
+        and spec.metric_kind.statistic == "sample"
+    ):
+        c_s = stratified_stat(aggregates, spec, aggregates.control, strata, options)
+        t_s = stratified_stat(aggregates, spec, arm, strata, options)
+        return _read(options, alternative, lambda kw: regression.compare_regression(c_s, t_s, **kw))
     control = metric_stat(aggregates, spec, aggregates.control, **where)
     treatment = metric_stat(aggregates, spec, arm, **where)
     return compare_stats(spec, control, treatment, options, alternative=alternative)
+
+
+def stratified_stat(
+    aggregates: Aggregates,
+    spec: MetricMapping,
+    arm: str,
+    strata: str,
+    options: ReadoutOptions | None = None,
+) -> MomentStatistic:
+    """One arm's moments of the metric (and its covariates when ``options.cuped``) with the
+    dummies of the segment ``strata``'s values, from the segment level's cells: what
+    :func:`abcore.regression.compare_regression` needs to post-stratify (OLS with stratum
+    dummies). Every arm lists the same values in the same order (an empty cell where the arm
+    has no unit)."""
+    if strata not in aggregates.mapping.segments:
+        known = ", ".join(repr(s) for s in aggregates.mapping.segments) or "none"
+        raise InputError(f"strata must be one of the segments ({known}), got {strata!r}.")
+    cuped = options is None or options.cuped
+    rows = aggregates.rows("segment")
+    values = list(dict.fromkeys(rows.loc[rows["segment"] == strata, "segment_value"].dropna()))
+
+    def stat(**where: Any) -> SampleMean | MomentStatistic:
+        s = metric_stat(aggregates, spec, arm, **where)
+        if isinstance(s, PairStatistic):
+            s = MomentStatistic.from_pair(s)
+        if isinstance(s, MomentStatistic) and not cuped:
+            s = s.select([0])
+        return s
+
+    overall = stat()
+    cells = []
+    for value in values:
+        try:
+            cells.append(stat(segment=strata, value=value))
+        except ValueError:  # the arm has no unit with this value
+            cells.append(_moments_of(overall) - _moments_of(overall))
+    return regression.strata_moments(overall, cells)
+
+
+def _moments_of(s: SampleMean | MomentStatistic) -> MomentStatistic:
+    if isinstance(s, MomentStatistic):
+        return s
+    return MomentStatistic(s.n, [s.sum], [[s.sum_sq]], [s.shift])
 
 
 def metric_family(plan: ExperimentPlan | None, metric: str) -> str:
@@ -166,9 +259,7 @@ def plan_comparisons(
     }
 
 
-def daily_stats(
-    aggregates: Aggregates, spec: MetricMapping, arm: str
-) -> list[SampleMean | PairStatistic]:
+def daily_stats(aggregates: Aggregates, spec: MetricMapping, arm: str) -> list[Statistic]:
     """The statistic of each day's new units in one arm (zeros on a day the arm has none)."""
     out = []
     for day in aggregates.days:
@@ -176,7 +267,10 @@ def daily_stats(
             out.append(metric_stat(aggregates, spec, arm, day=day))
         except ValueError:  # no units of this arm on that day
             empty = metric_stat(aggregates, spec, arm)
-            out.append(type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1))))
+            if isinstance(empty, MomentStatistic):
+                out.append(empty - empty)
+            else:
+                out.append(type(empty)(0, *([0.0] * (len(dataclasses.fields(empty)) - 1))))
     return out
 
 

@@ -167,6 +167,10 @@ FUNNEL_MAX_LIFT: Final = 5.0
 """Largest target lift on a funnel stage (+500%, as the Metrics page allows)."""
 LINK_MAX_METRICS: Final = 100
 """Most metrics a results link may carry."""
+MAX_COVARIATES: Final = 10
+"""Covariates of one regression-adjusted metric: each adds a column to every cell and its
+cross-products grow as their square (10 on a mean: 78 moment columns per metric), and more
+rarely reduce the variance further than the best few."""
 LINK_MAX_SEGMENTS: Final = 20
 """Most segment columns a results link may carry."""
 LINK_MAX_ROWS: Final = 20_000

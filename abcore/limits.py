@@ -400,7 +400,11 @@ def _check_mapping(mapping: Any) -> None:
         if "kind" in metric:
             _choice(metric["kind"], f"The kind of results metric {metric['name']!r}", _METRIC_KINDS)
         for key, value in metric.items():
-            if key not in ("name", "kind"):
+            if key == "covariates":
+                where = f"The covariates of results metric {metric['name']!r}"
+                for name in _sequence(value, where, most=config.MAX_COVARIATES):
+                    _text(name, f"A name in {where[0].lower()}{where[1:]}", empty=False)
+            elif key not in ("name", "kind"):
                 _optional_text(value, f"The {key} of results metric {metric['name']!r}")
     for key, most in (
         ("segments", config.LINK_MAX_SEGMENTS),
@@ -479,11 +483,15 @@ def check_results_payload(data: Any) -> None:
         )
     rows = _sequence(agg.get("rows"), "The results' rows", most=config.LINK_MAX_ROWS, least=1)
     _check_rows(columns, rows)
+    covariates = {
+        m.get("name"): len(m.get("covariates", ())) for m in agg["mapping"].get("metrics", [])
+    }
     for key in ("caps", "shifts"):
         named = _mapping(agg.get(key, {}), f"The results' {key}")
         for name, value in named.items():
             _text(name, f"A metric named in the results' {key}")
-            cells = [value] if key == "caps" else _sequence(value, key, most=2, least=2)
+            most = 2 + covariates.get(name, 0)  # y, x, then one per covariate
+            cells = [value] if key == "caps" else _sequence(value, key, most=most, least=2)
             for cell in cells:
                 _number(cell, f"The {key[:-1]} of metric {name!r}")
     options = _mapping(data.get("options", {}), "The results' options")
@@ -502,4 +510,6 @@ def check_results_payload(data: Any) -> None:
             _choice(options[key], f"The results' {key}", allowed)
     if "cuped" in options:
         _boolean(options["cuped"], "The results' cuped option")
+    if options.get("strata") is not None:
+        _text(options["strata"], "The results' strata", empty=False)
     _finite_everywhere(data, "The results link")

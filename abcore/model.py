@@ -34,13 +34,14 @@ import pandas as pd
 
 from abcore import config, stats
 from abcore._checks import check_scalar, check_shares
-from abcore.suffstats import PairStatistic, SampleMean
+from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
 __all__ = [
     "CHECK_KINDS",
     "GROUP_COLUMNS",
     "KINDS",
     "METRIC_KINDS",
+    "MOMENT_N",
     "PAIR_FIELDS",
     "PAIR_KINDS",
     "PREP_KINDS",
@@ -54,6 +55,7 @@ __all__ = [
     "MetricMapping",
     "PrepStep",
     "ReadoutOptions",
+    "moment_fields",
     "stat_column",
 ]
 
@@ -67,6 +69,24 @@ STAT_FIELDS = ("n", "sum", "sum_sq")
 PAIR_FIELDS = ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
 """Per-metric columns of ratio, proportion-of-counts and CUPED metrics (complete pairs only):
 ``y`` is the numerator (or the metric), ``x`` the denominator (or the covariate)."""
+MOMENT_N = "mom_n"
+"""Per-metric count of the rows complete in every variable of a regression-adjusted metric."""
+
+
+def moment_fields(k: int) -> tuple[str, ...]:
+    """Per-metric columns of a regression-adjusted metric with ``k`` variables (the metric,
+    or a ratio's numerator and denominator, then its covariates), over the rows where all
+    are present: ``mom_n``, the sums ``mom_s<i>`` and the cross-products ``mom_c<i>_<j>``
+    (``i <= j``) of :class:`~abcore.suffstats.MomentStatistic`.
+
+    >>> moment_fields(2)
+    ('mom_n', 'mom_s0', 'mom_s1', 'mom_c0_0', 'mom_c0_1', 'mom_c1_1')
+    """
+    sums = tuple(f"mom_s{i}" for i in range(k))
+    cross = tuple(f"mom_c{i}_{j}" for i in range(k) for j in range(i, k))
+    return (MOMENT_N, *sums, *cross)
+
+
 SEP = "__"
 
 
@@ -78,10 +98,10 @@ class MetricKind:
     The SQL (:mod:`abcore.sql`, :mod:`abcore.warehouse`), the aggregates and the comparison
     (:func:`abcore.compare.compare_stats`) read these properties instead of naming kinds, so
     a kind is added here, in :data:`KINDS`, and nowhere else (its detection and its label on
-    the pages aside). A covariate (CUPED) is not a kind: it adds pair statistics to a
-    ``"sample"`` kind and is tested the same way for all of them; regression adjustment
-    will generalise it there. A kind whose test needs other statistics (a quantile's
-    sketch) declares new ``fields`` and a new ``statistic``.
+    the pages aside). A covariate (CUPED) is not a kind: one covariate adds pair statistics
+    to a ``"sample"`` kind; several (or any on a ratio) add the moments of
+    :func:`moment_fields`, tested by :mod:`abcore.regression`. A kind whose test needs
+    other statistics (a quantile's sketch) declares new ``fields`` and a new ``statistic``.
 
     Attributes:
         name: the ``MetricMapping.kind`` string.
@@ -202,7 +222,13 @@ class MetricMapping:
             over rows, e.g. Enrollments / Clicks in daily count data; the trials are the units.
 
     ``column`` defaults to ``name`` for binary and continuous metrics. ``covariate`` (a
-    pre-period column of the same unit) enables CUPED. The ``*_column`` fields serve the
+    pre-period column of the same unit) enables CUPED. ``covariates`` (several pre-period
+    columns, CUPAC predictions, a segment's 0/1 dummies) enable regression adjustment
+    (:func:`abcore.regression.compare_regression`); one covariate, given either way, is
+    stored as ``covariate`` and reads exactly as before. On a ratio metric ``covariate`` is
+    the pre-period numerator (its denominator taken as 1) and ``covariates`` is
+    ``(pre-period numerator, pre-period denominator)``: CUPED on the ratio by the delta
+    method (:func:`abcore.regression.compare_ratio_cuped`). The ``*_column`` fields serve the
     aggregated shapes: ``sum_column`` + ``sum_sq_column``, or ``mean_column`` +
     ``sd_column`` / ``variance_column``; a binary metric needs only ``sum_column``
     (conversions) or ``mean_column`` (the rate).
@@ -217,6 +243,7 @@ class MetricMapping:
     numerator: str | None = None
     denominator: str | None = None
     covariate: str | None = None
+    covariates: tuple[str, ...] = ()
     sum_column: str | None = None
     sum_sq_column: str | None = None
     mean_column: str | None = None
@@ -227,23 +254,72 @@ class MetricMapping:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"name must be a non-empty string, got {self.name!r}.")
         check_scalar(self.kind, "kind", in_=tuple(KINDS))
+        self._normalise_covariates()
         if self.metric_kind.pair:
             if not self.numerator or not self.denominator:
                 raise ValueError(
                     f"metric {self.name!r}: a {self.kind} metric needs numerator and denominator."
                 )
-            if self.covariate is not None:
+            if self.adjusters and self.metric_kind.statistic != "pair":
                 raise ValueError(
-                    f"metric {self.name!r}: covariate is supported for binary and continuous "
-                    "metrics only."
+                    f"metric {self.name!r}: covariates are supported for binary, continuous "
+                    "and ratio metrics only."
+                )
+            if len(self.adjusters) > 2:
+                raise ValueError(
+                    f"metric {self.name!r}: covariates of a ratio metric must be its "
+                    "pre-period numerator and denominator (2 columns), got "
+                    f"{len(self.adjusters)}."
                 )
         elif self.column is None:
             object.__setattr__(self, "column", self.name)
+
+    def _normalise_covariates(self) -> None:
+        """One list of covariates, however given: ``covariate`` first, no repeats; a single
+        one on a binary or continuous metric stays ``covariate`` (pair statistics, as
+        before), several (or any on a ratio) go to ``covariates``."""
+        given = self.covariates
+        if isinstance(given, str):
+            raise ValueError(
+                f"metric {self.name!r}: covariates must be a list of column names, got the "
+                f"string {given!r}."
+            )
+        names = [self.covariate, *tuple(given or ())]
+        for c in names:
+            if c is not None and (not isinstance(c, str) or not c.strip()):
+                raise ValueError(
+                    f"metric {self.name!r}: covariates must be column names, got {c!r}."
+                )
+        merged = tuple(dict.fromkeys(c for c in names if c is not None))
+        if len(merged) > config.MAX_COVARIATES:
+            raise ValueError(
+                f"metric {self.name!r}: covariates must be at most {config.MAX_COVARIATES} "
+                f"columns, got {len(merged)}."
+            )
+        if len(merged) == 1 and not KINDS[self.kind].pair:
+            object.__setattr__(self, "covariate", merged[0])
+            object.__setattr__(self, "covariates", ())
+        else:
+            object.__setattr__(self, "covariate", None)
+            object.__setattr__(self, "covariates", merged)
 
     @property
     def metric_kind(self) -> MetricKind:
         """What this metric's kind needs and how it is tested (:data:`KINDS`)."""
         return KINDS[self.kind]
+
+    @property
+    def adjusters(self) -> tuple[str, ...]:
+        """Every covariate of the metric (``covariate`` or ``covariates``)."""
+        return (self.covariate,) if self.covariate is not None else self.covariates
+
+    @property
+    def moments(self) -> int:
+        """How many variables its moment statistics have (0: none): the metric (a ratio's
+        numerator and denominator) and its ``covariates``."""
+        if not self.covariates:
+            return 0
+        return (2 if self.metric_kind.pair else 1) + len(self.covariates)
 
     @property
     def is_pair(self) -> bool:
@@ -254,14 +330,15 @@ class MetricMapping:
     def stat_fields(self) -> tuple[str, ...]:
         """Names of this metric's statistics in a result row (without the metric prefix)."""
         fields = self.metric_kind.fields
-        return fields + (PAIR_FIELDS if self.covariate is not None else ())
+        fields += PAIR_FIELDS if self.covariate is not None else ()
+        return fields + (moment_fields(self.moments) if self.moments else ())
 
     @property
     def unit_columns(self) -> tuple[str, ...]:
         """Columns read from unit-level rows."""
         if self.metric_kind.pair:
-            return (str(self.numerator), str(self.denominator))
-        return tuple(c for c in (self.column, self.covariate) if c is not None)
+            return (str(self.numerator), str(self.denominator), *self.covariates)
+        return tuple(c for c in (self.column, *self.adjusters) if c is not None)
 
     @property
     def aggregate_columns(self) -> tuple[str, ...]:
@@ -278,8 +355,14 @@ class MetricMapping:
         return tuple(c for c in names if c is not None)
 
     def to_dict(self) -> dict[str, Any]:
-        """Fields that are set (a compact form for share links)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        """Fields that are set (a compact form for share links): a mapping without
+        ``covariates`` writes none, so its link reads as before."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        if self.covariates:
+            out["covariates"] = list(self.covariates)
+        else:
+            out.pop("covariates", None)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetricMapping:
@@ -567,6 +650,11 @@ class ReadoutOptions:
             success metrics with it.
         relative_method: interval of the relative effect ("fieller", "log" or "delta").
         cuped: use the pre-period covariate of a metric when it has one.
+        strata: a segment column to post-stratify the overall effects by (a pre-experiment
+            attribute: country, platform at sign-up): OLS with its values' dummies
+            (:func:`abcore.regression.strata_moments`), with the metric's covariates when
+            ``cuped`` is on. Binary and continuous metrics; the daily and segment
+            breakdowns stay unstratified (their cells are not split by the segment).
         method: how peeking is handled (:data:`abcore.config.SEQUENTIAL_METHODS`):
             ``"fixed"`` reads every interval and p-value at the fixed horizon;
             ``"always_valid"`` turns them into a confidence sequence and an always-valid
@@ -588,6 +676,7 @@ class ReadoutOptions:
     correction: str = config.CORRECTION
     relative_method: str = config.RELATIVE_CI
     cuped: bool = True
+    strata: str | None = None
     method: str = config.SEQUENTIAL_METHOD
     planned_n: int | None = None
     tuning_n: int | None = None
@@ -604,6 +693,8 @@ class ReadoutOptions:
         if not isinstance(self.cuped, bool | np.bool_):
             raise ValueError(f"cuped must be True or False, got {self.cuped!r}.")
         object.__setattr__(self, "cuped", bool(self.cuped))
+        if self.strata is not None and (not isinstance(self.strata, str) or not self.strata):
+            raise ValueError(f"strata must be a segment column's name, got {self.strata!r}.")
         check_scalar(self.method, "method", in_=config.SEQUENTIAL_METHODS)
         check_scalar(self.looks, "looks", ge=1, le=config.SEQUENTIAL_MAX_LOOKS)
         check_scalar(self.spending, "spending", in_=config.SPENDING_FUNCTIONS)
@@ -650,7 +741,8 @@ class Instrumentation:
 def _count_columns(mapping: Mapping) -> list[str]:
     cols = ["n"]
     for m in mapping.metrics:
-        cols += [stat_column(m.name, f) for f in ("n", "pair_n") if f in m.stat_fields]
+        counts = ("n", "pair_n", MOMENT_N)
+        cols += [stat_column(m.name, f) for f in counts if f in m.stat_fields]
     return cols
 
 
@@ -680,8 +772,9 @@ class Aggregates:
     ``day``, ``segment`` (the segment column), ``segment_value``, ``n`` and the per-metric
     columns of :attr:`MetricMapping.stat_fields` (``revenue__sum``...). ``caps`` holds the
     value each capped metric was cut at. ``shifts`` holds, per metric, the constants its sums
-    were taken around (``(shift_y, shift_x)``: the sums are of ``value - shift``, see
-    :mod:`abcore.suffstats`); a metric not in it has sums of raw values. Only these numbers
+    were taken around (``(shift_y, shift_x)``, then one per entry of its ``covariates``:
+    the sums are of ``value - shift``, see :mod:`abcore.suffstats`); a metric not in it has
+    sums of raw values. Only these numbers
     travel onwards, so the object is small, JSON-ready (:meth:`to_dict`) and fit for a share
     link.
     """
@@ -689,7 +782,7 @@ class Aggregates:
     frame: pd.DataFrame
     mapping: Mapping
     caps: dict[str, float] = field(default_factory=dict)
-    shifts: dict[str, tuple[float, float]] = field(default_factory=dict)
+    shifts: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def control(self) -> str:
@@ -824,8 +917,46 @@ class Aggregates:
             for f in ("pair_n", "sum_y", "sum_y_sq", "sum_x", "sum_x_sq", "sum_xy")
         )
         return PairStatistic(
-            int(n), *(float(s) for s in sums), *self.shifts.get(metric, (0.0, 0.0))
+            int(n), *(float(s) for s in sums), *self.shifts.get(metric, (0.0, 0.0))[:2]
         )
+
+    def moments(
+        self,
+        metric: str,
+        variant: str,
+        *,
+        day: Any = None,
+        segment: str | None = None,
+        value: Any = None,
+    ) -> MomentStatistic:
+        """Moments of a metric with ``covariates`` (see :func:`moment_fields`): of
+        ``(y, x_1, ..., x_p)``, or of a ratio's ``(numerator, denominator, covariate
+        numerator, covariate denominator)`` (a column of ones when it has one covariate).
+        Each is read around its shift (``shifts[metric]``: the value's, the denominator's,
+        then each covariate's)."""
+        m = self.mapping.metric(metric)
+        k = m.moments
+        if not k:
+            raise ValueError(f"metric {metric!r} has no covariates: use stat().")
+        r = self._row(variant, day, segment, value)
+        n = float(r[stat_column(metric, MOMENT_N)])
+        sums = np.array([float(r[stat_column(metric, f"mom_s{i}")]) for i in range(k)])
+        cross = np.empty((k, k))
+        for i in range(k):
+            for j in range(i, k):
+                cross[i, j] = cross[j, i] = float(r[stat_column(metric, f"mom_c{i}_{j}")])
+        own = 2 if m.metric_kind.pair else 1
+        given = tuple(self.shifts.get(metric, ())) + (0.0,) * (2 + k)
+        shifts = np.array([*given[:own], *given[2 : 2 + k - own]], dtype=float)
+        out = MomentStatistic(n, sums, cross, shifts)
+        if m.metric_kind.pair and k == 3:  # the covariate's denominator: 1 on every unit
+            ones = np.append(sums, n)
+            cross4 = np.zeros((4, 4))
+            cross4[:3, :3] = cross
+            cross4[3, :3] = cross4[:3, 3] = sums
+            cross4[3, 3] = n
+            out = MomentStatistic(n, ones, cross4, np.append(shifts, 0.0))
+        return out
 
     def stat(
         self,
@@ -871,7 +1002,7 @@ class Aggregates:
         frame = pd.DataFrame(data["rows"], columns=data["columns"])
         for col in frame.columns[5:]:
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
-        shifts = {m: (float(y), float(x)) for m, (y, x) in data.get("shifts", {}).items()}
+        shifts = {m: tuple(float(v) for v in s) for m, s in data.get("shifts", {}).items()}
         return cls(canonical_stats(frame, mapping), mapping, dict(data.get("caps", {})), shifts)
 
 

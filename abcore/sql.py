@@ -29,6 +29,7 @@ from typing import Any
 from abcore import config
 from abcore._checks import check_scalar
 from abcore.model import (
+    MOMENT_N,
     Mapping,
     MetricMapping,
     stat_column,
@@ -171,6 +172,7 @@ def _unit_values(mapping: Mapping) -> list[str]:
             cols.append(f"{_d(m.column)} AS __ab_y{i}")
             if m.covariate is not None:
                 cols.append(f"{_d(m.covariate)} AS __ab_x{i}")
+        cols += [f"{_d(c)} AS __ab_c{i}_{j}" for j, c in enumerate(m.covariates)]
     return cols
 
 
@@ -179,10 +181,10 @@ def _aggregate_values(mapping: Mapping) -> list[str]:
     n = _d(mapping.n_column) if mapping.n_column else "1.0"
     cols = [f"{n} AS __ab_n"]
     for i, m in enumerate(mapping.metrics):
-        if m.metric_kind.pair:
+        if m.metric_kind.pair and not m.adjusters:
             cols += [f"{_d(m.numerator)} AS __ab_y{i}", f"{_d(m.denominator)} AS __ab_x{i}"]
             continue
-        if m.covariate is not None:
+        if m.adjusters:
             raise ValueError(
                 f"metric {m.name!r}: CUPED (covariate) needs unit-level rows, not aggregates."
             )
@@ -247,7 +249,27 @@ def _capped_values(mapping: Mapping, caps: dict[str, float], aggregated: bool) -
                 f"CASE WHEN {ok} THEN {y} END AS __ab_py{i}",
                 f"CASE WHEN {ok} THEN __ab_x{i} END AS __ab_px{i}",
             ]
+        cols += _moment_values(i, m, y)
     return cols
+
+
+def _moment_variables(i: int, m: MetricMapping) -> list[str]:
+    """The row variables of a regression-adjusted metric: its value (a ratio's numerator
+    and denominator), then its covariates."""
+    own = [f"__ab_y{i}", f"__ab_x{i}"] if m.metric_kind.pair else [f"__ab_y{i}"]
+    return own + [f"__ab_c{i}_{j}" for j in range(len(m.covariates))]
+
+
+def _moment_values(i: int, m: MetricMapping, y: str) -> list[str]:
+    """``__ab_m<i>_<j>``: each variable on the rows where all are present (else NULL), the
+    value capped; and the covariates passed on for a unit roll-up."""
+    if not m.moments:
+        return []
+    names = _moment_variables(i, m)
+    ok = " AND ".join(f"{v} IS NOT NULL" for v in names)
+    exprs = [y, *names[1:]]
+    out = [f"CASE WHEN {ok} THEN {e} END AS __ab_m{i}_{j}" for j, e in enumerate(exprs)]
+    return [*out, *(f"__ab_c{i}_{j}" for j in range(len(m.covariates)))]
 
 
 def _stat_quoter(metric: str) -> Any:
@@ -257,24 +279,22 @@ def _stat_quoter(metric: str) -> Any:
     return q
 
 
-Shifts = dict[str, tuple[str | None, str | None]]
-"""Per metric, the placeholders of the constants its y and x sums are taken around."""
+Shifts = dict[str, tuple[str | None, ...]]
+"""Per metric, the placeholders of the constants its y and x sums (then its covariates')
+are taken around."""
 
 
 def _shift_params(
-    mapping: Mapping, shifts: dict[str, tuple[float, float]] | None, params: _Params
+    mapping: Mapping, shifts: dict[str, tuple[float, ...]] | None, params: _Params
 ) -> Shifts:
     """Placeholders for the shifts of :class:`~abcore.model.Aggregates` (bound, not spliced):
     a metric's sums are then of ``value - shift``, whose squares keep the digits that raw
     squares lose when the mean dwarfs the spread. Unit-level rows only."""
     out: Shifts = {}
     for m in mapping.metrics:
-        ky, kx = (shifts or {}).get(m.name, (0.0, 0.0))
-        if ky or kx:
-            out[m.name] = (
-                params.add(float(ky)) if ky else None,
-                params.add(float(kx)) if kx else None,
-            )
+        values = tuple((shifts or {}).get(m.name, ()))
+        if any(values):
+            out[m.name] = tuple(params.add(float(k)) if k else None for k in values)
     return out
 
 
@@ -289,7 +309,7 @@ def _metric_aggregates(
     cols = []
     for i, m in enumerate(mapping.metrics):
         q = _stat_quoter(m.name)
-        ky, kx = (shifts or {}).get(m.name, (None, None))
+        ky, kx, *kc = (*(shifts or {}).get(m.name, ()), None, None)
         if aggregated and not m.metric_kind.pair:
             cols += [
                 f"sum(CASE WHEN __ab_s{i} IS NOT NULL THEN __ab_n END) AS {q('n')}",
@@ -311,8 +331,26 @@ def _metric_aggregates(
                 f"sum({px} * {px}) AS {q('sum_x_sq')}",
                 f"sum({py} * {px}) AS {q('sum_xy')}",
             ]
+        cols += _moment_aggregates(i, m, [ky, kx, *kc])
         if m.name in caps:
             cols.append(f"max(__ab_cap{i}) AS {q('cap')}")
+    return cols
+
+
+def _moment_aggregates(i: int, m: MetricMapping, shifts: Sequence[str | None]) -> list[str]:
+    """The moments of :func:`abcore.model.moment_fields`, each variable around its shift
+    (``shifts``: the value's, the denominator's, then the covariates')."""
+    k = m.moments
+    if not k:
+        return []
+    q = _stat_quoter(m.name)
+    own = 2 if m.metric_kind.pair else 1
+    padded = [*shifts, *([None] * (2 + k))]
+    keys = [*padded[:own], *padded[2 : 2 + k - own]]
+    v = [_minus(f"__ab_m{i}_{j}", keys[j]) for j in range(k)]
+    cols = [f"count(__ab_m{i}_0) AS {q(MOMENT_N)}"]
+    cols += [f"sum({v[j]}) AS {q(f'mom_s{j}')}" for j in range(k)]
+    cols += [f"sum({v[a]} * {v[b]}) AS {q(f'mom_c{a}_{b}')}" for a in range(k) for b in range(a, k)]
     return cols
 
 
@@ -361,7 +399,7 @@ def _rollup_aggregates(mapping: Mapping, caps: dict[str, float], aggregated: boo
     for m in mapping.metrics:
         q = _stat_quoter(m.name)
         for stat in m.stat_fields:
-            counted = stat == "pair_n" or (stat == "n" and not aggregated)
+            counted = stat in ("pair_n", MOMENT_N) or (stat == "n" and not aggregated)
             agg = f"CAST(sum({q(stat)}) AS BIGINT)" if counted else f"sum({q(stat)})"
             cols.append(f"{agg} AS {q(stat)}")
         if m.name in caps:
@@ -462,6 +500,7 @@ def _unit_rollup(mapping: Mapping, segments: Sequence[str], *, day: bool, row: b
         cols.append(f"{m.metric_kind.unit_rollup}(__ab_y{i}) AS __ab_y{i}")
         if m.is_pair:
             cols.append(f"{'sum' if m.metric_kind.pair else 'max'}(__ab_x{i}) AS __ab_x{i}")
+        cols += [f"max(__ab_c{i}_{j}) AS __ab_c{i}_{j}" for j in range(len(m.covariates))]
     return cols
 
 
@@ -472,7 +511,7 @@ def sufficient_stats_sql(
     by: Iterable[str] = ("variant",),
     cap: float | dict[str, float] | None = None,
     finest: bool = True,
-    shifts: dict[str, tuple[float, float]] | None = None,
+    shifts: dict[str, tuple[float, ...]] | None = None,
 ) -> tuple[str, list[Any]]:
     """SQL and parameters for per-group sufficient statistics, in one pass over the table.
 
@@ -602,7 +641,7 @@ def finest_stats_sql(
     by: Iterable[str] = ("variant",),
     checks: bool = False,
     unit_sample: int | None = None,
-    shifts: dict[str, tuple[float, float]] | None = None,
+    shifts: dict[str, tuple[float, ...]] | None = None,
 ) -> tuple[str, list[Any]]:
     """The cells behind :func:`sufficient_stats_sql`: one row per arm x day x segment values.
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -128,4 +131,127 @@ class PairStatistic:
             self.sum_xy + o.sum_xy,
             self.shift_y,
             self.shift_x,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class MomentStatistic:
+    """Count, sums and cross-products of several variables on the same units.
+
+    Serves regression adjustment: ``z = (y, x_1, ..., x_p)`` (a metric and its covariates,
+    or a segment's dummies for post-stratification) and CUPED on a ratio metric
+    (``z = (numerator, denominator, covariate numerator, covariate denominator)``). The
+    sums are of ``z - shifts``: ``sums[i] = Σ (z_i - shifts[i])`` and
+    ``cross[i, j] = Σ (z_i - shifts[i]) (z_j - shifts[j])``, so, as for
+    :class:`PairStatistic`, cells that share the shifts add up exactly.
+
+    Fields may carry leading batch dimensions (``n`` of shape ``B``, ``sums`` ``B + (k,)``,
+    ``cross`` ``B + (k, k)``) for vectorised simulations; ``shifts`` is one vector.
+
+    >>> import numpy as np
+    >>> z = np.array([[1.0, 2.0], [3.0, 5.0], [2.0, 2.0]])
+    >>> s = MomentStatistic.from_values(z)
+    >>> s.means.tolist(), s.covariance.tolist()
+    ([2.0, 3.0], [[1.0, 1.5], [1.5, 3.0]])
+    """
+
+    n: Any
+    sums: Any
+    cross: Any
+    shifts: Any = None
+
+    def __post_init__(self) -> None:
+        sums = np.asarray(self.sums, dtype=float)
+        cross = np.asarray(self.cross, dtype=float)
+        k = sums.shape[-1] if sums.ndim else 0
+        if k == 0 or cross.shape[-2:] != (k, k):
+            raise ValueError(f"cross must be k by k for k = {k} sums, got the shape {cross.shape}.")
+        shifts = np.zeros(k) if self.shifts is None else np.asarray(self.shifts, dtype=float)
+        if shifts.shape != (k,):
+            raise ValueError(f"shifts must hold {k} numbers, got {shifts.shape}.")
+        object.__setattr__(self, "n", np.asarray(self.n, dtype=float))
+        object.__setattr__(self, "sums", sums)
+        object.__setattr__(self, "cross", cross)
+        object.__setattr__(self, "shifts", shifts)
+
+    @property
+    def k(self) -> int:
+        """How many variables."""
+        return int(self.sums.shape[-1])
+
+    @property
+    def means(self) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return self.shifts + self.sums / self.n[..., None]
+
+    @property
+    def centred(self) -> np.ndarray:
+        """``Σ (z - mean z)(z - mean z)ᵀ``: the within-sample cross-products (0 if empty)."""
+        with np.errstate(all="ignore"):
+            outer = self.sums[..., :, None] * self.sums[..., None, :] / self.n[..., None, None]
+            return np.where(self.n[..., None, None] > 0, self.cross - outer, 0.0)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Sample covariance matrix (ddof=1)."""
+        with np.errstate(all="ignore"):
+            return self.centred / (self.n[..., None, None] - 1)
+
+    def shifted(self, shifts: Any) -> MomentStatistic:
+        """The same units with their sums taken around other shifts."""
+        new = np.asarray(shifts, dtype=float)
+        d = self.shifts - new
+        if not np.any(d):
+            return self
+        n = self.n[..., None]
+        sums = self.sums + n * d
+        cross = (
+            self.cross
+            + self.sums[..., :, None] * d[None, :]
+            + d[:, None] * self.sums[..., None, :]
+            + n[..., None] * d[:, None] * d[None, :]
+        )
+        return MomentStatistic(self.n, sums, cross, new)
+
+    def __add__(self, other: MomentStatistic) -> MomentStatistic:
+        o = other.shifted(self.shifts)
+        return MomentStatistic(self.n + o.n, self.sums + o.sums, self.cross + o.cross, self.shifts)
+
+    def __sub__(self, other: MomentStatistic) -> MomentStatistic:
+        """The units of ``self`` that are not in ``other`` (a part of them)."""
+        o = other.shifted(self.shifts)
+        return MomentStatistic(self.n - o.n, self.sums - o.sums, self.cross - o.cross, self.shifts)
+
+    def select(self, index: Any) -> MomentStatistic:
+        """The statistic of some of the variables, in the order of ``index``."""
+        idx = np.asarray(index, dtype=int)
+        return MomentStatistic(
+            self.n,
+            self.sums[..., idx],
+            self.cross[..., idx[:, None], idx[None, :]],
+            self.shifts[idx],
+        )
+
+    @classmethod
+    def from_values(cls, values: Any, shifts: Any = None) -> MomentStatistic:
+        """From unit rows (``values``: ``B + (n, k)``), e.g. in tests and simulations."""
+        z = np.asarray(values, dtype=float)
+        k = z.shape[-1]
+        shift = np.zeros(k) if shifts is None else np.asarray(shifts, dtype=float)
+        zs = z - shift
+        return cls(
+            np.full(z.shape[:-2], z.shape[-2], dtype=float),
+            zs.sum(axis=-2),
+            np.einsum("...ni,...nj->...ij", zs, zs),
+            shift,
+        )
+
+    @classmethod
+    def from_pair(cls, pair: PairStatistic) -> MomentStatistic:
+        """A :class:`PairStatistic` as moments of ``(y, x)``."""
+        return cls(
+            pair.n,
+            [pair.sum_y, pair.sum_x],
+            [[pair.sum_y_sq, pair.sum_xy], [pair.sum_xy, pair.sum_x_sq]],
+            [pair.shift_y, pair.shift_x],
         )

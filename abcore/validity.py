@@ -231,6 +231,31 @@ def srm_by_segment(aggregates: Aggregates, expected_shares: Mapping[str, float])
 # ---- pre-period balance ---------------------------------------------------------------------
 
 
+def _covariate_sample(aggregates: Aggregates, spec: Any, arm: str, j: int) -> SampleMean:
+    """The ``j``-th of a metric's ``covariates`` in one arm, from its moments."""
+    s = aggregates.moments(spec.name, arm)
+    i = (2 if spec.metric_kind.pair else 1) + j
+    return SampleMean(round(float(s.n)), float(s.sums[i]), float(s.cross[i, i]), float(s.shifts[i]))
+
+
+def _covariates_balance(
+    aggregates: Aggregates, done: set[str], alpha: float
+) -> list[tuple[str, str, Any]]:
+    """Each column of the metrics' ``covariates`` lists not tested yet, once (on the units
+    of the first metric that lists it)."""
+    tests = []
+    for spec in aggregates.mapping.metrics:
+        for j, name in enumerate(spec.covariates):
+            if name in done:
+                continue
+            done.add(name)
+            control = _covariate_sample(aggregates, spec, aggregates.control, j)
+            for arm in aggregates.treatments:
+                treated = _covariate_sample(aggregates, spec, arm, j)
+                tests.append((name, arm, compare_samples(control, treated, alpha=alpha)))
+    return tests
+
+
 def preperiod_balance(aggregates: Aggregates, *, alpha: float = config.ALPHA) -> list[Check]:
     """Are the arms alike *before* the experiment? A difference on a pre-period covariate
     means the randomization (or the covariate's logging) is broken: an A/A on old data.
@@ -245,6 +270,7 @@ def preperiod_balance(aggregates: Aggregates, *, alpha: float = config.ALPHA) ->
         for arm in aggregates.treatments:
             c = compare_samples(control, aggregates.pair(spec.name, arm).x, alpha=alpha)
             tests.append((spec.covariate, arm, c))
+    tests += _covariates_balance(aggregates, {t[0] for t in tests}, alpha)
     if not tests:
         return []
     k = len(tests)

@@ -54,6 +54,7 @@ from abcore.compare import resolve_options
 from abcore.errors import InputError
 from abcore.ingest.compute import check_arms, check_metrics
 from abcore.model import (
+    MOMENT_N,
     Aggregates,
     Instrumentation,
     Mapping,
@@ -199,6 +200,8 @@ def _raw_rows(
         x = m.denominator if m.metric_kind.pair else m.covariate
         if x is not None:
             cols.append(_alias(_double(_col(x)), f"__ab_x{i}"))
+        for j, c in enumerate(m.covariates):
+            cols.append(_alias(_double(_col(c)), f"__ab_c{i}_{j}"))
     return exp.select(*cols).from_(_table(table))
 
 
@@ -218,6 +221,8 @@ def _units_rolled(mapping: Mapping) -> exp.Select:
         if m.is_pair:
             agg = exp.Sum if m.metric_kind.pair else exp.Max
             cols.append(_alias(agg(this=_col(f"__ab_x{i}")), f"__ab_x{i}"))
+        for j in range(len(m.covariates)):
+            cols.append(_alias(exp.Max(this=_col(f"__ab_c{i}_{j}")), f"__ab_c{i}_{j}"))
     return (
         exp.select(*cols)
         .from_("__ab_rows")
@@ -256,6 +261,8 @@ def _shifts(mapping: Mapping, source: str) -> exp.Select | None:
         for side, on in zip("yx", _shifted(m), strict=True):
             if on:
                 cols.append(_alias(exp.Avg(this=_col(f"__ab_{side}{i}")), f"__ab_k{side}{i}"))
+        for j in range(len(m.covariates)):  # a covariate is an amount: always shifted
+            cols.append(_alias(exp.Avg(this=_col(f"__ab_c{i}_{j}")), f"__ab_kc{i}_{j}"))
     if not cols:
         return None
     select = exp.select(*cols).from_(source)
@@ -306,6 +313,40 @@ def _metric_moments(mapping: Mapping) -> list[exp.Expression]:
                 _alias(exp.Variance(this=px.copy()), q("var_x")),
                 _alias(exp.CovarSamp(this=y.copy(), expression=x.copy()), q("cov_xy")),
             ]
+        cols += _regression_moments(i, m)
+    return cols
+
+
+def _regression_moments(i: int, m: MetricMapping) -> list[exp.Expression]:
+    """A regression-adjusted metric's moments per cell, over the rows where every variable
+    is present: ``mom_n``, the means ``mom_mean<j>`` (of the value around its shift) and the
+    native sample covariances ``mom_cov<a>_<b>``; :func:`_cell_sums` turns them back into the
+    sums of :func:`abcore.model.moment_fields`."""
+    if not m.moments:
+        return []
+    q = lambda stat: stat_column(m.name, stat)  # noqa: E731
+    shift_y, shift_x = _shifted(m)
+    own = [_value(i, "y", shift_y)]
+    if m.metric_kind.pair:
+        own.append(_value(i, "x", shift_x))
+    names = [f"__ab_y{i}", *([f"__ab_x{i}"] if m.metric_kind.pair else [])]
+    names += [f"__ab_c{i}_{j}" for j in range(len(m.covariates))]
+    values = own + [
+        exp.Sub(this=_col(n), expression=_col(f"__ab_k{n[5:]}")) for n in names[len(own) :]
+    ]
+    complete = exp.and_(*(_col(n).is_(exp.null()).not_() for n in names))
+    v = [_when(complete.copy(), e.copy()) for e in values]
+    cols = [_alias(exp.Count(this=v[0].copy()), q(MOMENT_N))]
+    cols += [
+        _alias(exp.Min(this=_col(f"__ab_kc{i}_{j}")), q(f"mom_shift{j}"))
+        for j in range(len(m.covariates))
+    ]
+    cols += [_alias(exp.Avg(this=v[j].copy()), q(f"mom_mean{j}")) for j in range(len(v))]
+    cols += [
+        _alias(exp.CovarSamp(this=v[a].copy(), expression=v[b].copy()), q(f"mom_cov{a}_{b}"))
+        for a in range(len(v))
+        for b in range(a, len(v))
+    ]
     return cols
 
 
@@ -582,7 +623,7 @@ def _cell_sums(arms: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict
             _num_col(arms, f"{_KEY_PREFIX}{s}")  # raises the missing column's sentence
         cells[f"__ab_seg{j}"] = values.astype(object).where(values.notna(), None).to_numpy()
     cells["__ab_count"] = _num_col(arms, "n")
-    shifts: dict[str, tuple[float, float]] = {}
+    shifts: dict[str, tuple[float, ...]] = {}
     for m in mapping.metrics:
         q = lambda stat, name=m.name: stat_column(name, stat)  # noqa: E731
         shift_y = 0.0
@@ -609,9 +650,31 @@ def _cell_sums(arms: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, dict
             cells[q("sum_y")], cells[q("sum_y_sq")] = sy, syy
             cells[q("sum_x")], cells[q("sum_x_sq")] = sx, sxx
             cells[q("sum_xy")] = cov + n * dy * dx
-        if shift_y or shift_x:
-            shifts[m.name] = (shift_y, shift_x)
+        covariates: tuple[float, ...] = ()
+        if m.moments:
+            _moment_sums(cells, arms, m)
+            covariates = tuple(_shift(arms, q(f"mom_shift{j}")) for j in range(len(m.covariates)))
+        if shift_y or shift_x or any(covariates):
+            shifts[m.name] = (shift_y, shift_x, *covariates)
     return cells, shifts
+
+
+def _moment_sums(cells: pd.DataFrame, arms: pd.DataFrame, m: MetricMapping) -> None:
+    """Sums and cross-products of :func:`abcore.model.moment_fields` from a cell's count,
+    means and covariances: ``n mean`` and ``(n - 1) cov + n mean_a mean_b``."""
+    q = lambda stat: stat_column(m.name, stat)  # noqa: E731
+    n = _num_col(arms, q(MOMENT_N))
+    k = m.moments
+    means = [
+        np.where(n > 0, np.nan_to_num(_num_col(arms, q(f"mom_mean{j}"))), 0.0) for j in range(k)
+    ]
+    cells[q(MOMENT_N)] = n
+    for j in range(k):
+        cells[q(f"mom_s{j}")] = n * means[j]
+    for a in range(k):
+        for b in range(a, k):
+            cov = np.where(n > 1, np.nan_to_num(_num_col(arms, q(f"mom_cov{a}_{b}"))), 0.0)
+            cells[q(f"mom_c{a}_{b}")] = cov * (n - 1) + n * means[a] * means[b]
 
 
 def _instrumentation(frame: pd.DataFrame, arms: pd.DataFrame, mapping: Mapping) -> Instrumentation:

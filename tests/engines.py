@@ -232,6 +232,30 @@ DEMO_MAPPING = Mapping(
     metrics=METRICS,
 )
 """The demo's columns: the daily and both segment breakdowns come with the readout."""
+REGRESSION_MAPPING = dataclasses.replace(
+    DEMO_MAPPING,
+    metrics=(
+        MetricMapping("converted", "binary", covariates=["pre_revenue", "sessions"]),
+        MetricMapping("revenue", "continuous", covariates=["pre_revenue", "sessions", "clicks"]),
+        MetricMapping(
+            "ctr",
+            "ratio",
+            numerator="clicks",
+            denominator="sessions",
+            covariates=["pre_revenue", "page_load_ms"],
+        ),
+        MetricMapping(
+            "load",
+            "ratio",
+            numerator="page_load_ms",
+            denominator="sessions",
+            covariate="pre_revenue",
+        ),
+    ),
+)
+"""The demo with regression adjustment: several covariates on a conversion and an amount
+(moments of 3 and 4 variables), CUPED on a ratio with a pre-period numerator and
+denominator, and with a numerator only."""
 
 
 def file_readout(path: Path | str, mapping: Mapping, plan: Any = None) -> Any:

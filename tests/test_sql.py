@@ -174,8 +174,10 @@ def test_metric_and_mapping_validation() -> None:
         MetricMapping("x", "count")
     with pytest.raises(ValueError, match="needs numerator and denominator"):
         MetricMapping("x", "ratio", numerator="a")
-    with pytest.raises(ValueError, match="covariate is supported for binary and continuous"):
-        MetricMapping("x", "ratio", numerator="a", denominator="b", covariate="c")
+    with pytest.raises(ValueError, match="covariates are supported for binary, continuous and"):
+        MetricMapping("x", "proportion_of_counts", numerator="a", denominator="b", covariate="c")
+    with pytest.raises(ValueError, match="pre-period numerator and denominator"):
+        MetricMapping("x", "ratio", numerator="a", denominator="b", covariates=["c", "d", "e"])
     with pytest.raises(ValueError, match="unique names; repeated: x"):
         Mapping(variant="v", metrics=[MetricMapping("x", "binary")] * 2)
     with pytest.raises(ValueError, match="shape must be one of"):

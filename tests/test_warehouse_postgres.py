@@ -25,6 +25,7 @@ from engines import (
     DEMO_MAPPING,
     DEMO_PLAN,
     PRECISION_MAPPING,
+    REGRESSION_MAPPING,
     SD_MS,
     assert_same_readout,
     duckdb_types,
@@ -100,6 +101,16 @@ def test_demo_in_postgres_reads_as_the_file(pg, demo_plan, demo_file_readout, ta
     assert want.daily["day"].nunique() >= 7
     assert set(want.segments["segment"]) == set(DEMO_MAPPING.segments)
     assert want.recommendation is not None
+    assert_same_readout(got, want)
+
+
+def test_regression_adjustment_in_postgres_reads_as_the_file(pg):
+    """Several covariates and CUPED on ratios through PostgreSQL's ``covar_samp``."""
+    got = warehouse.analyze_connection(
+        pg, "demo_experiment", REGRESSION_MAPPING, dialect="postgres"
+    )
+    want = file_readout(DEMO, REGRESSION_MAPPING)
+    assert set(want.effects["method"]) == {"ols_adjusted", "cuped_delta_ratio"}
     assert_same_readout(got, want)
 
 

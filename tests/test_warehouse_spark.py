@@ -22,6 +22,7 @@ from engines import (
     DEMO_MAPPING,
     DEMO_PLAN,
     PRECISION_MAPPING,
+    REGRESSION_MAPPING,
     assert_same_readout,
     duckdb_types,
     file_readout,
@@ -88,6 +89,16 @@ def test_demo_in_spark_reads_as_the_file(spark):
 
     assert_readout_not_empty(want)
     assert want.recommendation is not None
+    assert_same_readout(got, want)
+
+
+def test_regression_adjustment_in_spark_reads_as_the_file(spark):
+    """Several covariates and CUPED on ratios: the moments' means and covariances per cell
+    (``covar_samp``) give the file's sums and cross-products."""
+    demo_view(spark).createOrReplaceGlobalTempView("demo_regression")
+    got = warehouse.analyze_spark(spark, ("global_temp", "demo_regression"), REGRESSION_MAPPING)
+    want = file_readout(DEMO, REGRESSION_MAPPING)
+    assert set(want.effects["method"]) == {"ols_adjusted", "cuped_delta_ratio"}
     assert_same_readout(got, want)
 
 

@@ -217,7 +217,7 @@ def _compute_stats(
 
 def _shifts(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping
-) -> dict[str, tuple[float, float]]:
+) -> dict[str, tuple[float, ...]]:
     """The constants each amount's sums are taken around: its mean on the first rows when
     that mean exceeds ``config.SHIFT_MEAN_OVER_SD`` standard deviations (see
     :class:`abcore.model.Aggregates`), else none. Yes/no metrics and counts of successes
@@ -229,6 +229,7 @@ def _shifts(
             sides.append((m.name, 0, str(m.numerator if kind.pair else m.column)))
         if m.is_pair and (m.covariate is not None or kind.shifted):
             sides.append((m.name, 1, str(m.denominator if kind.pair else m.covariate)))
+        sides += [(m.name, 2 + j, c) for j, c in enumerate(m.covariates)]
     if not sides:
         return {}
     columns = [c for *_, c in sides]
@@ -242,8 +243,9 @@ def _shifts(
         mean, sd = row[2 * j], row[2 * j + 1]
         # a constant first rows' sample (sd 0) tells nothing about the spread: no shift
         if mean is not None and sd and abs(mean) > config.SHIFT_MEAN_OVER_SD * sd:
-            out.setdefault(name, [0.0, 0.0])[side] = float(mean)
-    return {name: (y, x) for name, (y, x) in out.items()}
+            width = 2 + len(mapping.metric(name).covariates)
+            out.setdefault(name, [0.0] * width)[side] = float(mean)
+    return {name: tuple(values) for name, values in out.items()}
 
 
 def _cells_are_few(
@@ -269,7 +271,7 @@ def _stats_and_checks(
     dataset: Dataset,
     mapping: Mapping,
     by: Iterable[str],
-    shifts: dict[str, tuple[float, float]],
+    shifts: dict[str, tuple[float, ...]],
 ) -> pd.DataFrame:
     """One scan for the statistics and the value checks: the cells go to a temporary table,
     the levels are rolled up from it and the checks (kept in ``dataset.facts`` for
