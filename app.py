@@ -42,7 +42,7 @@ pages = [
 page = st.navigation(pages)
 
 for error in link_errors:
-    st.error(error, icon=":material/link_off:")
+    st.error(md(error), icon=":material/link_off:")
 
 page.run()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from abcore.markdown import inert
 from abcore.plan import ExperimentPlan
 from abcore.planning import (
     METHOD_NAMES,
@@ -39,11 +40,10 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def _md(text: str) -> str:
-    """Escape characters that would turn user text into Markdown or HTML."""
-    for ch in "\\`*_{}[]<>|#":
-        text = text.replace(ch, "\\" + ch)
-    return text
+def _md(text: object) -> str:
+    """User text inert in a Markdown viewer: :func:`abcore.markdown.inert`, the one escape
+    the pages use too (no link, image, LaTeX, autolink or heading from a name)."""
+    return inert(text)
 
 
 def plan_brief_markdown(plan: ExperimentPlan, sizing: PlanSizing, link: str | None = None) -> str:

@@ -28,6 +28,7 @@ from ui.decision_state import (
 )
 from ui.results_view import progress_sentence
 from ui.state import get_plan
+from ui.text import md
 
 K = "decision__"
 BANNERS = {
@@ -50,9 +51,9 @@ def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
         cols = st.columns(len(rec.arms))
         for col, arm in zip(cols, rec.arms, strict=True):
             with col.container(border=True):
-                st.markdown(f"**{arm.arm}: {arm.label}**")
+                st.markdown(f"**{md(arm.arm)}: {arm.label}**")
                 for reason in arm.reasons[:3]:
-                    st.caption(reason)
+                    st.caption(md(reason))
     with st.expander("How each metric was judged"):
         st.dataframe(
             dv.judged_frame(rec),
@@ -109,16 +110,17 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
     analysis = loaded.analysis
     usable_plan, plan_note = matching_plan(plan, analysis)
     st.caption(
-        f"Data: **{loaded.label}** · plan **{plan.name}** (fingerprint `{plan.fingerprint()}`)"
+        f"Data: **{md(loaded.label)}** · plan **{md(plan.name)}** "
+        f"(fingerprint `{plan.fingerprint()}`)"
     )
     if plan_note:
-        st.warning(plan_note, icon=":material/link_off:")
+        st.warning(md(plan_note), icon=":material/link_off:")
     full_days = list(analysis.aggregates.days)
     if excluded:
         try:
             analysis = without_days(analysis, usable_plan, excluded)
         except ValueError as exc:
-            st.error(f"Those dates cannot be excluded: {exc}")
+            st.error(f"Those dates cannot be excluded: {md(exc)}")
     rec = analysis.recommendation
     if rec is None:
         st.info(
@@ -157,6 +159,6 @@ st.caption(
 try:
     current = current_analysis()
 except (InputError, ValueError) as exc:
-    st.error(f"The results could not be prepared: {exc}", icon=":material/error:")
+    st.error(f"The results could not be prepared: {md(exc)}", icon=":material/error:")
     st.stop()
 render_page(current, get_plan(), st.session_state.get(K + "exclude", []))

@@ -30,6 +30,7 @@ from ui.metrics_sections import (
 )
 from ui.metrics_view import UNIT_LABELS, UNITS, Sizing, linked_stage
 from ui.state import PlanWidgets, get_plan, set_plan, sync_link
+from ui.text import md
 
 K = "metrics__"
 KEEP = "__keep__"  # the success pick that keeps the plan's own metric (not from the funnel)
@@ -125,8 +126,8 @@ def render_funnel(
             change = setup.change_stage if setup.change_stage in stages[:-1] else stages[0]
             setup, dirty = dataclasses.replace(setup, funnel=funnel, change_stage=change), True
         except InputError as exc:
-            st.error(f"{exc} Until then, the numbers below use the last valid funnel.")
-    st.caption(f"Source: {setup.funnel.source or 'your numbers'}.")
+            st.error(f"{md(exc)} Until then, the numbers below use the last valid funnel.")
+    st.caption(f"Source: {md(setup.funnel.source or 'your numbers')}.")
     return setup, numbers, dirty
 
 
@@ -165,7 +166,7 @@ def render_other_metrics(
     try:
         return mv.metrics_from_roles(edited, others, success_name), True
     except InputError as exc:
-        st.error(f"{exc} Until then the plan keeps the previous metrics.")
+        st.error(f"{md(exc)} Until then the plan keeps the previous metrics.")
         return others, False
 
 

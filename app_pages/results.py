@@ -34,6 +34,7 @@ from ui.results_inputs import (
 )
 from ui.results_view import plan_roles
 from ui.state import get_plan, seed, upload_limit_mb
+from ui.text import md
 
 P = rs.PREFIX
 
@@ -70,7 +71,7 @@ def render_upload() -> rs.Selection:
         st.session_state.pop(SHARED_KEY, None)
     with info_col:
         ds, output = loaded.dataset, loaded.output
-        st.markdown(f"**Data:** {loaded.label}")
+        st.markdown(f"**Data:** {md(loaded.label)}")
         if output is not None:
             units = sum(output.aggregates.counts().values())
             st.caption(
@@ -89,7 +90,9 @@ def render_upload() -> rs.Selection:
                 )
             )
     if selection.error:
-        st.error(f"{selection.error} Still showing: {loaded.label}.", icon=":material/error:")
+        st.error(
+            f"{md(selection.error)} Still showing: {md(loaded.label)}.", icon=":material/error:"
+        )
     return selection
 
 
@@ -103,7 +106,7 @@ def render_roles(
         st.caption(
             ":material/table_chart: Columns and roles came with this file (the query wrote "
             f"them in its {warehouse.MAPPING_COLUMN} column), so there is nothing to map: "
-            + wv.output_roles_sentence(detected)
+            + md(wv.output_roles_sentence(detected))
         )
         return detected, None
     unsure = (
@@ -120,7 +123,7 @@ def render_roles(
         try:
             return render_role_editor(loaded, detected, plan.control), None
         except (InputError, ValueError) as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(md(exc), icon=":material/error:")
             return None, str(exc)
 
 
@@ -139,7 +142,7 @@ def render_split(
     shares = {}
     for i, arm in enumerate(arms):
         shares[arm] = cols[i % len(cols)].number_input(
-            f"{arm} (%)",
+            f"{md(arm)} (%)",
             min_value=0.1,
             max_value=99.9,
             step=1.0,
@@ -201,11 +204,11 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
         except (InputError, ValueError) as exc:
             error = str(exc)
     if error:
-        st.error(error, icon=":material/error:")
+        st.error(md(error), icon=":material/error:")
     result = result or st.session_state.get(rs.ANALYSIS_KEY)
     source = st.session_state.get(rs.SOURCE_KEY, loaded.label)
     if result is not None and (error or selection.error):
-        st.caption(f"Showing the last results that could be computed, from {source}.")
+        st.caption(f"Showing the last results that could be computed, from {md(source)}.")
     return result, source, settings, shares_default
 
 

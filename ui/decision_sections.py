@@ -19,6 +19,7 @@ from abcore.errors import InputError
 from abcore.plan import ExperimentPlan
 from ui import decision_view as dv
 from ui.decision_state import NOTES_KEY, LoadedAnalysis, date_notes, run_aa
+from ui.text import md
 
 K = "decision__"
 
@@ -26,7 +27,7 @@ K = "decision__"
 def render_srm(analysis: Analysis, shares: dict[str, float]) -> None:
     """The sample-ratio check: per arm, per day and per segment."""
     agg = analysis.aggregates
-    st.markdown(analysis.srm.message())
+    st.markdown(md(analysis.srm.message()))
     st.dataframe(
         dv.srm_frame(analysis.srm),
         hide_index=True,
@@ -80,11 +81,11 @@ def render_aa(loaded: LoadedAnalysis, analysis: Analysis) -> None:
             try:
                 st.session_state[K + "aa_result"] = run_aa(loaded, metric, sims)
             except (InputError, ValueError) as exc:
-                st.error(f"The A/A could not run: {exc}")
+                st.error(f"The A/A could not run: {md(exc)}")
         result = st.session_state.get(K + "aa_result")
         if result is not None and result.metric in metrics:
             draw = {"pass": st.success, "warn": st.warning, "fail": st.error}[result.status]
-            draw(result.message())
+            draw(md(result.message()))
             c1, c2, c3 = st.columns(3)
             c1.metric(
                 "False-positive rate",
@@ -119,7 +120,7 @@ def render_trend(analysis: Analysis, plan: ExperimentPlan | None) -> None:
         direction = spec.direction if spec else "increase"
     trend = validity.effect_trend(agg, metric, arm, alpha=analysis.alpha, direction=direction)
     draw = st.warning if trend.status == "warn" else st.success
-    draw(trend.message())
+    draw(md(trend.message()))
     st.altair_chart(charts.effect_by_day_chart(trend.by_day, notes=date_notes()), width="stretch")
     st.caption(
         "Each point is the effect among units first exposed that day, with its 95% "

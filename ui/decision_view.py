@@ -14,6 +14,7 @@ import pandas as pd
 
 from abcore.decision import Recommendation
 from abcore.model import Check
+from ui.text import md
 
 STATUS_LABELS = {"pass": "Pass", "warn": "Look", "fail": "Fail"}
 """A check's status as the page words it."""
@@ -35,8 +36,8 @@ METHOD_BOUNDS = {
 
 def verdict_body(rec: Recommendation) -> str:
     """The verdict banner's Markdown: the label, its reasons and the next step."""
-    body = f"### {rec.label}\n\n" + "\n".join(f"- {r}" for r in rec.reasons)
-    return body + f"\n\n**Next step:** {rec.next_step}"
+    body = f"### {rec.label}\n\n" + "\n".join(f"- {md(r)}" for r in rec.reasons)
+    return body + f"\n\n**Next step:** {md(rec.next_step)}"
 
 
 def judged_frame(rec: Recommendation) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from ui.metrics_view import (
     linked_stage,
 )
 from ui.state import PlanWidgets, get_connection, upload_limit_mb, upload_refusal
+from ui.text import md
 
 K = "metrics__"
 DEMO_LOG = Path(__file__).resolve().parent.parent / "sample_data" / "demo_events.parquet"
@@ -69,7 +70,7 @@ def render_event_log() -> funnel_sql.LogFunnel | None:
         )
         refusal = upload_refusal(upload)
         if refusal:
-            st.error(refusal, icon=":material/error:")
+            st.error(md(refusal), icon=":material/error:")
             return None
         if upload is None:
             st.caption("Columns are matched by name; you can change the match after uploading.")
@@ -83,7 +84,7 @@ def render_event_log() -> funnel_sql.LogFunnel | None:
         try:
             log = funnel_sql.load_event_log(get_connection(), data, name=name)
         except InputError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(md(exc), icon=":material/error:")
             return None
         st.session_state[K + "log"], st.session_state[K + "log_ident"] = log, ident
         for key in [k for k in st.session_state if str(k).startswith(K + "logmap_")]:
@@ -121,7 +122,7 @@ def render_event_log() -> funnel_sql.LogFunnel | None:
             get_connection(), log, unit=picks["unit"], event=picks["event"]
         )
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
         return None
     events = summary["event"].tolist()
     stages = st.multiselect(
@@ -142,7 +143,7 @@ def render_event_log() -> funnel_sql.LogFunnel | None:
             **picks,
         )
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
         return None
     users = result.funnel.users or ()
     preview = pd.DataFrame(
@@ -157,9 +158,10 @@ def render_event_log() -> funnel_sql.LogFunnel | None:
     )
     st.dataframe(preview, hide_index=True, width="stretch")
     for warning in result.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(md(warning), icon=":material/warning:")
     st.caption(
-        f"{log.name}: {log.rows:,} events. A unit enters at its first {stages[0]!r} and "
+        f"{md(log.name)}: {log.rows:,} events. A unit enters at its first "
+        f"{md(repr(stages[0]))} and "
         "counts at a stage only after all the stages before it, in order, within the window; "
         "duplicates count once."
     )
@@ -371,7 +373,7 @@ def render_outputs(
         )
     with boxes["table"]:
         if plan_error:
-            st.error(f"These choices cannot go into the plan: {plan_error}")
+            st.error(f"These choices cannot go into the plan: {md(plan_error)}")
         sized_plan = dataclasses.replace(plan, alpha=sizing.alpha, power=sizing.power)
         render_sensitivity_table(
             funnel, plan, sized_plan, setup, daily=sizing.daily, success_stage=success_stage
@@ -383,17 +385,17 @@ def render_outputs(
             st.success(mv.success_summary(success), icon=":material/flag:")
             if success_stage and stages.index(success_stage) <= stages.index(change_stage):
                 st.warning(
-                    f"Users reach {success_stage} before they meet the change, so it cannot "
+                    f"Users reach {md(success_stage)} before they meet the change, so it cannot "
                     "move: pick a later stage.",
                     icon=":material/warning:",
                 )
     with boxes["warnings"]:
         notes = unit_warnings(rand_unit, list(plan.metrics))
         for text in notes:
-            st.warning(text, icon=":material/warning:")
+            st.warning(md(text), icon=":material/warning:")
         if not notes:
             st.success(
-                f"Every metric is measured per {rand_unit}, the unit that is randomized: the "
+                f"Every metric is measured per {md(rand_unit)}, the unit that is randomized: the "
                 "standard tests apply.",
                 icon=":material/check_circle:",
             )
@@ -421,7 +423,7 @@ def render_sizing_inputs(
         help="The smallest relative improvement worth detecting, e.g. 5 means 10% → 10.5%.",
     )
     daily = c3.number_input(
-        f"Daily {setup.funnel.unit}s at {stages[0]}",
+        f"Daily {md(setup.funnel.unit)}s at {md(stages[0])}",
         min_value=1,
         step=1000,
         key=w.seed("daily", max(1, round(daily0))),
@@ -447,8 +449,8 @@ def render_sizing_inputs(
         help="Shared with the Plan page.",
     )
     population_labels = {
-        "all": f"Everyone who reaches {stages[0]}",
-        "triggered": f"Only users who reach {change_stage} (triggered)",
+        "all": f"Everyone who reaches {md(stages[0])}",
+        "triggered": f"Only users who reach {md(change_stage)} (triggered)",
     }
     population = st.radio(
         "Who is randomized and counted?",

@@ -20,6 +20,7 @@ from abcore.funnel import Funnel, stage_metric_name
 from abcore.plan import METRIC_TYPES, ExperimentPlan, MetricSpec
 from abcore.planning import powered_guardrails
 from ui import fmt
+from ui.text import md
 
 UNITS = config.RANDOMIZATION_UNITS
 UNIT_LABELS = {
@@ -288,12 +289,12 @@ def sizing_caption(
             f" (raised to {raised_power:.1%} so the {len(powered_guardrails(plan))} guardrail(s) "
             "with a margin pass too, as on the Plan page)"
         )
-    text += f", with {daily:,} {unit}s a day entering the funnel"
+    text += f", with {daily:,} {md(unit)}s a day entering the funnel"
     if plan.exposure < 1:
         text += f" and {plan.exposure:.0%} of them in the test"
     return (
         text + ". **Baseline**: the share of entrants who reach the stage. **Triggered**: only the "
-        f"{triggered_daily:,.0f} a day who reach {change_stage} are "
+        f"{triggered_daily:,.0f} a day who reach {md(change_stage)} are "
         "randomized, so the rate is higher and the noise of users who never see the change is "
         "gone. Days count enrolment; the Plan page rounds up to whole weeks."
     )
@@ -312,12 +313,12 @@ def quickest_sentence(table: pd.DataFrame, days_col: str, lift: float) -> str | 
         return None
     first, last = good.iloc[0], good.iloc[-1]
     line = (
-        f"Here, +{lift * 100:.3g}% on **{stage_metric_name(first['stage'])}** "
+        f"Here, +{lift * 100:.3g}% on **{md(stage_metric_name(first['stage']))}** "
         f"shows up in **{int(first[days_col])} days**"
     )
     if last["stage"] != first["stage"]:
         line += (
-            f"; the same lift on **{stage_metric_name(last['stage'])}** takes "
+            f"; the same lift on **{md(stage_metric_name(last['stage']))}** takes "
             f"**{int(last[days_col])} days**"
         )
     return line + "."
@@ -344,7 +345,7 @@ def success_summary(success: MetricSpec) -> str:
     target +5%
     """
     where = (
-        f"of users who reach {success.extra.get('trigger_stage')}"
+        f"of users who reach {md(success.extra.get('trigger_stage'))}"
         if success.extra.get("population") == "triggered"
         else "of funnel entrants"
     )
@@ -357,6 +358,6 @@ def success_summary(success: MetricSpec) -> str:
     )
     lift = f", target {success.mde * 100:+.3g}%" if success.mde and success.relative else ""
     return (
-        f"**{success.name}** · {success.type} · "
+        f"**{md(success.name)}** · {success.type} · "
         f"{DIRECTION_LABELS[success.direction].lower()} · {base}{lift}"
     )

@@ -24,6 +24,7 @@ from abcore.launch import drift, interleaving, launch_charts
 from ui import model_launch_view as mv
 from ui.model_launch_state import demo_dataset, uploaded_dataset
 from ui.state import get_connection, upload_limit_mb
+from ui.text import md
 
 K = "launch__"
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
@@ -138,9 +139,9 @@ def render_interleaving() -> dict[str, Any]:
             done.update(interleaving=result, label_a=label_a, label_b=label_b)
             lines = mv.interleaving_lines(result, label_a, label_b, silent)
             if result.preferred == "A":
-                banner(st.success, f"Users prefer {label_a}", lines, ":material/thumb_up:")
+                banner(st.success, f"Users prefer {md(label_a)}", lines, ":material/thumb_up:")
             elif result.preferred == "B":
-                banner(st.error, f"Users prefer {label_b}", lines, ":material/thumb_down:")
+                banner(st.error, f"Users prefer {md(label_b)}", lines, ":material/thumb_down:")
             else:
                 lines.append(
                     "Collect more users (see the sizing below) or keep the current ranker."
@@ -201,7 +202,7 @@ def render_interleaving() -> dict[str, Any]:
                 )
                 st.code(link, language=None)
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
     return done
 
 
@@ -311,7 +312,7 @@ def render_canary() -> canary_engine.CanaryResult | None:
             banner(
                 draw,
                 f"{title} · score {result.score:.0f} / 100",
-                [*result.reasons, f"**Next step:** {next_step}"],
+                [*map(md, result.reasons), f"**Next step:** {next_step}"],
                 icon,
             )
             left, right = st.columns([1, 1])
@@ -323,7 +324,7 @@ def render_canary() -> canary_engine.CanaryResult | None:
             table = result.table()
             right.dataframe(mv.canary_frame(table), hide_index=True, width="stretch")
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
     return result
 
 
@@ -399,7 +400,7 @@ def render_shadow() -> Any:
             right.markdown("**Requests where the models differ most**")
             right.dataframe(shadow.top_disagreements, hide_index=True, width="stretch")
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
     return shadow
 
 
@@ -453,7 +454,7 @@ def render_ramp(canary: canary_engine.CanaryResult | None) -> tuple[Any, ...] | 
             "longer it must run."
         )
     except ValueError as exc:
-        st.error(f"{exc} Change it above and the plan will update.", icon=":material/error:")
+        st.error(f"{md(exc)} Change it above and the plan will update.", icon=":material/error:")
     return steps
 
 
@@ -531,7 +532,7 @@ def render_drift() -> Any:
                     ":material/warning:",
                 ),
             }[report.verdict]
-            banner(draw, title, list(report.sentences) + list(report.notes), icon)
+            banner(draw, title, [md(line) for line in (*report.sentences, *report.notes)], icon)
             m1, m2, m3, m4 = st.columns(4)
             moved = sum(f.drifted for f in report.features)
             m1.metric("Features that moved", f"{moved} of {len(report.features)}")
@@ -566,5 +567,5 @@ def render_drift() -> Any:
             table = report.table()
             st.dataframe(mv.drift_frame(table), hide_index=True, width="stretch")
     except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
     return report

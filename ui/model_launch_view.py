@@ -14,6 +14,7 @@ import pandas as pd
 
 from abcore import ingest
 from ui import fmt
+from ui.text import md
 
 NUMERIC_TYPES = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -91,11 +92,11 @@ def interleaving_lines(result: Any, label_a: str, label_b: str, silent: int) -> 
     decisive = result.wins_a + result.wins_b
     return [
         f"Of the {decisive:,} users who preferred one ranker, "
-        f"{result.wins_a / max(decisive, 1):.0%} chose {label_a} ({result.wins_a:,} vs "
+        f"{result.wins_a / max(decisive, 1):.0%} chose {md(label_a)} ({result.wins_a:,} vs "
         f"{result.wins_b:,}); {result.ties:,} tied and {silent:,} never clicked.",
         f"Preference share Δ = {result.delta:+.3f} (95% interval {result.ci_low:+.3f} "
         f"to {result.ci_high:+.3f}): 0 is no preference, +0.5 would be every user "
-        f"preferring {label_a}. Sign test p = {result.p_value:.2g}.",
+        f"preferring {md(label_a)}. Sign test p = {result.p_value:.2g}.",
     ]
 
 

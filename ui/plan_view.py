@@ -12,6 +12,7 @@ import pandas as pd
 
 from abcore import planning
 from abcore.plan import ExperimentPlan, MetricSpec
+from ui.text import md
 
 LABELS = {
     "alpha": "Significance level (alpha)",
@@ -35,7 +36,7 @@ def friendly(exc: Exception) -> str:
         if text.startswith(name):
             text = label + text[len(name) :]
             break
-    return f"{text} Change it on the left and the numbers will update."
+    return f"{md(text)} Change it on the left and the numbers will update."
 
 
 def guardrail_frame(plan: ExperimentPlan) -> pd.DataFrame:
@@ -213,7 +214,7 @@ def duration_sentence(plan: ExperimentPlan, sizing: planning.PlanSizing) -> str:
         f"week{'s' if weeks > 1 else ''})**: enrolling {sizing.method_n_total:,} users takes "
         f"{sizing.method_days} day{'s' if sizing.method_days > 1 else ''} at "
         f"{sizing.daily_units_in_test:,.0f} users a day in the test. "
-        f"The size is set by **{sizing.binding}**. {stop}"
+        f"The size is set by **{md(sizing.binding)}**. {stop}"
     )
 
 
@@ -257,9 +258,9 @@ def sizing_notes(plan: ExperimentPlan, sizing: planning.PlanSizing) -> str:
         notes.append(f"CUPED assumed to remove {plan.variance_reduction:.0%} of the variance")
     for g in sizing.guardrails:
         if g.n_control is None:
-            notes.append(f"guardrail {g.name} not sized: {g.reason}")
+            notes.append(f"guardrail {md(g.name)} not sized: {md(g.reason)}")
         else:
-            notes.append(f"guardrail {g.name} alone needs {g.n_control:,} per arm")
+            notes.append(f"guardrail {md(g.name)} alone needs {g.n_control:,} per arm")
     if not notes:
         return ""
     text = "; ".join(notes)

@@ -22,6 +22,7 @@ from ui import results_view as rv
 from ui import warehouse_view as wv
 from ui.results_view import NONE, pick
 from ui.state import editor_seed, seed
+from ui.text import md
 
 P = rs.PREFIX
 SHAPE_LABELS = {
@@ -80,7 +81,7 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
     if detected.notes:
         st.markdown("**What detection guessed**")
         for note in detected.notes:
-            st.caption(f"• {note}")
+            st.caption(f"• {md(note)}")
 
     c1, c2, c3, c4 = st.columns(4)
     variant = c1.selectbox(
@@ -299,12 +300,12 @@ def render_warehouse_query(mapping: Mapping | None, *, capped: bool, source: str
     )
     query = wv.warehouse_query(mapping, table, dialect, capped=capped)
     if query.sql is None:
-        st.warning(query.problem, icon=":material/info:")
+        st.warning(md(query.problem), icon=":material/info:")
         return
     assert mapping is not None
     st.caption(
-        f"The query reads these columns, named as in {source}: "
-        + ", ".join(wv.mapping_columns(mapping))
+        f"The query reads these columns, named as in {md(source)}: "
+        + md(", ".join(wv.mapping_columns(mapping)))
         + ". If your table names them differently, upload a small sample of it first and set "
         "its roles under Columns and roles: the query follows them."
         + (

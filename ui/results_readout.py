@@ -19,6 +19,7 @@ from ui import results_state as rs
 from ui import results_view as rv
 from ui.results_view import Role, pick
 from ui.state import seed
+from ui.text import md
 
 P = rs.PREFIX
 SRM_BADGES = {
@@ -47,37 +48,37 @@ def render_headline(
 ) -> None:
     """Units per arm, days, the split check, the summary sentence and the failed checks."""
     agg = result.aggregates
-    st.subheader(f"Results: {source}", divider="gray")
+    st.subheader(f"Results: {md(source)}", divider="gray")
     st.markdown("**Units per arm**")
     counts = agg.counts()
     total_units = sum(counts.values())
     head = st.columns([1] * len(counts) + [1.1, 2.4])
     for col, (arm, n) in zip(head, counts.items(), strict=False):
         col.metric(
-            rv.arm_header("Control", arm)
+            md(rv.arm_header("Control", arm))
             if arm == agg.control
-            else (rv.arm_header("Treatment", arm) if len(counts) == 2 else arm),
+            else md(rv.arm_header("Treatment", arm) if len(counts) == 2 else arm),
             f"{n:,}",
-            help=f"Units in {arm}: {n / total_units:.1%} of all {total_units:,} units.",
+            help=f"Units in {md(arm)}: {n / total_units:.1%} of all {total_units:,} units.",
         )
     days = agg.days
     head[len(counts)].metric(
         "Days covered",
         f"{len(days)}" if days else "—",
-        help=rv.day_span(days) if days else "No date column is mapped.",
+        help=md(rv.day_span(days)) if days else "No date column is mapped.",
     )
     matched = rs.plan_for(agg, plan)
     with head[len(counts) + 1]:
         label, color, icon = SRM_BADGES[result.srm.status]
         st.badge(label, color=color, icon=icon)
-        st.caption(result.srm.message())
+        st.caption(md(result.srm.message()))
         if result.srm.status != "pass" and shares_default and matched is None:
             st.caption(
                 "Compared with an equal split. If the test was designed with another split "
                 "(e.g. 90/10), enter it under Test settings."
             )
     if days:
-        st.caption(f"Dates: {rv.day_span(days)}.")
+        st.caption(f"Dates: {md(rv.day_span(days))}.")
 
     summary = rv.summary_sentence(
         result.effects, roles, result.alpha, result.correction, result.recommendation
@@ -101,13 +102,13 @@ def render_headline(
         box = st.error if failed else st.warning
         box(
             f"**{title}** (details on Validity & decision):\n\n"
-            + "\n".join(f"- **{c.name}**: {c.message}" for c in other_checks),
+            + "\n".join(f"- **{md(c.name)}**: {md(c.message)}" for c in other_checks),
             icon=":material/report:",
         )
     if matched is None:
         st.caption(
-            f"The plan's arms ({', '.join(plan.expected_shares)}) are not this data's arms "
-            f"({', '.join(agg.variants)}), so the plan's split is not used; metric roles are "
+            f"The plan's arms ({md(', '.join(plan.expected_shares))}) are not this data's arms "
+            f"({md(', '.join(agg.variants))}), so the plan's split is not used; metric roles are "
             "matched by name."
         )
 
@@ -217,7 +218,7 @@ def render_bayes(result: Analysis, *, roles: dict[str, Role]) -> None:
             prior_sd=prior_sd / 100 if prior == "proper" else None,
         )
     except ValueError as exc:
-        st.error(f"The Bayesian view cannot be computed: {exc}", icon=":material/error:")
+        st.error(f"The Bayesian view cannot be computed: {md(exc)}", icon=":material/error:")
         return
     st.markdown(rv.bayes_sentence(posterior, _success(roles)))
     st.dataframe(rv.bayes_display(posterior, result.alpha), hide_index=True, width="stretch")
@@ -253,7 +254,7 @@ def render_forest(result: Analysis, *, roles: dict[str, Role]) -> None:
     if not wide.empty:
         st.caption(
             "Very long intervals may be cut at the chart's edge; the table has their full "
-            f"range ({', '.join(dict.fromkeys(wide['metric']))})."
+            f"range ({md(', '.join(dict.fromkeys(wide['metric'])))})."
         )
 
 
@@ -292,7 +293,7 @@ def render_lift(result: Analysis, *, roles: dict[str, Role]) -> None:
     )
     for arm in arms_shown:
         rows = lift[lift["arm"] == arm]
-        prefix = f"{arm}: " if len(arms_shown) > 1 else ""
+        prefix = f"{md(arm)}: " if len(arms_shown) > 1 else ""
         st.markdown(prefix + rv.first_day_sentence(rows, result.method))
     st.caption(
         "Each point uses every unit up to that day. A line that settles inside a narrowing "
@@ -327,7 +328,7 @@ def _segment_table(result: Analysis, rows: pd.DataFrame, roles: dict[str, Role])
     if not undefined.empty:
         st.caption(
             "Not in the chart (no relative effect, e.g. the control rate is 0): "
-            + ", ".join(str(v) for v in undefined["segment_value"])
+            + md(", ".join(str(v) for v in undefined["segment_value"]))
             + "."
         )
     st.dataframe(
@@ -375,7 +376,7 @@ def render_units_and_segments(result: Analysis, *, roles: dict[str, Role]) -> No
                 segment, metric, rows = _segment_controls(seg, roles)
                 _segment_chart(rows, roles, f"{metric} by {segment}")
         if not seg.empty:
-            st.markdown(f"**{metric} by {segment}, per segment value**")
+            st.markdown(f"**{md(metric)} by {md(segment)}, per segment value**")
             _segment_table(result, rows, roles)
     elif not seg.empty:
         st.subheader("By segment", divider="gray")

@@ -20,6 +20,7 @@ from abcore import ingest, stats
 from abcore.model import Mapping
 from abcore.plan import ExperimentPlan
 from ui import fmt
+from ui.text import md
 
 if TYPE_CHECKING:
     from abcore.analysis import Analysis
@@ -123,10 +124,10 @@ def error_sentences(effects: pd.DataFrame) -> list[str]:
         code = row.get("error")
         if isinstance(code, str) and code:
             sentence = stats.ERRORS.get(code, code.replace("_", " "))
-            where = f"{row['metric']}"
+            where = md(row["metric"])
             if row.get("segment_value") is not None:
-                where += f" in {row['segment']} = {row['segment_value']}"
-            out.append(f"{where} ({row['arm']}): {sentence}")
+                where += f" in {md(row['segment'])} = {md(row['segment_value'])}"
+            out.append(f"{where} ({md(row['arm'])}): {sentence}")
     return out
 
 
@@ -257,7 +258,7 @@ def summary_sentence(
         }.get(word, "no significant change")
         one_sided = math.isinf(float(r["rel_ci_high"])) or math.isinf(float(r["rel_ci_low"]))
         parts.append(
-            f"**Success metric {r['metric']}** ({r['arm']}): {fmt.pct(r['rel_effect'])} "
+            f"**Success metric {md(r['metric'])}** ({md(r['arm'])}): {fmt.pct(r['rel_effect'])} "
             f"({fmt.interval(r['rel_ci_low'], r['rel_ci_high'])}, adjusted p = "
             f"{fmt.p_value(r['p_value_adjusted'])}): {verdict}"
             + (", tested one-sided as the plan says" if one_sided else "")
@@ -270,7 +271,7 @@ def summary_sentence(
             if result_label(r, alpha, _direction(roles, r)) == RESULT_WORSE
         ]
         parts.append(
-            f"**Guardrails**: {', '.join(dict.fromkeys(worse))} got significantly worse"
+            f"**Guardrails**: {md(', '.join(dict.fromkeys(worse)))} got significantly worse"
             if worse
             else f"**Guardrails**: none of {len(guards)} got significantly worse"
         )
@@ -278,7 +279,7 @@ def summary_sentence(
     if len(explore):
         hits = explore[sig[explore.index]]
         listed = "; ".join(
-            f"{r['metric']} ({r['arm']}) {fmt.pct(r['rel_effect'])}"
+            f"{md(r['metric'])} ({md(r['arm'])}) {fmt.pct(r['rel_effect'])}"
             for r in hits.to_dict("records")[:4]
         )
         parts.append(
@@ -289,7 +290,7 @@ def summary_sentence(
     text = ". ".join(parts) + "."
     if recommendation is not None:
         text += (
-            f" **Launch decision: {recommendation.label}**, from these same success and "
+            f" **Launch decision: {md(recommendation.label)}**, from these same success and "
             "guardrail tests (and each guardrail's margin); details on Validity & decision."
         )
     return text
@@ -316,7 +317,8 @@ def _one_family_sentence(
     parts = [lead]
     if 0 < len(sig) <= 4 and total > 1:
         parts[0] += ": " + "; ".join(
-            f"{r['metric']} ({r['arm']}) {fmt.pct(r['rel_effect'])}" for r in sig.to_dict("records")
+            f"{md(r['metric'])} ({md(r['arm'])}) {fmt.pct(r['rel_effect'])}"
+            for r in sig.to_dict("records")
         )
     return ". ".join(p[0].upper() + p[1:] for p in parts) + "."
 
@@ -376,7 +378,7 @@ def first_day_sentence(daily: pd.DataFrame, method: str) -> str:
     else:
         label = f"{first:%b %d}" if isinstance(first, pd.Timestamp) else str(first)
         when = (
-            f"The interval first excluded zero on **{label}** (day {days.index(first) + 1} of "
+            f"The interval first excluded zero on **{md(label)}** (day {days.index(first) + 1} of "
             f"{len(days)})"
         )
     meaning = {
@@ -421,13 +423,15 @@ def bayes_sentence(frame: pd.DataFrame, metric: str | None) -> str:
         return ""
     r = rows.iloc[0]
     if fmt.missing(r["chance_to_beat"]):
-        return f"{r['metric']} has no posterior: its standard error could not be computed."
+        return f"{md(r['metric'])} has no posterior: its standard error could not be computed."
     better = "higher" if r["direction"] == "increase" else "lower"
     return (
         f"Given the data and the prior, there is a **{r['chance_to_beat']:.1%} chance** that "
-        f"{r['arm']} is better than control on {r['metric']} ({better} is better). Shipping "
+        f"{md(r['arm'])} is better than control on {md(r['metric'])} ({better} is better). "
+        "Shipping "
         f"risks an expected loss of {fmt.pct(r['expected_loss_ship'], signed=False)} of "
-        f"{r['metric']} (relative), counting the cases where it is in fact worse; not shipping "
+        f"{md(r['metric'])} (relative), counting the cases where it is in fact worse; "
+        "not shipping "
         f"forgoes an expected {fmt.pct(r['expected_loss_keep'], signed=False)}, counting the "
         "cases where it is in fact better. This is **not 1 − p**: a p-value "
         "is how surprising the data would be if there were no effect; the chance to beat is "

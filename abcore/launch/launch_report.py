@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from abcore.launch.canary import CanaryResult, RampStep, ShadowResult
 from abcore.launch.drift import DriftReport
 from abcore.launch.interleaving import InterleavingResult, Sizing
+from abcore.markdown import inert
 
 __all__ = ["launch_report_markdown"]
 
 
 def _interleaving(r: InterleavingResult, sizing: Sizing | None, a: str, b: str) -> list[str]:
+    a, b = inert(a), inert(b)
     verdict = {"A": f"Users prefer {a}", "B": f"Users prefer {b}"}.get(r.preferred)
     lines = [
         "## 1. Interleaving test",
@@ -48,14 +50,14 @@ def _canary(r: CanaryResult) -> list[str]:
         f"**{r.verdict.capitalize()}** (score {r.score:.0f} / 100; promote at "
         f"{r.pass_score:g}, roll back below {r.marginal_score:g}).",
         "",
-        *[f"- {reason}" for reason in r.reasons],
+        *[f"- {inert(reason)}" for reason in r.reasons],
         "",
         "| metric | result | baseline median | canary median | shift | p-value |",
         "|---|---|---|---|---|---|",
     ]
     for m in r.metrics:
         lines.append(
-            f"| {m.name} | {m.classification} | {m.baseline_median:.4g} | "
+            f"| {inert(m.name)} | {m.classification} | {m.baseline_median:.4g} | "
             f"{m.canary_median:.4g} | {m.rel_shift:+.1%} | {m.p_value:.3g} |"
         )
     return [*lines, ""]
@@ -93,15 +95,15 @@ def _drift(d: DriftReport) -> list[str]:
         "",
         f"**{d.verdict.capitalize()}** ({d.drift_share:.0%} of features moved).",
         "",
-        *[f"- {s}" for s in d.sentences],
+        *[f"- {inert(s)}" for s in d.sentences],
         "",
         "| column | moved | test | value | reference | current |",
         "|---|---|---|---|---|---|",
     ]
     rows = [*d.features, *([d.label] if d.label else [])]
     lines += [
-        f"| {f.feature} | {'yes' if f.drifted else 'no'} | {f.method} | {f.statistic:.3g} | "
-        f"{f.reference_summary} | {f.current_summary} |"
+        f"| {inert(f.feature)} | {'yes' if f.drifted else 'no'} | {f.method} | {f.statistic:.3g} | "
+        f"{inert(f.reference_summary)} | {inert(f.current_summary)} |"
         for f in rows
     ]
     return [*lines, ""]
