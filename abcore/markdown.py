@@ -12,7 +12,7 @@ How, with as few backslashes as make it inert (a report read as plain text, and 
 test or a notebook compares, stay readable): the characters that mean something anywhere in a
 line are backslash-escaped (``\\ ` * _ [ ] $ ~ | & @``, ``_`` but inside a word: emphasis,
 code, links and images, LaTeX, strikethrough, tables, entities, e-mail autolinks; CommonMark
-turns ``\\x`` back into ``x``); a colon and the dot of ``www.`` are followed by a zero-width
+turns ``\\x`` back into ``x``); a colon before a non-space and the dot of ``www.`` get a zero-width
 space, because Streamlit's emoji, icon (``:material/…:``) and colour (``:red[…]``) directives
 are matched on the text after escapes are removed, and autolinks need ``scheme://`` or
 ``www.``; line breaks become spaces, so a name cannot open a new block, and what opens a block
@@ -42,6 +42,9 @@ _WWW = re.compile(r"(?i)\b(www)\.")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
 _BACKTICK_RUNS = re.compile(r"`+")
 _ZERO_WIDTH_SPACE = "\u200b"
+# A directive or a scheme starts right after its colon (:smile:, :red[, http://); a colon
+# before a space or at the end, as in our sentences ("names: 'x'"), opens nothing.
+_COLON = re.compile(r":(?=\S)")
 
 
 def inert(text: object) -> str:
@@ -68,7 +71,7 @@ def inert(text: object) -> str:
     escaped = _MARKDOWN_PUNCTUATION.sub(_escape_punctuation, one_line)
     escaped = _BLOCK_START.sub(_escape_block_start, escaped, count=1)
     escaped = _WWW.sub("\\1" + _ZERO_WIDTH_SPACE + ".", escaped)
-    return escaped.replace(":", ":" + _ZERO_WIDTH_SPACE)
+    return _COLON.sub(":" + _ZERO_WIDTH_SPACE, escaped)
 
 
 def _escape_punctuation(match: re.Match[str]) -> str:
@@ -109,7 +112,7 @@ def code(text: object) -> str:
     >>> code("two\\nlines")
     '`two lines`'
     """
-    body = _LINE_BREAKS.sub(" ", str(text)).replace(":", ":" + _ZERO_WIDTH_SPACE)
+    body = _COLON.sub(":" + _ZERO_WIDTH_SPACE, _LINE_BREAKS.sub(" ", str(text)))
     runs = _BACKTICK_RUNS.findall(body)
     fence = "`" * (max((len(r) for r in runs), default=0) + 1)
     pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
