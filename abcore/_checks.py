@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from abcore.errors import ParameterError
+
 
 def check_scalar(
     value: Any,
@@ -18,7 +20,8 @@ def check_scalar(
     le: float | None = None,
     in_: Iterable[Any] | None = None,
 ) -> Any:
-    """Return ``value`` if it satisfies every bound, else raise ``ValueError`` naming ``name``.
+    """Return ``value`` if it satisfies every bound, else raise a ``ValueError`` naming
+    ``name`` (a :class:`~abcore.errors.ParameterError`, whose ``parameter`` is ``name``).
 
     Works element-wise on numpy arrays so vectorised calls validate every point.
 
@@ -27,27 +30,28 @@ def check_scalar(
     >>> check_scalar(1.2, "power", gt=0, lt=1)
     Traceback (most recent call last):
     ...
-    ValueError: power must be < 1, got 1.2.
+    abcore.errors.ParameterError: power must be < 1, got 1.2.
     """
     if in_ is not None:
         allowed = tuple(in_)
         if value not in allowed:
-            raise ValueError(
-                f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}."
+            raise ParameterError(
+                f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}.",
+                parameter=name,
             )
         return value
     arr = np.asarray(value, dtype=float)
     if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must be a number, got {value!r}.")
+        raise ParameterError(f"{name} must be a number, got {value!r}.", parameter=name)
     shown = _show(value)
     if gt is not None and np.any(arr <= gt):
-        raise ValueError(f"{name} must be > {gt}, got {shown}.")
+        raise ParameterError(f"{name} must be > {gt}, got {shown}.", parameter=name)
     if ge is not None and np.any(arr < ge):
-        raise ValueError(f"{name} must be >= {ge}, got {shown}.")
+        raise ParameterError(f"{name} must be >= {ge}, got {shown}.", parameter=name)
     if lt is not None and np.any(arr >= lt):
-        raise ValueError(f"{name} must be < {lt}, got {shown}.")
+        raise ParameterError(f"{name} must be < {lt}, got {shown}.", parameter=name)
     if le is not None and np.any(arr > le):
-        raise ValueError(f"{name} must be <= {le}, got {shown}.")
+        raise ParameterError(f"{name} must be <= {le}, got {shown}.", parameter=name)
     return value
 
 

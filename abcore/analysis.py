@@ -490,7 +490,7 @@ def _shares(aggregates: Aggregates, expected: Any, plan: ExperimentPlan | None) 
 
 
 def _srm_check(srm: SRMResult) -> Check:
-    return Check("Sample ratio", srm.status, srm.message())
+    return Check("Sample ratio", srm.status, srm.message(), topic="srm")
 
 
 def trend_check(trend: validity.TrendResult) -> Check:

@@ -11,6 +11,18 @@ class InputError(ValueError):
     """
 
 
+class ParameterError(ValueError):
+    """A parameter outside its bounds (:func:`abcore._checks.check_scalar`).
+
+    ``parameter`` names it, so a page can say which of its own fields is wrong without
+    reading the sentence.
+    """
+
+    def __init__(self, message: str, *, parameter: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
 class InfeasiblePlan(InputError):
     """A plan no test can carry out: it needs more than ``config.PLAN_HORIZON_DAYS`` of its
     traffic, or more units than ``config.SAMPLE_SIZE_MAX``.

@@ -614,13 +614,15 @@ class Check:
     """One validity check as the decision and the page show it.
 
     The decision reads ``kind`` and ``status``, never the name, so a renamed or a new check
-    cannot silently stop blocking a launch.
+    cannot silently stop blocking a launch; ``topic`` ("srm", "balance", or empty) lets a page
+    place a check beside its own section, again without reading the name.
     """
 
     name: str
     status: str  # "pass" | "warn" | "fail"
     message: str
     kind: str = "gate"
+    topic: str = ""
 
     def __post_init__(self) -> None:
         check_scalar(self.status, "status", in_=("pass", "warn", "fail"))

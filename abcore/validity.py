@@ -290,7 +290,7 @@ def preperiod_balance(aggregates: Aggregates, *, alpha: float = config.ALPHA) ->
             text += ": the arms were not comparable to begin with; check the assignment."
         else:
             text += ": worth a look; CUPED corrects small chance imbalances."
-        out.append(Check(f"Pre-period balance ({covariate}, {arm})", status, text))
+        out.append(Check(f"Pre-period balance ({covariate}, {arm})", status, text, topic="balance"))
     return out
 
 

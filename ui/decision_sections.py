@@ -95,7 +95,7 @@ def render_aa(loaded: LoadedAnalysis, analysis: Analysis) -> None:
             c2.metric("95% interval", f"{result.ci_low:.1%} – {result.ci_high:.1%}")
             c3.metric("Uniformity of p-values", f"p = {result.uniformity_p:.2g}")
             st.altair_chart(charts.pvalue_histogram(result.p_values, result.alpha), width="stretch")
-    balance = [c for c in analysis.checks if c.name.startswith("Pre-period")]
+    balance = [c for c in analysis.checks if c.topic == "balance"]
     if balance:
         st.markdown("**Pre-period balance** (an A/A on the days before the test)")
         st.dataframe(dv.checks_table(balance), hide_index=True, width="stretch")

@@ -30,10 +30,19 @@ GUARD_COLUMNS = ["name", "type", "direction", "baseline", "sd", "margin_pct"]
 
 
 def friendly(exc: Exception) -> str:
-    """An engine error as a sentence that names the field as the page labels it."""
+    """An engine error as a sentence that names the field as the page labels it.
+
+    The field comes from the error's typed ``parameter`` (:class:`abcore.errors.ParameterError`),
+    never from the wording of its sentence.
+
+    >>> from abcore.errors import ParameterError
+    >>> friendly(ParameterError("power must be < 1, got 1.2.", parameter="power"))
+    'Power must be < 1, got 1.2. Change it on the left and the numbers will update.'
+    """
     text = str(exc)
+    parameter = getattr(exc, "parameter", None)
     for name, label in LABELS.items():
-        if text.startswith(name):
+        if parameter is not None and parameter.startswith(name) and text.startswith(parameter):
             text = label + text[len(name) :]
             break
     return f"{md(text)} Change it on the left and the numbers will update."

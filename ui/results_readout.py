@@ -87,7 +87,7 @@ def render_headline(
     st.caption(
         " ".join(filter(None, [rv.METHOD_NOTES[result.method], rv.progress_sentence(result)]))
     )
-    other_checks = [c for c in result.checks if c.name != "Sample ratio" and c.status != "pass"]
+    other_checks = [c for c in result.checks if c.topic != "srm" and c.status != "pass"]
     if other_checks:
         failed = sum(c.status == "fail" for c in other_checks)
         looks = len(other_checks) - failed
