@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from abcore.model import KINDS
+
 MISSING = "—"
 """What a number that could not be computed (None, NaN) prints as."""
 
@@ -115,8 +117,14 @@ def count(x: Any) -> str:
 
 
 def is_rate(kind: str) -> bool:
-    """Whether a metric of this kind is a rate (printed as a percentage)."""
-    return kind in ("binary", "proportion_of_counts")
+    """Whether a metric of this kind is a rate (printed as a percentage): a yes/no per unit
+    or successes out of trials, as the kind declares it (:data:`abcore.model.KINDS`).
+
+    >>> is_rate("binary"), is_rate("proportion_of_counts"), is_rate("ratio"), is_rate("x")
+    (True, True, False, False)
+    """
+    spec = KINDS.get(kind)
+    return spec is not None and (spec.zero_one or spec.statistic == "trials")
 
 
 def mean(x: Any, kind: str) -> str:
