@@ -86,6 +86,7 @@ def _rerun(analysis: Analysis, plan: ExperimentPlan | None) -> Analysis:
         relative_method=analysis.relative_method,
         plan=plan,
         checks=analysis.input_checks,
+        preparation=analysis.preparation,
     )
 
 
@@ -105,6 +106,7 @@ def without_days(
         correction=analysis.correction,
         relative_method=analysis.relative_method,
         checks=analysis.input_checks,
+        preparation=analysis.preparation,
     )
 
 
