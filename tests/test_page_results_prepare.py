@@ -105,13 +105,12 @@ def test_ticked_steps_give_the_notebook_readout(tmp_path, monkeypatch):
     checkbox(at, loaded, "arm_mismatch", "page").check()
     checkbox(at, loaded, "mixed_units", "user_id").check()
     at.run()
-    assert not at.exception and not errors(at), errors(at)
+    assert not at.exception
+    assert not errors(at), errors(at)
     steps = [PrepStep("arm_mismatch", "page"), PrepStep("mixed_units", "user_id")]
     notebook = analyze(path, variant="group", metrics=["converted"], prepare=steps)
     result = at.session_state["analysis"]
-    assert [s.to_dict() for s in result.preparation] == [
-        s.to_dict() for s in notebook.preparation
-    ]
+    assert [s.to_dict() for s in result.preparation] == [s.to_dict() for s in notebook.preparation]
     # pandas: the 40 flipped rows go first, then every row of the 50 users still in two arms
     frame = pd.read_csv(path)
     agree = frame[(frame["group"] == "control") == (frame["page"] == "old_page")]
