@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from real_data import real
 from streamlit.testing.v1 import AppTest
 
 from abcore import analyze, ingest
@@ -152,5 +153,30 @@ def test_a_step_that_removes_nothing_says_so(tmp_path, monkeypatch, kind):
     at.run()
     assert not errors(at)
     assert "Dropped duplicate rows (kept one of rows equal in every column): 0 rows removed." in (
+        captions(at)
+    )
+
+
+def test_ab_data_after_the_course_cleaning_reads_as_published(monkeypatch):
+    """/work/shared/data/real/README.md: after dropping the group/page mismatches and keeping
+    one row per user, control 17,489 / 145,274 and treatment 17,264 / 145,310."""
+    state, loaded = uploaded(Path(real("ab_data.csv")), monkeypatch)
+    at = run_page(state)
+    assert "landing_page is not offered as a segment: it restates the arm." in captions(at)
+    checkbox(at, loaded, "arm_mismatch", "landing_page").check()
+    checkbox(at, loaded, "repeat_units", "user_id").check()
+    at.run()
+    assert not at.exception
+    assert not errors(at), errors(at)
+    result = at.session_state["analysis"]
+    assert [(s.kind, s.rows_removed) for s in result.preparation] == [
+        ("arm_mismatch", 3_893),
+        ("repeat_units", 1),
+    ]
+    row = result.effects.set_index("metric").loc["converted"]
+    assert (row["n_control"], row["n_treatment"]) == (145_274, 145_310)
+    assert row["control_mean"] == pytest.approx(17_489 / 145_274, abs=1e-12)
+    assert row["treatment_mean"] == pytest.approx(17_264 / 145_310, abs=1e-12)
+    assert "Dropped the rows where 'landing_page' disagrees with the arm: 3,893 rows removed." in (
         captions(at)
     )
