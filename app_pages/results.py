@@ -186,14 +186,14 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
         settings = render_settings(plan, cap_disabled=loaded.output is not None or aggregated)
     capped = bool(settings.cap) and loaded.output is None and mapping is not None
     capped = capped and not aggregated
-    computed, done = None, ()
+    computed, done, rows = None, (), None
     if mapping is not None:
         try:
             computed = rs.compute(loaded, mapping, settings.cap if capped else None)
         except (InputError, ValueError) as exc:
             error = str(exc)
         if prep_box is not None:
-            computed, done, error = apply_preparation(
+            computed, done, error, rows = apply_preparation(
                 prep_box, loaded, mapping, computed, error, settings.cap if capped else None
             )
     with warehouse_box:
@@ -215,7 +215,7 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
                 plan=matched_plan,
                 preparation=done,
             )
-            rs.publish(result, loaded.label)
+            rs.publish(result, loaded.label, rows)
         except (InputError, ValueError) as exc:
             error = str(exc)
     if error:

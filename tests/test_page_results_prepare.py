@@ -132,10 +132,17 @@ def test_ticked_steps_give_the_notebook_readout(tmp_path, monkeypatch):
     # Units in more than one arm now passes: the check reads the prepared rows
     assert {c.name: c.status for c in result.checks}["Units in more than one arm"] == "pass"
 
-    # Decision reads the same analysis, with its preparation
-    published = {k: at.session_state[k] for k in ("analysis", "aggregates", "analysis_source")}
+    # Decision reads the same analysis, with its preparation, and its A/A resamples the
+    # prepared rows, not the upload
+    keys = ("analysis", "aggregates", "analysis_source", "analysis_rows")
+    published = {k: at.session_state[k] for k in keys}
     decision = run_page(published | state, page=DECISION)
     assert decision.session_state["analysis"].preparation == result.preparation
+    next(s for s in decision.selectbox if s.key == "decision__aa_sims").set_value(500)
+    next(b for b in decision.button if b.key == "decision__aa_run").click().run()
+    aa = decision.session_state["decision__aa_result"]
+    control = kept.loc[kept["group"] == "control", "user_id"].nunique()
+    assert aa.analysis_rows == control < raw.effects.iloc[0]["n_control"]
 
     # unticked: back to the file as uploaded
     checkbox(at, loaded, "arm_mismatch", "page").uncheck()

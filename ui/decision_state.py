@@ -127,7 +127,10 @@ def _results_analysis() -> LoadedAnalysis | None:
     current = st.session_state.get(rs.CURRENT_KEY)
     loaded = st.session_state.get(rs.DATASETS_KEY, {}).get(current)
     label = st.session_state.get(rs.SOURCE_KEY, "the Results page")
-    return LoadedAnalysis(analysis, label, loaded.dataset if loaded else None)
+    rows = st.session_state.get(rs.ROWS_KEY)  # the prepared rows, when preparation ran
+    if rows is None and loaded is not None:
+        rows = loaded.dataset
+    return LoadedAnalysis(analysis, label, rows)
 
 
 def _demo_analysis() -> LoadedAnalysis:

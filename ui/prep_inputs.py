@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from abcore.errors import InputError
+from abcore.ingest import Dataset
 from abcore.model import Instrumentation, Mapping, PrepStep
 from ui import results_state as rs
 from ui.results_view import findings_captions, suggested_steps
@@ -58,15 +59,16 @@ def apply_preparation(
     computed: rs.Computed | None,
     error: str | None,
     cap: float | None,
-) -> tuple[rs.Computed | None, tuple[PrepStep, ...], str | None]:
+) -> tuple[rs.Computed | None, tuple[PrepStep, ...], str | None, Dataset | None]:
     """The ticked preparation steps run on the upload, and its statistics computed again;
-    returns the statistics, the steps with the rows each removed, and the error sentence."""
+    returns the statistics, the steps with the rows each removed, the error sentence and the
+    prepared rows (None when no step is ticked)."""
     with box:
         steps = render_preparation(loaded, mapping, computed.instrumentation if computed else None)
     if not steps:
-        return computed, (), error
+        return computed, (), error, None
     try:
         prepared, done = rs.prepare(loaded, mapping, steps)
-        return rs.compute(prepared, mapping, cap), done, None
+        return rs.compute(prepared, mapping, cap), done, None, prepared.dataset
     except (InputError, ValueError) as exc:
-        return None, (), str(exc)
+        return None, (), str(exc), None

@@ -16,6 +16,8 @@ Session-state keys (other pages may read the first three):
 - ``analysis``: the current :class:`abcore.Analysis` (the Validity & decision page reads it);
 - ``aggregates``: its :class:`abcore.ingest.Aggregates`;
 - ``analysis_source``: a label of the data it came from;
+- ``analysis_rows``: the prepared rows it was computed from, when data preparation ran (the
+  decision page's simulated A/A resamples them, not the upload);
 - ``results_datasets``, ``results_current``, ``results_failed_uploads``,
   ``results_file_hashes``, ``results_stats_cache``, ``results_analysis_cache``,
   ``results_levels_cache``, ``results_prepared`` and widget keys
@@ -51,6 +53,7 @@ PREFIX = "results__"
 ANALYSIS_KEY = "analysis"
 AGGREGATES_KEY = "aggregates"
 SOURCE_KEY = "analysis_source"
+ROWS_KEY = "analysis_rows"
 DATASETS_KEY = "results_datasets"
 CURRENT_KEY = "results_current"
 FAILED_KEY = "results_failed_uploads"
@@ -350,7 +353,9 @@ def prepare(
     cache: dict[str, tuple[Loaded, tuple[PrepStep, ...]]] = st.session_state.setdefault(
         PREPARED_KEY, {}
     )
-    if key not in cache:
+    if key in cache:  # the most recently used last, so it is not the next one dropped
+        cache[key] = cache.pop(key)
+    else:
         clean, done = ingest.prepare(get_connection(), loaded.dataset, steps, mapping=mapping)
         cache[key] = (dataclasses.replace(loaded, key=key, dataset=clean), done)
         while len(cache) > MAX_CACHED:
@@ -440,8 +445,13 @@ def analyse(
     return _remember_in(ANALYSIS_CACHE_KEY, key, result)
 
 
-def publish(result: engine.Analysis, source: str) -> None:
-    """Make ``result`` the session's current analysis, for this page and the decision page."""
+def publish(result: engine.Analysis, source: str, rows: ingest.Dataset | None = None) -> None:
+    """Make ``result`` the session's current analysis, for this page and the decision page;
+    ``rows`` are the prepared rows it came from (None: the upload as it is)."""
+    if rows is None:
+        st.session_state.pop(ROWS_KEY, None)
+    else:
+        st.session_state[ROWS_KEY] = rows
     st.session_state[ANALYSIS_KEY] = result
     st.session_state[AGGREGATES_KEY] = result.aggregates
     st.session_state[SOURCE_KEY] = source
