@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAPIException
 
 from abcore import warehouse
@@ -25,6 +26,7 @@ from ui import results_readout as readout
 from ui import results_state as rs
 from ui import warehouse_view as wv
 from ui.decision_state import SHARED_KEY
+from ui.prep_inputs import apply_preparation, render_findings
 from ui.results_inputs import (
     CORRECTIONS,
     Settings,
@@ -32,7 +34,7 @@ from ui.results_inputs import (
     render_settings,
     render_warehouse_query,
 )
-from ui.results_view import plan_roles
+from ui.results_view import plan_roles, preparation_lines
 from ui.state import get_plan, seed, upload_limit_mb
 from ui.text import md
 
@@ -43,8 +45,9 @@ def _upload_touched() -> None:
     st.session_state[P + "upload_touched"] = True
 
 
-def render_upload() -> rs.Selection:
-    """The uploader and what was read; returns the dataset the page shows."""
+def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
+    """The uploader and what was read; returns the dataset the page shows and a place under
+    the data line for the preparation steps applied to it."""
     up_col, info_col = st.columns([1.3, 1], gap="large")
     with up_col:
         files = st.file_uploader(
@@ -89,11 +92,12 @@ def render_upload() -> rs.Selection:
                     "experiments, remove the current file first (×)."
                 )
             )
+        prepared_box = st.container()
     if selection.error:
         st.error(
             f"{md(selection.error)} Still showing: {md(loaded.label)}.", icon=":material/error:"
         )
-    return selection
+    return selection, prepared_box
 
 
 def render_roles(
@@ -120,6 +124,7 @@ def render_roles(
         icon=":material/table_chart:",
         key=loaded.widget_prefix + "roles_expander",
     ):
+        render_findings(detected)
         try:
             return render_role_editor(loaded, detected, plan.control), None
         except (InputError, ValueError) as exc:
@@ -158,7 +163,7 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
     Returns the analysis to show (the last good one when these inputs fail), the data it
     came from, the settings, and whether the split is the seeded one.
     """
-    selection = render_upload()
+    selection, prepared_box = render_upload()
     loaded = selection.loaded
     # Filled once the roles and settings are known; placed here, next to the upload.
     warehouse_box = st.expander(
@@ -170,18 +175,27 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
         else rs.with_plan_metrics(loaded.detected, plan, loaded.dataset)
     )
     mapping, error = render_roles(selection, detected, plan)
+    prep_box = None
+    if loaded.output is None:
+        prep_box = st.expander(
+            "Data preparation", icon=":material/filter_alt:", key=P + "prep_expander"
+        )
     settings_box = st.expander("Test settings", icon=":material/tune:")
     aggregated = mapping is not None and mapping.is_aggregated
     with settings_box:
         settings = render_settings(plan, cap_disabled=loaded.output is not None or aggregated)
     capped = bool(settings.cap) and loaded.output is None and mapping is not None
     capped = capped and not aggregated
-    computed = None
+    computed, done, rows = None, (), None
     if mapping is not None:
         try:
             computed = rs.compute(loaded, mapping, settings.cap if capped else None)
         except (InputError, ValueError) as exc:
             error = str(exc)
+        if prep_box is not None:
+            computed, done, error, rows = apply_preparation(
+                prep_box, loaded, mapping, computed, error, settings.cap if capped else None
+            )
     with warehouse_box:
         render_warehouse_query(mapping, capped=capped, source=loaded.label)
 
@@ -199,8 +213,9 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
                 cuped=settings.cuped,
                 shares={a: s / 100 for a, s in shares.items()},
                 plan=matched_plan,
+                preparation=done,
             )
-            rs.publish(result, loaded.label)
+            rs.publish(result, loaded.label, rows)
         except (InputError, ValueError) as exc:
             error = str(exc)
     if error:
@@ -209,6 +224,9 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
     source = st.session_state.get(rs.SOURCE_KEY, loaded.label)
     if result is not None and (error or selection.error):
         st.caption(f"Showing the last results that could be computed, from {md(source)}.")
+    with prepared_box:
+        for line in preparation_lines(result.preparation if result is not None else ()):
+            st.caption(f":material/filter_alt: {line}")
     return result, source, settings, shares_default
 
 

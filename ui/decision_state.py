@@ -86,6 +86,7 @@ def _rerun(analysis: Analysis, plan: ExperimentPlan | None) -> Analysis:
         relative_method=analysis.relative_method,
         plan=plan,
         checks=analysis.input_checks,
+        preparation=analysis.preparation,
     )
 
 
@@ -105,6 +106,7 @@ def without_days(
         correction=analysis.correction,
         relative_method=analysis.relative_method,
         checks=analysis.input_checks,
+        preparation=analysis.preparation,
     )
 
 
@@ -125,7 +127,10 @@ def _results_analysis() -> LoadedAnalysis | None:
     current = st.session_state.get(rs.CURRENT_KEY)
     loaded = st.session_state.get(rs.DATASETS_KEY, {}).get(current)
     label = st.session_state.get(rs.SOURCE_KEY, "the Results page")
-    return LoadedAnalysis(analysis, label, loaded.dataset if loaded else None)
+    rows = st.session_state.get(rs.ROWS_KEY)  # the prepared rows, when preparation ran
+    if rows is None and loaded is not None:
+        rows = loaded.dataset
+    return LoadedAnalysis(analysis, label, rows)
 
 
 def _demo_analysis() -> LoadedAnalysis:

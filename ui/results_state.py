@@ -16,9 +16,11 @@ Session-state keys (other pages may read the first three):
 - ``analysis``: the current :class:`abcore.Analysis` (the Validity & decision page reads it);
 - ``aggregates``: its :class:`abcore.ingest.Aggregates`;
 - ``analysis_source``: a label of the data it came from;
+- ``analysis_rows``: the prepared rows it was computed from, when data preparation ran (the
+  decision page's simulated A/A resamples them, not the upload);
 - ``results_datasets``, ``results_current``, ``results_failed_uploads``,
   ``results_file_hashes``, ``results_stats_cache``, ``results_analysis_cache``,
-  ``results_levels_cache`` and widget keys
+  ``results_levels_cache``, ``results_prepared`` and widget keys
   starting with ``results__``: this page's own bookkeeping.
 """
 
@@ -39,7 +41,7 @@ from abcore import analysis as engine
 from abcore import config, ingest, stats, warehouse
 from abcore.detect_sql import distinct_counts_sql, distinct_values_sql
 from abcore.errors import InputError
-from abcore.model import Check, Mapping
+from abcore.model import Check, Instrumentation, Mapping, PrepStep
 from abcore.plan import ExperimentPlan
 from abcore.sql import drop_sql
 from ui.state import get_connection, upload_refusal
@@ -51,6 +53,7 @@ PREFIX = "results__"
 ANALYSIS_KEY = "analysis"
 AGGREGATES_KEY = "aggregates"
 SOURCE_KEY = "analysis_source"
+ROWS_KEY = "analysis_rows"
 DATASETS_KEY = "results_datasets"
 CURRENT_KEY = "results_current"
 FAILED_KEY = "results_failed_uploads"
@@ -58,6 +61,7 @@ HASHES_KEY = "results_file_hashes"
 STATS_CACHE_KEY = "results_stats_cache"
 ANALYSIS_CACHE_KEY = "results_analysis_cache"
 LEVELS_KEY = "results_levels_cache"
+PREPARED_KEY = "results_prepared"
 MAX_DATASETS = 3
 """Datasets kept per session (the demo and the last uploads); older tables are dropped."""
 MAX_CACHED = 4
@@ -278,11 +282,16 @@ def with_plan_metrics(mapping: Mapping, plan: ExperimentPlan, dataset: ingest.Da
 
 @dataclass(frozen=True, eq=False)
 class Computed:
-    """The sufficient statistics of one mapping and the instrumentation checks beside them."""
+    """The sufficient statistics of one mapping and the instrumentation checks beside them.
+
+    ``instrumentation`` holds the counts behind those checks (units in two arms, repeated
+    units), which the data-preparation section reads to suggest its steps.
+    """
 
     key: str
     aggregates: ingest.Aggregates
     checks: tuple[Check, ...] = field(default=())
+    instrumentation: Instrumentation | None = None
 
 
 def _remember_in(cache_key: str, key: str, value: Any) -> Any:
@@ -314,10 +323,44 @@ def compute(loaded: Loaded, mapping: Mapping, cap: float | None) -> Computed:
     con = get_connection()
     aggregates = ingest.compute_stats(con, loaded.dataset, mapping, cap=cap)
     checks: tuple[Check, ...] = ()
+    inst = None
     if not aggregates.mapping.is_aggregated:
         inst = ingest.instrumentation_stats(con, loaded.dataset, aggregates.mapping)
         checks = tuple(engine.instrumentation_checks(inst))
-    return _remember_in(STATS_CACHE_KEY, key, Computed(key, aggregates, checks))
+    return _remember_in(STATS_CACHE_KEY, key, Computed(key, aggregates, checks, inst))
+
+
+def prepare(
+    loaded: Loaded, mapping: Mapping, steps: Sequence[PrepStep]
+) -> tuple[Loaded, tuple[PrepStep, ...]]:
+    """The upload after ``steps`` (:func:`abcore.ingest.prepare`), and the steps with the
+    rows each removed; once per upload, steps and the roles they read.
+
+    The prepared rows are a new table under a key of their own (so their statistics are
+    cached apart from the raw upload's) with the same widget prefix (so the role editor's
+    widgets stay). No step: the upload as it is.
+
+    Raises:
+        InputError: a step does not fit the file (a sentence says why).
+    """
+    if not steps or loaded.dataset is None:
+        return loaded, ()
+    roles = [mapping.variant, mapping.timestamp, mapping.day_label]
+    digest = hashlib.sha256(
+        json.dumps([[s.to_dict() for s in steps], roles], default=str).encode()
+    ).hexdigest()
+    key = f"{loaded.key}~{digest}"
+    cache: dict[str, tuple[Loaded, tuple[PrepStep, ...]]] = st.session_state.setdefault(
+        PREPARED_KEY, {}
+    )
+    if key in cache:  # the most recently used last, so it is not the next one dropped
+        cache[key] = cache.pop(key)
+    else:
+        clean, done = ingest.prepare(get_connection(), loaded.dataset, steps, mapping=mapping)
+        cache[key] = (dataclasses.replace(loaded, key=key, dataset=clean), done)
+        while len(cache) > MAX_CACHED:
+            _drop_table(cache.pop(next(iter(cache)))[0])
+    return cache[key]
 
 
 def check_role_sizes(loaded: Loaded, mapping: Mapping) -> None:
@@ -365,11 +408,17 @@ def analyse(
     cuped: bool,
     shares: dict[str, float] | None,
     plan: ExperimentPlan | None,
+    preparation: Sequence[PrepStep] = (),
 ) -> engine.Analysis:
-    """:func:`abcore.analysis.analyze_aggregates` with this session's options, once per input."""
+    """:func:`abcore.analysis.analyze_aggregates` with this session's options, once per input.
+
+    ``preparation`` is the record of the steps the rows went through (:func:`prepare`),
+    kept on the readout for the Decision page, the report and the link.
+    """
     key = json.dumps(
         [
             computed.key,
+            [s.to_dict() for s in preparation],
             alpha,
             correction,
             relative_method,
@@ -391,12 +440,18 @@ def analyse(
         cuped=cuped,
         plan=plan,
         checks=computed.checks,
+        preparation=preparation,
     )
     return _remember_in(ANALYSIS_CACHE_KEY, key, result)
 
 
-def publish(result: engine.Analysis, source: str) -> None:
-    """Make ``result`` the session's current analysis, for this page and the decision page."""
+def publish(result: engine.Analysis, source: str, rows: ingest.Dataset | None = None) -> None:
+    """Make ``result`` the session's current analysis, for this page and the decision page;
+    ``rows`` are the prepared rows it came from (None: the upload as it is)."""
+    if rows is None:
+        st.session_state.pop(ROWS_KEY, None)
+    else:
+        st.session_state[ROWS_KEY] = rows
     st.session_state[ANALYSIS_KEY] = result
     st.session_state[AGGREGATES_KEY] = result.aggregates
     st.session_state[SOURCE_KEY] = source

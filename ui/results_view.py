@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from abcore import ingest, stats
-from abcore.model import Mapping
+from abcore.model import Mapping, PrepStep
 from abcore.plan import ExperimentPlan
 from ui import fmt
 from ui.text import md
@@ -549,3 +549,82 @@ def pick(options: Sequence[Any], value: Any, fallback: Any = None) -> Any:
     ('b', 'a', True)
     """
     return value if value in options else fallback
+
+
+# --------------------------------------------------------------------------------------------
+# Data preparation: the steps suggested from detection's findings and the unit checks
+# --------------------------------------------------------------------------------------------
+
+
+def suggested_steps(
+    mapping: Mapping, units_in_two_arms: int | None, repeated_rows: int | None
+) -> list[tuple[str, PrepStep]]:
+    """The preparation steps worth offering for this file, each with its checkbox label.
+
+    A column that restates the arm (``mapping.arm_proxies``) offers dropping the rows where it
+    disagrees; units seen in more than one arm offer excluding them; units with several rows
+    offer keeping each unit's first row. Duplicate rows (equal in every column) are offered
+    for any file of one row per unit. Nothing is ticked: the user chooses.
+
+    >>> m = Mapping(variant="group", unit="user_id", arm_proxies=["landing_page"])
+    >>> [s.kind for _, s in suggested_steps(m, 3, 0)]
+    ['arm_mismatch', 'mixed_units', 'duplicate_rows']
+    >>> suggested_steps(m, None, None)[0][0]
+    'Drop rows where landing_page disagrees with the arm'
+    """
+    out = [
+        (f"Drop rows where {md(col)} disagrees with the arm", PrepStep("arm_mismatch", col))
+        for col in mapping.arm_proxies
+    ]
+    if mapping.is_aggregated:
+        return out
+    if mapping.unit and units_in_two_arms:
+        out.append(
+            (
+                f"Exclude the {units_in_two_arms:,} units ({md(mapping.unit)}) seen in more "
+                "than one arm",
+                PrepStep("mixed_units", mapping.unit),
+            )
+        )
+    if mapping.unit and repeated_rows:
+        out.append(
+            (
+                f"Keep the first row of each unit ({md(mapping.unit)}): "
+                f"{repeated_rows:,} rows repeat a unit",
+                PrepStep("repeat_units", mapping.unit),
+            )
+        )
+    out.append(("Drop duplicate rows (equal in every column)", PrepStep("duplicate_rows")))
+    return out
+
+
+def findings_captions(mapping: Mapping) -> list[str]:
+    """Why some columns are not offered, and the days some counts are empty, as Markdown.
+
+    >>> m = Mapping(variant="g", arm_proxies=["page"], empty_days=["d1", "d2"])
+    >>> for line in findings_captions(m):
+    ...     print(line)
+    page is not offered as a segment: it restates the arm.
+    Some counts are empty on 2 days (d1, d2): those metrics are read over the other days.
+    """
+    out = [
+        f"{md(col)} is not offered as a segment: it restates the arm."
+        for col in mapping.arm_proxies
+    ]
+    if mapping.empty_days:
+        days = list(mapping.empty_days)
+        shown = ", ".join(md(d) for d in days[:5]) + (", …" if len(days) > 5 else "")
+        out.append(
+            f"Some counts are empty on {len(days):,} day{'s' if len(days) != 1 else ''} "
+            f"({shown}): those metrics are read over the other days."
+        )
+    return out
+
+
+def preparation_lines(steps: Sequence[PrepStep]) -> list[str]:
+    """Each applied step's sentence (with the rows it removed), as Markdown.
+
+    >>> preparation_lines([PrepStep("repeat_units", "user_id", rows_removed=1)])
+    ["Kept the first row of each unit ('user_id'): 1 row removed."]
+    """
+    return [md(s.sentence()) for s in steps]
