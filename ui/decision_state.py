@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from abcore import config, ingest, validity
-from abcore.analysis import Analysis, analyze_aggregates
+from abcore.analysis import Analysis, analyze_aggregates, readout_options
 from abcore.errors import InputError
 from abcore.plan import ExperimentPlan
 from abcore.share import RESULTS_KEY, results_from_query_params
@@ -105,6 +105,15 @@ def without_days(
         correction=analysis.correction,
         relative_method=analysis.relative_method,
         checks=analysis.input_checks,
+        options=readout_options(
+            plan,
+            alpha=analysis.alpha,
+            correction=analysis.correction,
+            relative_method=analysis.relative_method,
+            strata=analysis.options.strata,
+        )
+        if analysis.options.strata
+        else None,
     )
 
 
@@ -113,8 +122,12 @@ def _shared_analysis() -> LoadedAnalysis | None:
     if shared is None:
         return None
     aggregates, options = shared
-    allowed = {"alpha", "correction", "relative_method", "cuped"}
-    base = analyze_aggregates(aggregates, **{k: v for k, v in options.items() if k in allowed})
+    allowed = {"alpha", "correction", "relative_method", "cuped", "strata"}
+    given = {k: v for k, v in options.items() if k in allowed}
+    given.setdefault("alpha", config.ALPHA)
+    if given.get("strata") not in aggregates.mapping.segments:  # a link is untrusted
+        given.pop("strata", None)
+    base = analyze_aggregates(aggregates, options=readout_options(None, **given))
     return LoadedAnalysis(base, "a shared link (aggregates only)")
 
 

@@ -365,8 +365,12 @@ def analyse(
     cuped: bool,
     shares: dict[str, float] | None,
     plan: ExperimentPlan | None,
+    strata: str | None = None,
 ) -> engine.Analysis:
-    """:func:`abcore.analysis.analyze_aggregates` with this session's options, once per input."""
+    """:func:`abcore.analysis.analyze_aggregates` with this session's options, once per input.
+
+    ``strata`` (a segment column, or None) post-stratifies the overall effects: it goes into
+    the readout options the table, the breakdowns and the decision share."""
     key = json.dumps(
         [
             computed.key,
@@ -374,6 +378,7 @@ def analyse(
             correction,
             relative_method,
             cuped,
+            strata,
             shares,
             plan.fingerprint() if plan else None,
         ],
@@ -382,15 +387,20 @@ def analyse(
     cached = st.session_state.get(ANALYSIS_CACHE_KEY, {}).get(key)
     if cached is not None:
         return cached
-    result = engine.analyze_aggregates(
-        computed.aggregates,
-        expected_shares=shares,
+    options = engine.readout_options(
+        plan,
         alpha=alpha,
         correction=correction,
         relative_method=relative_method,
         cuped=cuped,
+        strata=strata,
+    )
+    result = engine.analyze_aggregates(
+        computed.aggregates,
+        expected_shares=shares,
         plan=plan,
         checks=computed.checks,
+        options=options,
     )
     return _remember_in(ANALYSIS_CACHE_KEY, key, result)
 
