@@ -9,16 +9,19 @@ tests/test_regression.py).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import abcore
+from abcore import share
 from abcore.analysis import Analysis
 from abcore.model import ReadoutOptions
 from ui import fmt
 from ui import results_state as rs
+from ui.decision_state import SHARED_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "results.py")
@@ -132,3 +135,27 @@ def test_post_stratify_by_a_segment_equals_the_engine():
     assert changed != before.set_index("metric").loc["revenue", "rel_ci_low"]
     test = effects_table(at).set_index("Metric").loc["revenue", "Test"]
     assert test == f"Regression adjustment (OLS), post-stratified by {segment}"
+
+
+def test_the_share_link_keeps_the_strata():
+    """A results link with strata opens post-stratified on the Decision page, whose own link
+    (and a link naming no segment of the data) carries them on or drops them."""
+    a = abcore.analyze(
+        DEMO,
+        variant="variant",
+        metrics=["revenue", "converted"],
+        unit="user_id",
+        segments=["platform"],
+        options=ReadoutOptions(strata="platform"),
+    )
+    for strata, kept in (("platform", True), ("not_a_segment", False)):
+        params = share.results_to_query_params(a.aggregates, {"strata": strata})
+        at = AppTest.from_file(str(ROOT / "app_pages" / "decision.py"), default_timeout=90)
+        # app.py adopts a link's results into the session; the page run alone reads them there.
+        at.session_state[SHARED_KEY] = share.results_from_query_params(params)
+        at.run()
+        assert not at.exception, at.exception
+        link = next(c.value for c in at.code if "/decision?" in c.value)
+        query = {k: v[0] for k, v in parse_qs(urlparse(link).query).items()}
+        _, options = share.results_from_query_params(query)
+        assert options.get("strata") == ("platform" if kept else None)

@@ -17,6 +17,7 @@ import streamlit as st
 from abcore import config, ingest, validity
 from abcore.analysis import Analysis, analyze_aggregates, readout_options
 from abcore.errors import InputError
+from abcore.model import ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.share import RESULTS_KEY, results_from_query_params
 from ui import results_state as rs
@@ -81,11 +82,20 @@ def _rerun(analysis: Analysis, plan: ExperimentPlan | None) -> Analysis:
     return analyze_aggregates(
         analysis.aggregates,
         expected_shares=analysis.expected_shares,
+        plan=plan,
+        checks=analysis.input_checks,
+        options=_same_options(analysis, plan),
+    )
+
+
+def _same_options(analysis: Analysis, plan: ExperimentPlan | None) -> ReadoutOptions:
+    """The analysis's alpha, correction, interval and strata, read with ``plan``'s method."""
+    return readout_options(
+        plan,
         alpha=analysis.alpha,
         correction=analysis.correction,
         relative_method=analysis.relative_method,
-        plan=plan,
-        checks=analysis.input_checks,
+        strata=analysis.options.strata,
     )
 
 
@@ -101,19 +111,8 @@ def without_days(
         validity.exclude_days(analysis.aggregates, excluded),
         expected_shares=analysis.expected_shares,
         plan=plan,
-        alpha=analysis.alpha,
-        correction=analysis.correction,
-        relative_method=analysis.relative_method,
         checks=analysis.input_checks,
-        options=readout_options(
-            plan,
-            alpha=analysis.alpha,
-            correction=analysis.correction,
-            relative_method=analysis.relative_method,
-            strata=analysis.options.strata,
-        )
-        if analysis.options.strata
-        else None,
+        options=_same_options(analysis, plan),
     )
 
 
