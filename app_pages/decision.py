@@ -79,6 +79,8 @@ def render_share(
         "correction": analysis.correction,
         "relative_method": analysis.relative_method,
     }
+    if analysis.options.strata:
+        options["strata"] = analysis.options.strata
     base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
     params = {**plan.to_query_params(), **results_to_query_params(analysis.aggregates, options)}
     link = f"{base}/decision?{urlencode(params)}"

@@ -183,7 +183,11 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
     settings_box = st.expander("Test settings", icon=":material/tune:")
     aggregated = mapping is not None and mapping.is_aggregated
     with settings_box:
-        settings = render_settings(plan, cap_disabled=loaded.output is not None or aggregated)
+        settings = render_settings(
+            plan,
+            cap_disabled=loaded.output is not None or aggregated,
+            segments=mapping.segments if mapping is not None else (),
+        )
     capped = bool(settings.cap) and loaded.output is None and mapping is not None
     capped = capped and not aggregated
     computed, done, rows = None, (), None
@@ -211,6 +215,7 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
                 correction=settings.correction,
                 relative_method=settings.method,
                 cuped=settings.cuped,
+                strata=settings.strata,
                 shares={a: s / 100 for a, s in shares.items()},
                 plan=matched_plan,
                 preparation=done,

@@ -15,8 +15,9 @@ from typing import Any
 import streamlit as st
 
 from abcore import config, ingest, validity
-from abcore.analysis import Analysis, analyze_aggregates
+from abcore.analysis import Analysis, analyze_aggregates, readout_options
 from abcore.errors import InputError
+from abcore.model import ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.share import RESULTS_KEY, results_from_query_params
 from ui import results_state as rs
@@ -81,12 +82,21 @@ def _rerun(analysis: Analysis, plan: ExperimentPlan | None) -> Analysis:
     return analyze_aggregates(
         analysis.aggregates,
         expected_shares=analysis.expected_shares,
-        alpha=analysis.alpha,
-        correction=analysis.correction,
-        relative_method=analysis.relative_method,
         plan=plan,
         checks=analysis.input_checks,
         preparation=analysis.preparation,
+        options=_same_options(analysis, plan),
+    )
+
+
+def _same_options(analysis: Analysis, plan: ExperimentPlan | None) -> ReadoutOptions:
+    """The analysis's alpha, correction, interval and strata, read with ``plan``'s method."""
+    return readout_options(
+        plan,
+        alpha=analysis.alpha,
+        correction=analysis.correction,
+        relative_method=analysis.relative_method,
+        strata=analysis.options.strata,
     )
 
 
@@ -102,11 +112,9 @@ def without_days(
         validity.exclude_days(analysis.aggregates, excluded),
         expected_shares=analysis.expected_shares,
         plan=plan,
-        alpha=analysis.alpha,
-        correction=analysis.correction,
-        relative_method=analysis.relative_method,
         checks=analysis.input_checks,
         preparation=analysis.preparation,
+        options=_same_options(analysis, plan),
     )
 
 
@@ -115,8 +123,12 @@ def _shared_analysis() -> LoadedAnalysis | None:
     if shared is None:
         return None
     aggregates, options = shared
-    allowed = {"alpha", "correction", "relative_method", "cuped"}
-    base = analyze_aggregates(aggregates, **{k: v for k, v in options.items() if k in allowed})
+    allowed = {"alpha", "correction", "relative_method", "cuped", "strata"}
+    given = {k: v for k, v in options.items() if k in allowed}
+    given.setdefault("alpha", config.ALPHA)
+    if given.get("strata") not in aggregates.mapping.segments:  # a link is untrusted
+        given.pop("strata", None)
+    base = analyze_aggregates(aggregates, options=readout_options(None, **given))
     return LoadedAnalysis(base, "a shared link (aggregates only)")
 
 

@@ -39,6 +39,16 @@ PAIR_KIND_HELP = (
 )
 
 
+COVARIATE_HELP = (
+    "The same metric (or any number) measured before the test. One covariate is CUPED; "
+    "several are one regression on all of them."
+)
+RATIO_COVARIATE_HELP = (
+    "At most two, in this order: the pre-period numerator, then the pre-period denominator "
+    "(CUPED on a ratio by the delta method). The numerator alone takes the denominator as 1."
+)
+
+
 CORRECTIONS = {
     "holm": "Holm (default)",
     "bh": "Benjamini-Hochberg (false discovery rate)",
@@ -63,6 +73,7 @@ class Settings:
     show_all: bool
     cap: float
     cuped: bool
+    strata: str | None = None
 
 
 def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) -> Mapping:
@@ -146,7 +157,7 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
     metrics: list[MetricMapping] = []
     if shape == "unit":
         candidates = [c for c in numeric if c not in roles and c not in segments]
-        st.markdown("**Metrics** (tick the ones to analyse; pick a pre-period covariate for CUPED)")
+        st.markdown("**Metrics** (tick the ones to analyse; their covariates come below)")
         ekey = f"{k}metrics::{'|'.join(candidates)}"
         seed_frame = editor_seed(ekey + "::seed", rv.unit_metric_frame(detected, candidates))
         edited = st.data_editor(
@@ -161,22 +172,11 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
                 "kind": st.column_config.SelectboxColumn(
                     "Kind", options=["binary", "continuous"], required=True, help=KIND_HELP
                 ),
-                "covariate": st.column_config.SelectboxColumn(
-                    "CUPED covariate",
-                    options=[NONE, *candidates],
-                    help="The same metric measured before the test; it removes noise.",
-                ),
             },
         )
         for row in edited.to_dict("records"):
             if row["analyse"]:
-                metrics.append(
-                    MetricMapping(
-                        str(row["column"]),
-                        str(row["kind"] or "continuous"),
-                        covariate=rv.cell_text(row["covariate"]),
-                    )
-                )
+                metrics.append(MetricMapping(str(row["column"]), str(row["kind"] or "continuous")))
     else:
         st.markdown("**Metrics** (columns holding each arm's totals)")
         ekey = f"{k}aggmetrics"
@@ -256,6 +256,9 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
         raise InputError(
             "No metric is chosen: tick at least one column under Metrics (or add a ratio)."
         )
+    if shape == "unit":
+        excluded = roles | set(segments)
+        metrics = render_covariates(k, metrics, detected, [c for c in numeric if c not in excluded])
     return dataclasses.replace(
         detected,
         shape=shape,
@@ -266,10 +269,52 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
         n_column=n_column,
         segments=tuple(segments),
         metrics=tuple(metrics),
-        covariates=tuple(m.covariate for m in metrics if m.covariate),
+        covariates=tuple(dict.fromkeys(c for m in metrics for c in m.adjusters)),
         day_label=False if timestamp != detected.timestamp else detected.day_label,
         aggregate_units=detected.aggregate_units if unit == detected.unit else True,
     )
+
+
+def render_covariates(
+    k: str, metrics: list[MetricMapping], detected: Mapping, candidates: list[str]
+) -> list[MetricMapping]:
+    """A multi-select of pre-period covariates per metric, seeded from detection; returns
+    the metrics with the covariates chosen.
+
+    One covariate is CUPED; several are one regression (OLS) on all of them. A ratio metric
+    takes at most two, in order: the pre-period numerator, then the pre-period denominator.
+    """
+    seeded = {m.name: m.adjusters for m in detected.metrics}
+    chosen_by: dict[str, tuple[str, ...]] = {}
+    st.markdown("**Covariates** (CUPED and regression adjustment)")
+    st.caption(
+        "Pre-period columns of the same unit, measured before the test: they remove noise "
+        "without moving the effect. One is CUPED; several adjust by a regression on all "
+        "of them."
+    )
+    adjustable = [m for m in metrics if m.metric_kind.statistic in ("sample", "pair")]
+    cols = st.columns(min(3, max(1, len(adjustable))))
+    for i, m in enumerate(adjustable):
+        own = {m.column, m.numerator, m.denominator}
+        options = [c for c in candidates if c not in own]
+        ratio = m.metric_kind.pair
+        chosen = cols[i % len(cols)].multiselect(
+            f"Covariates of {md(m.name)}",
+            options,
+            key=seed(
+                f"{k}covariates::{m.name}::{m.kind}",
+                [c for c in seeded.get(m.name, ()) if c in options],
+            ),
+            max_selections=2 if ratio else config.MAX_COVARIATES,
+            help=RATIO_COVARIATE_HELP if ratio else COVARIATE_HELP,
+        )
+        chosen_by[m.name] = tuple(chosen)
+    return [
+        dataclasses.replace(m, covariate=None, covariates=chosen_by[m.name])
+        if m.name in chosen_by
+        else m
+        for m in metrics
+    ]
 
 
 def render_warehouse_query(mapping: Mapping | None, *, capped: bool, source: str) -> None:
@@ -325,8 +370,11 @@ def render_warehouse_query(mapping: Mapping | None, *, capped: bool, source: str
     )
 
 
-def render_settings(plan: ExperimentPlan, *, cap_disabled: bool) -> Settings:
-    """Alpha, correction, relative interval, capping and CUPED (in the settings expander)."""
+def render_settings(
+    plan: ExperimentPlan, *, cap_disabled: bool, segments: tuple[str, ...] = ()
+) -> Settings:
+    """Alpha, correction, relative interval, capping, CUPED and post-stratification by one
+    of the mapping's ``segments`` (none by default), in the settings expander."""
     c1, c2, c3, c4 = st.columns(4)
     alpha = c1.number_input(
         "Significance level (alpha)",
@@ -368,4 +416,16 @@ def render_settings(plan: ExperimentPlan, *, cap_disabled: bool) -> Settings:
         key=seed(P + "cuped", True),
         help="Adjust metrics for their pre-period covariate (set in Columns and roles).",
     )
-    return Settings(float(alpha), correction, method, bool(show_all), float(cap), bool(cuped))
+    strata = c4.selectbox(
+        "Post-stratify by",
+        [None, *segments],
+        format_func=lambda c: "— none —" if c is None else md(c),
+        key=seed(P + "strata", None),
+        help="A segment fixed before the test (country, platform): the overall effects are "
+        "adjusted for its mix in each arm (with the metrics' covariates), which removes the "
+        "noise it explains. Binary and continuous metrics only.",
+    )
+    strata = strata if strata in segments else None
+    return Settings(
+        float(alpha), correction, method, bool(show_all), float(cap), bool(cuped), strata
+    )

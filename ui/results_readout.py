@@ -136,6 +136,7 @@ def render_effects(
         control=agg.control,
         intervals=intervals,
         analysis_method=result.method,
+        strata=result.options.strata,
     )
     st.dataframe(
         table.style.map(rv.colour_result, subset=["Result"]),

@@ -409,11 +409,14 @@ def analyse(
     shares: dict[str, float] | None,
     plan: ExperimentPlan | None,
     preparation: Sequence[PrepStep] = (),
+    strata: str | None = None,
 ) -> engine.Analysis:
     """:func:`abcore.analysis.analyze_aggregates` with this session's options, once per input.
 
     ``preparation`` is the record of the steps the rows went through (:func:`prepare`),
-    kept on the readout for the Decision page, the report and the link.
+    kept on the readout for the Decision page, the report and the link. ``strata`` (a
+    segment column, or None) post-stratifies the overall effects: it goes into the readout
+    options the table, the breakdowns and the decision share.
     """
     key = json.dumps(
         [
@@ -423,6 +426,7 @@ def analyse(
             correction,
             relative_method,
             cuped,
+            strata,
             shares,
             plan.fingerprint() if plan else None,
         ],
@@ -431,16 +435,21 @@ def analyse(
     cached = st.session_state.get(ANALYSIS_CACHE_KEY, {}).get(key)
     if cached is not None:
         return cached
-    result = engine.analyze_aggregates(
-        computed.aggregates,
-        expected_shares=shares,
+    options = engine.readout_options(
+        plan,
         alpha=alpha,
         correction=correction,
         relative_method=relative_method,
         cuped=cuped,
+        strata=strata,
+    )
+    result = engine.analyze_aggregates(
+        computed.aggregates,
+        expected_shares=shares,
         plan=plan,
         checks=computed.checks,
         preparation=preparation,
+        options=options,
     )
     return _remember_in(ANALYSIS_CACHE_KEY, key, result)
 

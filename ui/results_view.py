@@ -80,6 +80,15 @@ METHOD_INTERVALS = {
     "group_sequential": "group-sequential CI",
 }
 """What the table calls its interval under each analysis method."""
+TEST_NAMES = {
+    "z_pooled": "z-test",
+    "welch_t": "Welch t-test",
+    "delta_ratio": "Delta method",
+    "cuped_welch_t": "CUPED (one covariate)",
+    "ols_adjusted": "Regression adjustment (OLS)",
+    "cuped_delta_ratio": "CUPED on a ratio (delta method)",
+}
+"""What the effects table calls each test (the effects' ``method``), in words."""
 METHOD_BANDS = {
     "fixed": "confidence interval",
     "always_valid": "confidence sequence",
@@ -150,6 +159,7 @@ def effects_display(
     intervals: pd.DataFrame | None = None,
     label: str = "metric",
     analysis_method: str = "fixed",
+    strata: str | None = None,
 ) -> pd.DataFrame:
     """The effects table as text: a verdict, means, differences, intervals and p-values.
 
@@ -161,7 +171,8 @@ def effects_display(
     With a single treatment arm the arms go into the column headers instead of a column of
     their own; the Role column appears only when the plan names one of the metrics.
     ``intervals`` (from :func:`relative_interval_columns`) adds the other two relative
-    intervals beside the chosen one.
+    intervals beside the chosen one. The Test column names each row's test in words, with
+    ``strata`` (the segment the overall effects were post-stratified by) when there is one.
     """
     level = f"{1 - alpha:.0%}" if round((1 - alpha) * 100, 6).is_integer() else f"{1 - alpha:.1%}"
     interval = METHOD_INTERVALS.get(analysis_method, "CI")
@@ -211,8 +222,25 @@ def effects_display(
                     )
         out["p-value"] = fmt.p_value(r.get("p_value"))
         out["Adjusted p"] = fmt.p_value(r.get("p_value_adjusted"))
+        if isinstance(r.get("method"), str):
+            stratified = strata if kind in ("binary", "continuous") else None
+            out["Test"] = method_label(r["method"], stratified)
         rows.append(out)
     return pd.DataFrame(rows)
+
+
+def method_label(method: str, strata: Any = None) -> str:
+    """The effects' ``method`` in words, with the post-stratification when there is one.
+
+    >>> method_label("cuped_delta_ratio")
+    'CUPED on a ratio (delta method)'
+    >>> method_label("ols_adjusted", "country")
+    'Regression adjustment (OLS), post-stratified by country'
+    """
+    name = TEST_NAMES.get(method, method.replace("_", " "))
+    if isinstance(strata, str) and strata:
+        name += f", post-stratified by {strata}"
+    return name
 
 
 def export_frame(
@@ -465,7 +493,8 @@ NONE = "(none)"
 
 
 def unit_metric_frame(mapping: Mapping, candidates: list[str]) -> pd.DataFrame:
-    """The unit-level metric editor: which columns to analyse, their kind and covariate."""
+    """The unit-level metric editor: which columns to analyse and their kind (the covariates
+    are a multi-select per metric beside it)."""
     found = {m.column: m for m in mapping.metrics if m.kind in ("binary", "continuous")}
     rows = []
     for column in candidates:
@@ -475,10 +504,9 @@ def unit_metric_frame(mapping: Mapping, candidates: list[str]) -> pd.DataFrame:
                 "analyse": m is not None,
                 "column": column,
                 "kind": m.kind if m else "continuous",
-                "covariate": (m.covariate if m and m.covariate else NONE),
             }
         )
-    return pd.DataFrame(rows, columns=["analyse", "column", "kind", "covariate"])
+    return pd.DataFrame(rows, columns=["analyse", "column", "kind"])
 
 
 def aggregate_metric_frame(mapping: Mapping) -> pd.DataFrame:

@@ -100,7 +100,7 @@ def mapping_columns(mapping: Mapping) -> list[str]:
     """
     names = [mapping.variant, mapping.unit, mapping.timestamp, *mapping.segments]
     for m in mapping.metrics:
-        names += [m.column, m.covariate, m.numerator, m.denominator]
+        names += [m.column, m.numerator, m.denominator, *m.adjusters]
     return [n for n in dict.fromkeys(names) if n]
 
 
