@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from abcore import ingest, stats
-from abcore.model import Mapping, PrepStep
+from abcore.model import KINDS, Mapping, PrepStep
 from abcore.plan import ExperimentPlan
 from ui import fmt
 from ui.text import md
@@ -223,7 +223,7 @@ def effects_display(
         out["p-value"] = fmt.p_value(r.get("p_value"))
         out["Adjusted p"] = fmt.p_value(r.get("p_value_adjusted"))
         if isinstance(r.get("method"), str):
-            stratified = strata if kind in ("binary", "continuous") else None
+            stratified = strata if kind in KINDS and not KINDS[kind].pair else None
             out["Test"] = method_label(r["method"], stratified)
         rows.append(out)
     return pd.DataFrame(rows)
@@ -495,7 +495,7 @@ NONE = "(none)"
 def unit_metric_frame(mapping: Mapping, candidates: list[str]) -> pd.DataFrame:
     """The unit-level metric editor: which columns to analyse and their kind (the covariates
     are a multi-select per metric beside it)."""
-    found = {m.column: m for m in mapping.metrics if m.kind in ("binary", "continuous")}
+    found = {m.column: m for m in mapping.metrics if not KINDS[m.kind].pair}
     rows = []
     for column in candidates:
         m = found.get(column)
@@ -522,7 +522,7 @@ def aggregate_metric_frame(mapping: Mapping) -> pd.DataFrame:
             "sd_column": m.sd_column,
         }
         for m in mapping.metrics
-        if m.kind in ("binary", "continuous")
+        if not KINDS[m.kind].pair
     ]
     columns = ["analyse", "name", "kind", "sum_column", "sum_sq_column", "mean_column"]
     return pd.DataFrame(rows, columns=[*columns, "sd_column"]).astype(
@@ -535,7 +535,7 @@ def pair_metric_frame(mapping: Mapping) -> pd.DataFrame:
     rows = [
         {"name": m.name, "numerator": m.numerator, "denominator": m.denominator, "kind": m.kind}
         for m in mapping.metrics
-        if m.kind in ("ratio", "proportion_of_counts")
+        if KINDS[m.kind].pair
     ]
     return pd.DataFrame(rows, columns=["name", "numerator", "denominator", "kind"]).astype(object)
 
