@@ -450,3 +450,14 @@ def test_a_file_that_is_not_an_export_gets_a_sentence(registry, content, message
     with pytest.raises(RegistryInputError, match=message):
         registry.import_experiment(TEAM, content)
     assert registry.list(TEAM) == ()
+
+
+def test_an_imported_snapshot_is_held_to_the_limits_of_a_results_link(registry, analysis):
+    # An export is a file from anyone: a snapshot past the upload limits (here 2,000 arms'
+    # worth of rows) must not land in the database to be analysed when the record reopens.
+    exported = registry.export_experiment(TEAM, full_history(registry, analysis).id)
+    aggregates = exported["snapshots"][0]["results"]["aggregates"]
+    aggregates["rows"] = [list(aggregates["rows"][0])] * 25_000
+    with pytest.raises(RegistryInputError, match="A snapshot in this file cannot be read"):
+        registry.import_experiment(OTHER, exported)
+    assert registry.list(OTHER) == ()

@@ -38,6 +38,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from abcore import config
 from abcore.errors import InputError
+from abcore.limits import check_results_payload
 from abcore.model import Aggregates, Check, Mapping
 from abcore.plan import ExperimentPlan
 from abcore.registry.diff import PlanChange, plan_diff
@@ -282,6 +283,19 @@ def _json_ready(value: Any, name: str) -> Any:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise RegistryInputError(f"{name} must be JSON (text, numbers, lists): {exc}.") from exc
+
+
+def _snapshot_results(results: Any) -> dict[str, Any]:
+    """An imported snapshot's results, checked as a results link is
+    (:func:`abcore.limits.check_results_payload`: an export is a file from anyone, so what a
+    later reopen analyses is held to the same limits), with its checks readable."""
+    try:
+        check_results_payload(results)
+        for c in results.get("checks", ()):
+            Check(**c)
+    except (InputError, TypeError, ValueError) as exc:
+        raise RegistryInputError(f"A snapshot in this file cannot be read: {exc}") from exc
+    return _json_ready(results, "a snapshot")
 
 
 def _document(plan: Any, mapping: Any, options: Any, exclusions: Any, notes: Any) -> dict[str, Any]:
@@ -1031,8 +1045,8 @@ class Registry:
                         amended_at=_parse_time(a["amended_at"], "amended_at"),
                         amended_by=str(a["amended_by"]),
                         reason=str(a.get("reason", "")),
-                        plan_before=a["plan_before"],
-                        plan_after=a["plan_after"],
+                        plan_before=_plan_dict(a["plan_before"]),
+                        plan_after=_plan_dict(a["plan_after"]),
                         changes=[PlanChange.from_dict(c).to_dict() for c in a["changes"]],
                     )
                 )
@@ -1044,7 +1058,7 @@ class Registry:
                     taken_at=_parse_time(s["taken_at"], "taken_at"),
                     taken_by=str(s["taken_by"]),
                     source=str(s["source"]),
-                    results=_json_ready(s["results"], "a snapshot"),
+                    results=_snapshot_results(s["results"]),
                     **dataclasses.asdict(fp),
                 )
                 session.add(snap)
