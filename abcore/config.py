@@ -28,6 +28,9 @@ SRM_THRESHOLD: Final = 0.001
 SRM_WARN_THRESHOLD: Final = 0.05
 """p-value below which a sample ratio mismatch is worth a warning but not a failure."""
 
+GUARDRAIL_MARGIN: Final = 0.02
+"""Harm a new guardrail may show and still pass (2% worse, relative) until the user sets it."""
+
 DAILY_UNITS: Final = 20_000
 EXPOSURE: Final = 1.0
 MIN_DAYS: Final = 7

@@ -7,9 +7,11 @@ them and this file only draws them.
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from abcore import planning
 from abcore.analysis import Analysis
@@ -162,5 +164,14 @@ try:
     current = current_analysis()
 except (InputError, ValueError) as exc:
     st.error(f"The results could not be prepared: {md(exc)}", icon=":material/error:")
+    st.stop()
+if current is None:
+    st.info(
+        f"**{md(get_plan().name)}** has no results yet: upload its data on the Results page "
+        "(or open a results link). No verdict is given on data that is not this experiment's.",
+        icon=":material/upload_file:",
+    )
+    with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
+        st.page_link("app_pages/results.py", label="Upload results", icon=":material/upload:")
     st.stop()
 render_page(current, get_plan(), st.session_state.get(K + "exclude", []))

@@ -22,9 +22,11 @@ from abcore.analysis import Analysis
 from abcore.errors import InputError
 from abcore.model import Mapping
 from abcore.plan import ExperimentPlan
+from ui import experiment_state as es
 from ui import results_readout as readout
 from ui import results_state as rs
 from ui import warehouse_view as wv
+from ui.binding_inputs import render_binding, render_split
 from ui.decision_state import SHARED_KEY
 from ui.prep_inputs import apply_preparation, render_findings
 from ui.results_inputs import (
@@ -67,11 +69,21 @@ def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
     # Streamlit empties the uploader when another page runs; only the user's own removal (x)
     # should bring back the demo.
     touched = st.session_state.pop(P + "upload_touched", False)
-    selection = rs.select_data(files, keep=not files and not touched)
-    loaded = selection.loaded
     if files:
+        es.on_new_upload(" + ".join(str(getattr(f, "name", "upload")) for f in files))
         # The user's own data replaces results opened from a shared link.
         st.session_state.pop(SHARED_KEY, None)
+    selection = rs.select_data(files, keep=not files and not touched, allow_demo=es.is_demo())
+    if selection is None or selection.loaded is None:
+        with info_col:
+            st.markdown(f"**Experiment:** {md(get_plan().name)}")
+            st.caption("No data yet: upload this experiment's results on the left.")
+        if selection is not None:
+            st.error(md(selection.error), icon=":material/error:")
+        return selection, st.container()
+    loaded = selection.loaded
+    if not loaded.is_demo:
+        es.on_new_upload(loaded.label)  # the user's data: leaves the demo (no-op otherwise)
     with info_col:
         ds, output = loaded.dataset, loaded.output
         st.markdown(f"**Data:** {md(loaded.label)}")
@@ -86,7 +98,7 @@ def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
             st.caption(
                 f"{ds.n_rows:,} rows, {len(ds.columns)} columns. "
                 + (
-                    "Upload a file on the left to analyse your own experiment."
+                    "This is the bundled demo: upload a file to start your own experiment from it."
                     if loaded.is_demo
                     else "Several files are read together as one experiment; to switch "
                     "experiments, remove the current file first (×)."
@@ -95,7 +107,8 @@ def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
         prepared_box = st.container()
     if selection.error:
         st.error(
-            f"{md(selection.error)} Still showing: {md(loaded.label)}.", icon=":material/error:"
+            f"{md(selection.error)} No results are shown until the file can be read.",
+            icon=":material/error:",
         )
     return selection, prepared_box
 
@@ -132,38 +145,18 @@ def render_roles(
             return None, str(exc)
 
 
-def render_split(
-    loaded: rs.Loaded, computed: rs.Computed, mapping: Mapping, plan: ExperimentPlan | None
-) -> tuple[dict[str, float], bool]:
-    """Each arm's planned share (for the sample-ratio check), seeded from the plan or an
-    equal split; returns the shares in percent and whether they are the seeded ones."""
-    st.markdown("**Planned split** (for the sample-ratio check)")
-    arms = list(computed.aggregates.variants)
-    if plan is not None:
-        planned = {a: plan.expected_shares[a] * 100 for a in arms}
-    else:
-        planned = {a: 100 / len(arms) for a in arms}
-    cols = st.columns(min(len(arms), 6))
-    shares = {}
-    for i, arm in enumerate(arms):
-        shares[arm] = cols[i % len(cols)].number_input(
-            f"{md(arm)} (%)",
-            min_value=0.1,
-            max_value=99.9,
-            step=1.0,
-            format="%.3g",
-            key=seed(f"{loaded.widget_prefix}share::{mapping.variant}::{arm}", planned[arm]),
-        )
-    return shares, all(abs(shares[a] - planned[a]) < 1e-9 for a in arms)
-
-
-def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings, bool | None]:
+def render_inputs(
+    plan: ExperimentPlan,
+) -> tuple[Analysis | None, str, Settings | None, bool | None]:
     """Upload, roles, settings and the warehouse query; computes and publishes the analysis.
 
     Returns the analysis to show (the last good one when these inputs fail), the data it
     came from, the settings, and whether the split is the seeded one.
     """
     selection, prepared_box = render_upload()
+    if selection is None or selection.loaded is None or selection.error:
+        rs.unpublish()
+        return None, "", None, None
     loaded = selection.loaded
     # Filled once the roles and settings are known; placed here, next to the upload.
     warehouse_box = st.expander(
@@ -205,6 +198,9 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
 
     result = shares_default = None
     if computed is not None:
+        if not loaded.is_demo:
+            plan = es.bind(loaded.key, computed.aggregates, loaded.label)
+            render_binding(plan, computed.aggregates.mapping)
         matched_plan = rs.plan_for(computed.aggregates, plan)
         with settings_box:
             shares, shares_default = render_split(loaded, computed, mapping, matched_plan)
@@ -225,10 +221,9 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
             error = str(exc)
     if error:
         st.error(md(error), icon=":material/error:")
-    result = result or st.session_state.get(rs.ANALYSIS_KEY)
-    source = st.session_state.get(rs.SOURCE_KEY, loaded.label)
-    if result is not None and (error or selection.error):
-        st.caption(f"Showing the last results that could be computed, from {md(source)}.")
+        result = None  # never the numbers of earlier inputs: they are not this data's
+        rs.unpublish()
+    source = loaded.label
     with prepared_box:
         for line in preparation_lines(result.preparation if result is not None else ()):
             st.caption(f":material/filter_alt: {line}")
@@ -269,12 +264,12 @@ st.title("Results")
 st.caption(
     "Upload the experiment's data to see the effect of every metric in every arm, with "
     "confidence intervals and p-values corrected for testing many things at once (within "
-    "the success, guardrail and exploratory families, as the decision does). Until you "
-    "upload, the page shows the bundled demo experiment."
+    "the success, guardrail and exploratory families, as the decision does)."
 )
 result, source, settings, shares_default = render_inputs(plan)
 if result is None:
-    st.info("Fix the columns and roles above to see results.", icon=":material/arrow_upward:")
+    if source:
+        st.info("Fix the columns and roles above to see results.", icon=":material/arrow_upward:")
     st.stop()
 render_readout(
     result, source=source, plan=get_plan(), settings=settings, shares_default=shares_default

@@ -66,7 +66,8 @@ def test_plan_without_the_data_metric_explains_itself():
         demo_plan(), metrics=(abcore.MetricSpec("purchases", baseline=0.1, mde=0.1),)
     )
     at = run_page(plan=plan)
-    assert "'purchases' is not among this data's metrics" in texts(at.warning)
+    assert "'purchases' is not in this data" in texts(at.warning)
+    assert "say which column holds each" in texts(at.warning)
     assert "launch recommendation" in texts(at.info)
 
 

@@ -57,9 +57,9 @@ def test_changing_inputs_updates_plan_and_numbers():
 
 def test_several_arms_split_alpha():
     at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),)))
-    number(at, "Treatment arms").set_value(3).run()
+    at.text_input(key="plan__arm_names").set_value("control, a, b, c").run()
     plan = at.session_state["plan"]
-    assert len(plan.treatments) == 3
+    assert plan.treatments == ("a", "b", "c")
     # Control keeps 50%; the three treatments share the rest: ratio (1/6) / (1/2) = 1/3.
     assert plan.ratio == pytest.approx(1 / 3)
     expected = power.sample_size_proportion(0.1, 0.05, treatments=3, ratio=1 / 3)
@@ -201,3 +201,28 @@ def test_typing_an_impossible_mde_on_the_demo_plan_is_a_sentence():
     assert "years at" in errors
     assert "a larger minimum detectable effect" in errors
     assert not at.metric
+
+
+def test_arms_are_named_with_the_control_first():
+    """The Plan page names the arms (control first), as the data will hold them."""
+    at = run_page(ExperimentPlan(metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),)))
+    at.text_input(key="plan__arm_names").set_value("gate_30, gate_40").run()
+    plan = at.session_state["plan"]
+    assert plan.control == "gate_30"
+    assert plan.expected_shares == {"gate_30": 0.5, "gate_40": 0.5}
+    at.text_input(key="plan__arm_names").set_value("gate_30").run()
+    assert any("at least two names" in e.value for e in at.error)
+    assert at.session_state["plan"] == plan
+
+
+def test_opening_the_page_keeps_an_unequal_split():
+    """A split read from a file (90/5/5) is the plan's until the user edits it: opening the
+    page must not rewrite it (and so move the fingerprint)."""
+    shares = {"a": 0.9, "b": 0.06, "c": 0.04}
+    plan = ExperimentPlan(
+        control="a",
+        expected_shares=shares,
+        metrics=(MetricSpec("converted", baseline=0.1, mde=0.05),),
+    )
+    at = run_page(plan)
+    assert at.session_state["plan"].expected_shares == shares

@@ -199,22 +199,26 @@ def test_planned_split_drives_the_sample_ratio_check():
     assert at.session_state["analysis"].srm.status == "fail"
 
 
-def test_bad_mapping_is_a_sentence_and_keeps_the_previous_results():
+def test_bad_mapping_is_a_sentence_and_no_earlier_numbers():
+    """A mapping that fails shows its sentence and no readout: the numbers of the previous
+    mapping are not this data's, and the Decision page must not judge them either."""
     at = run_page()
-    previous = at.session_state["analysis"]
+    assert "analysis" in at.session_state
     variant = next(s for s in at.selectbox if s.label == "Variant column (which arm)")
     variant.set_value("user_id").run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("different values" in e for e in errors), errors
-    assert at.session_state["analysis"] is previous
-    assert "converted" in set(effects_table(at)["Metric"])
+    assert "analysis" not in at.session_state
+    with pytest.raises(AssertionError, match="no effects table"):
+        effects_table(at)
 
     next(s for s in at.selectbox if s.label == "Variant column (which arm)").set_value(
         "variant"
     ).run()
     assert not at.exception
     assert not at.error
+    assert "converted" in set(effects_table(at)["Metric"])
 
 
 def test_segment_breakdown_adjusts_across_every_cell():
@@ -241,8 +245,12 @@ def test_any_column_in_a_role_gives_results_or_a_sentence(label):
     for option in options:
         next(s for s in at.selectbox if s.label == label).set_value(option).run()
         assert not at.exception, (label, option, at.exception)
-        assert at.error or effects_table(at) is not None
-    assert at.session_state["analysis"] is not None
+        if "analysis" in at.session_state:
+            assert effects_table(at) is not None
+        else:  # a sentence, and no readout of another mapping's numbers
+            assert at.error, (label, option)
+            with pytest.raises(AssertionError, match="no effects table"):
+                effects_table(at)
 
 
 def test_a_segment_with_thousands_of_values_is_refused_with_a_sentence():
@@ -254,7 +262,8 @@ def test_a_segment_with_thousands_of_values_is_refused_with_a_sentence():
     assert not at.exception
     n = DEMO["revenue"].nunique()
     assert any(f"'revenue' has {n:,} different values" in e.value for e in at.error), at.error
-    assert at.session_state["analysis"] is previous
+    assert previous is not None
+    assert "analysis" not in at.session_state
 
 
 # --- the plan's analysis method, one story, the Bayesian view --------------------------------

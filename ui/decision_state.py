@@ -21,6 +21,7 @@ from abcore.model import ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.share import RESULTS_KEY, results_from_query_params
 from ui import results_state as rs
+from ui.experiment_state import is_demo
 from ui.state import get_connection, get_plan
 
 SHARED_KEY = "shared_results"
@@ -59,12 +60,19 @@ def matching_plan(plan: ExperimentPlan, analysis: Analysis) -> tuple[ExperimentP
     """
     agg = analysis.aggregates
     known = {m.name for m in agg.mapping.metrics}
-    if plan.success is None or plan.success.name not in known:
-        name = plan.success.name if plan.success else "(none)"
+    if plan.success is None:
         return None, (
-            f"The plan's success metric {name!r} is not among this data's metrics "
-            f"({', '.join(sorted(known))}). Pick the success metric on the Metrics or Plan "
-            "page, named as its column, to get a launch recommendation."
+            "The plan has no success metric: pick one on the Plan page to get a launch "
+            "recommendation."
+        )
+    missing = [m.name for m in plan.metrics if m.name not in known]
+    if missing:
+        names = ", ".join(repr(n) for n in missing)
+        return None, (
+            f"The plan's metric{'s' if len(missing) > 1 else ''} {names} "
+            f"{'are' if len(missing) > 1 else 'is'} not in this data (its metrics: "
+            f"{', '.join(sorted(known))}). On the Results page, say which column holds each "
+            "or drop it from the plan; the recommendation follows."
         )
     if set(plan.expected_shares) == set(agg.variants) and plan.control == agg.control:
         return plan, ""
@@ -73,7 +81,8 @@ def matching_plan(plan: ExperimentPlan, analysis: Analysis) -> tuple[ExperimentP
     return fitted, (
         f"The plan's arms ({', '.join(plan.expected_shares)}) are not this data's arms "
         f"({', '.join(agg.variants)}): the decision assumes an equal split with "
-        f"{agg.control} as the control. Set the arms on the Plan page to change that."
+        f"{agg.control} as the control. Name the arms and the control's share on the Plan "
+        "page (Traffic and arms) to change that."
     )
 
 
@@ -164,9 +173,16 @@ def _demo_analysis() -> LoadedAnalysis:
     return LoadedAnalysis(analysis, loaded.label, loaded.dataset)
 
 
-def current_analysis() -> LoadedAnalysis:
-    """The analysis to judge, decided with the current plan (fitted to the data's arms)."""
-    loaded = _shared_analysis() or _results_analysis() or _demo_analysis()
+def current_analysis() -> LoadedAnalysis | None:
+    """The analysis to judge, decided with the current plan (fitted to the data's arms).
+
+    The demo's data only for the demo experiment: the user's own experiment without results
+    of its own gets None (the page says so), never the demo's verdict.
+    """
+    loaded = _shared_analysis() or _results_analysis()
+    if loaded is None and not is_demo():
+        return None
+    loaded = loaded or _demo_analysis()
     plan, _ = matching_plan(get_plan(), loaded.analysis)
     analysis = loaded.analysis
     same = (analysis.plan is None and plan is None) or (

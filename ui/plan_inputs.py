@@ -15,7 +15,7 @@ import streamlit as st
 
 from abcore import config
 from abcore.plan import ExperimentPlan, MetricSpec
-from ui.plan_view import PlanForm, guardrail_frame
+from ui.plan_view import PlanForm, arm_text, guardrail_frame
 from ui.state import WIDGET_PREFIX
 from ui.state import seed as seed_widget
 
@@ -246,13 +246,12 @@ def render_traffic(plan: ExperimentPlan) -> dict[str, Any]:
         key=seed("exposure_pct", plan.exposure * 100),
     )
     c1, c2 = st.columns(2)
-    arms = c1.number_input(
-        "Treatment arms",
-        min_value=1,
-        max_value=config.PLAN_MAX_TREATMENTS,
-        step=1,
-        key=seed("arms", max(1, len(plan.treatments))),
-        help="Several variants are each compared with the control; alpha is split across "
+    arms_text = c1.text_input(
+        "Arms (control first)",
+        max_chars=config.NAME_MAX_CHARS * (config.PLAN_MAX_TREATMENTS + 1),
+        key=seed("arm_names", arm_text(plan)),
+        help="The arms' names as the data will hold them, separated by commas, the control "
+        "first. Several variants are each compared with the control; alpha is split across "
         "them (Bonferroni).",
     )
     control_share = c2.number_input(
@@ -261,8 +260,8 @@ def render_traffic(plan: ExperimentPlan) -> dict[str, Any]:
         max_value=99.0,
         step=5.0,
         format="%.3g",
-        key=seed("control_pct", plan.expected_shares[plan.control] * 100),
-        help="The rest is split equally between the treatment arms.",
+        key=seed("control_pct", round(plan.expected_shares[plan.control] * 100, 6)),
+        help="The first arm's share; the rest is split equally between the treatment arms.",
     )
 
     with st.expander("Variance reduction, launch threshold and unit"):
@@ -292,7 +291,7 @@ def render_traffic(plan: ExperimentPlan) -> dict[str, Any]:
     return {
         "daily_units": daily_units,
         "exposure_pct": exposure_pct,
-        "arms": arms,
+        "arms": arms_text,
         "control_share": control_share,
         "rho": rho,
         "min_launch": min_launch,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from abcore import planning
+from abcore import config, planning
 from abcore.plan import ExperimentPlan, MetricSpec
 from ui.text import md
 
@@ -126,28 +126,60 @@ class PlanForm:
     spending: str
     daily_units: int
     exposure_pct: float
-    arms: int
+    arms: str
     control_share: float
     rho: float
     min_launch: float
     unit: str
 
 
-def arm_shares(plan: ExperimentPlan, arms: int, control_share: float) -> dict[str, float]:
-    """The split for ``arms`` treatment arms: the control's share (in percent), the rest
-    equal. Arms keep the plan's names when their number is unchanged.
+def arm_text(plan: ExperimentPlan) -> str:
+    """The plan's arms as the Plan page shows them: control first, comma-separated."""
+    return ", ".join((plan.control, *plan.treatments))
+
+
+def parse_arms(text: str) -> tuple[str, ...]:
+    """Arm names typed on the Plan page (comma-separated, control first), cleaned.
+
+    >>> parse_arms(" gate_30, gate_40 ,gate_30")
+    ('gate_30', 'gate_40')
+
+    Raises:
+        ValueError: fewer than two arms, or more than the plan allows (a sentence).
+    """
+    names = tuple(dict.fromkeys(a.strip() for a in str(text).split(",") if a.strip()))
+    if len(names) < 2:
+        raise ValueError(
+            "Arms needs at least two names, control first, separated by commas "
+            "(e.g. control, treatment)."
+        )
+    if len(names) > config.PLAN_MAX_TREATMENTS + 1:
+        raise ValueError(
+            f"Arms names {len(names)} arms; a plan has at most "
+            f"{config.PLAN_MAX_TREATMENTS} treatment arms besides the control."
+        )
+    if any(len(a) > config.NAME_MAX_CHARS for a in names):
+        raise ValueError(f"An arm's name is longer than {config.NAME_MAX_CHARS} characters.")
+    return names
+
+
+def arm_shares(
+    plan: ExperimentPlan, arms: tuple[str, ...], control_share: float
+) -> dict[str, float]:
+    """The split for ``arms`` (control first): the control's share (in percent), the rest
+    equal; the plan's own split when neither the arms nor the control's share changed (a
+    split read from a file, 90/5/5, is not rewritten by opening the page).
 
     >>> p = ExperimentPlan(expected_shares={"control": 0.5, "b": 0.5})
-    >>> arm_shares(p, 1, 50.0), arm_shares(p, 2, 40.0)
-    ({'control': 0.5, 'b': 0.5}, {'control': 0.4, 'treatment_1': 0.3, 'treatment_2': 0.3})
+    >>> arm_shares(p, ("control", "b"), 50.0), arm_shares(p, ("a", "b", "c"), 40.0)
+    ({'control': 0.5, 'b': 0.5}, {'a': 0.4, 'b': 0.3, 'c': 0.3})
     """
-    names = (
-        list(plan.treatments)
-        if len(plan.treatments) == arms
-        else (["treatment"] if arms == 1 else [f"treatment_{i + 1}" for i in range(int(arms))])
-    )
-    shares = {plan.control: control_share / 100}
-    shares.update({arm: (1 - control_share / 100) / arms for arm in names})
+    same = tuple(plan.expected_shares) == (plan.control, *plan.treatments) == tuple(arms)
+    if same and abs(plan.expected_shares[plan.control] * 100 - control_share) < 1e-9:
+        return dict(plan.expected_shares)
+    control, *treatments = arms
+    shares = {control: control_share / 100}
+    shares.update({arm: (1 - control_share / 100) / len(treatments) for arm in treatments})
     return shares
 
 
@@ -172,6 +204,9 @@ def plan_from_form(
         relative=form.relative,
         extra=success.extra,
     )
+    planned = (plan.control, *plan.treatments)
+    # the text the page seeded stands for the plan's own arms (a name may hold a comma)
+    arms = planned if form.arms == arm_text(plan) else parse_arms(form.arms)
     others = [m for m in plan.metrics if m.role == "secondary"]
     guards = guardrails_from(guard_frame, plan.guardrails)
     alternative = (
@@ -188,8 +223,8 @@ def plan_from_form(
         metrics=(success_spec, *others, *guards),
         daily_units=form.daily_units,
         exposure=form.exposure_pct / 100,
-        expected_shares=arm_shares(plan, form.arms, form.control_share),
-        control=plan.control,
+        expected_shares=arm_shares(plan, arms, form.control_share),
+        control=arms[0],
         variance_reduction=round(form.rho**2, 6),
         min_effect_to_launch=form.min_launch / 100,
         randomization_unit=form.unit,

@@ -187,18 +187,22 @@ def demo_label() -> str:
 class Selection:
     """What the page shows: a dataset, plus why it may not be the one just uploaded."""
 
-    loaded: Loaded
+    loaded: Loaded | None
     error: str | None = None
     new: bool = False
 
 
-def select_data(files: Sequence[Any] | None, *, keep: bool = False) -> Selection:
+def select_data(
+    files: Sequence[Any] | None, *, keep: bool = False, allow_demo: bool = True
+) -> Selection | None:
     """The dataset to show for the uploader's current files.
 
     No files: the bundled demo, unless ``keep`` (the uploader is empty only because the user
     came back from another page, which resets it): then the last dataset shown stays. New
     files are parsed once; if they cannot be read, the error sentence comes back with the
-    previously shown dataset, whose results stay.
+    previously shown dataset (the page shows the sentence, not that dataset's results).
+    ``allow_demo`` False (the user's own experiment is open): None instead of the demo, so
+    the user's plan is never shown the demo's numbers.
     """
     datasets: dict[str, Loaded] = st.session_state.setdefault(DATASETS_KEY, {})
     failed: dict[str, str] = st.session_state.setdefault(FAILED_KEY, {})
@@ -227,6 +231,9 @@ def select_data(files: Sequence[Any] | None, *, keep: bool = False) -> Selection
         current = previous
     else:
         current = DEMO_KEY
+    if (current is None or current == DEMO_KEY or current not in datasets) and not allow_demo:
+        st.session_state.pop(CURRENT_KEY, None)
+        return Selection(None, error) if error else None
     if current is None or current not in datasets:
         current = DEMO_KEY
         if DEMO_KEY not in datasets:
@@ -452,6 +459,12 @@ def analyse(
         options=options,
     )
     return _remember_in(ANALYSIS_CACHE_KEY, key, result)
+
+
+def unpublish() -> None:
+    """No current analysis: the data in view cannot be read, so no page judges earlier data."""
+    for key in (ANALYSIS_KEY, AGGREGATES_KEY, SOURCE_KEY, ROWS_KEY):
+        st.session_state.pop(key, None)
 
 
 def publish(result: engine.Analysis, source: str, rows: ingest.Dataset | None = None) -> None:

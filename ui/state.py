@@ -15,6 +15,8 @@ from abcore import ExperimentPlan, InputError
 PLAN_KEY = "plan"
 WIDGET_PREFIX = "plan__"
 LOADED_PARAM_KEY = "_loaded_plan_param"
+DEMO_FLAG_KEY = "experiment_is_demo"
+"""Whether the open experiment is the bundled demo (:mod:`ui.experiment_state`)."""
 DEMO_PLAN_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "demo_plan.json"
 
 
@@ -69,6 +71,7 @@ def load_plan_from_link() -> str | None:
             "The demo plan is shown instead."
         )
     set_plan(plan, reset_widgets=True)
+    st.session_state[DEMO_FLAG_KEY] = False  # a shared plan is someone's own, not the demo
     return None
 
 

@@ -76,7 +76,7 @@ def apply_inputs(page) -> ExperimentPlan:
 
 
 def test_share_link_restores_every_input(browser, page, app_url):
-    page.goto(app_url)
+    page.goto(f"{app_url}/plan")
     wait_for_app(page)
     page.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first.wait_for()
     before = metric_values(page)
@@ -105,7 +105,7 @@ def test_share_link_restores_every_input(browser, page, app_url):
 
 
 def test_bad_link_shows_a_sentence_and_the_demo(page, app_url):
-    page.goto(f"{app_url}/?plan=not-a-real-plan")
+    page.goto(f"{app_url}/plan?plan=not-a-real-plan")
     wait_for_app(page)
     assert "could not be opened" in page.get_by_test_id("stAlert").first.inner_text()
     assert page.get_by_test_id("stException").count() == 0
@@ -113,7 +113,7 @@ def test_bad_link_shows_a_sentence_and_the_demo(page, app_url):
 
 
 def test_bad_input_gets_a_sentence_not_a_traceback(page, app_url):
-    page.goto(app_url)
+    page.goto(f"{app_url}/plan")
     wait_for_app(page)
     set_number(page, "Baseline conversion rate (%)", "0")
     # the sentence, waited for (the run the input started may end after set_number returns)

@@ -31,7 +31,7 @@ def main_text(page) -> str:
 
 
 def test_group_sequential_plan_then_results_show_the_sequence_and_verdict(page, app_url):
-    page.goto(app_url)
+    page.goto(f"{app_url}/plan")
     settle(page)
     page.wait_for_selector("h1:has-text('Plan the experiment')", timeout=TIMEOUT)
 
