@@ -22,7 +22,9 @@ it in DuckDB, so only a handful of moments and a bounded curve come back.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from abcore import config
+from abcore import config, planning
 from abcore.errors import InputError
 from abcore.estimate_sql import (
     aggregate_curve_sql,
@@ -42,8 +44,19 @@ from abcore.estimate_sql import (
 from abcore.ingest import Dataset
 from abcore.ingest._run import _run_data, _with_table
 from abcore.model import Mapping, MetricMapping
+from abcore.plan import ExperimentPlan
 
-__all__ = ["MetricEstimate", "PlanEstimates", "UnitCurve", "estimate"]
+__all__ = [
+    "ADOPTABLE",
+    "MetricEstimate",
+    "PlanEstimates",
+    "UnitCurve",
+    "estimate",
+    "plan_with_estimates",
+]
+
+ADOPTABLE = ("baseline", "sd", "correlation", "daily_units")
+"""The plan's values an estimate can replace (:func:`plan_with_estimates`)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,19 @@ class UnitCurve:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({"day": self.days, "units": self.units})
+
+    def duration(
+        self, plan: ExperimentPlan, sizing: planning.PlanSizing | None = None
+    ) -> planning.CurveDuration:
+        """Days the plan needs on this traffic (:func:`abcore.planning.duration_from_curve`)."""
+        return planning.duration_from_curve(
+            plan,
+            self.days,
+            self.units,
+            growth_per_day=self.growth_per_day,
+            days_in_file=self.days_in_file,
+            sizing=sizing,
+        )
 
 
 @dataclass(frozen=True)
@@ -504,3 +530,58 @@ def _grid(last: int, points: int = config.ESTIMATE_CURVE_POINTS) -> np.ndarray:
     if last <= points:
         return np.arange(1, last + 1)
     return np.unique(np.round(np.linspace(1, last, points)).astype(np.int64))
+
+
+# ---- into the plan ------------------------------------------------------------------------------
+
+
+def plan_with_estimates(
+    plan: ExperimentPlan,
+    metric: MetricEstimate,
+    curve: UnitCurve | None = None,
+    fields: Iterable[str] = ADOPTABLE,
+) -> ExperimentPlan:
+    """The plan with the estimates of ``fields`` (:data:`ADOPTABLE`) in place of its own.
+
+    ``baseline`` makes the file's metric the success metric (its name, kind and baseline; a
+    ratio is planned as a mean per unit with its delta-method sd, which sizes it the same);
+    ``sd`` its spread; ``correlation`` CUPED's expected variance reduction, rho squared (rho
+    to two decimals and at most ``config.CUPED_MAX_RHO``, as the Plan page's slider holds
+    it); ``daily_units`` the constant daily traffic on which the plan, with the other values
+    as they now are, takes as long as it does on the curve. A value the file could not give
+    (None) leaves the plan's.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> est = MetricEstimate("converted", "binary", 0.12, 0.325, 290_000, correlation=0.5)
+    >>> new = plan_with_estimates(ExperimentPlan(), est, fields=["baseline", "correlation"])
+    >>> new.success.baseline, new.variance_reduction
+    (0.12, 0.25)
+    """
+    fields = tuple(fields)
+    unknown = [f for f in fields if f not in ADOPTABLE]
+    if unknown:
+        raise ValueError(f"fields must be among {', '.join(ADOPTABLE)}, got {unknown[0]!r}.")
+    success = plan.success
+    if success is None:
+        raise ValueError("The plan has no success metric: choose one on the Metrics page.")
+    spec = success
+    if "baseline" in fields and metric.baseline is not None:
+        kind = "binary" if metric.type == "binary" else "continuous"
+        if kind == "binary":
+            sd = None
+        else:  # a mean keeps the plan's spread unless it had none (it was a rate)
+            sd = spec.sd if spec.type != "binary" and spec.sd else metric.sd
+        spec = dataclasses.replace(
+            spec, name=metric.name, type=kind, baseline=metric.baseline, sd=sd
+        )
+    if "sd" in fields and metric.sd and spec.type != "binary":
+        spec = dataclasses.replace(spec, sd=metric.sd)
+    metrics = tuple(spec if m is success else m for m in plan.metrics)
+    out = dataclasses.replace(plan, metrics=metrics)
+    if "correlation" in fields and metric.correlation is not None:
+        rho = min(round(abs(metric.correlation), 2), config.CUPED_MAX_RHO)
+        out = dataclasses.replace(out, variance_reduction=round(rho**2, 6))
+    if "daily_units" in fields and curve is not None:
+        rate = math.ceil(curve.duration(out).daily_units - 1e-9)
+        out = dataclasses.replace(out, daily_units=min(rate, config.PLAN_MAX_DAILY_UNITS))
+    return out
