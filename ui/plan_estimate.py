@@ -91,6 +91,25 @@ def estimated_values(plan: ExperimentPlan, est: PlanEstimates, metric: str) -> d
     }
 
 
+def estimates_display(est: PlanEstimates) -> pd.DataFrame:
+    """Every metric's estimates as text, one row each."""
+    rows = []
+    for m in est.metrics:
+        binary = m.type == "binary"
+        rows.append(
+            {
+                "Metric": m.name,
+                "Kind": {"binary": "rate", "continuous": "mean", "ratio": "ratio"}[m.type],
+                "Baseline": value_text("baseline", m.baseline, binary),
+                "SD per unit": fmt.MISSING if binary else value_text("sd", m.sd, binary),
+                "Units": f"{m.n:,}",
+                "CUPED rho": value_text("correlation", m.correlation, binary),
+                "Note": m.note or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def curve_chart(curve: UnitCurve, need: float | None = None) -> alt.LayerChart | alt.Chart:
     """Unique units by day since the file's first, with the units the test needs."""
     frame = curve.frame()
@@ -197,11 +216,8 @@ def _render_options(mapping: Mapping, plan: ExperimentPlan) -> dict[str, Any] | 
             count = st.selectbox(
                 "Units counted each day", list(dict.fromkeys(counts)), key=K + "count"
             )
-    elif not chosen.metric_kind.pair:
-        taken = {mapping.unit, mapping.variant, mapping.timestamp, chosen.column}
-        columns = [n for n in mapping.covariates if n not in taken]
-        columns += [m.column for m in mapping.metrics if m.column and m.column not in taken]
-        options = [NO_COVARIATE, *dict.fromkeys(columns)]
+    elif not chosen.metric_kind.pair and _covariates(mapping, chosen.column):
+        options = [NO_COVARIATE, *_covariates(mapping, chosen.column)]
         default = chosen.covariate if chosen.covariate in options else NO_COVARIATE
         covariate = st.selectbox(
             "Pre-period covariate (CUPED)",
@@ -214,6 +230,14 @@ def _render_options(mapping: Mapping, plan: ExperimentPlan) -> dict[str, Any] | 
         )
         covariate = None if covariate == NO_COVARIATE else covariate
     return {"metric": metric, "arm": arm, "covariate": covariate, "count": count}
+
+
+def _covariates(mapping: Mapping, column: str | None) -> list[str]:
+    """Columns that could be the metric's pre-period covariate: the proposed covariates,
+    then the other metrics' columns."""
+    taken = {mapping.unit, mapping.variant, mapping.timestamp, column}
+    columns = [*mapping.covariates, *(m.column for m in mapping.metrics if m.column)]
+    return [c for c in dict.fromkeys(columns) if c not in taken]
 
 
 def _estimates(ds: ingest.Dataset, mapping: Mapping, options: dict[str, Any]) -> PlanEstimates:
@@ -344,6 +368,8 @@ def render_plan_from_data(plan: ExperimentPlan, sizing: planning.PlanSizing) -> 
         return
     for note in est.notes:
         st.caption(md(note))
+    with st.expander("Every metric in the file"):
+        st.dataframe(estimates_display(est), hide_index=True, width="stretch")
     try:
         _render_table(plan, sizing, est, options["metric"])
     except InfeasiblePlan as exc:
