@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from abcore import config, planning
+from abcore.detect_sql import date_misfits_sql
 from abcore.errors import InputError
 from abcore.estimate_sql import (
     aggregate_curve_sql,
@@ -482,8 +483,6 @@ def _is_label(con: duckdb.DuckDBPyConnection, dataset: Dataset, column: str) -> 
     """Whether a text date column holds labels (no year) rather than dates."""
     if not dataset.types[column].upper().startswith("VARCHAR"):
         return False
-    from abcore.detect_sql import date_misfits_sql
-
     (bad,) = _run_data(con, dataset, date_misfits_sql(dataset.table, column)).fetchall()[0]
     return bool(bad)
 

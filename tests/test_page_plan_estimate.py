@@ -113,3 +113,23 @@ def test_a_file_without_dates_says_what_the_duration_needs(tmp_path, monkeypatch
     assert any("no date or timestamp column" in c.value for c in at.caption)
     assert "Duration, from your data" not in metrics(at)
     assert "Users per arm, from your data" in metrics(at)
+
+
+def test_daily_totals_count_the_metric_s_trials_each_day(monkeypatch):
+    from real_data import real
+
+    import ui.plan_estimate as pe
+
+    monkeypatch.setattr(pe, "DEMO_FILE", real("udacity_free_trial") / "control_data.csv")
+    at = run_page()
+    at.radio(key="planest__source").set_value("demo").run()
+    at.selectbox(key="planest__metric").set_value("Enrollments/Clicks").run()
+    assert not at.exception, at.exception
+    # the units of a count ratio are its trials: clicks, not pageviews
+    (count,) = [s for s in at.selectbox if s.label == "Units counted each day"]
+    assert count.value == "Clicks"
+    assert any("daily totals, not unit ids" in c.value for c in at.caption)
+    assert "Duration, from your data" in metrics(at)
+    button(at, "planest__use_baseline").click().run()
+    assert at.session_state["plan"].success.name == "Enrollments/Clicks"
+    assert at.session_state["plan"].success.baseline == pytest.approx(0.21887, abs=1e-5)

@@ -213,8 +213,11 @@ def _render_options(mapping: Mapping, plan: ExperimentPlan) -> dict[str, Any] | 
     if mapping.is_aggregated:
         counts = [c for c in (chosen.denominator, mapping.n_column) if c]
         if counts:
+            # one box per metric: a count ratio's own trials come first when it is chosen
             count = st.selectbox(
-                "Units counted each day", list(dict.fromkeys(counts)), key=K + "count"
+                "Units counted each day",
+                list(dict.fromkeys(counts)),
+                key=f"{K}count_{names.index(metric)}",
             )
     elif not chosen.metric_kind.pair and _covariates(mapping, chosen.column):
         options = [NO_COVARIATE, *_covariates(mapping, chosen.column)]
