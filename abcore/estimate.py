@@ -261,20 +261,49 @@ RATIO_OF_TOTALS = "a ratio's spread needs one row per unit: totals hold only its
 def _unit_metrics(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping, arm: str | None
 ) -> list[MetricEstimate]:
-    sql, params = unit_moments_sql(dataset.table, mapping, mapping.variant, arm)
+    """Baseline and spread over every unit holding the metric; CUPED's correlation over the
+    units that also hold its covariates (a second scan, only when some metric has them):
+    users new since the pre-period have no covariate, and reading the baseline over the
+    others alone would plan for the returning users only."""
+    plain = tuple(dataclasses.replace(m, covariate=None, covariates=()) for m in mapping.metrics)
+    out = [
+        _from_moments(m, *moments)
+        for m, moments in zip(plain, _moments(con, dataset, mapping, plain, arm), strict=True)
+    ]
+    if not any(m.adjusters for m in mapping.metrics):
+        return out
+    full = _moments(con, dataset, mapping, mapping.metrics, arm)
+    for i, (m, moments) in enumerate(zip(mapping.metrics, full, strict=True)):
+        if m.adjusters:
+            adjusted = _from_moments(m, *moments)
+            out[i] = dataclasses.replace(
+                out[i], covariates=m.adjusters, correlation=adjusted.correlation
+            )
+    return out
+
+
+def _moments(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    mapping: Mapping,
+    metrics: tuple[MetricMapping, ...],
+    arm: str | None,
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Per metric: units complete in its variables, their means and covariance matrix."""
+    query = dataclasses.replace(mapping, metrics=metrics)
+    sql, params = unit_moments_sql(dataset.table, query, mapping.variant, arm)
     cursor = _run_data(con, dataset, sql, params)
     names = [d[0] for d in cursor.description]
     row = dict(zip(names, cursor.fetchall()[0], strict=True))
     out = []
-    for i, m in enumerate(mapping.metrics):
+    for i, m in enumerate(metrics):
         k = len(metric_variables(m))
-        n = int(row[f"m{i}_n"] or 0)
         means = np.array([_num(row[f"m{i}_mean{j}"]) for j in range(k)])
         cov = np.full((k, k), np.nan)
         for a in range(k):
             for b in range(a, k):
                 cov[a, b] = cov[b, a] = _num(row[f"m{i}_cov{a}_{b}"])
-        out.append(_from_moments(m, n, means, cov))
+        out.append((int(row[f"m{i}_n"] or 0), means, cov))
     return out
 
 

@@ -290,3 +290,21 @@ def test_duration_past_the_horizon_is_infeasible():
 def test_duration_from_a_bad_curve_names_it(days, units, match):
     with pytest.raises(ValueError, match=match):
         planning.duration_from_curve(_plan(0.1, 0.05), days, units, growth_per_day=1.0)
+
+
+def test_baseline_reads_every_unit_and_cuped_only_those_with_a_covariate(con):
+    rng = np.random.default_rng(11)
+    n = 4000
+    pre = rng.gamma(2.0, 5.0, n)
+    y = pre * 0.8 + rng.gamma(2.0, 5.0, n)
+    pre[: n // 2] = np.nan  # half the users are new: no pre-period value
+    y[: n // 2] += 10.0  # and new users spend more
+    frame = pd.DataFrame({"u": np.arange(n), "y": y, "pre": pre})
+    ds = load(con, frame)
+    metric = MetricMapping("y", "continuous", covariate="pre")
+    got = estimate(con, ds, Mapping(unit="u", metrics=[metric])).metric("y")
+    assert got.n == n
+    assert got.baseline == pytest.approx(frame["y"].mean())
+    assert got.sd == pytest.approx(frame["y"].std(ddof=1))
+    assert got.correlation == pytest.approx(frame["y"].corr(frame["pre"]))  # pairwise complete
+    assert got.covariates == ("pre",)
