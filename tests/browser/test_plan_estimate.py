@@ -56,8 +56,8 @@ def test_upload_ab_data_and_adopt_its_estimates(page, app_url):
     page.locator(UPLOAD).set_input_files(str(AB_DATA))
     # the estimates beside the plan's values, once the file is read
     expect(metric(page, "Users per arm, from your data")).to_be_visible(timeout=90_000)
-    expect(page.get_by_text(baseline, exact=True).first).to_be_visible()
-    expect(page.get_by_text("reach the", exact=False).first).to_be_visible()
+    expect(page.get_by_text(baseline, exact=True).filter(visible=True).first).to_be_visible()
+    expect(page.get_by_text("reach the", exact=False).filter(visible=True).first).to_be_visible()
     wait_for_app(page)
 
     page.get_by_role("button", name="Use all of these").click()
