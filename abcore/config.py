@@ -339,3 +339,14 @@ lower when its share of the memory budget is smaller (:func:`abcore.hosting.sess
 SESSION_MIN_MEMORY: Final = 128 * 2**20
 """Smallest share of memory a session may get (a 2 GB host with the defaults gives 230 MB):
 below it a settings error says what to change."""
+
+# Planning from the user's own data (abcore.estimate, the Plan page's "plan from your data").
+ESTIMATE_CURVE_POINTS: Final = CURVE_POINTS
+"""Most points of the unique-units curve an estimate keeps (every day up to this many days;
+past that, this many days spread evenly, each holding the exact count of that day)."""
+ESTIMATE_MAX_DAYS: Final = PLAN_HORIZON_DAYS
+"""Most distinct days read from a file's dates for the curve: the first this many count (a
+pre-period longer than the longest test says nothing more about a test's duration)."""
+ESTIMATE_GROWTH_DAYS: Final = 14
+"""Days at the end of the file whose growth in unique units is carried forward when the
+plan needs more units than the file's days hold (the last two weeks: whole weekly cycles)."""

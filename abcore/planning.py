@@ -33,6 +33,7 @@ from abcore.plan import ExperimentPlan, MetricSpec
 from abcore.sequential import MethodCost
 
 __all__ = [
+    "CurveDuration",
     "GuardrailSize",
     "InfeasiblePlan",
     "PlanSizing",
@@ -42,6 +43,7 @@ __all__ = [
     "describe_effect",
     "describe_method",
     "detectable_lift_by_days",
+    "duration_from_curve",
     "method_costs_frame",
     "planned_tuning_n",
     "power_by_days",
@@ -682,3 +684,113 @@ def planned_tuning_n(plan: ExperimentPlan) -> int:
         n_control = size_plan(plan).method_n_control
     check_scalar(n_control, "planned_n_per_arm", gt=0)
     return int(n_control + math.ceil(plan.ratio * n_control - 1e-9))
+
+
+@dataclass(frozen=True)
+class CurveDuration:
+    """How long the test runs on the traffic a file showed (:func:`duration_from_curve`).
+
+    ``days`` is the first day on which the unique units seen since the start, times the
+    exposure, reach ``n_total``; ``recommended_days`` rounds it up to whole weeks.
+    ``extrapolated`` says the file's days held too few units, so its last weeks' growth was
+    carried forward. ``daily_units`` is the constant daily traffic that gives the same days
+    (what the plan's "daily eligible users" becomes when the estimate is adopted);
+    ``sentence`` says all of it to a person.
+    """
+
+    days: int
+    recommended_days: int
+    n_total: int
+    extrapolated: bool
+    daily_units: float
+    sentence: str
+
+
+def _reach_day(
+    need: float, days: np.ndarray, units: np.ndarray, last: int, growth: float
+) -> tuple[float, bool]:
+    """First day whose units reach ``need`` (inf when never), and whether it lies past the
+    curve's last day."""
+    hit = np.flatnonzero(units >= need)
+    if hit.size:
+        return float(days[hit[0]]), False
+    if growth <= 0:
+        return math.inf, True
+    return last + math.ceil((need - units[-1]) / growth - 1e-9), True
+
+
+def duration_from_curve(
+    plan: ExperimentPlan,
+    days: ArrayLike,
+    units: ArrayLike,
+    *,
+    growth_per_day: float,
+    days_in_file: int | None = None,
+    sizing: PlanSizing | None = None,
+) -> CurveDuration:
+    """Days to enrol the plan's units on the traffic of a file: unique units by day since
+    its start (``days``, ``units``: :class:`abcore.estimate.UnitCurve`), not a constant rate.
+
+    With repeat visitors, unique users grow more slowly each day (most of Tuesday's users
+    were there on Monday), so a constant rate from the first days understates the duration
+    and one from the file's average overstates it at first. The test ends on the first day
+    the curve times ``plan.exposure`` reaches the plan's units (its method's
+    ``method_n_total``). Past the file's last day the curve is carried forward at
+    ``growth_per_day`` (the last weeks' new units a day), and the sentence says so. More than
+    ``config.PLAN_HORIZON_DAYS`` raises :class:`InfeasiblePlan`, with the sentence
+    :func:`size_plan` gives, at the curve's average rate over that span.
+
+    >>> from abcore.plan import ExperimentPlan
+    >>> plan = ExperimentPlan()          # needs 115,526 users in total
+    >>> d = duration_from_curve(plan, [1, 2, 3], [50_000, 90_000, 120_000], growth_per_day=30_000)
+    >>> d.days, d.extrapolated, d.recommended_days
+    (3, False, 7)
+    >>> duration_from_curve(plan, [1, 2], [50_000, 90_000], growth_per_day=20_000).days
+    4
+    """
+    sizing = sizing or size_plan(plan)
+    day_arr = np.asarray(days, dtype=float)
+    unit_arr = np.asarray(units, dtype=float)
+    if day_arr.ndim != 1 or day_arr.size == 0 or day_arr.shape != unit_arr.shape:
+        raise ValueError("days and units must be two lists of the same, non-zero length.")
+    if np.any(np.diff(day_arr) <= 0) or np.any(np.diff(unit_arr) < 0) or day_arr[0] < 1:
+        raise ValueError("days must rise from 1 and units must never fall.")
+    check_scalar(growth_per_day, "growth_per_day", ge=0)
+    last = int(days_in_file or day_arr[-1])
+    n_total = int(sizing.method_n_total)
+    exposed = unit_arr * plan.exposure
+    day, extrapolated = _reach_day(n_total, day_arr, exposed, last, growth_per_day * plan.exposure)
+    if day > config.PLAN_HORIZON_DAYS:
+        if not math.isfinite(day):
+            raise InfeasiblePlan(
+                f"This plan is not feasible on this traffic: it needs {n_total:,} users, and "
+                f"the file's unique users stopped growing at {unit_arr[-1]:,.0f} in its last "
+                "days. What would make it feasible: a larger minimum detectable effect, a "
+                "wider audience, or a file covering more days.",
+                n_total=float(n_total),
+                days=math.inf,
+                at_least=False,
+            )
+        rate = n_total / (day * plan.exposure)
+        _check_horizon(
+            dataclasses.replace(plan, daily_units=rate), sizing.binding, sizing.n_control, n_total
+        )
+    day = int(day)
+    rate = n_total / (day * plan.exposure)
+    weeks = _weeks(day)
+    share = "" if plan.exposure == 1 else f" ({plan.exposure:.0%} of them in the test)"
+    if extrapolated:
+        sentence = (
+            f"The test needs {n_total:,} users{share}, more than the file's {last} days hold "
+            f"({unit_arr[-1]:,.0f} unique users): past its last day the curve is carried "
+            f"forward at its last weeks' growth ({growth_per_day:,.0f} new users a day), "
+            f"which puts the end on day {day} ({weeks} days in whole weeks). That is an "
+            "extrapolation: a file covering more days would tell more."
+        )
+    else:
+        sentence = (
+            f"The file's unique users{share} reach the {n_total:,} users the test needs on "
+            f"day {day} of its {last} ({weeks} days in whole weeks): {rate:,.0f} new users "
+            "a day on average over that span."
+        )
+    return CurveDuration(day, weeks, n_total, extrapolated, rate, sentence)

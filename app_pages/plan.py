@@ -16,6 +16,7 @@ from abcore import charts, config, planning
 from abcore.plan import ExperimentPlan, MetricSpec
 from abcore.report import plan_brief_json, plan_brief_markdown
 from ui import plan_view as pv
+from ui.plan_estimate import render_plan_from_data
 from ui.plan_inputs import K, render_form, render_guardrails, seed
 from ui.state import get_plan, set_plan, sync_link
 
@@ -188,6 +189,7 @@ def render_page(plan: ExperimentPlan) -> None:
         sync_link(plan)
         render_needs(plan, sizing)
         render_curves(plan, sizing)
+        render_plan_from_data(plan, sizing)
     with tail:
         hypothesis_col, share_col = st.columns([1, 1.35], gap="large")
     with hypothesis_col:
