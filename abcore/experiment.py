@@ -49,6 +49,7 @@ __all__ = [
     "plan_from_data",
     "rename_metric",
     "success_candidates",
+    "with_roles",
 ]
 
 SCHEMA_VERSION = 1
@@ -462,3 +463,63 @@ def drop_metrics(plan: ExperimentPlan, names: Sequence[str]) -> ExperimentPlan:
             "another success metric, instead of dropping it."
         )
     return dataclasses.replace(plan, metrics=tuple(m for m in plan.metrics if m.name not in names))
+
+
+def with_roles(
+    plan: ExperimentPlan,
+    aggregates: Aggregates,
+    *,
+    success: str,
+    guardrails: Sequence[str] = (),
+) -> ExperimentPlan:
+    """The plan with ``success`` as its success metric and ``guardrails`` as its guardrails,
+    all named as the data's metrics (the choice on Results after an upload).
+
+    The success metric keeps the planned effect (and direction) of the one it replaces, which
+    becomes secondary; a guardrail keeps its margin, a new one gets
+    :data:`abcore.config.GUARDRAIL_MARGIN`; a metric the plan did not have is added with the
+    control's observed baseline. Metrics the data lacks are left as they are.
+
+    Raises:
+        InputError: a name that is not one of the data's metrics, or the success metric also
+            chosen as a guardrail.
+    """
+    data = _data_metrics(aggregates.mapping)
+    unknown = [n for n in (success, *guardrails) if n not in data]
+    if unknown:
+        raise InputError(
+            f"{unknown[0]!r} is not a metric of this data (its metrics: {', '.join(data)})."
+        )
+    if success in guardrails:
+        raise InputError(f"{success!r} cannot be the success metric and a guardrail at once.")
+    planned = {m.name: m for m in plan.metrics}
+    old = plan.success
+    out: list[MetricSpec] = []
+    template = (
+        MetricSpec(success, direction=old.direction, mde=old.mde, relative=old.relative)
+        if old is not None
+        else None
+    )
+    kept = planned.get(success)
+    if old is not None and old.name == success:
+        first = old  # unchanged: its typed baseline and effect stay
+    else:
+        first = _spec_from_data(aggregates, data[success], "success", kept or template)
+        if old is not None:  # the effect worth detecting carries over to the new metric
+            first = dataclasses.replace(first, mde=old.mde, relative=old.relative)
+    out.append(first)
+    for name, spec in planned.items():
+        if name == success:
+            continue
+        role = "guardrail" if name in guardrails else "secondary"
+        if spec.role == role:
+            out.append(spec)
+        elif role == "guardrail":
+            margin = spec.margin if spec.margin is not None else config.GUARDRAIL_MARGIN
+            out.append(dataclasses.replace(spec, role=role, margin=margin))
+        else:
+            out.append(dataclasses.replace(spec, role=role))
+    for name in guardrails:
+        if name not in planned:
+            out.append(_spec_from_data(aggregates, data[name], "guardrail", None))
+    return dataclasses.replace(plan, metrics=tuple(out))

@@ -200,7 +200,7 @@ def render_inputs(
     if computed is not None:
         if not loaded.is_demo:
             plan = es.bind(loaded.key, computed.aggregates, loaded.label)
-            render_binding(plan, computed.aggregates.mapping)
+            render_binding(plan, computed.aggregates)
         matched_plan = rs.plan_for(computed.aggregates, plan)
         with settings_box:
             shares, shares_default = render_split(loaded, computed, mapping, matched_plan)

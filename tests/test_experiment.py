@@ -20,6 +20,7 @@ from abcore.experiment import (
     plan_from_data,
     rename_metric,
     success_candidates,
+    with_roles,
 )
 from abcore.model import Mapping, MetricMapping, PrepStep
 from abcore.plan import ExperimentPlan, MetricSpec
@@ -168,3 +169,27 @@ def test_success_candidates_prefer_outcomes():
     )
     assert success_candidates(mapping) == ["converted", "flag", "total ads"]
     assert dataclasses.replace(mapping, metrics=()).metrics == ()
+
+
+def test_with_roles_moves_the_success_metric_and_sets_guardrails():
+    agg = aggregates_of(real("cookie_cats.csv"))
+    plan = plan_from_data(agg, name="c").plan  # success retention_1
+    plan = dataclasses.replace(
+        plan,
+        metrics=tuple(
+            dataclasses.replace(m, mde=0.03) if m.role == "success" else m for m in plan.metrics
+        ),
+    )
+    new = with_roles(plan, agg, success="retention_7", guardrails=["sum_gamerounds"])
+    specs = {m.name: m for m in new.metrics}
+    assert new.success.name == "retention_7"
+    assert new.success.mde == 0.03  # the effect worth detecting carries over
+    assert specs["retention_1"].role == "secondary"
+    assert specs["sum_gamerounds"].role == "guardrail"
+    assert specs["sum_gamerounds"].margin == 0.02
+    # unchanged success: its spec stays as typed
+    assert with_roles(new, agg, success="retention_7", guardrails=["sum_gamerounds"]) == new
+    with pytest.raises(InputError, match="not a metric of this data"):
+        with_roles(plan, agg, success="page_load_ms")
+    with pytest.raises(InputError, match="at once"):
+        with_roles(plan, agg, success="retention_7", guardrails=["retention_7"])

@@ -121,7 +121,7 @@ def test_a_plan_metric_missing_from_the_file_is_a_question(monkeypatch):
     )
     state.update(plan=own, experiment_is_demo=False)
     at = app(state, RESULTS)
-    questions = {s.label: s for s in at.selectbox if s.key and "results__bind__" in s.key}
+    questions = {s.label: s for s in at.selectbox if s.key and "results__bind__q__" in s.key}
     assert set(questions) == {
         "Which column is the plan's success metric day7?",
         "Which column is the plan's guardrail metric rounds?",
@@ -130,8 +130,8 @@ def test_a_plan_metric_missing_from_the_file_is_a_question(monkeypatch):
     assert "'day7', 'rounds' are not in this data" in texts(at.warning)
     assert not at.success
     at.switch_page(RESULTS).run()
-    at.selectbox(key="results__bind__day7").set_value("retention_7").run()
-    at.selectbox(key="results__bind__rounds").set_value("sum_gamerounds").run()
+    at.selectbox(key="results__bind__q__day7").set_value("retention_7").run()
+    at.selectbox(key="results__bind__q__rounds").set_value("sum_gamerounds").run()
     plan = at.session_state["plan"]
     assert plan.success.name == "retention_7"
     assert plan.success.mde == 0.02
@@ -165,3 +165,17 @@ def test_a_funnel_template_starts_an_experiment_on_metrics():
     assert plan.success.name.endswith("conversion")
     assert at.session_state["experiment_is_demo"] is False
     assert isinstance(plan, ExperimentPlan)
+
+
+def test_success_and_guardrails_are_chosen_among_the_files_metrics(monkeypatch):
+    at = app(uploaded(real("cookie_cats.csv"), monkeypatch), RESULTS)
+    assert at.selectbox(key="results__bind__success").value == "retention_1"
+    at.selectbox(key="results__bind__success").set_value("retention_7").run()
+    at.multiselect(key="results__bind__guardrails").set_value(["retention_1"]).run()
+    plan = at.session_state["plan"]
+    assert plan.success.name == "retention_7"
+    assert [(g.name, g.margin) for g in plan.guardrails] == [("retention_1", 0.02)]
+    at.switch_page(DECISION).run()
+    assert not at.exception
+    # gate_40 lowers 7-day retention (19.02% vs 18.20%, published): the launch is refused
+    assert "Don't ship" in texts(at.error) + texts(at.markdown)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from abcore import config
 from abcore.errors import InputError
-from abcore.experiment import drop_metrics, rename_metric
-from abcore.model import Mapping
+from abcore.experiment import drop_metrics, rename_metric, with_roles
+from abcore.model import Aggregates, Mapping
 from abcore.plan import ExperimentPlan
 from ui import experiment_state as es
 from ui import results_state as rs
@@ -47,10 +48,60 @@ def _answer(plan: ExperimentPlan, metric: str, key: str) -> None:
     set_plan(plan, reset_widgets=True)
 
 
-def render_binding(plan: ExperimentPlan, mapping: Mapping) -> None:
-    """What following the file changed in the plan, and one question per missing metric."""
+def _set_roles(plan: ExperimentPlan, aggregates: Aggregates) -> None:
+    try:
+        new = with_roles(
+            plan,
+            aggregates,
+            success=st.session_state[K + "success"],
+            guardrails=st.session_state.get(K + "guardrails", []),
+        )
+    except InputError as exc:
+        st.session_state[K + "error"] = str(exc)
+        return
+    set_plan(new, reset_widgets=True)
+
+
+def render_roles_choice(plan: ExperimentPlan, aggregates: Aggregates) -> None:
+    """The success metric and the guardrails, chosen among the data's metrics."""
+    names = [m.name for m in aggregates.mapping.metrics]
+    success = plan.success.name if plan.success is not None else None
+    if success not in names:
+        return  # a question below asks which column it is first
+    guards = [g.name for g in plan.guardrails if g.name in names]
+    # follow the plan when it changes elsewhere (Plan page, a reopened experiment)
+    if st.session_state.get(K + "seeded") != (success, guards):
+        st.session_state[K + "success"] = success
+        st.session_state[K + "guardrails"] = guards
+        st.session_state[K + "seeded"] = (success, guards)
+    c1, c2 = st.columns([1, 1.6])
+    c1.selectbox(
+        "Success metric",
+        names,
+        key=K + "success",
+        on_change=_set_roles,
+        args=(plan, aggregates),
+        help="The metric the launch decision is about. Its planned effect carries over.",
+    )
+    c2.multiselect(
+        "Guardrails (must not get worse)",
+        [n for n in names if n != success],
+        key=K + "guardrails",
+        on_change=_set_roles,
+        args=(plan, aggregates),
+        help="Each is tested for non-inferiority at its margin (new ones: "
+        f"{config.GUARDRAIL_MARGIN:.0%} worse, relative); set margins and directions in the "
+        "Plan page's guardrails table.",
+    )
+
+
+def render_binding(plan: ExperimentPlan, aggregates: Aggregates) -> None:
+    """What following the file changed in the plan, the success metric and guardrails, and
+    one question per missing metric."""
+    mapping = aggregates.mapping
     for note in es.bind_notes():
         st.info(md(note), icon=":material/link:")
+    render_roles_choice(plan, aggregates)
     missing = missing_metrics(plan, mapping)
     if not missing:
         return
@@ -67,7 +118,7 @@ def render_binding(plan: ExperimentPlan, mapping: Mapping) -> None:
         for metric in missing:
             spec = next(m for m in plan.metrics if m.name == metric)
             options = [CHOOSE, *columns] + ([] if spec.role == "success" else [DROP])
-            key = f"{K}{metric}"
+            key = f"{K}q__{metric}"
             st.selectbox(
                 f"Which column is the plan's {spec.role} metric {md(metric)}?",
                 options,
