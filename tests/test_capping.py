@@ -233,3 +233,42 @@ def test_pooled_p99_cap_keeps_false_positives_at_alpha() -> None:
     p = sps.ttest_ind(np.minimum(a, cap), np.minimum(b, cap), axis=1, equal_var=False).pvalue
     rate = float(np.mean(p < 0.05))
     assert abs(rate - 0.05) < 0.011, rate
+
+
+# --- the readout and the report -------------------------------------------------------------
+
+
+def test_readout_and_report_say_what_was_cut() -> None:
+    import json
+
+    from abcore.report import analysis_report_json, analysis_report_markdown
+
+    frame = pd.read_parquet(DEMO)
+    metrics = [
+        MetricMapping("revenue", "continuous", capping=CAPPINGS["revenue"]),
+        MetricMapping("sessions", "continuous", capping=CAPPINGS["sessions"]),
+        MetricMapping("converted", "binary"),
+    ]
+    result = abcore.analyze(frame, variant="variant", control="control", metrics=metrics)
+    cap = float(np.quantile(frame.loc[frame["revenue"] != 0, "revenue"], 0.99))
+    assert result.capping == {
+        "revenue": "capped upper at the 99th percentile of the non-zero values of both arms "
+        f"pooled (= {cap:,.6g})",
+        "sessions": "capped lower at 2, upper at 10",
+    }
+    text = analysis_report_markdown(result)
+    assert "Capping (the effects of these metrics are of their capped values):" in text
+    assert f"(= {cap:,.6g})" in text
+    data = json.loads(analysis_report_json(result))["capping"]
+    assert data["revenue"]["upper_value"] == pytest.approx(cap, rel=1e-12)
+    assert data["sessions"] == {
+        "kind": "absolute",
+        "lower": 2.0,
+        "upper": 10.0,
+        "lower_value": 2.0,
+        "upper_value": 10.0,
+        "sentence": "capped lower at 2, upper at 10",
+    }
+    plain = abcore.analyze(frame, variant="variant", control="control", metrics=metrics[2:])
+    assert plain.capping == {}
+    assert "Capping" not in analysis_report_markdown(plain)
