@@ -590,7 +590,8 @@ def sufficient_stats_sql(
     ``variant``, ``day``, ``segment`` (the segment column's name), ``segment_value``, ``n``
     (units, or the sum of ``n_column`` for aggregated shapes) and per metric the columns
     ``<metric>__<stat>`` listed in :attr:`MetricMapping.stat_fields`, plus
-    ``<metric>__cap`` for capped metrics and ``__ab_day_order`` for day labels.
+    ``<metric>__cap`` / ``<metric>__floor`` for capped metrics and ``__ab_day_order`` for
+    day labels.
 
     All levels come from one ``GROUP BY GROUPING SETS ((variant), (variant, day),
     (variant, segment), ...)``, so the overall, daily and segment breakdowns cost a single
@@ -609,9 +610,11 @@ def sufficient_stats_sql(
         mapping: roles of the columns.
         by: "variant" plus optionally "day" (needs ``mapping.timestamp``), "segments" (every
             segment of the mapping) or individual segment columns.
-        cap: winsorise continuous metrics at this upper percentile of the pooled arms (e.g.
-            0.99), or a dict of percentiles per metric; computed with ``quantile_cont`` in a
-            CTE of the same query.
+        cap: the shortcut of :func:`capped_mapping`: winsorise continuous metrics at this
+            upper percentile of the pooled arms (e.g. 0.99), or a dict of percentiles per
+            metric. Each metric's own ``capping`` (:class:`abcore.capping.Capping`) comes
+            first; the bounds are computed with ``quantile_cont`` in a CTE of the same query
+            and returned as ``<metric>__cap`` (upper) and ``<metric>__floor`` (lower).
         finest: aggregate cells first, then roll them up (see above).
         shifts: per metric, the constants ``(y, x)`` its sums are taken around (bound as
             parameters; see :class:`abcore.model.Aggregates`); for unit-level rows.

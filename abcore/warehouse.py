@@ -12,8 +12,17 @@ quoted by the dialect's own rules, types and functions spelled as the engine spe
 the library tea-tasting renders its queries with and Ibis compiles through; it is pure
 Python with no dependency, where Ibis would bring a dataframe layer (and a backend package
 per engine) to emit the same text. The query holds no value of the user's: the table and
-column names are identifiers, and the only literals are the engine's own constants (0, 1)
-and the mapping's JSON, a string literal escaped by the dialect's rules.
+column names are identifiers, and the only literals are the engine's own constants (0, 1),
+the mapping's JSON, a string literal escaped by the dialect's rules, and a capped metric's
+bounds, finite floats checked by :class:`abcore.capping.Capping` and rendered as numbers.
+
+**Capping.** A metric's :class:`~abcore.capping.Capping` is applied as in the file path:
+a one-row CTE holds the bounds (an exact percentile of every arm's units at once, linear
+interpolation as DuckDB's ``quantile_cont``: ``PERCENTILE_CONT`` or Spark's
+``PERCENTILE``), the units' values are clipped before the cells, and the cells carry the
+bounds (``<metric>__cap``, ``<metric>__floor``) into ``Aggregates.caps`` / ``floors``.
+Trino has approximate percentiles only, so a percentile capping there is refused with a
+sentence (fixed amounts work everywhere).
 
 **Precision.** Per cell the query asks for means and the engines' native sample variances
 and covariances (``VAR_SAMP`` / ``COVAR_SAMP``, computed by stable one-pass updates in
@@ -639,7 +648,8 @@ def stats_query(
     ``segment__<column>``) with ``n`` (rows, or units with ``mapping.aggregate_units``) and
     per metric: binary ``<m>__n``, ``__sum``, ``__sum_sq``; continuous ``__n``, ``__mean``,
     ``__var``; pairs (ratios, counts, CUPED) ``__pair_n``, ``__mean_y``, ``__var_y``,
-    ``__mean_x``, ``__var_x``, ``__cov_xy``. Each row also carries its arm's value checks
+    ``__mean_x``, ``__var_x``, ``__cov_xy``; capped metrics ``__cap`` / ``__floor`` (the
+    bounds their values were clipped at). Each row also carries its arm's value checks
     (``arm_rows``, ``<m>__missing``...), the table's unit checks (``units``,
     ``units_in_multiple_arms``...) and ``abcore_mapping``. :func:`read_output` reads it.
 
