@@ -120,10 +120,6 @@ class Capping:
     def percentile(self) -> bool:
         return self.kind == "percentile"
 
-    def fractions(self) -> tuple[float | None, float | None]:
-        """The bounds as quantile fractions (0-1) for a percentile capping."""
-        return tuple(None if b is None else b / 100 for b in (self.lower, self.upper))  # type: ignore[return-value]
-
     def sentence(self, lower: float | None = None, upper: float | None = None) -> str:
         """The bounds in words; ``lower`` / ``upper`` are the values a percentile came to."""
         parts = []

@@ -405,9 +405,9 @@ def _check_mapping(mapping: Any) -> None:
                 where = f"The covariates of results metric {metric['name']!r}"
                 for name in _sequence(value, where, most=config.MAX_COVARIATES):
                     _text(name, f"A name in {where[0].lower()}{where[1:]}", empty=False)
-            elif key == "capping":
+            elif key == "capping" and value is not None:
                 _check_capping(value, f"The capping of results metric {metric['name']!r}")
-            elif key not in ("name", "kind"):
+            elif key not in ("name", "kind", "capping"):
                 _optional_text(value, f"The {key} of results metric {metric['name']!r}")
     for key, most in (
         ("segments", config.LINK_MAX_SEGMENTS),
