@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from abcore import bayes, config, ingest, peeking, stats, validity
+from abcore.capping import capping_sentences
 from abcore.compare import (
     compare_metric,
     compare_stats,
@@ -138,6 +139,12 @@ class Analysis:
     @property
     def mapping(self) -> Mapping:
         return self.aggregates.mapping
+
+    @property
+    def capping(self) -> dict[str, str]:
+        """Per capped metric, what was cut and where (:func:`abcore.capping.capping_sentences`):
+        the effects of a capped metric are of its capped values, and the readout says so."""
+        return capping_sentences(self.aggregates)
 
     @property
     def alpha(self) -> float:

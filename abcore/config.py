@@ -174,6 +174,11 @@ MAX_COVARIATES: Final = 10
 """Covariates of one regression-adjusted metric: each adds a column to every cell and its
 cross-products grow as their square (10 on a mean: 78 moment columns per metric), and more
 rarely reduce the variance further than the best few."""
+CAPPING_MAX_ABS: Final = 1e15
+"""Largest absolute capping bound (either sign): beyond any amount a metric holds, and small
+enough that its square stays finite; a link's bound outside it is refused."""
+CAPPING_PERCENTILES: Final = (99.0, 99.9)
+"""The pooled upper percentiles the Results page's one-click shortcut offers."""
 LINK_MAX_SEGMENTS: Final = 20
 """Most segment columns a results link may carry."""
 LINK_MAX_ROWS: Final = 20_000

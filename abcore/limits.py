@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from abcore import config
+from abcore.capping import CAPPING_KINDS
 from abcore.errors import InputError
 
 __all__ = [
@@ -404,7 +405,9 @@ def _check_mapping(mapping: Any) -> None:
                 where = f"The covariates of results metric {metric['name']!r}"
                 for name in _sequence(value, where, most=config.MAX_COVARIATES):
                     _text(name, f"A name in {where[0].lower()}{where[1:]}", empty=False)
-            elif key not in ("name", "kind"):
+            elif key == "capping" and value is not None:
+                _check_capping(value, f"The capping of results metric {metric['name']!r}")
+            elif key not in ("name", "kind", "capping"):
                 _optional_text(value, f"The {key} of results metric {metric['name']!r}")
     for key, most in (
         ("segments", config.LINK_MAX_SEGMENTS),
@@ -416,6 +419,34 @@ def _check_mapping(mapping: Any) -> None:
     for key in ("day_label", "aggregate_units"):
         if key in mapping:
             _boolean(mapping[key], f"The results' {key}")
+
+
+def _check_capping(capping: Any, where: str) -> None:
+    """A metric's capping (:class:`abcore.capping.Capping`) in a link: known keys, a kind,
+    bounds that are numbers in range (a percentile 0 to 100, an amount within
+    ``CAPPING_MAX_ABS``) and in order, ``ignore_zeros`` true or false."""
+    capping = _mapping(capping, where)
+    extra = sorted(str(k) for k in capping if k not in ("lower", "upper", "kind", "ignore_zeros"))
+    if extra:
+        raise InputError(f"{where} takes lower, upper, kind and ignore_zeros, not {_show(extra)}.")
+    kind = capping.get("kind", "percentile")
+    _choice(kind, f"The kind of {where[4:]}", CAPPING_KINDS)
+    most = 100 if kind == "percentile" else config.CAPPING_MAX_ABS
+    least = 0 if kind == "percentile" else -config.CAPPING_MAX_ABS
+    bounds = []
+    for side in ("lower", "upper"):
+        if capping.get(side) is not None:
+            bounds.append(
+                _number(capping[side], f"The {side} bound of {where[4:]}", ge=least, le=most)
+            )
+    if not bounds:
+        raise InputError(f"{where} has neither a lower nor an upper bound.")
+    if len(bounds) == 2 and bounds[0] > bounds[1]:
+        raise InputError(
+            f"{where} has its lower bound ({bounds[0]:g}) above its upper bound ({bounds[1]:g})."
+        )
+    if "ignore_zeros" in capping:
+        _boolean(capping["ignore_zeros"], f"Whether {where[4:]} ignores zeros")
 
 
 def _check_rows(columns: list[Any], rows: list[Any]) -> None:
@@ -486,12 +517,18 @@ def check_results_payload(data: Any) -> None:
     covariates = {
         m.get("name"): len(m.get("covariates", ())) for m in agg["mapping"].get("metrics", [])
     }
-    for key in ("caps", "shifts"):
+    for key in ("caps", "shifts", "floors"):
         named = _mapping(agg.get(key, {}), f"The results' {key}")
+        if len(named) > config.LINK_MAX_METRICS:
+            raise InputError(
+                f"The results' {key} name {len(named):,} metrics; at most "
+                f"{config.LINK_MAX_METRICS} are read."
+            )
         for name, value in named.items():
             _text(name, f"A metric named in the results' {key}")
             most = 2 + covariates.get(name, 0)  # y, x, then one per covariate
-            cells = [value] if key == "caps" else _sequence(value, key, most=most, least=2)
+            one = key != "shifts"
+            cells = [value] if one else _sequence(value, key, most=most, least=2)
             for cell in cells:
                 _number(cell, f"The {key[:-1]} of metric {name!r}")
     options = _mapping(data.get("options", {}), "The results' options")

@@ -34,6 +34,7 @@ import pandas as pd
 
 from abcore import config, stats
 from abcore._checks import check_scalar, check_shares
+from abcore.capping import Capping
 from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
 __all__ = [
@@ -249,12 +250,14 @@ class MetricMapping:
     mean_column: str | None = None
     sd_column: str | None = None
     variance_column: str | None = None
+    capping: Capping | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"name must be a non-empty string, got {self.name!r}.")
         check_scalar(self.kind, "kind", in_=tuple(KINDS))
         self._normalise_covariates()
+        self._check_capping()
         if self.metric_kind.pair:
             if not self.numerator or not self.denominator:
                 raise ValueError(
@@ -273,6 +276,26 @@ class MetricMapping:
                 )
         elif self.column is None:
             object.__setattr__(self, "column", self.name)
+
+    def _check_capping(self) -> None:
+        """A capping given as a dict (a link, a mapping's JSON) becomes a :class:`Capping`;
+        only a kind marked ``cappable`` takes one (:mod:`abcore.capping` says why a ratio
+        does not)."""
+        if self.capping is None:
+            return
+        try:
+            capping = Capping.from_dict(self.capping)
+        except TypeError as error:
+            raise ValueError(f"metric {self.name!r}: capping cannot be read ({error}).") from None
+        except ValueError as error:
+            raise ValueError(f"metric {self.name!r}: {error}") from None
+        if not self.metric_kind.cappable:
+            raise ValueError(
+                f"metric {self.name!r}: capping applies to continuous metrics only, not to a "
+                f"{self.kind} metric (a conversion is already 0 or 1; a ratio's numerator and "
+                "denominator capped apart would change what the ratio means)."
+            )
+        object.__setattr__(self, "capping", capping)
 
     def _normalise_covariates(self) -> None:
         """One list of covariates, however given: ``covariate`` first, no repeats; a single
@@ -358,6 +381,8 @@ class MetricMapping:
         """Fields that are set (a compact form for share links): a mapping without
         ``covariates`` writes none, so its link reads as before."""
         out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        if self.capping is not None:
+            out["capping"] = self.capping.to_dict()
         if self.covariates:
             out["covariates"] = list(self.covariates)
         else:
@@ -773,10 +798,12 @@ class Aggregates:
     ``frame`` has one row per group: ``level`` ("overall", "day", "segment"), ``variant``,
     ``day``, ``segment`` (the segment column), ``segment_value``, ``n`` and the per-metric
     columns of :attr:`MetricMapping.stat_fields` (``revenue__sum``...). ``caps`` holds the
-    value each capped metric was cut at. ``shifts`` holds, per metric, the constants its sums
-    were taken around (``(shift_y, shift_x)``, then one per entry of its ``covariates``:
-    the sums are of ``value - shift``, see :mod:`abcore.suffstats`); a metric not in it has
-    sums of raw values. Only these numbers
+    value each capped metric was cut at from above (its upper bound), ``floors`` the value
+    it was cut at from below (a lower bound; :class:`abcore.capping.Capping`); the
+    metric's ``capping`` in the mapping says how they were set. ``shifts`` holds, per
+    metric, the constants its sums were taken around (``(shift_y, shift_x)``, then one per
+    entry of its ``covariates``: the sums are of ``value - shift``, see
+    :mod:`abcore.suffstats`); a metric not in it has sums of raw values. Only these numbers
     travel onwards, so the object is small, JSON-ready (:meth:`to_dict`) and fit for a share
     link.
     """
@@ -785,6 +812,7 @@ class Aggregates:
     mapping: Mapping
     caps: dict[str, float] = field(default_factory=dict)
     shifts: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    floors: dict[str, float] = field(default_factory=dict)
 
     @property
     def control(self) -> str:
@@ -995,6 +1023,8 @@ class Aggregates:
         }
         if self.shifts:
             out["shifts"] = {m: list(s) for m, s in self.shifts.items()}
+        if self.floors:
+            out["floors"] = self.floors
         return out
 
     @classmethod
@@ -1005,7 +1035,8 @@ class Aggregates:
         for col in frame.columns[5:]:
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
         shifts = {m: tuple(float(v) for v in s) for m, s in data.get("shifts", {}).items()}
-        return cls(canonical_stats(frame, mapping), mapping, dict(data.get("caps", {})), shifts)
+        caps, floors = dict(data.get("caps", {})), dict(data.get("floors", {}))
+        return cls(canonical_stats(frame, mapping), mapping, caps, shifts, floors)
 
 
 def _json_value(value: Any) -> Any:

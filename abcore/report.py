@@ -204,6 +204,13 @@ def analysis_report_markdown(
         f"family (success and guardrail metrics with {analysis.correction}, exploratory "
         f"metrics with Benjamini-Hochberg); alpha {analysis.alpha:g}.",
         "",
+    ]
+    capped = analysis.capping
+    if capped:
+        lines += ["Capping (the effects of these metrics are of their capped values):", ""]
+        lines += [f"- {_md(name)}: {_md(text)}" for name, text in capped.items()]
+        lines.append("")
+    lines += [
         "| metric | arm | control | treatment | lift | 95% CI | p | adjusted p |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -233,6 +240,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _capping_json(analysis: Any) -> dict[str, Any]:
+    """Per capped metric: its capping (bounds, kind, ignore_zeros), the values the bounds
+    came to and the sentence the Markdown report shows."""
+    aggregates = analysis.aggregates
+    out = {}
+    for name, sentence in analysis.capping.items():
+        capping = aggregates.mapping.metric(name).capping
+        out[name] = {
+            **(capping.to_dict() if capping is not None else {}),
+            "lower_value": aggregates.floors.get(name),
+            "upper_value": aggregates.caps.get(name),
+            "sentence": sentence,
+        }
+    return out
+
+
 def analysis_report_json(analysis: Any, *, plan: ExperimentPlan | None = None) -> str:
     """The readout as JSON: plan and fingerprint, decision, checks, effects, aggregates."""
     effects = [
@@ -250,6 +273,7 @@ def analysis_report_json(analysis: Any, *, plan: ExperimentPlan | None = None) -
             "relative_method": analysis.relative_method,
             "method": analysis.options.method,
         },
+        "capping": _capping_json(analysis),
         "effects": effects,
         "aggregates": analysis.aggregates.to_dict(),
     }

@@ -22,12 +22,14 @@ input of the statistics' generators.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from abcore import config
 from abcore._checks import check_scalar
+from abcore.capping import Capping
 from abcore.model import (
     MOMENT_N,
     Mapping,
@@ -37,6 +39,7 @@ from abcore.model import (
 
 __all__ = [
     "cap_percentiles",
+    "capped_mapping",
     "cell_checks_sql",
     "cell_count_sql",
     "finest_stats_sql",
@@ -111,6 +114,32 @@ def cap_percentiles(mapping: Mapping, cap: float | dict[str, float] | None) -> d
     if wanted and mapping.is_aggregated:
         raise ValueError("cap needs unit-level rows; it cannot apply to an aggregated shape.")
     return {k: float(v) for k, v in wanted.items()}
+
+
+def capped_mapping(mapping: Mapping, cap: float | dict[str, float] | None = None) -> Mapping:
+    """The mapping with the old page's shortcut ``cap`` (one pooled upper percentile as a
+    fraction, 0.99, for every continuous metric, or ``{metric: fraction}``) written into
+    each metric's own :class:`~abcore.capping.Capping`; a metric that has its own capping
+    keeps it. Checks that any capping applies: unit-level rows only.
+
+    >>> m = Mapping(variant="v", metrics=[MetricMapping("x", "continuous")])
+    >>> capped_mapping(m, 0.99).metrics[0].capping
+    Capping(lower=None, upper=99.0, kind='percentile', ignore_zeros=False)
+    """
+    wanted = cap_percentiles(mapping, cap) if cap is not None else {}
+    metrics = tuple(
+        m
+        if m.capping is not None or m.name not in wanted
+        else dataclasses.replace(m, capping=Capping.pooled_percentile(wanted[m.name]))
+        for m in mapping.metrics
+    )
+    if mapping.is_aggregated and any(m.capping is not None for m in metrics):
+        raise ValueError("capping needs unit-level rows; it cannot apply to an aggregated shape.")
+    return mapping if metrics == mapping.metrics else dataclasses.replace(mapping, metrics=metrics)
+
+
+def _cappings(mapping: Mapping) -> dict[str, Capping]:
+    return {m.name: m.capping for m in mapping.metrics if m.capping is not None}
 
 
 def _resolve_by(mapping: Mapping, by: Iterable[str]) -> tuple[bool, tuple[str, ...]]:
@@ -229,7 +258,28 @@ def _aggregate_sums(m: MetricMapping, n: str) -> tuple[str, str]:
     )
 
 
-def _capped_values(mapping: Mapping, caps: dict[str, float], aggregated: bool) -> list[str]:
+def _clipped(i: int, capping: Capping) -> str:
+    """A row's value clipped into its bounds. A CASE, not LEAST/GREATEST: those skip NULLs in
+    DuckDB, so a missing value would become the bound. A bound that came to NULL (a
+    percentile of no value) clips nothing; with ``ignore_zeros`` a zero stays zero."""
+    y = f"__ab_y{i}"
+    whens = [f"WHEN {y} = 0 THEN {y}"] if capping.ignore_zeros else []
+    if capping.upper is not None:
+        whens.append(f"WHEN {y} > __ab_cap{i} THEN __ab_cap{i}")
+    if capping.lower is not None:
+        whens.append(f"WHEN {y} < __ab_lo{i} THEN __ab_lo{i}")
+    return f"CASE {' '.join(whens)} ELSE {y} END"
+
+
+def _bound_columns(i: int, capping: Capping) -> list[str]:
+    return [
+        name
+        for name, bound in ((f"__ab_cap{i}", capping.upper), (f"__ab_lo{i}", capping.lower))
+        if bound is not None
+    ]
+
+
+def _capped_values(mapping: Mapping, caps: dict[str, Capping], aggregated: bool) -> list[str]:
     """Second projection: caps applied, pairs restricted to rows where both sides exist."""
     cols = []
     for i, m in enumerate(mapping.metrics):
@@ -238,9 +288,8 @@ def _capped_values(mapping: Mapping, caps: dict[str, float], aggregated: bool) -
             continue
         y = f"__ab_y{i}"
         if m.name in caps:
-            # LEAST() skips NULLs in DuckDB, so a missing value would become the cap.
-            y = f"CASE WHEN __ab_y{i} > __ab_cap{i} THEN __ab_cap{i} ELSE __ab_y{i} END"
-            cols.append(f"__ab_cap{i}")
+            y = _clipped(i, caps[m.name])
+            cols += _bound_columns(i, caps[m.name])
         cols.append(f"{y} AS __ab_y{i}")
         if m.is_pair:
             ok = f"__ab_y{i} IS NOT NULL AND __ab_x{i} IS NOT NULL"
@@ -303,7 +352,7 @@ def _minus(value: str, shift: str | None) -> str:
 
 
 def _metric_aggregates(
-    mapping: Mapping, caps: dict[str, float], aggregated: bool, shifts: Shifts | None = None
+    mapping: Mapping, caps: dict[str, Capping], aggregated: bool, shifts: Shifts | None = None
 ) -> list[str]:
     """Outer aggregates: the sufficient statistics of every metric (sums around its shifts)."""
     cols = []
@@ -333,7 +382,10 @@ def _metric_aggregates(
             ]
         cols += _moment_aggregates(i, m, [ky, kx, *kc])
         if m.name in caps:
-            cols.append(f"max(__ab_cap{i}) AS {q('cap')}")
+            cols += [
+                f"max({b}) AS {q('cap' if b.startswith('__ab_cap') else 'floor')}"
+                for b in _bound_columns(i, caps[m.name])
+            ]
     return cols
 
 
@@ -391,7 +443,7 @@ def _level_columns(
     ]
 
 
-def _rollup_aggregates(mapping: Mapping, caps: dict[str, float], aggregated: bool) -> list[str]:
+def _rollup_aggregates(mapping: Mapping, caps: dict[str, Capping], aggregated: bool) -> list[str]:
     """Outer aggregates over finest-grain cells: every statistic is a sum of the cells' sums
     (counts stay BIGINT, as ``count`` returns them), a cap the largest of the cells' caps."""
     total = "sum(__ab_count)" if aggregated else "CAST(sum(__ab_count) AS BIGINT)"
@@ -403,7 +455,8 @@ def _rollup_aggregates(mapping: Mapping, caps: dict[str, float], aggregated: boo
             agg = f"CAST(sum({q(stat)}) AS BIGINT)" if counted else f"sum({q(stat)})"
             cols.append(f"{agg} AS {q(stat)}")
         if m.name in caps:
-            cols.append(f"max({q('cap')}) AS {q('cap')}")
+            bounds = ("cap", caps[m.name].upper), ("floor", caps[m.name].lower)
+            cols += [f"max({q(b)}) AS {q(b)}" for b, v in bounds if v is not None]
     return cols
 
 
@@ -412,7 +465,7 @@ def _finest_select(
     source: str,
     keys: Sequence[str],
     *,
-    caps: dict[str, float],
+    caps: dict[str, Capping],
     aggregated: bool,
     row: bool,
     checks: Sequence[str] = (),
@@ -435,7 +488,7 @@ def _group_select(
     params: _Params,
     sets: list[tuple[str, ...]],
     segments: Sequence[str],
-    caps: dict[str, float],
+    caps: dict[str, Capping],
     aggregated: bool,
     day_order: bool,
     finest: bool = True,
@@ -470,13 +523,31 @@ def _cell_keys(n_segments: int) -> list[str]:
     return ["__ab_variant", "__ab_day", *(f"__ab_seg{j}" for j in range(n_segments))]
 
 
-def _caps_cte(mapping: Mapping, caps: dict[str, float], source: str, params: _Params) -> str:
-    items = [
-        f"quantile_cont(__ab_y{i}, {params.add(caps[m.name])}) AS __ab_cap{i}"
-        for i, m in enumerate(mapping.metrics)
-        if m.name in caps
-    ]
-    return f"SELECT {', '.join(items)} FROM {source}"
+def _caps_cte(mapping: Mapping, caps: dict[str, Capping], source: str, params: _Params) -> str:
+    """One row: each capped metric's bounds, ``__ab_cap<i>`` (upper) and ``__ab_lo<i>``
+    (lower). A percentile is ``quantile_cont`` (linear interpolation) over every arm's rows
+    at once: one bound for both arms (:mod:`abcore.capping` says why), over the non-zero
+    values with ``ignore_zeros`` (``quantile_cont`` skips NULLs)."""
+    items = []
+    for i, m in enumerate(mapping.metrics):
+        if m.name not in caps:
+            continue
+        capping = caps[m.name]
+        y = f"__ab_y{i}"
+        values = f"CASE WHEN {y} <> 0 THEN {y} END" if capping.ignore_zeros else y
+        for name, bound in (
+            (f"__ab_cap{i}", capping.upper),
+            (f"__ab_lo{i}", capping.lower),
+        ):
+            if bound is None:
+                continue
+            if capping.percentile:
+                value = f"quantile_cont({values}, CAST({params.add(bound / 100)} AS DOUBLE))"
+            else:
+                value = f"CAST({params.add(bound)} AS DOUBLE)"
+            items.append(f"{value} AS {name}")
+    percentiles = any(c.percentile for c in caps.values())
+    return f"SELECT {', '.join(items)}" + (f" FROM {source}" if percentiles else "")
 
 
 def _unit_rollup(mapping: Mapping, segments: Sequence[str], *, day: bool, row: bool) -> list[str]:
@@ -519,7 +590,8 @@ def sufficient_stats_sql(
     ``variant``, ``day``, ``segment`` (the segment column's name), ``segment_value``, ``n``
     (units, or the sum of ``n_column`` for aggregated shapes) and per metric the columns
     ``<metric>__<stat>`` listed in :attr:`MetricMapping.stat_fields`, plus
-    ``<metric>__cap`` for capped metrics and ``__ab_day_order`` for day labels.
+    ``<metric>__cap`` / ``<metric>__floor`` for capped metrics and ``__ab_day_order`` for
+    day labels.
 
     All levels come from one ``GROUP BY GROUPING SETS ((variant), (variant, day),
     (variant, segment), ...)``, so the overall, daily and segment breakdowns cost a single
@@ -538,9 +610,11 @@ def sufficient_stats_sql(
         mapping: roles of the columns.
         by: "variant" plus optionally "day" (needs ``mapping.timestamp``), "segments" (every
             segment of the mapping) or individual segment columns.
-        cap: winsorise continuous metrics at this upper percentile of the pooled arms (e.g.
-            0.99), or a dict of percentiles per metric; computed with ``quantile_cont`` in a
-            CTE of the same query.
+        cap: the shortcut of :func:`capped_mapping`: winsorise continuous metrics at this
+            upper percentile of the pooled arms (e.g. 0.99), or a dict of percentiles per
+            metric. Each metric's own ``capping`` (:class:`abcore.capping.Capping`) comes
+            first; the bounds are computed with ``quantile_cont`` in a CTE of the same query
+            and returned as ``<metric>__cap`` (upper) and ``<metric>__floor`` (lower).
         finest: aggregate cells first, then roll them up (see above).
         shifts: per metric, the constants ``(y, x)`` its sums are taken around (bound as
             parameters; see :class:`abcore.model.Aggregates`); for unit-level rows.
@@ -557,7 +631,8 @@ def sufficient_stats_sql(
     base = table_ref(table)
     variant = _require_variant(mapping)
     day, segments = _resolve_by(mapping, by)
-    caps = cap_percentiles(mapping, cap)
+    mapping = capped_mapping(mapping, cap)
+    caps = _cappings(mapping)
     params = _Params()
     day_order = day and mapping.day_label
     aggregated = mapping.is_aggregated
@@ -824,7 +899,7 @@ def _capped_source(
     source: str,
     caps_name: str | None,
     mapping: Mapping,
-    caps: dict[str, float],
+    caps: dict[str, Capping],
     *,
     extra: Sequence[str] = (),
 ) -> str:

@@ -688,4 +688,10 @@ def exclude_days(aggregates: Aggregates, days: Sequence[Any]) -> Any:
     overall["level"] = "overall"
     overall = overall.reindex(columns=frame.columns)
     new = pd.concat([overall, keep], ignore_index=True)
-    return Aggregates(new, aggregates.mapping, dict(aggregates.caps), dict(aggregates.shifts))
+    return Aggregates(
+        new,
+        aggregates.mapping,
+        dict(aggregates.caps),
+        dict(aggregates.shifts),
+        dict(aggregates.floors),
+    )

@@ -12,8 +12,17 @@ quoted by the dialect's own rules, types and functions spelled as the engine spe
 the library tea-tasting renders its queries with and Ibis compiles through; it is pure
 Python with no dependency, where Ibis would bring a dataframe layer (and a backend package
 per engine) to emit the same text. The query holds no value of the user's: the table and
-column names are identifiers, and the only literals are the engine's own constants (0, 1)
-and the mapping's JSON, a string literal escaped by the dialect's rules.
+column names are identifiers, and the only literals are the engine's own constants (0, 1),
+the mapping's JSON, a string literal escaped by the dialect's rules, and a capped metric's
+bounds, finite floats checked by :class:`abcore.capping.Capping` and rendered as numbers.
+
+**Capping.** A metric's :class:`~abcore.capping.Capping` is applied as in the file path:
+a one-row CTE holds the bounds (an exact percentile of every arm's units at once, linear
+interpolation as DuckDB's ``quantile_cont``: ``PERCENTILE_CONT`` or Spark's
+``PERCENTILE``), the units' values are clipped before the cells, and the cells carry the
+bounds (``<metric>__cap``, ``<metric>__floor``) into ``Aggregates.caps`` / ``floors``.
+Trino has approximate percentiles only, so a percentile capping there is refused with a
+sentence (fixed amounts work everywhere).
 
 **Precision.** Per cell the query asks for means and the engines' native sample variances
 and covariances (``VAR_SAMP`` / ``COVAR_SAMP``, computed by stable one-pass updates in
@@ -50,6 +59,7 @@ from sqlglot import exp
 
 from abcore import config
 from abcore.analysis import analyze_aggregates, instrumentation_checks
+from abcore.capping import Capping
 from abcore.compare import resolve_options
 from abcore.errors import InputError
 from abcore.ingest.compute import check_arms, check_metrics
@@ -164,6 +174,16 @@ def _check_mapping(mapping: Mapping) -> None:
         raise ValueError("mapping.metrics must hold at least one metric.")
     if mapping.aggregate_units and not mapping.unit:
         raise ValueError("mapping.aggregate_units needs mapping.unit.")
+
+
+def _check_capping(mapping: Mapping, dialect: str | None) -> None:
+    exact = [m.name for m in mapping.metrics if m.capping is not None and m.capping.percentile]
+    if exact and dialect in _NO_EXACT_PERCENTILE:
+        raise ValueError(
+            f"{DIALECT_NAMES[dialect]} has approximate percentiles only, so the percentile "
+            f"capping of {', '.join(repr(n) for n in exact)} would not be the file's: cap at "
+            "fixed amounts (absolute bounds) there, or run the query in another engine."
+        )
 
 
 _NO_BOOLEAN_TO_FLOAT = ("postgres", "bigquery")
@@ -350,11 +370,128 @@ def _regression_moments(i: int, m: MetricMapping) -> list[exp.Expression]:
     return cols
 
 
+# --- capping (abcore.capping) ----------------------------------------------------------------
+
+_NO_EXACT_PERCENTILE = ("trino",)
+"""Engines with approximate percentiles only (``approx_percentile``): a percentile capping
+there would not be the file's, so it is refused with a sentence."""
+
+
+def _capped(mapping: Mapping) -> list[tuple[int, Capping]]:
+    return [(i, m.capping) for i, m in enumerate(mapping.metrics) if m.capping is not None]
+
+
+def _unit_source(mapping: Mapping) -> str:
+    """The units' rows before capping: unit-day rows rolled up per unit, or the rows."""
+    return "__ab_units" if mapping.aggregate_units else "__ab_rows"
+
+
+def _value_source(mapping: Mapping) -> str:
+    """Where the cells read the values: the capped rows when any metric is capped."""
+    return "__ab_capped" if _capped(mapping) else _unit_source(mapping)
+
+
+def _percentile(values: exp.Expression, fraction: float, dialect: str | None) -> exp.Expression:
+    """The exact percentile with linear interpolation (DuckDB's ``quantile_cont``), as each
+    engine spells it: Spark's ``PERCENTILE`` (its ``PERCENTILE_APPROX`` is an estimate),
+    BigQuery's analytic ``PERCENTILE_CONT(x, p) OVER ()``, the ordered-set aggregate
+    ``PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)`` elsewhere."""
+    p = exp.Literal.number(repr(float(fraction)))
+    if dialect in (None, "duckdb"):
+        return exp.Anonymous(this="QUANTILE_CONT", expressions=[values, p])
+    if dialect == "spark":
+        return exp.Anonymous(this="PERCENTILE", expressions=[values, p])
+    if dialect == "bigquery":
+        return exp.Window(this=exp.PercentileCont(this=values, expression=p), over="OVER")
+    order = exp.Order(expressions=[exp.Ordered(this=values, nulls_first=False)])
+    return exp.WithinGroup(this=exp.PercentileCont(this=p), expression=order)
+
+
+def _caps(mapping: Mapping, dialect: str | None) -> exp.Select:
+    """One row: each capped metric's bounds (``__ab_cap<i>`` upper, ``__ab_lo<i>`` lower),
+    a percentile over every arm's units at once, over the non-zero values with
+    ``ignore_zeros`` (the percentile functions skip NULLs), as :func:`abcore.sql._caps_cte`."""
+    cols: list[exp.Expression] = []
+    for i, capping in _capped(mapping):
+        y = _col(f"__ab_y{i}")
+        values = _when(exp.NEQ(this=y, expression=_num(0)), y.copy()) if capping.ignore_zeros else y
+        for name, bound in ((f"__ab_cap{i}", capping.upper), (f"__ab_lo{i}", capping.lower)):
+            if bound is None:
+                continue
+            if capping.percentile:
+                value = _percentile(values.copy(), bound / 100, dialect)
+            else:
+                value = _double(exp.Literal.number(repr(float(bound))))
+            cols.append(_alias(value, name))
+    select = exp.select(*cols)
+    if not any(c.percentile for _, c in _capped(mapping)):
+        return select
+    source = _unit_source(mapping)
+    select = select.from_(source)
+    if source == "__ab_rows":
+        select = select.where(_col("__ab_variant").is_(exp.null()).not_())
+    return select.limit(1) if dialect == "bigquery" else select
+
+
+def _clip(i: int, capping: Capping) -> exp.Expression:
+    """A unit's value clipped into its bounds (a CASE: a missing value stays missing, a bound
+    that came to NULL clips nothing, a zero stays zero with ``ignore_zeros``)."""
+    y = _col(f"__ab_y{i}")
+    case = exp.case()
+    if capping.ignore_zeros:
+        case = case.when(exp.EQ(this=y.copy(), expression=_num(0)), y.copy())
+    if capping.upper is not None:
+        case = case.when(y.copy() > _col(f"__ab_cap{i}"), _col(f"__ab_cap{i}"))
+    if capping.lower is not None:
+        case = case.when(y.copy() < _col(f"__ab_lo{i}"), _col(f"__ab_lo{i}"))
+    return case.else_(y.copy())
+
+
+def _capped_rows(mapping: Mapping) -> exp.Select:
+    """The units' rows with each capped metric clipped (and its bounds passed on, so the
+    cells can report them); the rows without a variant are left out, as the caps were."""
+    capped = dict(_capped(mapping))
+    cols: list[exp.Expression] = [_col(inner) for inner, _ in _cell_keys(mapping)]
+    for i, m in enumerate(mapping.metrics):
+        if i in capped:
+            cols.append(_alias(_clip(i, capped[i]), f"__ab_y{i}"))
+            cols += [_col(b) for b in _bound_names(i, capped[i])]
+        else:
+            cols.append(_col(f"__ab_y{i}"))
+        if m.is_pair:
+            cols.append(_col(f"__ab_x{i}"))
+        cols += [_col(f"__ab_c{i}_{j}") for j in range(len(m.covariates))]
+    source = _unit_source(mapping)
+    select = exp.select(*cols).from_(source).join("__ab_caps", join_type="cross")
+    if source == "__ab_rows":
+        select = select.where(_col("__ab_variant").is_(exp.null()).not_())
+    return select
+
+
+def _bound_names(i: int, capping: Capping) -> list[str]:
+    pairs = ((f"__ab_cap{i}", capping.upper), (f"__ab_lo{i}", capping.lower))
+    return [name for name, bound in pairs if bound is not None]
+
+
+def _bound_columns(mapping: Mapping) -> list[exp.Expression]:
+    """Per capped metric and cell: the bounds it was clipped at, ``<m>__cap`` and
+    ``<m>__floor`` (one value on every cell)."""
+    cols: list[exp.Expression] = []
+    for i, capping in _capped(mapping):
+        for name in _bound_names(i, capping):
+            stat = "cap" if name.startswith("__ab_cap") else "floor"
+            cols.append(
+                _alias(exp.Min(this=_col(name)), stat_column(mapping.metrics[i].name, stat))
+            )
+    return cols
+
+
 def _cells(mapping: Mapping) -> exp.Select:
     keys = _cell_keys(mapping)
     cols = [_alias(_col(inner), outer) for inner, outer in keys]
     cols += [_alias(exp.Count(this=exp.Star()), "n"), *_metric_moments(mapping)]
-    source = "__ab_units" if mapping.aggregate_units else "__ab_rows"
+    cols += _bound_columns(mapping)
+    source = _value_source(mapping)
     select = exp.select(*cols).from_(source)
     if _shifts(mapping, source) is not None:
         select = select.join("__ab_shifts", join_type="cross")
@@ -445,10 +582,13 @@ def stats_expression(
     """The query of :func:`stats_query` as a sqlglot tree (to inspect, or to render with
     options of one's own); ``dialect`` only picks how a yes/no metric is cast."""
     _check_mapping(mapping)
+    _check_capping(mapping, dialect)
     ctes = [("__ab_rows", _raw_rows(mapping, table, dialect))]
     if mapping.aggregate_units:
         ctes.append(("__ab_units", _units_rolled(mapping)))
-    shifts = _shifts(mapping, "__ab_units" if mapping.aggregate_units else "__ab_rows")
+    if _capped(mapping):
+        ctes += [("__ab_caps", _caps(mapping, dialect)), ("__ab_capped", _capped_rows(mapping))]
+    shifts = _shifts(mapping, _value_source(mapping))
     if shifts is not None:
         ctes.append(("__ab_shifts", shifts))
     ctes += [("__ab_cells", _cells(mapping)), ("__ab_checks", _arm_checks(mapping))]
@@ -508,7 +648,8 @@ def stats_query(
     ``segment__<column>``) with ``n`` (rows, or units with ``mapping.aggregate_units``) and
     per metric: binary ``<m>__n``, ``__sum``, ``__sum_sq``; continuous ``__n``, ``__mean``,
     ``__var``; pairs (ratios, counts, CUPED) ``__pair_n``, ``__mean_y``, ``__var_y``,
-    ``__mean_x``, ``__var_x``, ``__cov_xy``. Each row also carries its arm's value checks
+    ``__mean_x``, ``__var_x``, ``__cov_xy``; capped metrics ``__cap`` / ``__floor`` (the
+    bounds their values were clipped at). Each row also carries its arm's value checks
     (``arm_rows``, ``<m>__missing``...), the table's unit checks (``units``,
     ``units_in_multiple_arms``...) and ``abcore_mapping``. :func:`read_output` reads it.
 
@@ -556,8 +697,23 @@ def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
     mapping = check_arms(mapping, [str(v) for v in overall["variant"]], overall)
     check_metrics(mapping, overall)
     stats = stats.drop(columns=["__ab_day_order"], errors="ignore")
-    aggregates = Aggregates(canonical_stats(stats, mapping), mapping, {}, shifts)
+    caps, floors = _output_bounds(arms, mapping, "cap"), _output_bounds(arms, mapping, "floor")
+    aggregates = Aggregates(canonical_stats(stats, mapping), mapping, caps, shifts, floors)
     return aggregates, _instrumentation(frame, arms, mapping)
+
+
+def _output_bounds(arms: pd.DataFrame, mapping: Mapping, stat: str) -> dict[str, float]:
+    """The value each capped metric was clipped at (``cap``: from above, ``floor``: from
+    below), one constant on every cell; a bound that came to nothing is left out."""
+    out = {}
+    for m in mapping.metrics:
+        name = stat_column(m.name, stat)
+        if m.capping is not None and name in arms.columns:
+            values = _num_col(arms, name)
+            values = values[np.isfinite(values)]
+            if values.size:
+                out[m.name] = float(values[0])
+    return out
 
 
 def _output_mapping(frame: pd.DataFrame) -> Mapping:

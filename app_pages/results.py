@@ -194,7 +194,7 @@ def render_inputs(
                 prep_box, loaded, mapping, computed, error, settings.cap if capped else None
             )
     with warehouse_box:
-        render_warehouse_query(mapping, capped=capped, source=loaded.label)
+        render_warehouse_query(mapping, cap=settings.cap if capped else None, source=loaded.label)
 
     result = shares_default = None
     if computed is not None:
@@ -250,6 +250,7 @@ def render_readout(
         show_all=settings.show_all,
         correction_name=CORRECTIONS[result.correction].split(" (")[0],
     )
+    readout.render_capping(result)
     readout.render_bayes(result, roles=roles)
     left, right = st.columns(2, gap="large")
     with left:

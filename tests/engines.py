@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from abcore.capping import Capping
 from abcore.model import Mapping, MetricMapping
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -256,6 +257,25 @@ REGRESSION_MAPPING = dataclasses.replace(
 """The demo with regression adjustment: several covariates on a conversion and an amount
 (moments of 3 and 4 variables), CUPED on a ratio with a pre-period numerator and
 denominator, and with a numerator only."""
+
+
+CAPPED_MAPPING = dataclasses.replace(
+    DEMO_MAPPING,
+    metrics=(
+        MetricMapping("converted", "binary"),
+        MetricMapping(
+            "revenue",
+            "continuous",
+            covariate="pre_revenue",
+            capping=Capping(upper=99, ignore_zeros=True),
+        ),
+        MetricMapping("page_load_ms", "continuous", capping=Capping(lower=1, upper=99.5)),
+        MetricMapping("sessions", "continuous", capping=Capping(lower=2, upper=9, kind="absolute")),
+        MetricMapping("clicks", "continuous", capping=Capping(lower=60)),
+    ),
+)
+"""The demo with per-metric capping (:mod:`abcore.capping`): an upper percentile of the
+non-zero values under CUPED, both percentiles, absolute bounds, a lower percentile alone."""
 
 
 def file_readout(path: Path | str, mapping: Mapping, plan: Any = None) -> Any:

@@ -10,6 +10,7 @@ against scipy and statsmodels.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def test_the_query_follows_the_roles_the_user_edits():
     )
 
 
-def test_a_bad_table_name_or_capping_is_a_sentence_not_a_query():
+def test_a_bad_table_name_is_a_sentence_and_capping_is_in_the_query():
     at = run_page()
     widget(at.text_input, "results__warehouse_table").set_value('shop."events').run()
     assert not at.exception
@@ -142,10 +143,13 @@ def test_a_bad_table_name_or_capping_is_a_sentence_not_a_query():
     widget(at.text_input, "results__warehouse_table").set_value("shop.events").run()
     assert 'FROM "shop"."events"' in the_query(at)
 
+    # the one-click cap: the query caps as the readout does (it refused to, before)
     widget(at.selectbox, "results__cap").set_value(0.99).run()
     assert not at.exception
-    assert sql_blocks(at) == []
-    assert any("the query does not cap" in w.value for w in at.warning), at.warning
+    mapping = at.session_state["analysis"].aggregates.mapping
+    assert mapping.metric("revenue").capping is not None
+    assert the_query(at) == warehouse.stats_query(mapping, ("shop", "events"))
+    assert "QUANTILE_CONT" in the_query(at)
     assert "revenue" in set(effects_table(at)["Metric"])  # the readout itself stays
 
 
@@ -304,10 +308,10 @@ UNIT = Mapping(
 
 
 def test_warehouse_query_or_why_not():
-    query = wv.warehouse_query(UNIT, "shop.events", "bigquery", capped=False)
+    query = wv.warehouse_query(UNIT, "shop.events", "bigquery")
     assert query.problem is None
     assert "FROM `shop`.`events`" in query.sql
-    assert wv.warehouse_query(None, "t", "duckdb", capped=False).problem.startswith(
+    assert wv.warehouse_query(None, "t", "duckdb").problem.startswith(
         "The query follows the columns and roles"
     )
     aggregated = Mapping(
@@ -316,13 +320,17 @@ def test_warehouse_query_or_why_not():
         n_column="n",
         metrics=(MetricMapping("c", "binary", sum_column="c_sum"),),
     )
-    problem = wv.warehouse_query(aggregated, "t", "duckdb", capped=False).problem
+    problem = wv.warehouse_query(aggregated, "t", "duckdb").problem
     assert "already holds totals per arm" in problem
-    assert "does not cap" in wv.warehouse_query(UNIT, "t", "duckdb", capped=True).problem
-    bad = wv.warehouse_query(UNIT, "a..b", "duckdb", capped=False)
+    revenue = dataclasses.replace(UNIT, metrics=(MetricMapping("revenue", "continuous"),))
+    capped = wv.warehouse_query(revenue, "t", "postgres", cap=0.99).sql
+    assert "PERCENTILE_CONT(0.99) WITHIN GROUP" in capped
+    refused = wv.warehouse_query(revenue, "t", "trino", cap=0.99).problem
+    assert refused.startswith("Trino / Presto / Athena has approximate percentiles only")
+    bad = wv.warehouse_query(UNIT, "a..b", "duckdb")
     assert bad.sql is None
     assert "empty part" in bad.problem
     no_metric = Mapping(variant="arm", unit="uid")
-    problem = wv.warehouse_query(no_metric, "t", "duckdb", capped=False).problem
+    problem = wv.warehouse_query(no_metric, "t", "duckdb").problem
     assert problem.startswith("Mapping.metrics must hold at least one metric")
     assert wv.query_file_name("snowflake") == "experiment_stats_snowflake.sql"

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from engines import (
+    CAPPED_MAPPING,
     DEMO,
     DEMO_MAPPING,
     DEMO_PLAN,
@@ -175,3 +176,14 @@ def test_the_file_path_keeps_the_variance_of_a_large_mean(precision_case):
     got = file_readout(path, PRECISION_MAPPING)
     assert got.mapping.timestamp is None
     assert precision_differences(got, welch_reference(frame), ("control", "treatment")) == []
+
+
+def test_capping_in_postgres_reads_as_the_file(pg):
+    """Per-metric capping through ``PERCENTILE_CONT(p) WITHIN GROUP``: the same bounds and
+    the same readout as the file's ``quantile_cont``."""
+    got = warehouse.analyze_connection(pg, "demo_experiment", CAPPED_MAPPING, dialect="postgres")
+    want = file_readout(DEMO, CAPPED_MAPPING)
+    assert set(want.aggregates.caps) == {"revenue", "page_load_ms", "sessions"}
+    assert got.aggregates.caps == pytest.approx(want.aggregates.caps, rel=1e-12)
+    assert got.aggregates.floors == pytest.approx(want.aggregates.floors, rel=1e-12)
+    assert_same_readout(got, want)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from engines import (
+    CAPPED_MAPPING,
     DEMO,
     DEMO_MAPPING,
     DEMO_PLAN,
@@ -131,3 +132,15 @@ def test_spark_keeps_the_variance_of_a_large_mean(spark, tmp_path):
     got = warehouse.analyze_spark(spark, "precision", PRECISION_MAPPING)
 
     assert precision_differences(got, welch_reference(frame), ("control", "treatment")) == []
+
+
+def test_capping_in_spark_reads_as_the_file(spark):
+    """Per-metric capping through Spark's exact ``PERCENTILE`` (not ``PERCENTILE_APPROX``):
+    the same bounds and the same readout as the file's ``quantile_cont``."""
+    demo_view(spark).createOrReplaceGlobalTempView("demo_capped")
+    got = warehouse.analyze_spark(spark, ("global_temp", "demo_capped"), CAPPED_MAPPING)
+    want = file_readout(DEMO, CAPPED_MAPPING)
+    assert set(want.aggregates.floors) == {"page_load_ms", "sessions", "clicks"}
+    assert got.aggregates.caps == pytest.approx(want.aggregates.caps, rel=1e-12)
+    assert got.aggregates.floors == pytest.approx(want.aggregates.floors, rel=1e-12)
+    assert_same_readout(got, want)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from abcore import config, warehouse
+from abcore.capping import Capping
 from abcore.errors import InputError
 from abcore.model import SHAPES, Mapping, MetricMapping
 from abcore.plan import ExperimentPlan
@@ -61,6 +62,18 @@ METHODS = {
     "delta": "Delta method",
 }
 CAPS = {0.0: "Off", 0.99: "At the 99th percentile", 0.999: "At the 99.9th percentile"}
+"""The settings' shortcut: one pooled upper percentile for every continuous metric without
+a capping of its own (also how a page or link from before per-metric capping asked)."""
+CAPPING_CHOICES = {
+    "off": "Off",
+    "percentile": "Percentiles (both arms pooled)",
+    "absolute": "Fixed amounts",
+}
+CAPPING_HELP = (
+    "Clip each user's value into [lower, upper] before testing, so one whale cannot decide "
+    "the result. Percentiles (0 to 100) are of both arms pooled: one bound for everyone, so "
+    "the arms are compared on the same capped metric. Leave a bound empty for none."
+)
 
 
 @dataclass(frozen=True)
@@ -259,6 +272,7 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
     if shape == "unit":
         excluded = roles | set(segments)
         metrics = render_covariates(k, metrics, detected, [c for c in numeric if c not in excluded])
+        metrics = render_capping(k, metrics, detected)
     return dataclasses.replace(
         detected,
         shape=shape,
@@ -317,7 +331,71 @@ def render_covariates(
     ]
 
 
-def render_warehouse_query(mapping: Mapping | None, *, capped: bool, source: str) -> None:
+def render_capping(k: str, metrics: list[MetricMapping], detected: Mapping) -> list[MetricMapping]:
+    """Per continuous metric: capping off, at percentiles of both arms pooled, or at fixed
+    amounts, with a lower and an upper bound and (percentiles) whether zeros are ignored;
+    seeded from detection's mapping (a link's or a warehouse result's own capping).
+
+    Raises:
+        InputError: bounds that make no capping (lower above upper, a percentile outside 0
+            to 100, no bound at all), in a sentence naming the metric.
+    """
+    cappable = [m for m in metrics if m.metric_kind.cappable]
+    if not cappable:
+        return metrics
+    seeded = {m.name: m.capping for m in detected.metrics}
+    st.markdown("**Capping** (winsorize extreme values, per metric)")
+    st.caption(
+        "Leave a bound empty for none. The Test settings' one-click cap applies to the "
+        "metrics left Off here."
+    )
+    chosen: dict[str, Capping | None] = {}
+    for m in cappable:
+        own = seeded.get(m.name)
+        c1, c2, c3, c4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+        kind = c1.selectbox(
+            f"Capping of {md(m.name)}",
+            list(CAPPING_CHOICES),
+            format_func=CAPPING_CHOICES.get,
+            key=seed(f"{k}capping::{m.name}", own.kind if own else "off"),
+            help=CAPPING_HELP,
+        )
+        if kind == "off":
+            chosen[m.name] = None
+            continue
+        unit = "percentile" if kind == "percentile" else "amount"
+        lower = c2.number_input(
+            f"Lower ({unit})",
+            value=None,
+            key=seed(f"{k}capping_lower::{m.name}", own.lower if own else None),
+            placeholder="none",
+        )
+        upper = c3.number_input(
+            f"Upper ({unit})",
+            value=None,
+            key=seed(
+                f"{k}capping_upper::{m.name}",
+                own.upper if own else config.CAPPING_PERCENTILES[0],
+            ),
+            placeholder="none",
+        )
+        ignore = c4.checkbox(
+            "Ignore zeros",
+            key=seed(f"{k}capping_zeros::{m.name}", bool(own and own.ignore_zeros)),
+            disabled=kind != "percentile",
+            help="Percentiles of the non-zero values only (buyers' revenue, not everyone's); "
+            "zeros stay zero.",
+        )
+        try:
+            chosen[m.name] = Capping(lower, upper, kind, bool(ignore) and kind == "percentile")
+        except ValueError as exc:
+            raise InputError(f"Capping of {m.name}: {exc}") from None
+    return [
+        dataclasses.replace(m, capping=chosen[m.name]) if m.name in chosen else m for m in metrics
+    ]
+
+
+def render_warehouse_query(mapping: Mapping | None, *, cap: float | None, source: str) -> None:
     """The query of the current roles in the engine the user picks, to copy or download."""
     st.markdown(
         "Data too big to upload, or not allowed to leave the warehouse? Let the warehouse add "
@@ -343,7 +421,7 @@ def render_warehouse_query(mapping: Mapping | None, *, capped: bool, source: str
         "dots: project.dataset.events. A name that itself holds a dot goes in double quotes "
         'or backticks: shop."events.v2".',
     )
-    query = wv.warehouse_query(mapping, table, dialect, capped=capped)
+    query = wv.warehouse_query(mapping, table, dialect, cap=cap)
     if query.sql is None:
         st.warning(md(query.problem), icon=":material/info:")
         return
@@ -407,8 +485,9 @@ def render_settings(
         list(CAPS),
         format_func=CAPS.get,
         key=seed(P + "cap", 0.0),
-        help="Winsorise continuous metrics (both arms pooled), so one whale cannot drive the "
-        "result. Only for one-row-per-user data.",
+        help="Winsorise every continuous metric at this upper percentile (both arms pooled), "
+        "so one whale cannot drive the result; a metric capped under Columns and roles keeps "
+        "its own. Only for one-row-per-user data.",
         disabled=cap_disabled,
     )
     cuped = c4.toggle(

@@ -113,6 +113,13 @@ def render_headline(
         )
 
 
+def render_capping(result: Analysis) -> None:
+    """Under the effects table: which metrics were capped, and where (the values the
+    percentiles came to), since their effects are of the capped values."""
+    for name, sentence in result.capping.items():
+        st.caption(f":material/vertical_align_center: {md(name)} {md(sentence)}.")
+
+
 def render_effects(
     result: Analysis,
     *,

@@ -318,7 +318,7 @@ def compute(loaded: Loaded, mapping: Mapping, cap: float | None) -> Computed:
     Raises:
         InputError: the mapping does not fit the file (a sentence says what to change).
     """
-    if loaded.output is not None:  # the warehouse computed them; the query does not cap
+    if loaded.output is not None:  # the warehouse computed them, capped as its mapping says
         return Computed(loaded.key, loaded.output.aggregates, loaded.output.checks)
     key = hashlib.sha256(
         json.dumps([loaded.key, mapping.to_dict(), cap], sort_keys=True, default=str).encode()

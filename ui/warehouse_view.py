@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from abcore import warehouse
 from abcore.model import Mapping
+from abcore.sql import capped_mapping
 
 TABLE_PLACEHOLDER = "your_table"
 """The table the query reads until the user names theirs."""
@@ -148,10 +149,12 @@ def query_file_name(dialect: str) -> str:
 
 
 def warehouse_query(
-    mapping: Mapping | None, table: str, dialect: str, *, capped: bool
+    mapping: Mapping | None, table: str, dialect: str, *, cap: float | None = None
 ) -> WarehouseQuery:
     """The sufficient-statistics query of the page's current mapping over ``table`` (as
-    typed), in ``dialect``; or a sentence saying why it cannot be written."""
+    typed), in ``dialect``; or a sentence saying why it cannot be written. ``cap`` is the
+    settings' one-click cap (:func:`abcore.sql.capped_mapping`): the query caps as the
+    readout does, each metric by its own capping."""
     if mapping is None:
         return WarehouseQuery(
             None, "The query follows the columns and roles: fix them above to see it."
@@ -162,13 +165,8 @@ def warehouse_query(
             "This file already holds totals per arm, which is what the query would return: "
             "there is nothing to run. The query reads one row per user (or per user and day).",
         )
-    if capped:
-        return WarehouseQuery(
-            None,
-            "Capping extreme values is on (Test settings), and the query does not cap, so its "
-            "result would not match this readout: turn capping off to see the query.",
-        )
     try:
+        mapping = capped_mapping(mapping, cap)
         return WarehouseQuery(warehouse.stats_query(mapping, table_parts(table), dialect=dialect))
     except ValueError as exc:
         message = str(exc)

@@ -25,7 +25,7 @@ from abcore.model import (
 )
 from abcore.sql import (
     DAY_ORDER,
-    cap_percentiles,
+    capped_mapping,
     cell_checks_sql,
     cell_count_sql,
     create_temp_table_sql,
@@ -160,8 +160,11 @@ def compute_stats(
         con: the session's connection.
         dataset: the loaded upload.
         mapping: the confirmed roles (``detect_schema`` output, possibly edited).
-        cap: winsorise continuous metrics at this upper percentile of both arms pooled (e.g.
-            0.99), or a dict ``{metric: percentile}``.
+        cap: the old shortcut: winsorise continuous metrics at this upper percentile of
+            both arms pooled (e.g. 0.99), or a dict ``{metric: percentile}``; a metric's own
+            ``capping`` (:class:`abcore.capping.Capping`) comes first. The returned
+            aggregates' mapping holds the capping applied, their ``caps`` and ``floors``
+            the values it came to.
         by: levels to compute (see :func:`abcore.sql.sufficient_stats_sql`); default: overall,
             plus per day when there is a timestamp and per segment when there are segments.
 
@@ -190,29 +193,48 @@ def _compute_stats(
     finest = _cells_are_few(con, dataset, mapping, by)
     plain = mapping.shape == "unit" and not mapping.aggregate_units
     shifts = _shifts(con, dataset, mapping) if plain else {}
-    if finest and plain and not cap_percentiles(mapping, cap):
+    mapping = capped_mapping(mapping, cap)
+    capped = any(m.capping is not None for m in mapping.metrics)
+    if finest and plain and not capped:
         frame = _stats_and_checks(con, dataset, mapping, by, shifts)
     else:
         sql, params = sufficient_stats_sql(
-            dataset.table, mapping, by=by, cap=cap, finest=finest, shifts=shifts
+            dataset.table, mapping, by=by, finest=finest, shifts=shifts
         )
         frame = _run_data(con, dataset, sql, params).df()
     overall = frame[frame["level"] == "overall"]
     variants = [str(v) for v in overall["variant"]]
     mapping = check_arms(mapping, variants, overall)
     check_metrics(mapping, overall)
-    caps = {
-        m.name: float(overall[stat_column(m.name, "cap")].iloc[0])
-        for m in mapping.metrics
-        if stat_column(m.name, "cap") in frame.columns
-    }
+    caps, floors = (
+        _bounds(frame, overall, mapping, "cap"),
+        _bounds(frame, overall, mapping, "floor"),
+    )
     frame = frame.drop(columns=[stat_column(m, "cap") for m in caps])
+    frame = frame.drop(columns=[stat_column(m, "floor") for m in floors])
     return Aggregates(
         canonical_stats(frame.drop(columns=[DAY_ORDER], errors="ignore"), mapping),
         mapping,
         caps,
         shifts,
+        floors,
     )
+
+
+def _bounds(
+    frame: pd.DataFrame, overall: pd.DataFrame, mapping: Mapping, stat: str
+) -> dict[str, float]:
+    """The value each capped metric was clipped at (``stat`` "cap": from above, "floor":
+    from below); a percentile of no value (every value zero, zeros ignored) clips nothing
+    and is left out."""
+    out = {}
+    for m in mapping.metrics:
+        column = stat_column(m.name, stat)
+        if column in frame.columns:
+            value = overall[column].iloc[0]
+            if value is not None and pd.notna(value):
+                out[m.name] = float(value)
+    return out
 
 
 def _shifts(
