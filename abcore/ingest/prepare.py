@@ -120,7 +120,14 @@ def _prepare(
         current = following
         if step.unit is not None:
             units -= int(_run(con, distinct_count_sql(current, step.unit)).fetchall()[0][0])
-        done.append(dataclasses.replace(step, rows_removed=rows - after, units_removed=units))
+        done.append(
+            dataclasses.replace(
+                step,
+                values=_recorded(step, dataset),
+                rows_removed=rows - after,
+                units_removed=units,
+            )
+        )
         rows = after
     prepared = Dataset(table=current, columns=dataset.columns, n_rows=rows, source=dataset.source)
     prepared.facts["columns"] = tuple(dataset.types.items())
@@ -207,6 +214,14 @@ def filter_values(column: str, duck_type: str, op: str, values: Sequence[Any]) -
                 f"The filter on '{column}': {text!r} is not {what}, and '{column}' holds {holds}."
             ) from None
     return out
+
+
+def _recorded(step: PrepStep, dataset: Dataset) -> tuple[Any, ...]:
+    """A filter's values as its column compared them (10, not '10'), for the record."""
+    if step.kind != "filter":
+        return step.values
+    column = str(step.column)
+    return tuple(filter_values(column, dataset.types[column], str(step.op), step.values))
 
 
 def _family(duck_type: str) -> str:
