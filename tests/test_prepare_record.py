@@ -9,9 +9,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from abcore import InputError, analyze, config, limits
-from abcore.model import PrepStep
+from abcore.model import FILTER_OPS, PREP_KINDS, PrepStep
 from abcore.report import analysis_report_json, analysis_report_markdown
 from abcore.share import (
     preparation_from_query_params,
@@ -113,3 +115,39 @@ HOSTILE = [
 def test_a_links_preparation_outside_the_bounds_is_a_sentence(prepared, steps, message):
     with pytest.raises(InputError, match=message):
         preparation_from_query_params(_link(prepared, steps))
+
+
+VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=3),
+)
+STEP = st.fixed_dictionaries(
+    {},
+    optional={
+        "kind": st.sampled_from([*PREP_KINDS, "drop"]) | VALUE,
+        "column": st.sampled_from(["ts", "country", ""]) | VALUE,
+        "values": st.lists(VALUE, max_size=4) | VALUE,
+        "op": st.sampled_from([*FILTER_OPS, "LIKE"]) | VALUE,
+        "unit": st.sampled_from(["user", ""]) | VALUE,
+        "rows_removed": VALUE,
+        "units_removed": VALUE,
+        "extra": VALUE,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(STEP, max_size=3) | VALUE)
+def test_generated_hostile_preparation_raises_nothing_but_input_error(prepared, steps):
+    try:
+        done = preparation_from_query_params(_link(prepared, steps))
+    except InputError:
+        return
+    # what a link lets through reads as steps whose sentences and dicts are whole
+    for step in done:
+        assert PrepStep.from_dict(json.loads(json.dumps(step.to_dict()))) == step
+        assert step.sentence().endswith(".")
