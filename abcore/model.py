@@ -518,8 +518,12 @@ class PrepStep:
       ``"not_missing"`` (none). Several filters are several steps, so they combine with AND;
     - ``"date_window"``: ``values = (first_day, last_day)``, ISO dates, either ``None`` for
       open, both included. With ``unit``, keep the units whose first row (by ``column``, a
-      date or timestamp) falls in the window, with all their rows; without, keep the rows
-      whose ``column`` falls in it;
+      date or timestamp) falls in the window, with all their rows; without (per-day totals,
+      no unit), keep the rows whose ``column`` falls in it. Units, because a window says
+      who is in the experiment: windowing rows would keep the later rows of units first
+      exposed before it (entered under other conditions) and cut the rows after it from
+      the units it keeps (a conversion on the next day lost for some units only); the
+      Decision page's "exclude days" drops the units first exposed on them the same way;
     - ``"duplicate_rows"``: keep one row of rows equal in every column;
     - ``"mixed_units"``: drop every row of the units (``column``) seen in more than one arm;
     - ``"repeat_units"``: keep each unit's (``column``) first row, by the timestamp when
