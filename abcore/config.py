@@ -183,6 +183,12 @@ LINK_MAX_SEGMENTS: Final = 20
 """Most segment columns a results link may carry."""
 LINK_MAX_ROWS: Final = 20_000
 """Most rows of statistics a results link may carry (arms x (1 + days + segment values))."""
+PREP_MAX_FILTERS: Final = 5
+"""Row filters the Results page's data preparation offers (combined with AND)."""
+PREP_MAX_STEPS: Final = 20
+"""Most data-preparation steps a results link may carry (the page offers at most ten)."""
+PREP_MAX_VALUES: Final = 100
+"""Most values one "in list" row filter may keep."""
 RESULTS_MIN_ALPHA: Final = 0.001
 RESULTS_MAX_ALPHA: Final = 0.5
 """Range of the significance level the Results page offers (and a results link may carry)."""

@@ -29,10 +29,12 @@ from typing import Any
 from abcore import config
 from abcore.capping import CAPPING_KINDS
 from abcore.errors import InputError
+from abcore.model import FILTER_OPS, PREP_KINDS
 
 __all__ = [
     "check_depth",
     "check_plan_payload",
+    "check_prep_steps",
     "check_results_payload",
     "deflate",
     "inflate",
@@ -492,6 +494,39 @@ def _check_rows(columns: list[Any], rows: list[Any]) -> None:
             )
 
 
+def check_prep_steps(steps: Any) -> None:
+    """Raise InputError naming the first field of a link's data-preparation steps outside
+    what the Results page records (:class:`abcore.model.PrepStep`): at most
+    ``PREP_MAX_STEPS`` steps, known kinds and operators, names within ``NAME_MAX_CHARS``,
+    at most ``PREP_MAX_VALUES`` values of text, numbers or TRUE/FALSE, and whole counts of
+    removed rows no larger than ``SAMPLE_SIZE_MAX``. The step itself then checks how its
+    fields fit together (a window's order, an operator's number of values)."""
+    steps = _sequence(steps, "The results' preparation", most=config.PREP_MAX_STEPS)
+    for i, step in enumerate(steps):
+        where = f"Preparation step {i + 1}"
+        step = _mapping(step, where)
+        _choice(step.get("kind"), f"The kind of {where.lower()}", PREP_KINDS)
+        for key in ("column", "unit"):
+            _optional_text(step.get(key), f"The {key} of {where.lower()}")
+        if step.get("op") is not None:
+            _choice(step["op"], f"The operator of {where.lower()}", FILTER_OPS)
+        values = _sequence(
+            step.get("values", []), f"The values of {where.lower()}", most=config.PREP_MAX_VALUES
+        )
+        for value in values:
+            if value is None or isinstance(value, bool):
+                continue
+            if isinstance(value, str):
+                _text(value, f"A value of {where.lower()}")
+            else:
+                _number(value, f"A value of {where.lower()}")
+        for key in ("rows_removed", "units_removed"):
+            if step.get(key) is not None:
+                _whole(step[key], f"The {key} of {where.lower()}", ge=0, le=config.SAMPLE_SIZE_MAX)
+                if not isinstance(step[key], int):
+                    raise InputError(f"The {key} of {where.lower()} must be a whole number.")
+
+
 def check_results_payload(data: Any) -> None:
     """Raise InputError naming the first field of a results link's payload outside the
     limits of an upload: arms (``VARIANT_MAX_LEVELS``), days (``RESULTS_MAX_DAYS``), segment
@@ -549,4 +584,6 @@ def check_results_payload(data: Any) -> None:
         _boolean(options["cuped"], "The results' cuped option")
     if options.get("strata") is not None:
         _text(options["strata"], "The results' strata", empty=False)
+    if "preparation" in data:
+        check_prep_steps(data["preparation"])
     _finite_everywhere(data, "The results link")

@@ -39,6 +39,7 @@ from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
 __all__ = [
     "CHECK_KINDS",
+    "FILTER_OPS",
     "GROUP_COLUMNS",
     "KINDS",
     "METRIC_KINDS",
@@ -521,6 +522,11 @@ PREP_KINDS = (
 """Data preparation steps (:class:`PrepStep`), applied in the order given."""
 
 
+FILTER_OPS = ("in", "=", "!=", "<", "<=", ">", ">=", "is_missing", "not_missing")
+"""Operators of a row filter (:class:`PrepStep` ``"filter"``): a closed list, never SQL text."""
+_OP_WORDS = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
 @dataclass(frozen=True)
 class PrepStep:
     """One data-preparation step, as asked and, once applied, with the rows it removed.
@@ -529,12 +535,20 @@ class PrepStep:
     readout keeps them (``Analysis.preparation``) so the report and a share link say what was
     excluded, not just the numbers after it.
 
-    Kinds (``column`` and ``values`` as each needs):
+    Kinds (``column``, ``values``, ``op`` and ``unit`` as each needs):
 
-    - ``"filter"``: keep the rows whose ``column`` is one of ``values`` (one experiment of a
-      file that holds several, one country...);
-    - ``"date_window"``: keep the rows whose ``column`` (a date or timestamp) falls in
-      ``values = (first_day, last_day)``, ISO dates, either ``None`` for open, both included;
+    - ``"filter"``: keep the rows where ``column`` ``op`` ``values``: ``"in"`` (the default:
+      one of ``values``; one experiment of a file that holds several, one country...),
+      ``"="``, ``"!="``, ``"<"``, ``"<="``, ``">"``, ``">="`` (one value), ``"is_missing"``,
+      ``"not_missing"`` (none). Several filters are several steps, so they combine with AND;
+    - ``"date_window"``: ``values = (first_day, last_day)``, ISO dates, either ``None`` for
+      open, both included. With ``unit``, keep the units whose first row (by ``column``, a
+      date or timestamp) falls in the window, with all their rows; without (per-day totals,
+      no unit), keep the rows whose ``column`` falls in it. Units, because a window says
+      who is in the experiment: windowing rows would keep the later rows of units first
+      exposed before it (entered under other conditions) and cut the rows after it from
+      the units it keeps (a conversion on the next day lost for some units only); the
+      Decision page's "exclude days" drops the units first exposed on them the same way;
     - ``"duplicate_rows"``: keep one row of rows equal in every column;
     - ``"mixed_units"``: drop every row of the units (``column``) seen in more than one arm;
     - ``"repeat_units"``: keep each unit's (``column``) first row, by the timestamp when
@@ -544,12 +558,16 @@ class PrepStep:
       value it takes on most of the arm's rows is taken as the arm's.
 
     ``rows_removed`` (and ``units_removed`` for the unit steps) are ``None`` until the step
-    has run. Values are stored as text or numbers, so the step is JSON-ready.
+    has run. Values are stored as text or numbers, so the step is JSON-ready
+    (:meth:`to_dict`, :meth:`from_dict`).
 
     >>> PrepStep("filter", "country", ["DE", "FR"]).values
     ('DE', 'FR')
-    >>> PrepStep.from_dict(PrepStep("mixed_units", "user_id", rows_removed=4).to_dict())
-    PrepStep(kind='mixed_units', column='user_id', values=(), rows_removed=4, units_removed=None)
+    >>> step = PrepStep("mixed_units", "user_id", rows_removed=4)
+    >>> PrepStep.from_dict(step.to_dict()) == step, step.to_dict()
+    (True, {'kind': 'mixed_units', 'column': 'user_id', 'rows_removed': 4})
+    >>> PrepStep("filter", "total ads", [10], op=">=", rows_removed=7).sentence()
+    "Kept the rows where 'total ads' ≥ 10: 7 rows removed."
     """
 
     kind: str
@@ -557,6 +575,8 @@ class PrepStep:
     values: tuple[Any, ...] = ()
     rows_removed: int | None = None
     units_removed: int | None = None
+    op: str | None = None
+    unit: str | None = None
 
     def __post_init__(self) -> None:
         check_scalar(self.kind, "kind", in_=PREP_KINDS)
@@ -567,12 +587,24 @@ class PrepStep:
         if isinstance(self.values, str | bytes):
             raise ValueError(f"values must be a list, got the string {self.values!r}.")
         values = tuple(_json_value(v) for v in self.values)
-        if self.kind == "filter" and not values:
-            raise ValueError("values must hold at least one value to keep for a filter step.")
-        if self.kind == "date_window" and (len(values) != 2 or values == (None, None)):
+        for name in ("rows_removed", "units_removed"):
+            count = getattr(self, name)
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+                raise ValueError(f"{name} must be a whole number or None, got {count!r}.")
+            if count is not None and count < 0:
+                raise ValueError(f"{name} must not be negative, got {count!r}.")
+        if self.kind == "filter":
+            object.__setattr__(self, "op", self.op or "in")
+            _check_filter(self.op, values)
+        elif self.op is not None:
+            raise ValueError(f"op applies to a filter step only, got {self.op!r} for {self.kind}.")
+        if self.kind == "date_window":
+            _check_window(values)
+        if self.unit is not None and (
+            self.kind != "date_window" or not isinstance(self.unit, str) or not self.unit
+        ):
             raise ValueError(
-                "values must be (first_day, last_day) for a date_window step, either None for "
-                f"open, got {self.values!r}."
+                f"unit must name the unit column of a date_window step, got {self.unit!r}."
             )
         object.__setattr__(self, "values", values)
 
@@ -586,7 +618,12 @@ class PrepStep:
         )
         col = f"'{self.column}'"
         if self.kind == "filter":
-            what = f"Kept the rows where {col} is {' or '.join(repr(v) for v in self.values)}"
+            what = f"Kept the rows where {col} {_filter_text(str(self.op), self.values)}"
+        elif self.kind == "date_window" and self.unit:
+            what = (
+                f"Kept the units ('{self.unit}') first seen {_window_text(self.values)} (by "
+                f"{col}), with all their rows"
+            )
         elif self.kind == "date_window":
             what = f"Kept the rows where {col} is {_window_text(self.values)}"
         else:
@@ -599,7 +636,7 @@ class PrepStep:
         return f"{what}{removed}{units}."
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of the fields that are set."""
+        """A JSON-ready dict of the fields that are set (a filter's ``op`` always)."""
         out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None and v != ()}
         if self.values:
             out["values"] = list(self.values)
@@ -607,9 +644,55 @@ class PrepStep:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrepStep:
-        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        """Inverse of :meth:`to_dict`; unknown keys are ignored. A dict from outside (a
+        link) is checked field by field first (:func:`abcore.limits.check_prep_steps`)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _check_filter(op: Any, values: tuple[Any, ...]) -> None:
+    if op not in FILTER_OPS:
+        raise ValueError(f"op must be one of {', '.join(FILTER_OPS)}, got {op!r}.")
+    if op == "in" and not values:
+        raise ValueError("values must hold at least one value to keep for a filter step.")
+    if op in _OP_WORDS and len(values) != 1:
+        raise ValueError(f"values must hold one value for a filter with {op}, got {values!r}.")
+    if op in ("is_missing", "not_missing") and values:
+        raise ValueError(f"values must be empty for a filter with {op}, got {values!r}.")
+    if any(v is None for v in values):
+        raise ValueError("values of a filter cannot be missing: use the is_missing filter.")
+
+
+def _check_window(values: tuple[Any, ...]) -> None:
+    if len(values) != 2 or values == (None, None):
+        raise ValueError(
+            "values must be (first_day, last_day) for a date_window step, either None for "
+            f"open, got {values!r}."
+        )
+    days = []
+    for v in values:
+        try:
+            days.append(None if v is None else dt.date.fromisoformat(str(v)))
+        except ValueError:
+            raise ValueError(
+                f"values of a date_window must be dates (YYYY-MM-DD), got {v!r}."
+            ) from None
+    if None not in days and days[0] > days[1]:
+        raise ValueError(
+            f"values: the date window starts on {values[0]}, after it ends on {values[1]}; "
+            "pick a first day on or before the last."
+        )
+
+
+def _filter_text(op: str, values: tuple[Any, ...]) -> str:
+    if op == "in":
+        return f"is {' or '.join(repr(v) for v in values)}"
+    if op == "is_missing":
+        return "is missing"
+    if op == "not_missing":
+        return "is not missing"
+    kept = " (missing values kept)" if op == "!=" else ""
+    return f"{_OP_WORDS[op]} {values[0]!r}{kept}"
 
 
 def _plural(n: int, word: str) -> str:

@@ -16,29 +16,67 @@ from typing import Any
 
 from abcore.sql import quote_ident, table_ref
 
+_COMPARE = {"=": "=", "!=": "IS DISTINCT FROM", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
-def filter_sql(table: str, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """Rows whose ``column`` is one of ``values``."""
-    marks = ", ".join(f"${i + 1}" for i in range(len(values)))
-    sql = (
-        f"SELECT * FROM {table_ref(table)} WHERE {quote_ident(column)} IN ({marks}) ORDER BY rowid"
-    )
-    return sql, list(values)
+
+def filter_sql(
+    table: str, column: str, values: Sequence[Any], op: str = "in"
+) -> tuple[str, list[Any]]:
+    """Rows where ``column`` ``op`` ``values`` (:data:`abcore.model.FILTER_OPS`).
+
+    ``"!="`` keeps the rows where the column is missing (a missing value is not the one
+    named), as pandas' ``!=`` does; every other comparison drops them, as SQL and pandas do.
+
+    >>> filter_sql("t", "total ads", [10], ">=")
+    ('SELECT * FROM "t" WHERE "total ads" >= $1 ORDER BY rowid', [10])
+    """
+    c = quote_ident(column)
+    if op == "in":
+        marks = ", ".join(f"${i + 1}" for i in range(len(values)))
+        cond = f"{c} IN ({marks})"
+    elif op in ("is_missing", "not_missing"):
+        cond, values = f"{c} IS {'' if op == 'is_missing' else 'NOT '}NULL", []
+    elif op in _COMPARE:
+        cond, values = f"{c} {_COMPARE[op]} $1", list(values[:1])
+    else:
+        raise ValueError(f"op must be one of in, {', '.join(_COMPARE)}, is_missing, not_missing.")
+    return f"SELECT * FROM {table_ref(table)} WHERE {cond} ORDER BY rowid", list(values)
 
 
 def date_window_sql(
-    table: str, column: str, first: str | None, last: str | None
+    table: str, column: str, first: str | None, last: str | None, unit: str | None = None
 ) -> tuple[str, list[Any]]:
     """Rows whose ``column`` falls on a day from ``first`` to ``last`` (both included; None
-    leaves that end open)."""
-    day = f"CAST({quote_ident(column)} AS DATE)"
+    leaves that end open); with ``unit``, every row of the units whose earliest ``column``
+    does (a row without a unit is its own unit). Rows without a date are dropped: nothing
+    places them in the window."""
+    c = quote_ident(column)
+    if unit is None:
+        day = f"CAST({c} AS DATE)"
+    else:
+        u = quote_ident(unit)
+        day = (
+            f"CAST(min({c}) OVER (PARTITION BY {u}, CASE WHEN {u} IS NULL THEN rowid END) AS DATE)"
+        )
     conds, params = [], []
     for bound, op in ((first, ">="), (last, "<=")):
         if bound is not None:
             params.append(bound)
             conds.append(f"{day} {op} CAST(${len(params)} AS DATE)")
-    sql = f"SELECT * FROM {table_ref(table)} WHERE {' AND '.join(conds)} ORDER BY rowid"
+    where = "QUALIFY" if unit is not None else "WHERE"
+    sql = f"SELECT * FROM {table_ref(table)} {where} {' AND '.join(conds)} ORDER BY rowid"
     return sql, params
+
+
+def date_span_sql(table: str, column: str) -> str:
+    """The first and last day of ``column`` (a date or timestamp)."""
+    day = f"CAST({quote_ident(column)} AS DATE)"
+    return f"SELECT min({day}), max({day}) FROM {table_ref(table)}"
+
+
+def distinct_count_sql(table: str, column: str) -> str:
+    """How many different non-missing values ``column`` holds."""
+    return f"SELECT count(DISTINCT {quote_ident(column)}) FROM {table_ref(table)}"
 
 
 def duplicate_rows_sql(table: str, columns: Sequence[str]) -> tuple[str, list[Any]]:

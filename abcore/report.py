@@ -182,12 +182,16 @@ def _fmt_p(x: Any) -> str:
 def analysis_report_markdown(
     analysis: Any, *, plan: ExperimentPlan | None = None, source: str = "", link: str | None = None
 ) -> str:
-    """The whole readout as Markdown: plan fingerprint, decision, checks, effects."""
+    """The whole readout as Markdown: plan fingerprint, data preparation (each step with the
+    rows it removed), decision, checks, effects."""
     lines = ["# Experiment report", ""]
     if plan is not None:
         lines += [f"Plan: {_md(plan.name)} (fingerprint `{plan.fingerprint()}`)", ""]
     if source:
         lines += [f"Data: {_md(source)}", ""]
+    if analysis.preparation:
+        lines += ["## Data preparation", "", "Applied to the rows before the statistics, in order:"]
+        lines += ["", *[f"- {_md(step.sentence())}" for step in analysis.preparation], ""]
     rec = analysis.recommendation
     if rec is not None:
         lines += [f"## Decision: {rec.label}", ""]
@@ -257,7 +261,8 @@ def _capping_json(analysis: Any) -> dict[str, Any]:
 
 
 def analysis_report_json(analysis: Any, *, plan: ExperimentPlan | None = None) -> str:
-    """The readout as JSON: plan and fingerprint, decision, checks, effects, aggregates."""
+    """The readout as JSON: plan and fingerprint, decision, data preparation (the steps'
+    :meth:`~abcore.model.PrepStep.to_dict`), checks, effects, aggregates."""
     effects = [
         {k: _plain(v) for k, v in row.items()} for row in analysis.effects.to_dict("records")
     ]
@@ -265,6 +270,7 @@ def analysis_report_json(analysis: Any, *, plan: ExperimentPlan | None = None) -
         "plan_fingerprint": plan.fingerprint() if plan else None,
         "plan": plan.to_dict() if plan else None,
         "recommendation": analysis.recommendation.to_dict() if analysis.recommendation else None,
+        "preparation": [step.to_dict() for step in analysis.preparation],
         "checks": [c.__dict__ for c in analysis.checks],
         "srm": {"p_value": analysis.srm.p_value, "status": analysis.srm.status},
         "options": {

@@ -17,15 +17,17 @@ options, so whoever opens it sees the same effects and the same decision without
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from abcore import config, limits
 from abcore.errors import InputError
-from abcore.model import Aggregates, stat_column
+from abcore.model import Aggregates, PrepStep, stat_column
 
 __all__ = [
     "RESULTS_KEY",
+    "preparation_from_dict",
+    "preparation_from_query_params",
     "results_from_dict",
     "results_from_query_params",
     "results_to_dict",
@@ -51,11 +53,25 @@ def _unpack(packed: str) -> dict[str, Any]:
 
 
 def results_to_dict(
-    aggregates: Aggregates, options: Mapping[str, Any] | None = None
+    aggregates: Aggregates,
+    options: Mapping[str, Any] | None = None,
+    *,
+    preparation: Sequence[PrepStep] = (),
 ) -> dict[str, Any]:
     """The aggregates and analysis options as one JSON-ready dict: what a link packs and a
-    saved snapshot (:mod:`abcore.registry`) stores, so both reopen a readout the same way."""
-    return {"aggregates": aggregates.to_dict(), "options": dict(options or {})}
+    saved snapshot (:mod:`abcore.registry`) stores, so both reopen a readout the same way.
+    ``preparation`` (the steps the rows went through, with the rows each removed) goes
+    under its own key, only when there is any."""
+    out = {"aggregates": aggregates.to_dict(), "options": dict(options or {})}
+    if preparation:
+        out["preparation"] = [step.to_dict() for step in preparation]
+    return out
+
+
+def preparation_from_dict(data: Mapping[str, Any]) -> tuple[PrepStep, ...]:
+    """The data-preparation steps :func:`results_to_dict` wrote (none: an empty tuple);
+    damaged steps raise ValueError or TypeError."""
+    return tuple(PrepStep.from_dict(dict(step)) for step in data.get("preparation", ()))
 
 
 def results_from_dict(data: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
@@ -65,10 +81,13 @@ def results_from_dict(data: Mapping[str, Any]) -> tuple[Aggregates, dict[str, An
 
 
 def results_to_query_params(
-    aggregates: Aggregates, options: Mapping[str, Any] | None = None
+    aggregates: Aggregates,
+    options: Mapping[str, Any] | None = None,
+    *,
+    preparation: Sequence[PrepStep] = (),
 ) -> dict[str, str]:
-    """The aggregates and analysis options as one URL-safe query parameter."""
-    return {RESULTS_KEY: _pack(results_to_dict(aggregates, options))}
+    """The aggregates, analysis options and data preparation as one URL-safe parameter."""
+    return {RESULTS_KEY: _pack(results_to_dict(aggregates, options, preparation=preparation))}
 
 
 def results_from_query_params(params: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
@@ -103,3 +122,32 @@ def _check_columns(aggregates: Aggregates) -> None:
                     f"This link's results have no column {name!r} for metric {metric.name!r}: "
                     "ask for the link again."
                 )
+
+
+def preparation_from_query_params(params: Mapping[str, Any]) -> tuple[PrepStep, ...]:
+    """The data-preparation steps a results link carries (each with the rows it removed),
+    read within the same bounds as the rest of the link; a link without any gives an empty
+    tuple, a damaged or hostile one an InputError with a sentence.
+
+    >>> import pandas as pd
+    >>> from abcore import ingest
+    >>> con = ingest.connect()
+    >>> ds = ingest.load(con, pd.DataFrame({"arm": ["a", "b"] * 50, "y": [0, 1, 1, 0] * 25}))
+    >>> agg = ingest.compute_stats(con, ds, ingest.detect_schema(con, ds))
+    >>> step = PrepStep("duplicate_rows", rows_removed=3)
+    >>> (again,) = preparation_from_query_params(results_to_query_params(agg, preparation=[step]))
+    >>> again == step, again.sentence()
+    (True, 'Dropped duplicate rows (kept one of rows equal in every column): 3 rows removed.')
+    """
+    packed = params.get(RESULTS_KEY)
+    if isinstance(packed, list):
+        packed = packed[-1] if packed else None
+    if not packed:
+        return ()
+    data = _unpack(str(packed))
+    try:
+        return preparation_from_dict(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"This link's data preparation cannot be read: {exc} Ask for the link again."
+        ) from exc

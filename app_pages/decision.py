@@ -21,7 +21,13 @@ from abcore.plan import ExperimentPlan
 from abcore.report import analysis_report_json, analysis_report_markdown
 from abcore.share import results_to_query_params
 from ui import decision_view as dv
-from ui.decision_sections import render_aa, render_dates, render_srm, render_trend
+from ui.decision_sections import (
+    render_aa,
+    render_dates,
+    render_preparation,
+    render_srm,
+    render_trend,
+)
 from ui.decision_state import (
     LoadedAnalysis,
     current_analysis,
@@ -84,11 +90,15 @@ def render_share(
     if analysis.options.strata:
         options["strata"] = analysis.options.strata
     base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
-    params = {**plan.to_query_params(), **results_to_query_params(analysis.aggregates, options)}
+    results = results_to_query_params(
+        analysis.aggregates, options, preparation=analysis.preparation
+    )
+    params = {**plan.to_query_params(), **results}
     link = f"{base}/decision?{urlencode(params)}"
     st.caption(
         "This link carries the plan and the aggregated results (counts and sums per arm and "
-        "day, never a row of your data): whoever opens it sees these checks and this decision."
+        "day, never a row of your data) with the data preparation they came from: whoever "
+        "opens it sees these checks and this decision."
     )
     with st.expander("Share link", icon=":material/link:"):
         st.code(link, language=None, wrap_lines=True)
@@ -139,6 +149,7 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
     worst = dv.worst_status(analysis.checks)
     st.markdown(f"**{dv.STATUS_LABELS[worst]}:** {dv.WORST_SUMMARY[worst]}")
     st.dataframe(dv.checks_table(analysis.checks), hide_index=True, width="stretch")
+    render_preparation(analysis.preparation)
     tab_srm, tab_aa, tab_trend, tab_dates = st.tabs(
         ["Sample ratio", "A/A test", "Novelty & primacy", "Dates & exclusions"]
     )

@@ -9,6 +9,7 @@ own loader, as tests/test_page_results_warehouse.py does.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from abcore import analyze, ingest
 from abcore.model import PrepStep
+from abcore.share import preparation_from_query_params
 from ui import results_state as rs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,3 +189,124 @@ def test_ab_data_after_the_course_cleaning_reads_as_published(monkeypatch):
     assert "Dropped the rows where 'landing_page' disagrees with the arm: 3,893 rows removed." in (
         captions(at)
     )
+
+
+def widget(items, key: str):
+    return next(w for w in items if w.key == key)
+
+
+def first_seen_in(frame: pd.DataFrame, first: str, last: str) -> pd.DataFrame:
+    """pandas: every row of the users whose first row falls from ``first`` to ``last``."""
+    day = pd.to_datetime(frame["timestamp"]).groupby(frame["user_id"]).transform("min")
+    day = day.dt.normalize()
+    return frame[(day >= first) & (day <= last)]
+
+
+def test_a_date_window_and_a_filter_are_recorded_on_results_and_decision(tmp_path, monkeypatch):
+    path = generated(tmp_path)
+    state, loaded = uploaded(path, monkeypatch)
+    at = run_page(state)
+    key = f"{loaded.widget_prefix}prep::date_window::timestamp"
+    box = widget(at.checkbox, key)
+    assert box.label == (
+        "Keep the units (user_id) first seen in a date window (by timestamp), with all their rows"
+    )
+    assert not box.value
+    assert "The data's timestamp runs from" not in captions(at)  # dates shown once ticked
+    box.check().run()
+    assert "The data's timestamp runs from 2024-03-01 to 2024-03-14." in captions(at)
+    assert at.session_state["analysis"].preparation[0].rows_removed == 0  # the whole span
+    widget(at.date_input, key + "::to").set_value(pd.Timestamp("2024-03-07").date()).run()
+    assert not errors(at), errors(at)
+
+    frame = pd.read_csv(path)
+    kept = first_seen_in(frame, "2024-03-01", "2024-03-07")
+    step = PrepStep("date_window", "timestamp", ["2024-03-01", "2024-03-07"], unit="user_id")
+    result = at.session_state["analysis"]
+    (done,) = result.preparation
+    assert (done.rows_removed, done.units_removed) == (
+        len(frame) - len(kept),
+        frame["user_id"].nunique() - kept["user_id"].nunique(),
+    )
+    notebook = analyze(path, variant="group", metrics=["converted"], prepare=[step])
+    assert result.preparation == notebook.preparation
+    reference = analyze(kept, variant="group", metrics=["converted"])
+    cols = ["n_control", "n_treatment", "control_mean", "treatment_mean"]
+    pd.testing.assert_frame_equal(result.effects[cols], reference.effects[cols])
+    assert done.sentence() in captions(at)
+
+    # a row filter after the window: one more step, with the rows it removed
+    prefix = f"{loaded.widget_prefix}prep::filter::"
+    assert [s.key for s in at.selectbox if str(s.key).startswith(prefix)] == [prefix + "0::column"]
+    widget(at.selectbox, prefix + "0::column").set_value("page").run()
+    widget(at.selectbox, prefix + "0::op").set_value("≠").run()
+    widget(at.text_input, prefix + "0::value").input("old_page").run()
+    assert not errors(at), errors(at)
+    both = at.session_state["analysis"].preparation
+    new = kept[kept["page"] != "old_page"]
+    assert [s.kind for s in both] == ["date_window", "filter"]
+    assert both[1].rows_removed == len(kept) - len(new)
+    assert both[1].sentence() in captions(at)
+    assert prefix + "1::column" in [s.key for s in at.selectbox]  # the next filter row
+
+    # the Decision page lists both, its reports and its link carry them
+    keys = ("analysis", "aggregates", "analysis_source", "analysis_rows")
+    decision = run_page({k: at.session_state[k] for k in keys} | state, page=DECISION)
+    assert "**Data preparation** (applied to the rows before the statistics, in order)" in [
+        m.value for m in decision.markdown
+    ]
+    for s in both:
+        assert s.sentence() in captions(decision)
+    link = next(c.value for c in decision.code if "results=" in c.value)
+    params = dict(parse_qsl(urlsplit(link).query))
+    assert preparation_from_query_params(params) == both
+
+    # whoever opens the link sees the same steps on the Decision page
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for name, value in params.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception
+    opened = run_page(
+        {k: app.session_state[k] for k in ("shared_results", "shared_preparation")},
+        page=DECISION,
+    )
+    assert "Data: **a shared link (aggregates only)**" in captions(opened)
+    for s in both:
+        assert s.sentence() in captions(opened)
+
+
+def test_an_inverted_window_or_a_value_of_the_wrong_type_is_a_sentence(tmp_path, monkeypatch):
+    state, loaded = uploaded(generated(tmp_path), monkeypatch)
+    at = run_page(state)
+    key = f"{loaded.widget_prefix}prep::date_window::timestamp"
+    widget(at.checkbox, key).check().run()
+    widget(at.date_input, key + "::from").set_value(pd.Timestamp("2024-03-10").date())
+    widget(at.date_input, key + "::to").set_value(pd.Timestamp("2024-03-05").date()).run()
+    assert not at.exception
+    assert any(
+        "the date window starts on 2024-03-10, after it ends on 2024-03-05" in e for e in errors(at)
+    ), errors(at)
+    # the readout stays the last one that could be computed, and says so
+    assert "Showing the last results that could be computed" in captions(at)
+
+    widget(at.date_input, key + "::from").set_value(pd.Timestamp("2025-01-01").date())
+    widget(at.date_input, key + "::to").set_value(pd.Timestamp("2025-01-31").date()).run()
+    assert any(
+        "holds none of the data, whose 'timestamp' runs from 2024-03-01 to 2024-03-14" in e
+        for e in errors(at)
+    ), errors(at)
+
+    widget(at.checkbox, key).uncheck().run()
+    prefix = f"{loaded.widget_prefix}prep::filter::0::"
+    widget(at.selectbox, prefix + "column").set_value("converted").run()
+    widget(at.selectbox, prefix + "op").set_value("≥").run()
+    widget(at.text_input, prefix + "value").input("lots").run()
+    assert not at.exception
+    assert any(
+        "The filter on 'converted': 'lots' is not a number, and 'converted' holds numbers" in e
+        for e in errors(at)
+    ), errors(at)
+    widget(at.text_input, prefix + "value").input("1").run()
+    assert not errors(at), errors(at)
+    assert at.session_state["analysis"].preparation[0].values == (1,)

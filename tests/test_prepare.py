@@ -179,3 +179,171 @@ def test_steps_need_the_arm_column_when_they_read_it() -> None:
 def test_prep_step_checks_its_fields(kwargs: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         PrepStep(**kwargs)
+
+
+# ---- date window on units, row filters with operators (issue 18, item 5) -----------------
+
+
+def test_a_window_of_the_first_week_keeps_the_units_first_seen_in_it(
+    ab_frame: pd.DataFrame,
+) -> None:
+    """ab_data.csv runs 2017-01-02 to 2017-01-24: the first 7 days keep every row of the
+    users whose first row falls in them, including their later rows."""
+    step = PrepStep("date_window", "timestamp", ["2017-01-02", "2017-01-08"], unit="user_id")
+    a = analyze(real("ab_data.csv"), variant="group", metrics=["converted"], prepare=[step])
+    first = pd.to_datetime(ab_frame["timestamp"]).groupby(ab_frame["user_id"]).transform("min")
+    day = first.dt.normalize()
+    kept = ab_frame[(day >= "2017-01-02") & (day <= "2017-01-08")]
+    (done,) = a.preparation
+    assert done.rows_removed == len(ab_frame) - len(kept) > 0
+    assert done.units_removed == ab_frame["user_id"].nunique() - kept["user_id"].nunique()
+    # a user first seen in the week keeps a later row: not what a window on rows would do
+    late = pd.to_datetime(kept["timestamp"]).dt.normalize() > "2017-01-08"
+    assert late.sum() > 0
+    assert done.sentence() == (
+        "Kept the units ('user_id') first seen from 2017-01-02 to 2017-01-08 (by 'timestamp'), "
+        f"with all their rows: {done.rows_removed:,} rows removed ({done.units_removed:,} units)."
+    )
+    # the analysis after the window is the analysis of the rows pandas keeps
+    ref = analyze(kept, variant="group", metrics=["converted"])
+    cols = ["metric", "arm", "n_control", "n_treatment", "control_mean", "treatment_mean"]
+    pd.testing.assert_frame_equal(a.effects[cols], ref.effects[cols])
+    np.testing.assert_allclose(a.effects["p_value"], ref.effects["p_value"], rtol=1e-9)
+    assert a.srm.p_value == pytest.approx(ref.srm.p_value, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("op", "values", "keep"),
+    [
+        ("=", ["Friday"], lambda s: s == "Friday"),
+        ("!=", ["Friday"], lambda s: s != "Friday"),
+        ("in", ["Saturday", "Sunday"], lambda s: s.isin(["Saturday", "Sunday"])),
+    ],
+)
+def test_a_filter_on_most_ads_day_matches_pandas(op, values, keep) -> None:
+    path = real("marketing_AB_sample_ferilab.csv")
+    frame = pd.read_csv(path)
+    step = PrepStep("filter", "most ads day", values, op=op)
+    a = analyze(path, variant="test group", metrics=["converted"], prepare=[step])
+    kept = frame[keep(frame["most ads day"])]
+    assert a.preparation[0].rows_removed == len(frame) - len(kept) > 0
+    ref = analyze(kept, variant="test group", metrics=["converted"])
+    cols = ["n_control", "n_treatment", "control_mean", "treatment_mean", "p_value"]
+    pd.testing.assert_frame_equal(a.effects[cols], ref.effects[cols])
+
+
+def test_filters_combine_with_and_each_with_the_rows_it_removed() -> None:
+    path = real("marketing_AB_sample_ferilab.csv")
+    frame = pd.read_csv(path)
+    con = connect()
+    ds = load(con, path)
+    steps = [
+        PrepStep("filter", "total ads", ["10"], op=">="),  # text, as a widget hands it back
+        PrepStep("filter", "most ads hour", [20], op="<"),
+        PrepStep("filter", "converted", ["false"], op="="),
+    ]
+    clean, done = prepare(con, ds, steps, mapping=detect_schema(con, ds))
+    one = frame[frame["total ads"] >= 10]
+    two = one[one["most ads hour"] < 20]
+    three = two[~two["converted"]]
+    assert [s.rows_removed for s in done] == [
+        len(frame) - len(one),
+        len(one) - len(two),
+        len(two) - len(three),
+    ]
+    assert clean.n_rows == len(three)
+    assert (
+        done[0].sentence()
+        == f"Kept the rows where 'total ads' ≥ 10: {len(frame) - len(one):,} rows removed."
+    )
+
+
+def test_every_operator_matches_pandas_with_missing_values() -> None:
+    rng = np.random.default_rng(5)
+    n = 600
+    y = rng.normal(size=n).round(2)
+    y[rng.choice(n, 40, replace=False)] = np.nan
+    country = rng.choice(["DE", "FR", "IT"], n).astype(object)
+    country[rng.choice(n, 30, replace=False)] = None
+    df = pd.DataFrame({"arm": rng.choice(["a", "b"], n), "y": y, "country": country})
+    con = connect()
+    ds = load(con, df)
+    cases = [
+        ("y", "<", [0.1], df["y"] < 0.1),
+        ("y", "<=", [0.1], df["y"] <= 0.1),
+        ("y", ">", [-0.3], df["y"] > -0.3),
+        ("y", ">=", [-0.3], df["y"] >= -0.3),
+        ("y", "=", [0.5], df["y"] == 0.5),
+        ("y", "!=", [0.5], df["y"] != 0.5),  # pandas keeps NaN: missing is not 0.5
+        ("y", "is_missing", [], df["y"].isna()),
+        ("y", "not_missing", [], df["y"].notna()),
+        ("country", "!=", ["DE"], df["country"] != "DE"),
+        ("country", "in", ["DE", "IT"], df["country"].isin(["DE", "IT"])),
+        ("country", "is_missing", [], df["country"].isna()),
+    ]
+    for column, op, values, keep in cases:
+        _, (step,) = prepare(con, ds, [PrepStep("filter", column, values, op=op)])
+        assert step.rows_removed == n - int(keep.sum()), (column, op)
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        # a window outside the data names the data's days
+        (
+            PrepStep("date_window", "timestamp", ["2018-03-01", "2018-03-31"], unit="user_id"),
+            r"holds none of the data, whose 'timestamp' runs from 2017-01-02 to 2017-01-24",
+        ),
+        (PrepStep("filter", "converted", ["maybe"], op="="), "'maybe' is not a number"),
+        (PrepStep("filter", "group", ["b"], op="<"), "'group' holds text"),
+        (PrepStep("filter", "timestamp", ["Jan 5"], op=">="), "'Jan 5' is not a date or time"),
+        (PrepStep("filter", "group", ["nobody"]), "no row is left after this step"),
+        (PrepStep("date_window", "timestamp", [None, "2017-01-05"], unit="uid"), "'uid' is not"),
+    ],
+)
+def test_bad_windows_and_filters_get_a_sentence_naming_the_column(step, words) -> None:
+    con = connect()
+    ds = load(con, real("ab_data.csv"))
+    before = set(con.execute("SELECT table_name FROM duckdb_tables()").fetchall())
+    with pytest.raises(InputError, match=words):
+        prepare(con, ds, [PrepStep("duplicate_rows"), step], mapping=detect_schema(con, ds))
+    # nothing left behind by the steps that ran before the one that failed
+    assert set(con.execute("SELECT table_name FROM duckdb_tables()").fetchall()) == before
+
+
+def test_a_boolean_filter_reads_only_true_or_false() -> None:
+    path = real("marketing_AB_sample_ferilab.csv")
+    con = connect()
+    ds = load(con, path)
+    with pytest.raises(InputError, match="The filter on 'converted': 'maybe' is not TRUE or"):
+        prepare(con, ds, [PrepStep("filter", "converted", ["maybe"], op="=")])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        (
+            {"kind": "date_window", "column": "d", "values": ["2017-01-09", "2017-01-02"]},
+            "starts on 2017-01-09, after it ends on 2017-01-02",
+        ),
+        ({"kind": "date_window", "column": "d", "values": ["last week", None]}, "YYYY-MM-DD"),
+        ({"kind": "filter", "column": "c", "values": [1, 2], "op": "<"}, "one value"),
+        ({"kind": "filter", "column": "c", "values": [1], "op": "is_missing"}, "must be empty"),
+        ({"kind": "filter", "column": "c", "values": [1], "op": "LIKE"}, "op must be one of"),
+        ({"kind": "filter", "column": "c", "values": [None], "op": "="}, "is_missing"),
+        ({"kind": "mixed_units", "column": "u", "op": "="}, "filter step only"),
+        ({"kind": "filter", "column": "c", "values": [1], "unit": "u"}, "unit must name"),
+        ({"kind": "duplicate_rows", "rows_removed": -1}, "must not be negative"),
+    ],
+)
+def test_window_and_filter_steps_check_their_fields(kwargs: dict, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        PrepStep(**kwargs)
+
+
+def test_filter_values_compared_with_a_hostile_value_are_bound() -> None:
+    hostile = "x' OR '1'='1"
+    df = pd.DataFrame({"arm": ["a", "b"] * 4, "country": ["DE", hostile] * 4})
+    con = connect()
+    _, (step,) = prepare(con, load(con, df), [PrepStep("filter", "country", [hostile], op="!=")])
+    assert step.rows_removed == 4

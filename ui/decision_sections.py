@@ -16,12 +16,25 @@ import streamlit as st
 from abcore import charts, validity
 from abcore.analysis import Analysis
 from abcore.errors import InputError
+from abcore.model import PrepStep
 from abcore.plan import ExperimentPlan
 from ui import decision_view as dv
 from ui.decision_state import NOTES_KEY, LoadedAnalysis, date_notes, run_aa
+from ui.results_view import preparation_lines
 from ui.text import md
 
 K = "decision__"
+
+
+def render_preparation(steps: tuple[PrepStep, ...]) -> None:
+    """The data preparation the rows went through before these checks, each step with the
+    rows it removed (from the Results page, or carried by a shared link); nothing when none
+    is recorded."""
+    if not steps:
+        return
+    st.markdown("**Data preparation** (applied to the rows before the statistics, in order)")
+    for line in preparation_lines(steps):
+        st.caption(f":material/filter_alt: {line}")
 
 
 def render_srm(analysis: Analysis, shares: dict[str, float]) -> None:

@@ -19,12 +19,13 @@ from abcore.analysis import Analysis, analyze_aggregates, readout_options
 from abcore.errors import InputError
 from abcore.model import ReadoutOptions
 from abcore.plan import ExperimentPlan
-from abcore.share import RESULTS_KEY, results_from_query_params
+from abcore.share import RESULTS_KEY, preparation_from_query_params, results_from_query_params
 from ui import results_state as rs
 from ui.experiment_state import is_demo
 from ui.state import get_connection, get_plan
 
 SHARED_KEY = "shared_results"
+SHARED_PREP_KEY = "shared_preparation"
 LOADED_RESULTS_PARAM = "_loaded_results_param"
 NOTES_KEY = "decision__notes"
 
@@ -45,7 +46,9 @@ def load_results_from_link() -> str | None:
         return None
     st.session_state[LOADED_RESULTS_PARAM] = packed
     try:
-        st.session_state[SHARED_KEY] = results_from_query_params({RESULTS_KEY: packed})
+        shared = results_from_query_params({RESULTS_KEY: packed})
+        st.session_state[SHARED_PREP_KEY] = preparation_from_query_params({RESULTS_KEY: packed})
+        st.session_state[SHARED_KEY] = shared
     except InputError as exc:
         return f"The shared results could not be opened: {exc}"
     except Exception:  # a link is untrusted: any failure (recursion, memory) is a sentence
@@ -137,7 +140,11 @@ def _shared_analysis() -> LoadedAnalysis | None:
     given.setdefault("alpha", config.ALPHA)
     if given.get("strata") not in aggregates.mapping.segments:  # a link is untrusted
         given.pop("strata", None)
-    base = analyze_aggregates(aggregates, options=readout_options(None, **given))
+    base = analyze_aggregates(
+        aggregates,
+        options=readout_options(None, **given),
+        preparation=st.session_state.get(SHARED_PREP_KEY, ()),
+    )
     return LoadedAnalysis(base, "a shared link (aggregates only)")
 
 

@@ -32,7 +32,7 @@ from abcore.ingest._base import Dataset, connect
 from abcore.ingest.compute import compute_stats, units_repeat
 from abcore.ingest.detect import detect_schema, unit_repeats
 from abcore.ingest.instrument import instrumentation_stats
-from abcore.ingest.prepare import prepare, steps_from_where
+from abcore.ingest.prepare import date_span, filter_values, prepare, steps_from_where
 from abcore.ingest.shapes import load, long_form
 from abcore.model import Aggregates as Aggregates
 
@@ -42,7 +42,9 @@ __all__ = [
     "Dataset",
     "compute_stats",
     "connect",
+    "date_span",
     "detect_schema",
+    "filter_values",
     "instrumentation_stats",
     "load",
     "long_form",

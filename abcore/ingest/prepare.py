@@ -19,6 +19,8 @@ Typical use::
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import math
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -32,7 +34,9 @@ from abcore.load_sql import copy_table_sql, count_rows_sql, create_table_as_sql
 from abcore.model import Mapping, PrepStep
 from abcore.prepare_sql import (
     arm_mismatch_sql,
+    date_span_sql,
     date_window_sql,
+    distinct_count_sql,
     duplicate_rows_sql,
     filter_sql,
     mixed_unit_count_sql,
@@ -41,7 +45,7 @@ from abcore.prepare_sql import (
 )
 from abcore.sql import drop_sql
 
-__all__ = ["prepare", "steps_from_where"]
+__all__ = ["date_span", "filter_values", "prepare", "steps_from_where"]
 
 
 def steps_from_where(where: dict[str, Any] | None) -> tuple[PrepStep, ...]:
@@ -101,13 +105,29 @@ def _prepare(
             variant = str(mapping.variant)  # checked in _check_step
             sql = mixed_unit_count_sql(current, str(step.column), variant)
             units = int(_run(con, sql).fetchall()[0][0])
+        elif step.unit is not None:
+            units = int(_run(con, distinct_count_sql(current, step.unit)).fetchall()[0][0])
         query, params = _step_sql(step, current, dataset, mapping)
         following = _new_name()
         _run(con, create_table_as_sql(following, query), params)
+        after = _count(con, following)
+        if after == 0:
+            message = _nothing_left(con, step, current, dataset)
+            _run(con, drop_sql(following))
+            _run(con, drop_sql(current))
+            raise InputError(message)
         _run(con, drop_sql(current))
         current = following
-        after = _count(con, current)
-        done.append(dataclasses.replace(step, rows_removed=rows - after, units_removed=units))
+        if step.unit is not None:
+            units -= int(_run(con, distinct_count_sql(current, step.unit)).fetchall()[0][0])
+        done.append(
+            dataclasses.replace(
+                step,
+                values=_recorded(step, dataset),
+                rows_removed=rows - after,
+                units_removed=units,
+            )
+        )
         rows = after
     prepared = Dataset(table=current, columns=dataset.columns, n_rows=rows, source=dataset.source)
     prepared.facts["columns"] = tuple(dataset.types.items())
@@ -121,10 +141,12 @@ def _step_sql(
 ) -> tuple[str, list[Any]]:
     column = str(step.column)
     if step.kind == "filter":
-        return filter_sql(table, column, _typed_values(step.values, dataset.types[column]))
+        duck_type = dataset.types[column]
+        values = filter_values(column, duck_type, str(step.op), step.values)
+        return filter_sql(table, column, _bound(values, duck_type), str(step.op))
     if step.kind == "date_window":
         first, last = step.values
-        return date_window_sql(table, column, first, last)
+        return date_window_sql(table, column, first, last, step.unit)
     if step.kind == "duplicate_rows":
         return duplicate_rows_sql(table, dataset.names)
     variant = str(mapping.variant) if mapping is not None else ""
@@ -136,24 +158,122 @@ def _step_sql(
     return arm_mismatch_sql(table, column, variant)
 
 
-def _typed_values(values: Sequence[Any], duck_type: str) -> list[Any]:
-    """The values to keep, as the column's type compares them: text for text columns (a
-    picker hands back text), numbers for numbers."""
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def filter_values(column: str, duck_type: str, op: str, values: Sequence[Any]) -> list[Any]:
+    """The values of a row filter on ``column`` as its type compares them, JSON-ready:
+    numbers for numbers, True/False for booleans, ISO text for dates, text for text (a
+    widget hands back text; a link or a notebook may hand back anything).
+
+    >>> filter_values("ads", "BIGINT", ">=", ["10"])
+    [10]
+    >>> filter_values("ads", "BIGINT", "=", ["ten"])
+    Traceback (most recent call last):
+    ...
+    abcore.errors.InputError: The filter on 'ads': 'ten' is not a number, and 'ads' holds numbers.
+
+    Raises:
+        InputError: a value does not read as the column's type, or an order (<, >...) is
+            asked of a column of text or booleans; the sentence names the column.
+    """
     t = duck_type.upper()
-    if t in _NUMERIC_TYPES or t.startswith("DECIMAL"):
-        out = []
-        for v in values:
-            try:
-                out.append(float(v))
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"The filter value {v!r} is not a number, and its column holds numbers: "
-                    "pick one of the column's values."
-                ) from None
-        return out
-    if t == "BOOLEAN":
-        return [str(v).strip().lower() in ("true", "1", "yes") for v in values]
-    return [str(v) for v in values]
+    family = _family(t)
+    if op in ("<", "<=", ">", ">=") and family not in ("number", "date", "timestamp"):
+        raise InputError(
+            f"The filter on '{column}': {op} compares numbers or dates, and '{column}' holds "
+            f"{'text' if family == 'text' else 'TRUE/FALSE'}: use =, ≠ or a list of values."
+        )
+    out = []
+    for v in values:
+        text = str(v).strip()
+        try:
+            if family == "number":
+                number = float(text) if not isinstance(v, int | float) else float(v)
+                if not math.isfinite(number):
+                    raise ValueError
+                whole = number.is_integer() and "INT" in t
+                out.append(int(number) if whole else number)
+            elif family == "boolean":
+                out.append(v if isinstance(v, bool) else _BOOLEAN_WORDS[text.lower()])
+            elif family == "date":
+                out.append(dt.date.fromisoformat(text).isoformat())
+            elif family == "timestamp":
+                out.append(dt.datetime.fromisoformat(text).isoformat(sep=" "))
+            else:
+                out.append(str(v))
+        except (ValueError, KeyError, OverflowError):
+            what = {
+                "number": "a number",
+                "boolean": "TRUE or FALSE",
+                "date": "a date (YYYY-MM-DD)",
+                "timestamp": "a date or time (YYYY-MM-DD or YYYY-MM-DD HH:MM)",
+            }[family]
+            holds = {"number": "numbers", "boolean": "TRUE/FALSE"}.get(family, "dates")
+            raise InputError(
+                f"The filter on '{column}': {text!r} is not {what}, and '{column}' holds {holds}."
+            ) from None
+    return out
+
+
+def _recorded(step: PrepStep, dataset: Dataset) -> tuple[Any, ...]:
+    """A filter's values as its column compared them (10, not '10'), for the record."""
+    if step.kind != "filter":
+        return step.values
+    column = str(step.column)
+    return tuple(filter_values(column, dataset.types[column], str(step.op), step.values))
+
+
+def _family(duck_type: str) -> str:
+    if duck_type in _NUMERIC_TYPES or duck_type.startswith("DECIMAL"):
+        return "number"
+    if duck_type == "BOOLEAN":
+        return "boolean"
+    if duck_type == "DATE":
+        return "date"
+    if duck_type.startswith("TIMESTAMP"):
+        return "timestamp"
+    return "text"
+
+
+def _bound(values: list[Any], duck_type: str) -> list[Any]:
+    """Date text as the date or time DuckDB compares with the column."""
+    family = _family(duck_type.upper())
+    if family == "date":
+        return [dt.date.fromisoformat(v) for v in values]
+    if family == "timestamp":
+        return [dt.datetime.fromisoformat(v) for v in values]
+    return values
+
+
+def date_span(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, column: str
+) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day of ``column`` (a date or timestamp column) in ``dataset``:
+    the default of a date window, and what a window outside the data is told."""
+    row = _with_table(
+        con, dataset, lambda: _run_data(con, dataset, date_span_sql(dataset.table, column))
+    ).fetchall()[0]
+    return row[0], row[1]
+
+
+def _nothing_left(
+    con: duckdb.DuckDBPyConnection, step: PrepStep, table: str, dataset: Dataset
+) -> str:
+    """Why a step that keeps no row cannot be applied: for a date window, the data's days."""
+    what = step.sentence().rstrip(".")
+    if step.kind == "date_window":
+        first, last = _run(con, date_span_sql(table, str(step.column))).fetchall()[0]
+        return (
+            f"Data preparation: the date window ({_window(step.values)}) holds none of the "
+            f"data, whose '{step.column}' runs from {first} to {last}: pick days in that span."
+        )
+    return f"Data preparation: no row is left after this step ({what}): loosen it or remove it."
+
+
+def _window(values: tuple[Any, ...]) -> str:
+    first, last = values
+    return f"{first or 'the start'} to {last or 'the end'}"
 
 
 def _check_step(step: PrepStep, dataset: Dataset, mapping: Mapping | None) -> None:
@@ -173,6 +293,13 @@ def _check_step(step: PrepStep, dataset: Dataset, mapping: Mapping | None) -> No
             f"Data preparation: '{step.column}' is the arm column itself; choose the unit "
             "column (or the column that restates the arm)."
         )
+    if step.unit is not None and step.unit not in dataset.names:
+        raise InputError(
+            f"Data preparation: the unit column '{step.unit}' is not in the file; its columns "
+            f"are: {', '.join(dataset.names)}."
+        )
+    if step.kind == "filter":  # here, so a bad value stops before any step runs
+        filter_values(str(step.column), dataset.types[str(step.column)], str(step.op), step.values)
     if step.kind == "date_window":
         family = dataset.types[str(step.column)].upper()
         if family != "DATE" and not family.startswith("TIMESTAMP"):
