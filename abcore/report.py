@@ -21,6 +21,7 @@ from abcore.planning import (
     describe_method,
     method_costs_frame,
 )
+from abcore.quote import quote_p
 
 __all__ = ["plan_brief_json", "plan_brief_markdown", "spreadsheet_safe"]
 
@@ -173,10 +174,7 @@ def _fmt_pct(x: Any) -> str:
 
 
 def _fmt_p(x: Any) -> str:
-    value = float(x)
-    if value != value:
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    return quote_p(x)
 
 
 def analysis_report_markdown(

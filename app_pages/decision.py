@@ -65,7 +65,12 @@ def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
             },
         )
         st.caption(
-            dv.judged_caption(analysis.correction, analysis.relative_method, analysis.method)
+            dv.judged_caption(
+                analysis.correction,
+                analysis.relative_method,
+                analysis.method,
+                analysis.plan.alternative if analysis.plan else "two-sided",
+            )
         )
 
 
