@@ -74,10 +74,12 @@ def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
         )
 
 
-def render_share(
-    analysis: Analysis, *, plan: ExperimentPlan, usable_plan: ExperimentPlan | None, source: str
-) -> None:
-    """The share link (plan and aggregates) and the Markdown and JSON reports."""
+def render_share(analysis: Analysis, *, plan: ExperimentPlan, source: str) -> None:
+    """The share link (plan and aggregates) and the Markdown and JSON reports.
+
+    The reports name the user's plan and its fingerprint, the one every page shows, even
+    when the decision fitted the plan to the data's arms (``matching_plan``).
+    """
     st.subheader("Report and share", divider="gray")
     options = {
         "alpha": analysis.alpha,
@@ -98,14 +100,14 @@ def render_share(
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download report (Markdown)",
-        analysis_report_markdown(analysis, plan=usable_plan, source=source, link=link),
+        analysis_report_markdown(analysis, plan=plan, source=source, link=link),
         file_name="experiment_report.md",
         mime="text/markdown",
         icon=":material/description:",
     )
     c2.download_button(
         "Download report (JSON)",
-        analysis_report_json(analysis, plan=usable_plan),
+        analysis_report_json(analysis, plan=plan),
         file_name="experiment_report.json",
         mime="application/json",
         icon=":material/data_object:",
@@ -155,7 +157,7 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
         render_trend(analysis, usable_plan)
     with tab_dates:
         render_dates(full_days, day_label=agg.mapping.day_label, excluded=excluded)
-    render_share(analysis, plan=plan, usable_plan=usable_plan, source=loaded.label)
+    render_share(analysis, plan=plan, source=loaded.label)
 
 
 st.title("Validity & decision")

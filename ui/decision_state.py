@@ -172,7 +172,7 @@ def current_analysis() -> LoadedAnalysis:
     same = (analysis.plan is None and plan is None) or (
         analysis.plan is not None
         and plan is not None
-        and analysis.plan.fingerprint() == plan.fingerprint()
+        and analysis.plan.to_dict() == plan.to_dict()  # sizes too, not only the inputs
     )
     if not same:
         analysis = _rerun(analysis, plan)
