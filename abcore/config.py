@@ -175,6 +175,15 @@ LINK_MAX_SEGMENTS: Final = 20
 """Most segment columns a results link may carry."""
 LINK_MAX_ROWS: Final = 20_000
 """Most rows of statistics a results link may carry (arms x (1 + days + segment values))."""
+LINK_MAX_CHECKS: Final = 200
+"""Most row-level checks (instrumentation: units in two arms, duplicates, missing and
+impossible values) a results link may carry: a few per metric."""
+LINK_MAX_PREP_STEPS: Final = 50
+"""Most data-preparation steps a results link may carry."""
+LINK_MAX_PREP_VALUES: Final = 1_000
+"""Most values one preparation step (a filter's kept values) may carry in a link."""
+LINK_MAX_NOTES: Final = 1_000
+"""Most date notes (holiday, outage...) a results link may carry."""
 RESULTS_MIN_ALPHA: Final = 0.001
 RESULTS_MAX_ALPHA: Final = 0.5
 """Range of the significance level the Results page offers (and a results link may carry)."""

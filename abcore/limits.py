@@ -461,11 +461,97 @@ def _check_rows(columns: list[Any], rows: list[Any]) -> None:
             )
 
 
+_CHECK_STATUSES = ("pass", "warn", "fail")
+
+
+def _check_input_checks(checks: Any) -> None:
+    """The row-level checks a link carries (:attr:`abcore.analysis.Analysis.input_checks`):
+    typed fields, a known status and kind, bounded text. A failed gate among them blocks the
+    reviewer's verdict as it blocked the owner's."""
+    from abcore.model import CHECK_KINDS
+
+    for i, check in enumerate(
+        _sequence(checks, "The results' checks", most=config.LINK_MAX_CHECKS)
+    ):
+        where = f"check {i + 1} of the results"
+        check = _mapping(check, where[0].upper() + where[1:])
+        _text(check.get("name"), f"The name of {where}", limit=config.TEXT_MAX_CHARS, empty=False)
+        _text(check.get("message", ""), f"The finding of {where}", limit=config.TEXT_MAX_CHARS)
+        _choice(check.get("status"), f"The status of {where}", _CHECK_STATUSES)
+        _choice(check.get("kind", "gate"), f"The kind of {where}", CHECK_KINDS)
+        _text(check.get("topic", ""), f"The topic of {where}")
+        unknown = set(check) - {"name", "message", "status", "kind", "topic"}
+        if unknown:
+            raise InputError(f"The {where} has fields no check has: {', '.join(sorted(unknown))}.")
+
+
+def _scalar_field(value: Any, field: str) -> None:
+    """A JSON scalar a step may hold: None, true/false, a finite number, bounded text."""
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        _text(value, field, limit=config.TEXT_MAX_CHARS)
+    else:
+        _number(value, field)
+
+
+def _check_preparation(steps: Any) -> None:
+    """The data-preparation steps a link carries (:class:`abcore.model.PrepStep` dicts).
+
+    Generic over the step's fields, so a new kind or field needs no edit here: a known kind,
+    whole non-negative counts (``rows_removed``, ``units_removed``), ``values`` a bounded
+    list of scalars, any other field a scalar. :meth:`abcore.model.PrepStep.from_dict` then
+    checks what each kind needs.
+    """
+    from abcore.model import PREP_KINDS
+
+    most = config.LINK_MAX_PREP_STEPS
+    for i, step in enumerate(_sequence(steps, "The results' preparation", most=most)):
+        where = f"preparation step {i + 1} of the results"
+        step = _mapping(step, where[0].upper() + where[1:])
+        _choice(step.get("kind"), f"The kind of {where}", PREP_KINDS)
+        for key, value in step.items():
+            _text(key, f"A field name of {where}")
+            field = f"The {key} of {where}"
+            if key in ("rows_removed", "units_removed") and value is not None:
+                _whole(value, field, ge=0, le=config.SAMPLE_SIZE_MAX)
+            elif key == "values":
+                for v in _sequence(value, field, most=config.LINK_MAX_PREP_VALUES):
+                    _scalar_field(v, f"A value of {where}")
+            else:
+                _scalar_field(value, field)
+
+
+def _check_notes(notes: Any) -> None:
+    """Date notes (``{"day": ..., "note": ...}``), shown on the time charts."""
+    for i, note in enumerate(_sequence(notes, "The results' notes", most=config.LINK_MAX_NOTES)):
+        where = f"note {i + 1} of the results"
+        note = _mapping(note, where[0].upper() + where[1:])
+        if set(note) != {"day", "note"}:
+            raise InputError(f"The {where} must have a day and a note, got {_show(note)}.")
+        _text(note["day"], f"The day of {where}", empty=False)
+        _text(note["note"], f"The text of {where}", limit=config.TEXT_MAX_CHARS, empty=False)
+
+
+def _check_shares(shares: Any) -> None:
+    shares = _mapping(shares, "The results' expected_shares")
+    if not 2 <= len(shares) <= config.VARIANT_MAX_LEVELS:
+        raise InputError(
+            f"The results' expected_shares must name 2 to {config.VARIANT_MAX_LEVELS} arms, got "
+            f"{len(shares):,}."
+        )
+    for arm, share in shares.items():
+        _text(arm, "An arm's name in the results' expected_shares")
+        _number(share, f"The expected share of arm {arm!r} in the results", gt=0, le=1)
+
+
 def check_results_payload(data: Any) -> None:
     """Raise InputError naming the first field of a results link's payload outside the
     limits of an upload: arms (``VARIANT_MAX_LEVELS``), days (``RESULTS_MAX_DAYS``), segment
     values (``RESULTS_MAX_SEGMENT_VALUES``), metrics, names, finite numbers and the options
-    the Results page offers."""
+    the Results page offers; and what the rows alone could tell, so a reviewer sees what the
+    owner saw: the row-level checks (``checks``), the data-preparation steps
+    (``preparation``) and the date notes (``notes``), each typed and bounded."""
     data = _mapping(data, "A results link")
     if "aggregates" not in data:
         raise InputError("A results link must carry its aggregates; this one has none.")
@@ -512,4 +598,13 @@ def check_results_payload(data: Any) -> None:
         _boolean(options["cuped"], "The results' cuped option")
     if options.get("strata") is not None:
         _text(options["strata"], "The results' strata", empty=False)
+    if options.get("expected_shares") is not None:
+        _check_shares(options["expected_shares"])
+    for key, check in (
+        ("checks", _check_input_checks),
+        ("preparation", _check_preparation),
+        ("notes", _check_notes),
+    ):
+        if key in data:
+            check(data[key])
     _finite_everywhere(data, "The results link")

@@ -7,6 +7,7 @@ them and this file only draws them.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -23,6 +24,7 @@ from ui.decision_sections import render_aa, render_dates, render_srm, render_tre
 from ui.decision_state import (
     LoadedAnalysis,
     current_analysis,
+    date_notes,
     matching_plan,
     without_days,
 )
@@ -81,19 +83,30 @@ def render_share(analysis: Analysis, *, plan: ExperimentPlan, source: str) -> No
     when the decision fitted the plan to the data's arms (``matching_plan``).
     """
     st.subheader("Report and share", divider="gray")
-    options = {
+    options: dict[str, Any] = {
         "alpha": analysis.alpha,
         "correction": analysis.correction,
         "relative_method": analysis.relative_method,
+        "cuped": analysis.cuped,
     }
+    if analysis.expected_shares:
+        options["expected_shares"] = dict(analysis.expected_shares)
     if analysis.options.strata:
         options["strata"] = analysis.options.strata
     base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
-    params = {**plan.to_query_params(), **results_to_query_params(analysis.aggregates, options)}
+    results = results_to_query_params(
+        analysis.aggregates,
+        options,
+        checks=analysis.input_checks,
+        preparation=analysis.preparation,
+        notes=date_notes(),
+    )
+    params = {**plan.to_query_params(), **results}
     link = f"{base}/decision?{urlencode(params)}"
     st.caption(
         "This link carries the plan and the aggregated results (counts and sums per arm and "
-        "day, never a row of your data): whoever opens it sees these checks and this decision."
+        "day, never a row of your data), the checks only the rows could make, the data "
+        "preparation and the date notes: whoever opens it sees these checks and this decision."
     )
     with st.expander("Share link", icon=":material/link:"):
         st.code(link, language=None, wrap_lines=True)

@@ -25,7 +25,7 @@ from abcore.plan import ExperimentPlan
 from ui import results_readout as readout
 from ui import results_state as rs
 from ui import warehouse_view as wv
-from ui.decision_state import SHARED_KEY
+from ui.decision_state import SHARED_KEY, SHARED_LABEL, shared_analysis
 from ui.prep_inputs import apply_preparation, render_findings
 from ui.results_inputs import (
     CORRECTIONS,
@@ -72,6 +72,10 @@ def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
     if files:
         # The user's own data replaces results opened from a shared link.
         st.session_state.pop(SHARED_KEY, None)
+    elif st.session_state.get(SHARED_KEY) is not None:  # a link's readout, until an upload
+        with info_col:
+            st.markdown(f"**Data:** {SHARED_LABEL}")
+            return selection, st.container()
     with info_col:
         ds, output = loaded.dataset, loaded.output
         st.markdown(f"**Data:** {md(loaded.label)}")
@@ -157,6 +161,31 @@ def render_split(
     return shares, all(abs(shares[a] - planned[a]) < 1e-9 for a in arms)
 
 
+def render_shared(
+    result: Analysis, prepared_box: DeltaGenerator
+) -> tuple[Analysis, str, Settings, bool | None]:
+    """The readout a results link carries, read with the link's options: the owner's
+    checks, preparation and verdict, not the demo's. Uploading a file replaces it."""
+    source = SHARED_LABEL
+    with prepared_box:
+        st.caption(
+            ":material/link: Showing the results of a shared link. Upload a file to analyse "
+            "your own data instead."
+        )
+        for line in preparation_lines(result.preparation):
+            st.caption(f":material/filter_alt: {line}")
+    settings = Settings(
+        alpha=result.alpha,
+        correction=result.correction,
+        method=result.relative_method,
+        show_all=False,
+        cap=0.0,
+        cuped=result.cuped,
+        strata=result.options.strata,
+    )
+    return result, source, settings, None
+
+
 def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings, bool | None]:
     """Upload, roles, settings and the warehouse query; computes and publishes the analysis.
 
@@ -164,6 +193,9 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
     came from, the settings, and whether the split is the seeded one.
     """
     selection, prepared_box = render_upload()
+    shared = shared_analysis(plan)
+    if shared is not None:  # a results link is open and no file replaced it
+        return render_shared(shared.analysis, prepared_box)
     loaded = selection.loaded
     # Filled once the roles and settings are known; placed here, next to the upload.
     warehouse_box = st.expander(
