@@ -177,6 +177,15 @@ def _fmt_p(x: Any) -> str:
     return quote_p(x)
 
 
+def _sides(analysis: Any) -> str:
+    """The success test named once, as the pages name it (the plan's sidedness)."""
+    plan = getattr(analysis, "plan", None)
+    if plan is None:
+        return ""
+    sides = "two-sided" if plan.alternative == "two-sided" else "one-sided"
+    return f" Success metrics {sides}, as planned."
+
+
 def analysis_report_markdown(
     analysis: Any, *, plan: ExperimentPlan | None = None, source: str = "", link: str | None = None
 ) -> str:
@@ -200,9 +209,10 @@ def analysis_report_markdown(
         f"Analysis: {METHOD_NAMES.get(analysis.options.method, analysis.options.method)}. "
         f"Relative intervals by {analysis.relative_method}; p-values adjusted within each "
         f"family (success and guardrail metrics with {analysis.correction}, exploratory "
-        f"metrics with Benjamini-Hochberg); alpha {analysis.alpha:g}.",
+        f"metrics with Benjamini-Hochberg); alpha {analysis.alpha:g}.{_sides(analysis)}",
         "",
-        "| metric | arm | control | treatment | lift | 95% CI | p | adjusted p |",
+        f"| metric | arm | control | treatment | lift | {1 - analysis.alpha:.0%} CI | p | "
+        "adjusted p |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in analysis.effects.to_dict("records"):

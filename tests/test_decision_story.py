@@ -4,6 +4,7 @@ table shows, and the test is the one the plan registered."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ import abcore
 from abcore import stats
 from abcore.decision import decide
 from abcore.quote import quote_p
+from abcore.report import analysis_report_json, analysis_report_markdown
 from ui.state import demo_plan
 
 DEMO = "sample_data/demo_experiment.parquet"
@@ -73,3 +75,19 @@ def test_the_two_sided_win_is_the_one_sided_test_at_half_alpha():
         win = any(t.outcome == "win" for t in rec.arms[0].tests)
         old = bool(stats.superiority(c, direction="increase", alpha=plan.alpha / 2).passed)
         assert win == old, lift
+
+
+def test_the_reports_tell_the_story_of_the_pages():
+    plan = demo_plan()
+    analysis = _readout(plan)
+    row, _ = _success(analysis)
+    quoted = quote_p(row["p_value_adjusted"])
+    text = analysis_report_markdown(analysis, plan=plan)
+    assert f"p = {quoted} after correction (two-sided, as planned" in text
+    table_row = next(line for line in text.splitlines() if line.startswith("| converted |"))
+    assert table_row.endswith(f"| {quoted} |")
+    assert "Success metrics two-sided, as planned." in text
+    data = json.loads(analysis_report_json(analysis, plan=plan))
+    (test,) = [t for t in data["recommendation"]["arms"][0]["tests"] if t["metric"] == "converted"]
+    effect = next(e for e in data["effects"] if e["metric"] == "converted")
+    assert test["p_value_adjusted"] == pytest.approx(effect["p_value_adjusted"], rel=1e-12)
