@@ -66,10 +66,14 @@ def results_view(page) -> dict[str, object]:
 
 
 def decision_view(page) -> dict[str, object]:
-    """What Decision says: the verdict, the checks table, the plan's fingerprint."""
+    """What Decision says: the verdict, how each metric was judged, the checks table, the
+    plan's fingerprint."""
     page.wait_for_selector("[data-testid=stAlert] h3", timeout=60_000)
+    page.get_by_text("How each metric was judged", exact=True).click()
     return {
-        "verdict": page.locator("[data-testid=stAlert]").first.inner_text().strip(),
+        "judged": table(page, "What it means"),
+        "verdict": page.locator("[data-testid=stAlert] h3").first.inner_text().strip(),
+        "reasons": page.locator("[data-testid=stAlert]").first.inner_text().strip(),
         "checks": table(page, "Check"),
         "fingerprints": fingerprints(page),
     }
@@ -95,8 +99,14 @@ def test_the_reviewer_reads_the_owners_story(browser, page, app_url):
     checks = {row[1]: row[0] for row in owner_decision["checks"]}
     assert checks["Units in more than one arm"] == "Fail"
     assert checks["Duplicate rows"] == "Look"
-    assert owner_decision["verdict"].startswith("Investigate")
+    assert owner_decision["verdict"] == "Investigate"
+    assert "1,895 units appear in more than one arm" in owner_decision["reasons"]
     assert len(owner_decision["fingerprints"]) == 1
+    assert owner_decision["fingerprints"] == owner_results["fingerprints"]
+    # the success metric's p-value and interval: the Results table's, two-sided as planned
+    judged = next(row for row in owner_decision["judged"] if "converted" in row)
+    adjusted = owner_results["effects"]["converted"]["Adjusted p"]
+    assert any(f"p = {adjusted} after correction (two-sided, as planned" in c for c in judged)
 
     page.get_by_text("Share link", exact=True).click()
     link = page.get_by_test_id("stCode").last.inner_text().strip()
