@@ -161,31 +161,6 @@ def render_split(
     return shares, all(abs(shares[a] - planned[a]) < 1e-9 for a in arms)
 
 
-def render_shared(
-    result: Analysis, prepared_box: DeltaGenerator
-) -> tuple[Analysis, str, Settings, bool | None]:
-    """The readout a results link carries, read with the link's options: the owner's
-    checks, preparation and verdict, not the demo's. Uploading a file replaces it."""
-    source = SHARED_LABEL
-    with prepared_box:
-        st.caption(
-            ":material/link: Showing the results of a shared link. Upload a file to analyse "
-            "your own data instead."
-        )
-        for line in preparation_lines(result.preparation):
-            st.caption(f":material/filter_alt: {line}")
-    settings = Settings(
-        alpha=result.alpha,
-        correction=result.correction,
-        method=result.relative_method,
-        show_all=False,
-        cap=0.0,
-        cuped=result.cuped,
-        strata=result.options.strata,
-    )
-    return result, source, settings, None
-
-
 def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings, bool | None]:
     """Upload, roles, settings and the warehouse query; computes and publishes the analysis.
 
@@ -195,7 +170,7 @@ def render_inputs(plan: ExperimentPlan) -> tuple[Analysis | None, str, Settings,
     selection, prepared_box = render_upload()
     shared = shared_analysis(plan)
     if shared is not None:  # a results link is open and no file replaced it
-        return render_shared(shared.analysis, prepared_box)
+        return readout.render_shared(shared.analysis, prepared_box)
     loaded = selection.loaded
     # Filled once the roles and settings are known; placed here, next to the upload.
     warehouse_box = st.expander(
