@@ -31,8 +31,10 @@ directional error rate (Shaffer 1980, Holm's procedure), and a success metric th
 the wrong way is caught by the harm family below, never read as a win. (Seeded simulation,
 200,000 draws of Holm over 2 to 4 success tests: under the global null the false-win rate is
 0.025 either way; with one success metric truly worse, z = -3, the others' false-win rate is
-0.017 to 0.023 against 0.013 to 0.019 for one-sided p-values, below alpha / 2 = 0.025.) A one-sided plan
-tests and quotes one-sided: the p-value and the one-sided bound the Results table shows.
+0.017 to 0.023 against 0.013 to 0.019 for one-sided p-values, below alpha / 2 = 0.025.)
+A one-sided plan tests and quotes one-sided, with the one-sided bound the Results table
+shows; its p-value is the one-sided test of the relative lift, the table's test of the
+difference to the quoted digits (both asymptotic, at the same alpha).
 The harm, breach and non-inferiority tests are one-sided by nature; under a two-sided plan
 the harm tests run at ``alpha / 2``, the other tail of the plan's two-sided test.
 
