@@ -189,6 +189,11 @@ PREP_MAX_STEPS: Final = 20
 """Most data-preparation steps a results link may carry (the page offers at most ten)."""
 PREP_MAX_VALUES: Final = 100
 """Most values one "in list" row filter may keep."""
+LINK_MAX_CHECKS: Final = 200
+"""Most row-level checks (instrumentation: units in two arms, duplicates, missing and
+impossible values) a results link may carry: a few per metric."""
+LINK_MAX_NOTES: Final = 1_000
+"""Most date notes (holiday, outage...) a results link may carry."""
 RESULTS_MIN_ALPHA: Final = 0.001
 RESULTS_MAX_ALPHA: Final = 0.5
 """Range of the significance level the Results page offers (and a results link may carry)."""

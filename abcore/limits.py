@@ -527,11 +527,60 @@ def check_prep_steps(steps: Any) -> None:
                     raise InputError(f"The {key} of {where.lower()} must be a whole number.")
 
 
+_CHECK_STATUSES = ("pass", "warn", "fail")
+
+
+def _check_input_checks(checks: Any) -> None:
+    """The row-level checks a link carries (:attr:`abcore.analysis.Analysis.input_checks`):
+    typed fields, a known status and kind, bounded text. A failed gate among them blocks the
+    reviewer's verdict as it blocked the owner's."""
+    from abcore.model import CHECK_KINDS
+
+    for i, check in enumerate(
+        _sequence(checks, "The results' checks", most=config.LINK_MAX_CHECKS)
+    ):
+        where = f"check {i + 1} of the results"
+        check = _mapping(check, where[0].upper() + where[1:])
+        _text(check.get("name"), f"The name of {where}", limit=config.TEXT_MAX_CHARS, empty=False)
+        _text(check.get("message", ""), f"The finding of {where}", limit=config.TEXT_MAX_CHARS)
+        _choice(check.get("status"), f"The status of {where}", _CHECK_STATUSES)
+        _choice(check.get("kind", "gate"), f"The kind of {where}", CHECK_KINDS)
+        _text(check.get("topic", ""), f"The topic of {where}")
+        unknown = set(check) - {"name", "message", "status", "kind", "topic"}
+        if unknown:
+            raise InputError(f"The {where} has fields no check has: {', '.join(sorted(unknown))}.")
+
+
+def _check_notes(notes: Any) -> None:
+    """Date notes (``{"day": ..., "note": ...}``), shown on the time charts."""
+    for i, note in enumerate(_sequence(notes, "The results' notes", most=config.LINK_MAX_NOTES)):
+        where = f"note {i + 1} of the results"
+        note = _mapping(note, where[0].upper() + where[1:])
+        if set(note) != {"day", "note"}:
+            raise InputError(f"The {where} must have a day and a note, got {_show(note)}.")
+        _text(note["day"], f"The day of {where}", empty=False)
+        _text(note["note"], f"The text of {where}", limit=config.TEXT_MAX_CHARS, empty=False)
+
+
+def _check_shares(shares: Any) -> None:
+    shares = _mapping(shares, "The results' expected_shares")
+    if not 2 <= len(shares) <= config.VARIANT_MAX_LEVELS:
+        raise InputError(
+            f"The results' expected_shares must name 2 to {config.VARIANT_MAX_LEVELS} arms, got "
+            f"{len(shares):,}."
+        )
+    for arm, share in shares.items():
+        _text(arm, "An arm's name in the results' expected_shares")
+        _number(share, f"The expected share of arm {arm!r} in the results", gt=0, le=1)
+
+
 def check_results_payload(data: Any) -> None:
     """Raise InputError naming the first field of a results link's payload outside the
     limits of an upload: arms (``VARIANT_MAX_LEVELS``), days (``RESULTS_MAX_DAYS``), segment
     values (``RESULTS_MAX_SEGMENT_VALUES``), metrics, names, finite numbers and the options
-    the Results page offers."""
+    the Results page offers; and what the rows alone could tell, so a reviewer sees what the
+    owner saw: the row-level checks (``checks``), the data-preparation steps
+    (``preparation``) and the date notes (``notes``), each typed and bounded."""
     data = _mapping(data, "A results link")
     if "aggregates" not in data:
         raise InputError("A results link must carry its aggregates; this one has none.")
@@ -584,6 +633,13 @@ def check_results_payload(data: Any) -> None:
         _boolean(options["cuped"], "The results' cuped option")
     if options.get("strata") is not None:
         _text(options["strata"], "The results' strata", empty=False)
-    if "preparation" in data:
-        check_prep_steps(data["preparation"])
+    if options.get("expected_shares") is not None:
+        _check_shares(options["expected_shares"])
+    for key, check in (
+        ("checks", _check_input_checks),
+        ("preparation", check_prep_steps),
+        ("notes", _check_notes),
+    ):
+        if key in data:
+            check(data[key])
     _finite_everywhere(data, "The results link")

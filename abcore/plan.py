@@ -24,7 +24,14 @@ from abcore import config, limits
 from abcore._checks import check_scalar
 from abcore.errors import InputError
 
-__all__ = ["METRIC_DIRECTIONS", "METRIC_ROLES", "METRIC_TYPES", "ExperimentPlan", "MetricSpec"]
+__all__ = [
+    "DERIVED_KEYS",
+    "METRIC_DIRECTIONS",
+    "METRIC_ROLES",
+    "METRIC_TYPES",
+    "ExperimentPlan",
+    "MetricSpec",
+]
 
 METRIC_ROLES = ("success", "secondary", "guardrail")
 METRIC_TYPES = ("binary", "continuous", "ratio")
@@ -114,6 +121,11 @@ _SEQUENTIAL_DEFAULTS: dict[str, Any] = {
     "tuning_n": None,
 }
 """Keys written only when they differ from these, so older plans keep their fingerprint."""
+
+
+DERIVED_KEYS = ("planned_n_per_arm", "planned_days")
+"""Fields the Plan page computes from the inputs (the size and whole-week duration the plan
+needs): kept in the plan, its JSON and its link, left out of :meth:`ExperimentPlan.fingerprint`."""
 
 
 def _default_metrics() -> tuple[MetricSpec, ...]:
@@ -286,10 +298,24 @@ class ExperimentPlan:
         return cls.from_json(raw)
 
     def fingerprint(self) -> str:
-        """Short hash of the plan's content: shows whether the plan changed after launch.
+        """Short hash of the plan's inputs: shows whether the plan changed after launch.
 
-        >>> ExperimentPlan().fingerprint() == ExperimentPlan().fingerprint()
+        Only what the user decided is hashed; :data:`DERIVED_KEYS` are left out. The Plan page
+        fills ``planned_n_per_arm`` and ``planned_days`` in from the inputs
+        (:func:`abcore.planning.size_plan`) whenever it opens, so hashing them made one
+        session show two fingerprints for one plan: one before the Plan page was opened, one
+        after. Every input they are computed from (alpha, power, sidedness, metrics, traffic,
+        split, method) is hashed, so a change that moves them moves the fingerprint too.
+        ``tuning_n`` is kept: it is typed (N* of the always-valid sequence), not computed.
+        A notebook plan that sets a size by hand and changes only that size keeps its
+        fingerprint; the readout still checks the data against it.
+
+        >>> plan = ExperimentPlan()
+        >>> plan.fingerprint() == dataclasses.replace(plan, planned_n_per_arm=9_000).fingerprint()
         True
+        >>> plan.fingerprint() == dataclasses.replace(plan, alpha=0.01).fingerprint()
+        False
         """
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        inputs = {k: v for k, v in self.to_dict().items() if k not in DERIVED_KEYS}
+        canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]

@@ -21,6 +21,7 @@ from abcore.planning import (
     describe_method,
     method_costs_frame,
 )
+from abcore.quote import quote_p
 
 __all__ = ["plan_brief_json", "plan_brief_markdown", "spreadsheet_safe"]
 
@@ -173,10 +174,16 @@ def _fmt_pct(x: Any) -> str:
 
 
 def _fmt_p(x: Any) -> str:
-    value = float(x)
-    if value != value:
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    return quote_p(x)
+
+
+def _sides(analysis: Any) -> str:
+    """The success test named once, as the pages name it (the plan's sidedness)."""
+    plan = getattr(analysis, "plan", None)
+    if plan is None:
+        return ""
+    sides = "two-sided" if plan.alternative == "two-sided" else "one-sided"
+    return f" Success metrics {sides}, as planned."
 
 
 def analysis_report_markdown(
@@ -206,7 +213,7 @@ def analysis_report_markdown(
         f"Analysis: {METHOD_NAMES.get(analysis.options.method, analysis.options.method)}. "
         f"Relative intervals by {analysis.relative_method}; p-values adjusted within each "
         f"family (success and guardrail metrics with {analysis.correction}, exploratory "
-        f"metrics with Benjamini-Hochberg); alpha {analysis.alpha:g}.",
+        f"metrics with Benjamini-Hochberg); alpha {analysis.alpha:g}.{_sides(analysis)}",
         "",
     ]
     capped = analysis.capping
@@ -215,7 +222,8 @@ def analysis_report_markdown(
         lines += [f"- {_md(name)}: {_md(text)}" for name, text in capped.items()]
         lines.append("")
     lines += [
-        "| metric | arm | control | treatment | lift | 95% CI | p | adjusted p |",
+        f"| metric | arm | control | treatment | lift | {1 - analysis.alpha:.0%} CI | p | "
+        "adjusted p |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in analysis.effects.to_dict("records"):

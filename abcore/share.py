@@ -2,6 +2,10 @@
 
 A results link carries the sufficient statistics per arm, day and segment plus the analysis
 options, so whoever opens it sees the same effects and the same decision without the file.
+What only the rows could tell travels with them (:class:`SharedResults`): the row-level
+checks (units in two arms, duplicate rows...), the data-preparation steps with the rows each
+removed, and the date notes. Without them a reviewer saw "Some checks need a look" where the
+owner saw a failed gate, and a different verdict.
 
 >>> import pandas as pd
 >>> from abcore import ingest
@@ -18,20 +22,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from abcore import config, limits
 from abcore.errors import InputError
-from abcore.model import Aggregates, PrepStep, stat_column
+from abcore.model import Aggregates, Check, PrepStep, stat_column
 
 __all__ = [
     "RESULTS_KEY",
+    "SharedResults",
     "preparation_from_dict",
     "preparation_from_query_params",
+    "read_results_link",
     "results_from_dict",
     "results_from_query_params",
     "results_to_dict",
     "results_to_query_params",
+    "shared_results_from_dict",
 ]
 
 RESULTS_KEY = "results"
@@ -52,20 +60,55 @@ def _unpack(packed: str) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class SharedResults:
+    """What a results link carries: the aggregates and options, and what the rows told.
+
+    Attributes:
+        aggregates: the sufficient statistics per arm, day and segment.
+        options: the readout's options (alpha, correction, relative_method, cuped, strata,
+            expected_shares).
+        checks: the row-level checks (:attr:`abcore.analysis.Analysis.input_checks`).
+        preparation: the data-preparation steps, each with the rows it removed.
+        notes: the date notes, ``{"day": ..., "note": ...}``.
+    """
+
+    aggregates: Aggregates
+    options: dict[str, Any]
+    checks: tuple[Check, ...] = ()
+    preparation: tuple[PrepStep, ...] = ()
+    notes: tuple[dict[str, str], ...] = ()
+
+
 def results_to_dict(
     aggregates: Aggregates,
     options: Mapping[str, Any] | None = None,
     *,
+    checks: Sequence[Check] = (),
     preparation: Sequence[PrepStep] = (),
+    notes: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The aggregates and analysis options as one JSON-ready dict: what a link packs and a
     saved snapshot (:mod:`abcore.registry`) stores, so both reopen a readout the same way.
-    ``preparation`` (the steps the rows went through, with the rows each removed) goes
-    under its own key, only when there is any."""
-    out = {"aggregates": aggregates.to_dict(), "options": dict(options or {})}
+
+    ``checks`` (every field of each :class:`~abcore.model.Check`), ``preparation`` (every
+    field of each :class:`~abcore.model.PrepStep`, :meth:`~abcore.model.PrepStep.to_dict`)
+    and ``notes`` are written when there are any.
+    """
+    out: dict[str, Any] = {"aggregates": aggregates.to_dict(), "options": dict(options or {})}
+    if checks:
+        out["checks"] = [dict(vars(c)) for c in checks]
     if preparation:
         out["preparation"] = [step.to_dict() for step in preparation]
+    if notes:
+        out["notes"] = [{"day": str(n["day"]), "note": str(n["note"])} for n in notes]
     return out
+
+
+def results_from_dict(data: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
+    """Inverse of :func:`results_to_dict`'s aggregates and options; damaged data raises
+    KeyError, TypeError or ValueError (the callers turn them into their own sentence)."""
+    return Aggregates.from_dict(data["aggregates"]), dict(data.get("options", {}))
 
 
 def preparation_from_dict(data: Mapping[str, Any]) -> tuple[PrepStep, ...]:
@@ -74,25 +117,55 @@ def preparation_from_dict(data: Mapping[str, Any]) -> tuple[PrepStep, ...]:
     return tuple(PrepStep.from_dict(dict(step)) for step in data.get("preparation", ()))
 
 
-def results_from_dict(data: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
-    """Inverse of :func:`results_to_dict`; damaged data raises KeyError, TypeError or
-    ValueError (the callers turn them into their own sentence)."""
-    return Aggregates.from_dict(data["aggregates"]), dict(data.get("options", {}))
+def shared_results_from_dict(data: Mapping[str, Any]) -> SharedResults:
+    """Inverse of :func:`results_to_dict`, checks, steps and notes included; damaged data
+    raises KeyError, TypeError or ValueError."""
+    aggregates, options = results_from_dict(data)
+    return SharedResults(
+        aggregates,
+        options,
+        checks=tuple(Check(**c) for c in data.get("checks", ())),
+        preparation=preparation_from_dict(data),
+        notes=tuple({"day": n["day"], "note": n["note"]} for n in data.get("notes", ())),
+    )
 
 
 def results_to_query_params(
     aggregates: Aggregates,
     options: Mapping[str, Any] | None = None,
     *,
+    checks: Sequence[Check] = (),
     preparation: Sequence[PrepStep] = (),
+    notes: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, str]:
-    """The aggregates, analysis options and data preparation as one URL-safe parameter."""
-    return {RESULTS_KEY: _pack(results_to_dict(aggregates, options, preparation=preparation))}
+    """The aggregates, analysis options, row-level checks, preparation steps and date notes
+    as one URL-safe query parameter."""
+    data = results_to_dict(aggregates, options, checks=checks, preparation=preparation, notes=notes)
+    return {RESULTS_KEY: _pack(data)}
 
 
 def results_from_query_params(params: Mapping[str, Any]) -> tuple[Aggregates, dict[str, Any]]:
+    """The aggregates and options of :func:`read_results_link`; a damaged, oversized or
+    malformed link raises InputError with a sentence (never another error)."""
+    shared = read_results_link(params)
+    return shared.aggregates, shared.options
+
+
+def read_results_link(params: Mapping[str, Any]) -> SharedResults:
     """Inverse of :func:`results_to_query_params`; a damaged, oversized or malformed link
-    raises InputError with a sentence (never another error)."""
+    raises InputError with a sentence (never another error).
+
+    >>> import pandas as pd
+    >>> from abcore import ingest
+    >>> con = ingest.connect()
+    >>> ds = ingest.load(con, pd.DataFrame({"arm": ["a", "b"] * 50, "y": [0, 1, 1, 0] * 25}))
+    >>> agg = ingest.compute_stats(con, ds, ingest.detect_schema(con, ds))
+    >>> steps = [PrepStep("duplicate_rows", rows_removed=3)]
+    >>> link = results_to_query_params(agg, preparation=steps, notes=[{"day": "d", "note": "x"}])
+    >>> shared = read_results_link(link)
+    >>> shared.preparation == tuple(steps), shared.notes
+    (True, ({'day': 'd', 'note': 'x'},))
+    """
     packed = params.get(RESULTS_KEY)
     if isinstance(packed, list):
         packed = packed[-1] if packed else None
@@ -100,9 +173,9 @@ def results_from_query_params(params: Mapping[str, Any]) -> tuple[Aggregates, di
         raise InputError("This link carries no results (the 'results' parameter is missing).")
     data = _unpack(str(packed))
     try:
-        aggregates, options = results_from_dict(data)
-        _check_columns(aggregates)
-        return aggregates, options
+        shared = shared_results_from_dict(data)
+        _check_columns(shared.aggregates)
+        return shared
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError) as exc:

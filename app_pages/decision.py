@@ -8,6 +8,7 @@ them and this file only draws them.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -31,6 +32,7 @@ from ui.decision_sections import (
 from ui.decision_state import (
     LoadedAnalysis,
     current_analysis,
+    date_notes,
     matching_plan,
     without_days,
 )
@@ -73,46 +75,60 @@ def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
             },
         )
         st.caption(
-            dv.judged_caption(analysis.correction, analysis.relative_method, analysis.method)
+            dv.judged_caption(
+                analysis.correction,
+                analysis.relative_method,
+                analysis.method,
+                analysis.plan.alternative if analysis.plan else "two-sided",
+            )
         )
 
 
-def render_share(
-    analysis: Analysis, *, plan: ExperimentPlan, usable_plan: ExperimentPlan | None, source: str
-) -> None:
-    """The share link (plan and aggregates) and the Markdown and JSON reports."""
+def render_share(analysis: Analysis, *, plan: ExperimentPlan, source: str) -> None:
+    """The share link (plan and aggregates) and the Markdown and JSON reports.
+
+    The reports name the user's plan and its fingerprint, the one every page shows, even
+    when the decision fitted the plan to the data's arms (``matching_plan``).
+    """
     st.subheader("Report and share", divider="gray")
-    options = {
+    options: dict[str, Any] = {
         "alpha": analysis.alpha,
         "correction": analysis.correction,
         "relative_method": analysis.relative_method,
+        "cuped": analysis.cuped,
     }
+    if analysis.expected_shares:
+        options["expected_shares"] = dict(analysis.expected_shares)
     if analysis.options.strata:
         options["strata"] = analysis.options.strata
     base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
     results = results_to_query_params(
-        analysis.aggregates, options, preparation=analysis.preparation
+        analysis.aggregates,
+        options,
+        checks=analysis.input_checks,
+        preparation=analysis.preparation,
+        notes=date_notes(),
     )
     params = {**plan.to_query_params(), **results}
     link = f"{base}/decision?{urlencode(params)}"
     st.caption(
         "This link carries the plan and the aggregated results (counts and sums per arm and "
-        "day, never a row of your data) with the data preparation they came from: whoever "
-        "opens it sees these checks and this decision."
+        "day, never a row of your data), the checks only the rows could make, the data "
+        "preparation and the date notes: whoever opens it sees these checks and this decision."
     )
     with st.expander("Share link", icon=":material/link:"):
         st.code(link, language=None, wrap_lines=True)
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download report (Markdown)",
-        analysis_report_markdown(analysis, plan=usable_plan, source=source, link=link),
+        analysis_report_markdown(analysis, plan=plan, source=source, link=link),
         file_name="experiment_report.md",
         mime="text/markdown",
         icon=":material/description:",
     )
     c2.download_button(
         "Download report (JSON)",
-        analysis_report_json(analysis, plan=usable_plan),
+        analysis_report_json(analysis, plan=plan),
         file_name="experiment_report.json",
         mime="application/json",
         icon=":material/data_object:",
@@ -163,7 +179,7 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
         render_trend(analysis, usable_plan)
     with tab_dates:
         render_dates(full_days, day_label=agg.mapping.day_label, excluded=excluded)
-    render_share(analysis, plan=plan, usable_plan=usable_plan, source=loaded.label)
+    render_share(analysis, plan=plan, source=loaded.label)
 
 
 st.title("Validity & decision")

@@ -27,7 +27,7 @@ from ui import results_readout as readout
 from ui import results_state as rs
 from ui import warehouse_view as wv
 from ui.binding_inputs import render_binding, render_split
-from ui.decision_state import SHARED_KEY
+from ui.decision_state import SHARED_KEY, SHARED_LABEL, shared_analysis
 from ui.prep_inputs import apply_preparation, render_findings
 from ui.results_inputs import (
     CORRECTIONS,
@@ -73,6 +73,10 @@ def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
         es.on_new_upload(" + ".join(str(getattr(f, "name", "upload")) for f in files))
         # The user's own data replaces results opened from a shared link.
         st.session_state.pop(SHARED_KEY, None)
+    elif st.session_state.get(SHARED_KEY) is not None:  # a link's readout, until an upload
+        with info_col:
+            st.markdown(f"**Data:** {SHARED_LABEL}")
+        return None, st.container()
     selection = rs.select_data(files, keep=not files and not touched, allow_demo=es.is_demo())
     if selection is None or selection.loaded is None:
         with info_col:
@@ -154,6 +158,9 @@ def render_inputs(
     came from, the settings, and whether the split is the seeded one.
     """
     selection, prepared_box = render_upload()
+    shared = shared_analysis(plan)
+    if shared is not None:  # a results link is open and no file replaced it
+        return readout.render_shared(shared.analysis, prepared_box)
     if selection is None or selection.loaded is None or selection.error:
         rs.unpublish()
         return None, "", None, None

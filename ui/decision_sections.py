@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from abcore import charts, validity
@@ -19,7 +20,7 @@ from abcore.errors import InputError
 from abcore.model import PrepStep
 from abcore.plan import ExperimentPlan
 from ui import decision_view as dv
-from ui.decision_state import NOTES_KEY, LoadedAnalysis, date_notes, run_aa
+from ui.decision_state import NOTES_KEY, NOTES_SEED_KEY, LoadedAnalysis, date_notes, run_aa
 from ui.results_view import preparation_lines
 from ui.text import md
 
@@ -154,9 +155,10 @@ def render_dates(days: list[Any], *, day_label: bool, excluded: list[str]) -> No
         st.info("The data has no date column.")
         return
     labels = dv.day_labels(days, day_label=day_label)
-    seed_key = K + "notes_seed"
-    if seed_key not in st.session_state:
-        st.session_state[seed_key] = dv.empty_notes()
+    seed_key = NOTES_SEED_KEY
+    if seed_key not in st.session_state:  # the notes so far (a shared link's), else none
+        notes_so_far = pd.DataFrame(date_notes(), columns=["day", "note"], dtype="object")
+        st.session_state[seed_key] = notes_so_far if date_notes() else dv.empty_notes()
     edited = st.data_editor(
         st.session_state[seed_key],
         num_rows="dynamic",

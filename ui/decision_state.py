@@ -19,15 +19,16 @@ from abcore.analysis import Analysis, analyze_aggregates, readout_options
 from abcore.errors import InputError
 from abcore.model import ReadoutOptions
 from abcore.plan import ExperimentPlan
-from abcore.share import RESULTS_KEY, preparation_from_query_params, results_from_query_params
+from abcore.share import RESULTS_KEY, SharedResults, read_results_link
 from ui import results_state as rs
 from ui.experiment_state import is_demo
 from ui.state import get_connection, get_plan
 
 SHARED_KEY = "shared_results"
-SHARED_PREP_KEY = "shared_preparation"
+SHARED_LABEL = "a shared link (aggregates only)"
 LOADED_RESULTS_PARAM = "_loaded_results_param"
 NOTES_KEY = "decision__notes"
+NOTES_SEED_KEY = "decision__notes_seed"
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,19 +41,21 @@ class LoadedAnalysis:
 
 
 def load_results_from_link() -> str | None:
-    """Adopt the aggregates a results link carries, once per link; return an error sentence."""
+    """Adopt the readout a results link carries (aggregates, options, row-level checks,
+    preparation steps and date notes), once per link; return an error sentence."""
     packed = st.query_params.get(RESULTS_KEY)
     if not packed or st.session_state.get(LOADED_RESULTS_PARAM) == packed:
         return None
     st.session_state[LOADED_RESULTS_PARAM] = packed
     try:
-        shared = results_from_query_params({RESULTS_KEY: packed})
-        st.session_state[SHARED_PREP_KEY] = preparation_from_query_params({RESULTS_KEY: packed})
-        st.session_state[SHARED_KEY] = shared
+        shared = read_results_link({RESULTS_KEY: packed})
     except InputError as exc:
         return f"The shared results could not be opened: {exc}"
     except Exception:  # a link is untrusted: any failure (recursion, memory) is a sentence
         return "The shared results could not be opened: the link is malformed."
+    st.session_state[SHARED_KEY] = shared
+    st.session_state[NOTES_KEY] = [dict(n) for n in shared.notes]
+    st.session_state.pop(NOTES_SEED_KEY, None)  # the notes editor starts from the link's
     return None
 
 
@@ -130,22 +133,40 @@ def without_days(
     )
 
 
-def _shared_analysis() -> LoadedAnalysis | None:
+def shared_analysis(plan: ExperimentPlan | None = None) -> LoadedAnalysis | None:
+    """The readout a results link carries, as its owner saw it (None: no link open).
+
+    ``plan`` decides it when its arms are the data's (as the Results page decides an upload:
+    :func:`ui.results_state.plan_for`); None: no verdict yet (the Decision page fits its plan).
+
+    The link's row-level checks and preparation steps join the analysis, so the checks, the
+    exclusions and the verdict are the owner's; its options (alpha, correction, interval,
+    CUPED, strata, the planned split) are read as the Results page offers them.
+    """
     shared = st.session_state.get(SHARED_KEY)
     if shared is None:
         return None
-    aggregates, options = shared
+    if isinstance(shared, tuple):  # (aggregates, options), as the link carried before
+        shared = SharedResults(*shared)
+    aggregates, options = shared.aggregates, shared.options
     allowed = {"alpha", "correction", "relative_method", "cuped", "strata"}
     given = {k: v for k, v in options.items() if k in allowed}
     given.setdefault("alpha", config.ALPHA)
     if given.get("strata") not in aggregates.mapping.segments:  # a link is untrusted
         given.pop("strata", None)
+    shares = options.get("expected_shares")
+    if shares is not None and set(shares) != set(aggregates.variants):
+        shares = None  # a link is untrusted: a split that names other arms is not read
+    plan = rs.plan_for(aggregates, plan) if plan is not None else None
     base = analyze_aggregates(
         aggregates,
-        options=readout_options(None, **given),
-        preparation=st.session_state.get(SHARED_PREP_KEY, ()),
+        expected_shares=shares,
+        plan=plan,
+        checks=shared.checks,
+        preparation=shared.preparation,
+        options=readout_options(plan, **given),
     )
-    return LoadedAnalysis(base, "a shared link (aggregates only)")
+    return LoadedAnalysis(base, SHARED_LABEL)
 
 
 def _results_analysis() -> LoadedAnalysis | None:
@@ -186,7 +207,7 @@ def current_analysis() -> LoadedAnalysis | None:
     The demo's data only for the demo experiment: the user's own experiment without results
     of its own gets None (the page says so), never the demo's verdict.
     """
-    loaded = _shared_analysis() or _results_analysis()
+    loaded = shared_analysis() or _results_analysis()
     if loaded is None and not is_demo():
         return None
     loaded = loaded or _demo_analysis()
@@ -195,7 +216,7 @@ def current_analysis() -> LoadedAnalysis | None:
     same = (analysis.plan is None and plan is None) or (
         analysis.plan is not None
         and plan is not None
-        and analysis.plan.fingerprint() == plan.fingerprint()
+        and analysis.plan.to_dict() == plan.to_dict()  # sizes too, not only the inputs
     )
     if not same:
         analysis = _rerun(analysis, plan)

@@ -59,17 +59,25 @@ def judged_frame(rec: Recommendation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def judged_caption(correction: str, relative_method: str, method: str) -> str:
+def judged_caption(
+    correction: str, relative_method: str, method: str, alternative: str = "two-sided"
+) -> str:
     """How the decision tested each family, under the analysis' correction and method.
 
+    The success test is named once, with the plan's sidedness: its p-value and interval are
+    the Results table's.
+
     >>> print(judged_caption("holm", "fieller", "fixed"))  # doctest: +NORMALIZE_WHITESPACE
-    Success metrics: one-sided superiority, alpha split across success metrics and arms
-    (Holm). Guardrails: one-sided non-inferiority at their margin. Every metric is also
-    tested for harm. Relative intervals by the fieller method.
+    Success metrics: two-sided, as planned (the Results table's p-value and interval), alpha
+    split across success metrics and arms (Holm). Guardrails: one-sided non-inferiority at
+    their margin. Every metric is also tested for harm. Relative intervals by the fieller
+    method.
     """
+    sides = "two-sided" if alternative == "two-sided" else "one-sided"
     return (
-        "Success metrics: one-sided superiority, alpha split across success metrics and "
-        f"arms ({CORRECTION_NAMES.get(correction, 'no correction')}). Guardrails: "
+        f"Success metrics: {sides}, as planned (the Results table's p-value and interval), "
+        f"alpha split across success metrics and arms "
+        f"({CORRECTION_NAMES.get(correction, 'no correction')}). Guardrails: "
         "one-sided non-inferiority at their margin. Every metric is also tested for harm. "
         f"Relative intervals by the {relative_method} method." + METHOD_BOUNDS[method]
     )

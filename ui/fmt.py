@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from abcore.model import KINDS
+from abcore.quote import quote_p
 
 MISSING = "—"
 """What a number that could not be computed (None, NaN) prints as."""
@@ -70,19 +71,13 @@ def share(x: Any) -> str:
 
 
 def p_value(p: Any) -> str:
-    """p-values as people quote them.
+    """p-values as people quote them: :func:`abcore.quote.quote_p`, the one format of the
+    pages, the decision's sentences and the reports.
 
     >>> [p_value(p) for p in (0.0004, 0.0031, 0.0146, 0.37, 1.0, float("nan"))]
     ['<0.001', '0.003', '0.015', '0.37', '1.00', '—']
     """
-    if missing(p):
-        return MISSING
-    p = float(p)
-    if p < 0.001:
-        return "<0.001"
-    if p < 0.1:
-        return f"{p:.3f}"
-    return f"{p:.2f}"
+    return quote_p(p)
 
 
 def number(x: Any, *, signed: bool = False) -> str:

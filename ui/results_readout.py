@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from abcore import charts, config
 from abcore.analysis import Analysis
@@ -17,6 +18,8 @@ from abcore.plan import ExperimentPlan
 from abcore.report import effects_csv
 from ui import results_state as rs
 from ui import results_view as rv
+from ui.decision_state import SHARED_LABEL
+from ui.results_inputs import Settings
 from ui.results_view import Role, pick
 from ui.state import seed
 from ui.text import md
@@ -394,3 +397,28 @@ def render_units_and_segments(result: Analysis, *, roles: dict[str, Role]) -> No
             _segment_chart(rows, roles, f"{metric} by {segment}")
         with right:
             _segment_table(result, rows, roles)
+
+
+def render_shared(
+    result: Analysis, prepared_box: DeltaGenerator
+) -> tuple[Analysis, str, Settings, bool | None]:
+    """The readout a results link carries, read with the link's options: the owner's
+    checks, preparation and verdict, not the demo's. Uploading a file replaces it."""
+    source = SHARED_LABEL
+    with prepared_box:
+        st.caption(
+            ":material/link: Showing the results of a shared link. Upload a file to analyse "
+            "your own data instead."
+        )
+        for line in rv.preparation_lines(result.preparation):
+            st.caption(f":material/filter_alt: {line}")
+    settings = Settings(
+        alpha=result.alpha,
+        correction=result.correction,
+        method=result.relative_method,
+        show_all=False,
+        cap=0.0,
+        cuped=result.cuped,
+        strata=result.options.strata,
+    )
+    return result, source, settings, None

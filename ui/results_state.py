@@ -435,7 +435,7 @@ def analyse(
             cuped,
             strata,
             shares,
-            plan.fingerprint() if plan else None,
+            plan.to_dict() if plan else None,  # the whole plan: sizes change checks
         ],
         default=str,
     )

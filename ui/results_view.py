@@ -289,7 +289,7 @@ def summary_sentence(
             f"**Success metric {md(r['metric'])}** ({md(r['arm'])}): {fmt.pct(r['rel_effect'])} "
             f"({fmt.interval(r['rel_ci_low'], r['rel_ci_high'])}, adjusted p = "
             f"{fmt.p_value(r['p_value_adjusted'])}): {verdict}"
-            + (", tested one-sided as the plan says" if one_sided else "")
+            + (" (one-sided, as planned)" if one_sided else " (two-sided, as planned)")
         )
     guards = effects[effects["family"] == "guardrail"]
     if len(guards):
