@@ -268,7 +268,7 @@ def test_a_date_window_and_a_filter_are_recorded_on_results_and_decision(tmp_pat
     app.run()
     assert not app.exception
     opened = run_page(
-        {k: app.session_state[k] for k in ("shared_results", "shared_preparation")},
+        {"shared_results": app.session_state["shared_results"]},
         page=DECISION,
     )
     assert "Data: **a shared link (aggregates only)**" in captions(opened)

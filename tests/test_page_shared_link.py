@@ -8,6 +8,8 @@ failed gate, Investigate), and Results showed the bundled demo with its "Ship".
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -24,6 +26,12 @@ from ui import fmt
 from ui.decision_state import NOTES_KEY
 from ui.state import demo_plan
 
+
+def ab_plan():
+    """The demo's settings with ab_data's one metric (the demo's others are not in it)."""
+    return dataclasses.replace(demo_plan(), metrics=demo_plan().metrics[:1])
+
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 DECISION = str(ROOT / "app_pages" / "decision.py")
@@ -39,7 +47,7 @@ def owner_analysis():
         unit="user_id",
         timestamp="timestamp",
         metrics=["converted"],
-        plan=demo_plan(),
+        plan=ab_plan(),
         prepare=[PrepStep("duplicate_rows")],
     )
 
@@ -64,7 +72,7 @@ def _link(at: AppTest) -> dict[str, str]:
 
 def test_the_reviewer_sees_the_owners_checks_preparation_notes_and_verdict(owner_analysis):
     owner = AppTest.from_file(DECISION, default_timeout=120)
-    owner.session_state["plan"] = demo_plan()
+    owner.session_state["plan"] = ab_plan()
     owner.session_state["analysis"] = owner_analysis
     owner.session_state["aggregates"] = owner_analysis.aggregates
     owner.session_state["analysis_source"] = "ab_data.csv"
