@@ -336,3 +336,17 @@ lower when its share of the memory budget is smaller (:func:`abcore.hosting.sess
 SESSION_MIN_MEMORY: Final = 128 * 2**20
 """Smallest share of memory a session may get (a 2 GB host with the defaults gives 230 MB):
 below it a settings error says what to change."""
+
+# Quantile metrics (abcore.quantile): p50, p90, p99 of a per-unit amount.
+QUANTILE_LEVELS: Final[tuple[float, ...]] = (0.5, 0.9, 0.95, 0.99)
+"""The quantile levels the Results page offers (p50, p90, p95, p99); the engine takes any
+level strictly between 0 and 1."""
+QUANTILE_BOUND_ALPHA: Final = 0.05
+"""Level of the order-statistic interval each arm's quantile carries (the "outer CI"): its
+width estimates the density at the quantile, hence the quantile's standard error, whatever
+alpha the readout is tested at (GrowthBook's gbstats fixes it at 0.05 too)."""
+QUANTILE_NSTAR_GRID: Final[tuple[int, ...]] = tuple(8 * 2**i for i in range(24))
+"""Sample sizes at which a query takes the interval's ranks (8 to 67 million units). A query
+cannot know each cell's units before it scans them, so it asks for the bounds at every size
+of this grid in one ``quantile_cont`` call and keeps those of the largest size not above the
+cell's units; the variance is rescaled by ``n_star / n`` (GrowthBook's grid is 100 * 2**i)."""
