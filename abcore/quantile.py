@@ -65,7 +65,7 @@ def bound_levels(q: float, n_star: Any) -> tuple[Any, Any]:
     """The levels of the outer interval's ranks for ``n_star`` units: ``q -/+ z sqrt(q(1-q)
     / n_star)`` (outside [0, 1] when the units are too few to bound the quantile).
 
-    >>> [round(v, 4) for v in bound_levels(0.5, 10_000)]
+    >>> [round(float(v), 4) for v in bound_levels(0.5, 10_000)]
     [0.4902, 0.5098]
     """
     half = _z() * np.sqrt(q * (1 - q) / np.asarray(n_star, dtype=float))
@@ -156,7 +156,7 @@ class QuantileSummary:
         ``(n - 1) / n``)."""
         n = np.asarray(self.n, dtype=float)
         with np.errstate(all="ignore"):
-            width = (np.asarray(self.upper, dtype=float) - np.asarray(self.lower, dtype=float))
+            width = np.asarray(self.upper, dtype=float) - np.asarray(self.lower, dtype=float)
             var = (np.asarray(self.n_star, dtype=float) / n) * ((n - 1) / n)
             var = var * (width / (2 * _z())) ** 2
         return float(var) if np.ndim(var) == 0 else var

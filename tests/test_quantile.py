@@ -36,7 +36,8 @@ def test_matches_growthbook_reference_numbers() -> None:
     assert (r.rel_ci_low, r.rel_ci_high) == pytest.approx(
         (0.06341005842481906, 0.08649588602990732), rel=1e-9
     )
-    assert r.method == "quantile_outer_ci" and r.error is None
+    assert r.method == "quantile_outer_ci"
+    assert r.error is None
 
 
 @pytest.mark.parametrize("q", [0.5, 0.9])
