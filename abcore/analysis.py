@@ -358,6 +358,8 @@ def cumulative_effects(
     units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days])
     rows: list[dict[str, Any]] = []
     for spec in aggregates.mapping.metrics:
+        if not spec.metric_kind.adds_up:  # a quantile: no daily cells to add up
+            continue
         per_control = daily_stats(aggregates, spec, aggregates.control)
         cum_c = _cumulate(per_control)
         for arm in aggregates.treatments:
@@ -608,13 +610,14 @@ def success_trends(
     """Novelty/primacy trends of the plan's success metrics (or the first metric) per arm."""
     if len(aggregates.days) < 4:
         return []
-    known = {m.name for m in aggregates.mapping.metrics}
+    known = {m.name for m in aggregates.mapping.metrics if m.metric_kind.adds_up}
     if plan is not None:
         targets = [
             (m.name, m.direction) for m in plan.metrics if m.role == "success" and m.name in known
         ]
     else:
-        targets = [(aggregates.mapping.metrics[0].name, "increase")] if known else []
+        first = [m.name for m in aggregates.mapping.metrics if m.name in known][:1]
+        targets = [(name, "increase") for name in first]
     return [
         validity.effect_trend(aggregates, name, arm, direction=direction, options=options)
         for name, direction in targets

@@ -25,6 +25,7 @@ from abcore.errors import InputError
 from abcore.model import Aggregates, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.planning import planned_tuning_n
+from abcore.quantile import QuantileSummary
 from abcore.stats import Comparison
 from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
@@ -57,13 +58,18 @@ def _uses_pair(spec: MetricMapping) -> bool:
     return spec.metric_kind.statistic == "pair" or spec.covariate is not None
 
 
-Statistic = SampleMean | PairStatistic | MomentStatistic
+Statistic = SampleMean | PairStatistic | MomentStatistic | QuantileSummary
 
 
 def metric_stat(aggregates: Aggregates, spec: MetricMapping, arm: str, **where: Any) -> Statistic:
     """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
     ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there.
-    A metric with several covariates (or a ratio with any) carries moments."""
+    A metric with several covariates (or a ratio with any) carries moments; a quantile
+    metric its bounded summary (overall or in a segment: it has no daily cells)."""
+    if spec.metric_kind.statistic == "quantile":
+        if where.get("day") is not None:
+            raise ValueError(f"metric {spec.name!r} is a quantile: it has no daily statistics.")
+        return aggregates.quantile(spec.name, arm, **where)
     if spec.moments:
         return aggregates.moments(spec.name, arm, **where)
     getter = aggregates.pair if _uses_pair(spec) else aggregates.sample_mean

@@ -381,7 +381,7 @@ def _check_funnel(funnel: Any) -> None:
 
 # ---- results ---------------------------------------------------------------------------------
 _MAPPING_TEXT = ("variant", "control", "unit", "timestamp", "n_column")
-_METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts")
+_METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts", "quantile")
 _KEY_COLUMNS = ("level", "variant", "day", "segment", "segment_value")
 
 
@@ -404,6 +404,8 @@ def _check_mapping(mapping: Any) -> None:
                 where = f"The covariates of results metric {metric['name']!r}"
                 for name in _sequence(value, where, most=config.MAX_COVARIATES):
                     _text(name, f"A name in {where[0].lower()}{where[1:]}", empty=False)
+            elif key == "quantile":
+                _number(value, f"The quantile of results metric {metric['name']!r}", gt=0, lt=1)
             elif key not in ("name", "kind"):
                 _optional_text(value, f"The {key} of results metric {metric['name']!r}")
     for key, most in (

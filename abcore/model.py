@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import config, stats
+from abcore import config, quantile, stats
 from abcore._checks import check_scalar, check_shares
+from abcore.quantile import QuantileSummary
 from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
 __all__ = [
@@ -123,6 +124,10 @@ class MetricKind:
         test: the fixed-horizon test, ``test(control, treatment, **kwargs)`` with the
             :func:`abcore.stats.compare_samples` keywords (alpha, alternative,
             relative_method).
+        summary_fields: per-cell statistics that are not sums (a quantile's bounded summary,
+            :data:`abcore.quantile.SUMMARY_FIELDS`): computed per level by their own query,
+            they do not add across days, so such a kind has no daily (cumulative) effects.
+            Its cells also carry :data:`STAT_FIELDS` (the mean, the value checks).
 
     >>> KINDS["proportion_of_counts"].statistic, KINDS["ratio"].fields == PAIR_FIELDS
     ('trials', True)
@@ -137,6 +142,12 @@ class MetricKind:
     cappable: bool
     range_check: str
     test: Callable[..., Any]
+    summary_fields: tuple[str, ...] = ()
+
+    @property
+    def adds_up(self) -> bool:
+        """Whether its cells' statistics add across days and segments (sums only)."""
+        return not self.summary_fields
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -197,6 +208,18 @@ KINDS: dict[str, MetricKind] = {
             range_check="out_of_range",
             test=functools.partial(stats.compare_samples, binary=True),
         ),
+        MetricKind(
+            "quantile",
+            "a quantile (p50, p90, p99) of a number per unit: outer-CI delta method",
+            pair=False,
+            statistic="quantile",
+            zero_one=False,
+            shifted=True,
+            cappable=False,
+            range_check="negative",
+            test=quantile.compare_quantiles,
+            summary_fields=quantile.SUMMARY_FIELDS,
+        ),
     )
 }
 """Every metric kind, by name (see :class:`MetricKind`)."""
@@ -220,6 +243,9 @@ class MetricMapping:
             analysed with the delta method on the per-unit pairs.
         ``proportion_of_counts``: ``numerator`` successes out of ``denominator`` trials summed
             over rows, e.g. Enrollments / Clicks in daily count data; the trials are the units.
+        ``quantile``: the ``quantile`` level (0.9: p90) of a number per unit (load time,
+            order value), compared by :func:`abcore.quantile.compare_quantiles`; unit-level
+            rows only, no covariates.
 
     ``column`` defaults to ``name`` for binary and continuous metrics. ``covariate`` (a
     pre-period column of the same unit) enables CUPED. ``covariates`` (several pre-period
@@ -249,12 +275,14 @@ class MetricMapping:
     mean_column: str | None = None
     sd_column: str | None = None
     variance_column: str | None = None
+    quantile: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"name must be a non-empty string, got {self.name!r}.")
         check_scalar(self.kind, "kind", in_=tuple(KINDS))
         self._normalise_covariates()
+        self._check_quantile()
         if self.metric_kind.pair:
             if not self.numerator or not self.denominator:
                 raise ValueError(
@@ -273,6 +301,28 @@ class MetricMapping:
                 )
         elif self.column is None:
             object.__setattr__(self, "column", self.name)
+
+    def _check_quantile(self) -> None:
+        """A quantile metric names its level (0 < q < 1) and has no covariates; no other
+        kind has a level."""
+        if self.metric_kind.statistic != "quantile":
+            if self.quantile is not None:
+                raise ValueError(
+                    f"metric {self.name!r}: quantile is for quantile metrics only, got "
+                    f"{self.quantile!r} on a {self.kind} metric."
+                )
+            return
+        q = self.quantile
+        if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q < 1:
+            raise ValueError(
+                f"metric {self.name!r}: quantile must be a level strictly between 0 and 1 "
+                f"(0.9 for p90), got {q!r}."
+            )
+        object.__setattr__(self, "quantile", float(q))
+        if self.adjusters:
+            raise ValueError(
+                f"metric {self.name!r}: covariates are not supported on a quantile metric."
+            )
 
     def _normalise_covariates(self) -> None:
         """One list of covariates, however given: ``covariate`` first, no repeats; a single
@@ -325,6 +375,11 @@ class MetricMapping:
     def is_pair(self) -> bool:
         """Whether the metric carries pair statistics (ratio, counts or CUPED)."""
         return self.metric_kind.pair or self.covariate is not None
+
+    @property
+    def summary_fields(self) -> tuple[str, ...]:
+        """Names of its non-additive statistics in a result row (a quantile's summary)."""
+        return self.metric_kind.summary_fields
 
     @property
     def stat_fields(self) -> tuple[str, ...]:
@@ -743,8 +798,9 @@ class Instrumentation:
 def _count_columns(mapping: Mapping) -> list[str]:
     cols = ["n"]
     for m in mapping.metrics:
-        counts = ("n", "pair_n", MOMENT_N)
-        cols += [stat_column(m.name, f) for f in counts if f in m.stat_fields]
+        counts = ("n", "pair_n", MOMENT_N, "q_n", "q_nstar")
+        fields = m.stat_fields + m.summary_fields
+        cols += [stat_column(m.name, f) for f in counts if f in fields]
     return cols
 
 
@@ -959,6 +1015,22 @@ class Aggregates:
             cross4[3, 3] = n
             out = MomentStatistic(n, ones, cross4, np.append(shifts, 0.0))
         return out
+
+    def quantile(
+        self, metric: str, variant: str, *, segment: str | None = None, value: Any = None
+    ) -> QuantileSummary:
+        """The bounded summary of a quantile metric in one arm (overall or in a segment; a
+        quantile has no daily cells: its summaries do not add up)."""
+        m = self.mapping.metric(metric)
+        if m.quantile is None:
+            raise ValueError(f"metric {metric!r} is a {m.kind}: use stat() for its statistics.")
+        r = self._row(variant, None, segment, value)
+        n, n_star, q_value, lower, upper = (r.get(stat_column(metric, f)) for f in m.summary_fields)
+        if n is None or pd.isna(n) or int(n) == 0:
+            return QuantileSummary(m.quantile, 0, 0, math.nan, math.nan, math.nan)
+        return QuantileSummary(
+            m.quantile, int(n), int(n_star), float(q_value), float(lower), float(upper)
+        )
 
     def stat(
         self,

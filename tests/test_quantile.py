@@ -4,12 +4,17 @@ on heavy tails, and the summary a query computes against numpy on the raw values
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from abcore import config
+from abcore import analysis, config, ingest, share
+from abcore.compare import compare_metric
+from abcore.errors import InputError
+from abcore.model import Aggregates, Mapping, MetricMapping
 from abcore.quantile import (
     QuantileSummary,
+    bound_levels,
     compare_quantiles,
     grid_levels,
     pick_bounds,
@@ -94,3 +99,107 @@ def test_untestable_cells_say_why() -> None:
         QuantileSummary(0.5, 10, 10, 1.0, 2.0, 3.0)
     with pytest.raises(ValueError, match="n_star between"):
         QuantileSummary(0.5, 10, 20, 1.0, 0.0, 2.0)
+
+
+# ---- from the rows: DuckDB's summaries, the readout, a link --------------------------------
+DEMO = "sample_data/demo_experiment.parquet"
+P90 = MetricMapping("load_p90", "quantile", column="page_load_ms", quantile=0.9)
+DEMO_MAPPING = Mapping(
+    variant="variant",
+    control="control",
+    unit="user_id",
+    timestamp="first_exposure",
+    segments=("platform",),
+    metrics=(MetricMapping("revenue", "continuous"), P90),
+)
+
+
+def _demo_aggregates(rows: pd.DataFrame, mapping: Mapping = DEMO_MAPPING) -> Aggregates:
+    con = ingest.connect()
+    try:
+        return ingest.compute_stats(con, ingest.load(con, rows), mapping)
+    finally:
+        con.close()
+
+
+def test_duckdb_summaries_are_numpys_order_statistics() -> None:
+    """Overall and in each segment, the query's quantile is numpy's (linear) and its bounds
+    are numpy's at the grid size's levels; the test reads them as compare_quantiles does."""
+    rows = pd.read_parquet(DEMO)
+    agg = _demo_aggregates(rows)
+    for arm in agg.variants:
+        for where, part in (
+            ({}, rows),
+            ({"segment": "platform", "value": "ios"}, rows[rows["platform"] == "ios"]),
+        ):
+            x = part.loc[part["variant"] == arm, "page_load_ms"].to_numpy(float)
+            s = agg.quantile("load_p90", arm, **where)
+            n_star = max(v for v in config.QUANTILE_NSTAR_GRID if v <= len(x))
+            levels = [0.9, *bound_levels(0.9, n_star)]
+            assert (s.n, s.n_star) == (len(x), n_star)
+            assert (s.value, s.lower, s.upper) == pytest.approx(tuple(np.quantile(x, levels)))
+    c = compare_metric(agg, "load_p90", "treatment")
+    want = compare_quantiles(
+        agg.quantile("load_p90", "control"), agg.quantile("load_p90", "treatment")
+    )
+    assert c.p_value == want.p_value
+    assert c.method == "quantile_outer_ci"
+
+
+def test_units_are_summed_before_the_quantile() -> None:
+    """Unit-day rows: the quantile is of each unit's total, not of the rows."""
+    rng = np.random.default_rng(8)
+    units = np.repeat(np.arange(600), 2)
+    rows = pd.DataFrame(
+        {"arm": np.where(units % 2, "b", "a"), "uid": units, "y": rng.lognormal(0, 1, 1200)}
+    )
+    spec = MetricMapping("y_p50", "quantile", column="y", quantile=0.5)
+    m = Mapping(variant="arm", control="a", unit="uid", metrics=(spec,), aggregate_units=True)
+    s = _demo_aggregates(rows, m).quantile("y_p50", "a")
+    per_unit = rows[rows["arm"] == "a"].groupby("uid")["y"].sum().to_numpy()
+    assert s.n == 300
+    assert s.value == pytest.approx(float(np.median(per_unit)))
+
+
+def test_readout_table_link_and_refusals() -> None:
+    """A quantile metric gets its row in the effects table (no daily effect), survives the
+    results link, and is refused with a sentence on totals per arm or with covariates."""
+    rows = pd.read_parquet(DEMO)
+    agg = _demo_aggregates(rows)
+    a = analysis.analyze_aggregates(agg)
+    row = a.effects.set_index("metric").loc["load_p90"]
+    assert row["kind"] == "quantile"
+    assert row["control_mean"] == pytest.approx(
+        float(np.quantile(rows.loc[rows.variant == "control", "page_load_ms"], 0.9))
+    )
+    assert "load_p90" not in set(analysis.cumulative_effects(agg)["metric"])
+    back, _ = share.results_from_query_params(share.results_to_query_params(agg))
+    assert back.quantile("load_p90", "treatment") == agg.quantile("load_p90", "treatment")
+    again = compare_metric(back, "load_p90", "treatment")
+    assert again.p_value == pytest.approx(float(row["p_value"]), rel=1e-12)
+    with pytest.raises(ValueError, match="covariates are not supported on a quantile"):
+        MetricMapping("p", "quantile", column="y", quantile=0.5, covariate="x")
+    with pytest.raises(ValueError, match="quantile must be a level"):
+        MetricMapping("p", "quantile", column="y")
+    with pytest.raises(ValueError, match="quantile is for quantile metrics only"):
+        MetricMapping("p", "continuous", quantile=0.5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("q_lower", 1e9, "lower must be at most"),
+        ("q_n", 10**7, "quantile summary of metric 'load_p90' counts"),
+        ("q_nstar", 2.5, "quantile summary of metric 'load_p90' counts"),
+    ],
+)
+def test_a_tampered_link_summary_is_refused_with_a_sentence(
+    field: str, value: float, message: str
+) -> None:
+    agg = _demo_aggregates(pd.read_parquet(DEMO))
+    data = share.results_to_dict(agg)
+    columns = data["aggregates"]["columns"]
+    data["aggregates"]["rows"][0][columns.index(f"load_p90__{field}")] = value
+    params = {share.RESULTS_KEY: share._pack(data)}
+    with pytest.raises(InputError, match=message):
+        share.results_from_query_params(params)

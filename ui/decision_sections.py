@@ -107,7 +107,10 @@ def render_trend(analysis: Analysis, plan: ExperimentPlan | None) -> None:
     if len(agg.days) < 4:
         st.info("The data has fewer than 4 days (or no date column): no trend to look at.")
         return
-    names = [m.name for m in agg.mapping.metrics]
+    names = [m.name for m in agg.mapping.metrics if m.metric_kind.adds_up]
+    if not names:  # quantiles only: their daily cells do not add up, so no daily effect
+        st.info("A quantile metric has no effect by day: no trend to look at.")
+        return
     default = (
         plan.success.name if plan and plan.success and (plan.success.name in names) else names[0]
     )
