@@ -626,13 +626,17 @@ def success_trends(
 
 
 def plan_metric_mappings(plan: ExperimentPlan, columns: Sequence[str]) -> list[MetricMapping]:
-    """The plan's ratio metrics as mappings, when their numerator and denominator exist."""
+    """The plan's ratio metrics as mappings, when their numerator and denominator exist, and
+    its quantile metrics, when their column exists."""
     out = []
     for m in plan.metrics:
         if m.type == "ratio" and m.numerator in columns and m.denominator in columns:
             out.append(
                 MetricMapping(m.name, "ratio", numerator=m.numerator, denominator=m.denominator)
             )
+        elif m.type == "quantile" and (m.column or m.name) in columns:
+            column = m.column or m.name
+            out.append(MetricMapping(m.name, "quantile", column=column, quantile=m.quantile))
     return out
 
 
@@ -740,7 +744,8 @@ def _file_mapping(
     mapping = dataclasses.replace(detected, **changes)
     chosen = _choose_metrics(mapping, metrics, covariates)
     if plan is not None and metrics is None:
-        chosen += tuple(plan_metric_mappings(plan, dataset.names))
+        have = {m.name for m in chosen}
+        chosen += tuple(m for m in plan_metric_mappings(plan, dataset.names) if m.name not in have)
     chosen = tuple(m for m in chosen if m.name not in taken)
     return dataclasses.replace(mapping, metrics=chosen)
 

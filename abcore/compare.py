@@ -253,7 +253,12 @@ def plan_comparisons(
     """What the decision reads: every plan metric in every treatment arm (None when the
     metric is not in the data), tested two-sided with ``options`` as the table is; the
     decision derives its one-sided tests from these."""
-    known = {m.name for m in aggregates.mapping.metrics}
+    known = {
+        spec.name
+        for spec in plan.metrics
+        for m in aggregates.mapping.metrics
+        if m.name == spec.name and _same_quantile(spec.type, spec.quantile, m)
+    }
     return {
         arm: {
             spec.name: compare_metric(aggregates, spec.name, arm, options)
@@ -263,6 +268,15 @@ def plan_comparisons(
         }
         for arm in aggregates.treatments
     }
+
+
+def _same_quantile(plan_type: str, level: float | None, m: MetricMapping) -> bool:
+    """Whether the data's metric reads as the plan's: a quantile at the plan's level for a
+    quantile, a mean (or rate, or ratio) otherwise; never the mean for the p90 of the same
+    name, nor the other way round."""
+    if plan_type == "quantile" or m.quantile is not None:
+        return plan_type == "quantile" and m.quantile is not None and level == m.quantile
+    return True
 
 
 def daily_stats(aggregates: Aggregates, spec: MetricMapping, arm: str) -> list[Statistic]:

@@ -272,7 +272,7 @@ def _check_metric(metric: Any, where: str) -> None:
     where = f"metric {metric['name']!r}"
     for key, allowed in (
         ("role", ("success", "secondary", "guardrail")),
-        ("type", ("binary", "continuous", "ratio")),
+        ("type", ("binary", "continuous", "ratio", "quantile")),
         ("direction", ("increase", "decrease")),
     ):
         if key in metric:
@@ -291,7 +291,9 @@ def _check_metric(metric: Any, where: str) -> None:
         _number(metric["margin"], f"The margin of {where}", ge=0, le=big)
     if "relative" in metric:
         _boolean(metric["relative"], f"Whether the effect of {where} is relative")
-    for key in ("numerator", "denominator"):
+    if metric.get("quantile") is not None:
+        _number(metric["quantile"], f"The quantile of {where}", gt=0, lt=1)
+    for key in ("numerator", "denominator", "column"):
         _optional_text(metric.get(key), f"The {key} of {where}")
     _finite_everywhere(metric, where)
 

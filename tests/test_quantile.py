@@ -3,15 +3,20 @@ on heavy tails, and the summary a query computes against numpy on the raw values
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from abcore import analysis, config, ingest, share
-from abcore.compare import compare_metric
+import abcore
+from abcore import analysis, config, ingest, limits, planning, share
+from abcore.compare import compare_metric, plan_comparisons
 from abcore.errors import InputError
 from abcore.model import Aggregates, Mapping, MetricMapping
+from abcore.plan import ExperimentPlan, MetricSpec
 from abcore.quantile import (
     QuantileSummary,
     bound_levels,
@@ -203,3 +208,50 @@ def test_a_tampered_link_summary_is_refused_with_a_sentence(
     params = {share.RESULTS_KEY: share._pack(data)}
     with pytest.raises(InputError, match=message):
         share.results_from_query_params(params)
+
+
+# ---- the plan and the decision --------------------------------------------------------------
+GUARD = MetricSpec(
+    "page_load_ms_p90",
+    "guardrail",
+    "quantile",
+    direction="decrease",
+    margin=0.02,
+    quantile=0.9,
+    column="page_load_ms",
+)
+PLAN = ExperimentPlan(
+    metrics=(MetricSpec("converted", "success", "binary", baseline=0.1, mde=0.05), GUARD)
+)
+
+
+def test_a_quantile_guardrail_with_a_margin_decides_on_the_quantile() -> None:
+    """The plan's p90 guardrail is read from the data's p90 (added from the plan), tested
+    for non-inferiority at its margin on the quantile's relative interval; the plan's JSON
+    and payload checks carry the level, and the Plan page says it cannot size it."""
+    assert ExperimentPlan.from_json(PLAN.to_json()) == PLAN
+    limits.check_plan_payload(json.loads(PLAN.to_json()))
+    a = abcore.analyze(pd.read_parquet(DEMO), variant="variant", unit="user_id", plan=PLAN)
+    test = next(t for t in a.recommendation.arms[0].tests if t.metric == "page_load_ms_p90")
+    c = compare_metric(a.aggregates, "page_load_ms_p90", "treatment", a.options)
+    assert c.method == "quantile_outer_ci"
+    assert test.rel_ci_high == pytest.approx(float(c.rel_ci_high))
+    assert test.outcome == "pass"  # p90 unchanged (1,298 ms in both arms), CI within 2%
+    assert planning.size_plan(PLAN).guardrails[0].reason.startswith("a quantile is not sized")
+    with pytest.raises(ValueError, match="is a quantile: its test's variance"):
+        planning.size_plan(
+            dataclasses.replace(PLAN, metrics=(dataclasses.replace(GUARD, role="success"),))
+        )
+
+
+def test_a_plan_quantile_never_reads_the_mean_of_the_same_name() -> None:
+    """A plan p90 named like a column the data reads as a mean is 'not in the data', not
+    the mean's comparison under the p90's name (and a bad level is a sentence)."""
+    same_name = dataclasses.replace(GUARD, name="page_load_ms", column=None)
+    plan = dataclasses.replace(PLAN, metrics=(PLAN.metrics[0], same_name))
+    agg = _demo_aggregates(pd.read_parquet(DEMO))
+    assert plan_comparisons(agg, plan)["treatment"]["page_load_ms"] is None
+    with pytest.raises(InputError, match="quantile of 'x' must be a level"):
+        MetricSpec("x", "guardrail", "quantile", quantile=1.5)
+    with pytest.raises(InputError, match="The quantile of metric 'x'"):
+        limits.check_plan_payload({"metrics": [{"name": "x", "type": "quantile", "quantile": 2}]})

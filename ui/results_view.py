@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from abcore import ingest, stats
-from abcore.model import KINDS, Mapping, PrepStep
+from abcore import config, ingest, stats
+from abcore.errors import InputError
+from abcore.model import KINDS, Mapping, MetricMapping, PrepStep
 from abcore.plan import ExperimentPlan
 from ui import fmt
 from ui.text import md
@@ -87,6 +88,7 @@ TEST_NAMES = {
     "cuped_welch_t": "CUPED (one covariate)",
     "ols_adjusted": "Regression adjustment (OLS)",
     "cuped_delta_ratio": "CUPED on a ratio (delta method)",
+    "quantile_outer_ci": "Quantile (order-statistic interval)",
 }
 """What the effects table calls each test (the effects' ``method``), in words."""
 METHOD_BANDS = {
@@ -495,7 +497,9 @@ NONE = "(none)"
 def unit_metric_frame(mapping: Mapping, candidates: list[str]) -> pd.DataFrame:
     """The unit-level metric editor: which columns to analyse and their kind (the covariates
     are a multi-select per metric beside it)."""
-    found = {m.column: m for m in mapping.metrics if not KINDS[m.kind].pair}
+    found = {
+        m.column: m for m in mapping.metrics if not KINDS[m.kind].pair and KINDS[m.kind].adds_up
+    }
     rows = []
     for column in candidates:
         m = found.get(column)
@@ -538,6 +542,50 @@ def pair_metric_frame(mapping: Mapping) -> pd.DataFrame:
         if KINDS[m.kind].pair
     ]
     return pd.DataFrame(rows, columns=["name", "numerator", "denominator", "kind"]).astype(object)
+
+
+def quantile_label(q: float) -> str:
+    """A level as the page names it: 0.9 is p90, 0.999 is p99.9.
+
+    >>> quantile_label(0.9), quantile_label(0.999)
+    ('p90', 'p99.9')
+    """
+    return f"p{q * 100:g}"
+
+
+QUANTILE_LABELS = {quantile_label(q): q for q in config.QUANTILE_LEVELS}
+"""The quantile levels the Results page offers, by label (p50, p90, p95, p99)."""
+
+
+def quantile_metric_frame(mapping: Mapping) -> pd.DataFrame:
+    """The quantile editor: a column and its level per row (the name is optional)."""
+    rows = [
+        {"name": m.name, "column": m.column, "quantile": quantile_label(float(m.quantile or 0))}
+        for m in mapping.metrics
+        if m.quantile is not None
+    ]
+    return pd.DataFrame(rows, columns=["name", "column", "quantile"]).astype(object)
+
+
+def quantile_metrics(frame: pd.DataFrame) -> list[MetricMapping]:
+    """The quantile editor's rows as metrics; a row with a column but no level, or a level
+    the page does not offer, gets a sentence."""
+    out = []
+    for row in frame.to_dict("records"):
+        name, column = cell_text(row.get("name")), cell_text(row.get("column"))
+        label = cell_text(row.get("quantile"))
+        if not (name or column or label):
+            continue
+        if not column:
+            raise InputError(f"Quantile metric '{name or label}' needs a column.")
+        q = QUANTILE_LABELS.get(str(label)) if label else None
+        if q is None:
+            offered = ", ".join(QUANTILE_LABELS)
+            raise InputError(f"Quantile metric '{name or column}' needs a level: one of {offered}.")
+        out.append(
+            MetricMapping(name or f"{column}_{label}", "quantile", column=column, quantile=q)
+        )
+    return out
 
 
 def cell_text(value: Any) -> str | None:
