@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from abcore import config, ingest, stats
+from abcore import ingest, stats
 from abcore.errors import InputError
 from abcore.model import KINDS, Mapping, MetricMapping, PrepStep
 from abcore.plan import ExperimentPlan
@@ -544,17 +544,8 @@ def pair_metric_frame(mapping: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "numerator", "denominator", "kind"]).astype(object)
 
 
-def quantile_label(q: float) -> str:
-    """A level as the page names it: 0.9 is p90, 0.999 is p99.9.
-
-    >>> quantile_label(0.9), quantile_label(0.999)
-    ('p90', 'p99.9')
-    """
-    return f"p{q * 100:g}"
-
-
-QUANTILE_LABELS = {quantile_label(q): q for q in config.QUANTILE_LEVELS}
-"""The quantile levels the Results page offers, by label (p50, p90, p95, p99)."""
+QUANTILE_LABELS = fmt.QUANTILE_LABELS
+quantile_label = fmt.quantile_label
 
 
 def quantile_metric_frame(mapping: Mapping) -> pd.DataFrame:
