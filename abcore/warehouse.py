@@ -164,6 +164,20 @@ def _check_mapping(mapping: Mapping) -> None:
         raise ValueError("mapping.metrics must hold at least one metric.")
     if mapping.aggregate_units and not mapping.unit:
         raise ValueError("mapping.aggregate_units needs mapping.unit.")
+    _refuse_quantiles(mapping)
+
+
+def _refuse_quantiles(mapping: Mapping) -> None:
+    """A quantile is no sum: the query's per-cell statistics cannot give one (see
+    :mod:`abcore.quantile_sql` for the query a file's rows get)."""
+    quantiles = [m.name for m in mapping.metrics if m.summary_fields]
+    if quantiles:
+        raise InputError(
+            f"Metric '{quantiles[0]}' is a quantile, which the warehouse query cannot compute "
+            "yet: it returns sums per arm, day and segment, and no quantile can be rebuilt from "
+            "sums. Read the metric as continuous (its mean) here, or upload the per-unit rows "
+            "to read its quantile."
+        )
 
 
 _NO_BOOLEAN_TO_FLOAT = ("postgres", "bigquery")
@@ -541,6 +555,7 @@ def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
             be compared (as for a file).
     """
     mapping = _output_mapping(frame)
+    _refuse_quantiles(mapping)
     arms = frame[frame["variant"].notna()]
     cells, shifts = _cell_sums(arms, mapping)
     by = ("variant",) + (("day",) if mapping.timestamp else ())

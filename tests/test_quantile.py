@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
 import abcore
-from abcore import analysis, config, ingest, limits, planning, share
+from abcore import analysis, config, ingest, limits, planning, share, warehouse
 from abcore.compare import compare_metric, plan_comparisons
 from abcore.errors import InputError
 from abcore.model import Aggregates, Mapping, MetricMapping
@@ -255,3 +256,27 @@ def test_a_plan_quantile_never_reads_the_mean_of_the_same_name() -> None:
         MetricSpec("x", "guardrail", "quantile", quantile=1.5)
     with pytest.raises(InputError, match="The quantile of metric 'x'"):
         limits.check_plan_payload({"metrics": [{"name": "x", "type": "quantile", "quantile": 2}]})
+
+
+def test_the_warehouse_query_refuses_a_quantile_with_a_sentence() -> None:
+    """The warehouse query returns sums per cell, from which no quantile can be rebuilt: it
+    refuses a quantile metric, and so does the reader of an output that names one."""
+    with pytest.raises(InputError, match="is a quantile, which the warehouse query cannot"):
+        warehouse.stats_query(DEMO_MAPPING, "exposures", dialect="postgres")
+    plain = dataclasses.replace(
+        DEMO_MAPPING, metrics=(MetricMapping("load", "continuous", column="page_load_ms"),)
+    )
+    con = duckdb.connect()
+    try:
+        con.register("exposures", pd.read_parquet(DEMO))
+        output = con.execute(warehouse.stats_query(plain, "exposures")).df()
+    finally:
+        con.close()
+    warehouse.read_output(output)  # reads as a mean
+    doc = json.loads(output[warehouse.MAPPING_COLUMN].iloc[0])
+    doc["metrics"] = [
+        {"name": "load", "kind": "quantile", "column": "page_load_ms", "quantile": 0.9}
+    ]
+    output[warehouse.MAPPING_COLUMN] = json.dumps(doc)
+    with pytest.raises(InputError, match="is a quantile, which the warehouse query cannot"):
+        warehouse.read_output(output)
