@@ -67,7 +67,8 @@ def render_aa(loaded: LoadedAnalysis, analysis: Analysis) -> None:
         "means the metric's variance is underestimated (often: several rows per randomized "
         "unit), and its p-values cannot be trusted."
     )
-    metrics = [m.name for m in analysis.aggregates.mapping.metrics]
+    # a quantile's A/A would re-split sums: the simulation checks means only
+    metrics = [m.name for m in analysis.aggregates.mapping.metrics if m.metric_kind.adds_up]
     if loaded.dataset is None:
         st.info(
             "The simulated A/A needs the uploaded rows; results opened from a link, or "
