@@ -291,3 +291,27 @@ def test_the_warehouse_query_refuses_a_quantile_with_a_sentence() -> None:
     output[warehouse.MAPPING_COLUMN] = json.dumps(doc)
     with pytest.raises(InputError, match="is a quantile, which the warehouse query cannot"):
         warehouse.read_output(output)
+
+
+def test_small_cells_and_missing_values_read_as_untestable_not_as_errors() -> None:
+    """A segment with a handful of units (below the grid) and a column with gaps: the
+    readout runs; the small cell says it has too few units, and missing values are left out
+    of the quantile's units."""
+    rng = np.random.default_rng(12)
+    n = 3000
+    rows = pd.DataFrame(
+        {
+            "arm": np.where(rng.random(n) < 0.5, "a", "b"),
+            "uid": np.arange(n),
+            "seg": np.where(np.arange(n) < 10, "tiny", "big"),
+            "y": np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(0, 1, n)),
+        }
+    )
+    spec = MetricMapping("y_p90", "quantile", column="y", quantile=0.9)
+    m = Mapping(variant="arm", control="a", unit="uid", segments=("seg",), metrics=(spec,))
+    agg = _demo_aggregates(rows, m)
+    assert agg.quantile("y_p90", "a").n == int(rows.loc[rows["arm"] == "a", "y"].notna().sum())
+    seg = analysis.segment_effects(agg).set_index("segment_value")
+    assert seg.loc["tiny", "error"] == "too_few_for_quantile"
+    assert seg.loc["big", "error"] is None or pd.isna(seg.loc["big", "error"])
+    assert analysis.analyze_aggregates(agg).effects["error"].isna().all()
