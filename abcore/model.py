@@ -112,7 +112,8 @@ class MetricKind:
             :data:`PAIR_FIELDS` with a covariate).
         statistic: what its test reads: ``"sample"`` a :class:`SampleMean` of units,
             ``"trials"`` a :class:`SampleMean` of trials built from the pair sums (successes
-            out of trials), ``"pair"`` a :class:`PairStatistic`.
+            out of trials), ``"pair"`` a :class:`PairStatistic`, ``"quantile"`` a
+            :class:`~abcore.quantile.QuantileSummary` (:meth:`Aggregates.quantile`).
         zero_one: each value is 0 or 1 (a conversion): read as yes/no, rolled up per unit
             by ``max`` (converted on any row), checked against 0/1, its sum is its own sum
             of squares.
