@@ -799,9 +799,8 @@ class Instrumentation:
 def _count_columns(mapping: Mapping) -> list[str]:
     cols = ["n"]
     for m in mapping.metrics:
-        counts = ("n", "pair_n", MOMENT_N, "q_n", "q_nstar")
-        fields = m.stat_fields + m.summary_fields
-        cols += [stat_column(m.name, f) for f in counts if f in fields]
+        counts = ("n", "pair_n", MOMENT_N)
+        cols += [stat_column(m.name, f) for f in counts if f in m.stat_fields]
     return cols
 
 
@@ -1021,13 +1020,17 @@ class Aggregates:
         self, metric: str, variant: str, *, segment: str | None = None, value: Any = None
     ) -> QuantileSummary:
         """The bounded summary of a quantile metric in one arm (overall or in a segment; a
-        quantile has no daily cells: its summaries do not add up)."""
+        quantile has no daily cells: its summaries do not add up). ValueError where the cell
+        has no summary (a day; a segment of a warehouse query's output, which carries the
+        arms' only)."""
         m = self.mapping.metric(metric)
         if m.quantile is None:
             raise ValueError(f"metric {metric!r} is a {m.kind}: use stat() for its statistics.")
         r = self._row(variant, None, segment, value)
         n, n_star, q_value, lower, upper = (r.get(stat_column(metric, f)) for f in m.summary_fields)
-        if n is None or pd.isna(n) or int(n) == 0:
+        if n is None or pd.isna(n):
+            raise ValueError(f"metric {metric!r} has no quantile summary in this cell.")
+        if int(n) == 0:
             return QuantileSummary(m.quantile, 0, 0, math.nan, math.nan, math.nan)
         return QuantileSummary(
             m.quantile, int(n), int(n_star), float(q_value), float(lower), float(upper)

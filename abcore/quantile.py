@@ -46,6 +46,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "QuantileSummary",
     "bound_levels",
+    "bound_z",
     "compare_quantiles",
     "grid_levels",
     "pick_bounds",
@@ -57,7 +58,8 @@ SUMMARY_FIELDS = ("q_n", "q_nstar", "q_value", "q_lower", "q_upper")
 bounds' ranks were taken at, the quantile, the lower and the upper bound."""
 
 
-def _z() -> float:
+def bound_z() -> float:
+    """The normal quantile of the outer interval (``config.QUANTILE_BOUND_ALPHA``)."""
     return float(sps.norm.ppf(1 - config.QUANTILE_BOUND_ALPHA / 2))
 
 
@@ -68,7 +70,7 @@ def bound_levels(q: float, n_star: Any) -> tuple[Any, Any]:
     >>> [round(float(v), 4) for v in bound_levels(0.5, 10_000)]
     [0.4902, 0.5098]
     """
-    half = _z() * np.sqrt(q * (1 - q) / np.asarray(n_star, dtype=float))
+    half = bound_z() * np.sqrt(q * (1 - q) / np.asarray(n_star, dtype=float))
     return q - half, q + half
 
 
@@ -158,7 +160,7 @@ class QuantileSummary:
         with np.errstate(all="ignore"):
             width = np.asarray(self.upper, dtype=float) - np.asarray(self.lower, dtype=float)
             var = (np.asarray(self.n_star, dtype=float) / n) * ((n - 1) / n)
-            var = var * (width / (2 * _z())) ** 2
+            var = var * (width / (2 * bound_z())) ** 2
         return float(var) if np.ndim(var) == 0 else var
 
     @property

@@ -119,6 +119,8 @@ def _check_summaries(aggregates: Aggregates, metric: str) -> None:
         if row["level"] == "segment" and pd.isna(row["segment_value"]):
             continue  # units without a value: no lookup reads them
         n, n_star = float(row[n_col]), float(row[star_col])
+        if pd.isna(n) and row["level"] == "segment":
+            continue  # no summary (a warehouse output's segment): the readout leaves it out
         if not (n.is_integer() and n_star.is_integer() and 0 <= n_star <= n <= row["n"]):
             raise InputError(
                 f"This link's quantile summary of metric {metric!r} counts {n:g} units (its "

@@ -63,6 +63,12 @@ from abcore.model import (
     stat_column,
 )
 from abcore.sql import rollup_stats_sql
+from abcore.warehouse_quantile import (
+    quantile_columns,
+    quantile_ctes,
+    quantile_joins,
+    read_summaries,
+)
 
 __all__ = [
     "DIALECTS",
@@ -164,20 +170,6 @@ def _check_mapping(mapping: Mapping) -> None:
         raise ValueError("mapping.metrics must hold at least one metric.")
     if mapping.aggregate_units and not mapping.unit:
         raise ValueError("mapping.aggregate_units needs mapping.unit.")
-    _refuse_quantiles(mapping)
-
-
-def _refuse_quantiles(mapping: Mapping) -> None:
-    """A quantile is no sum: the query's per-cell statistics cannot give one (see
-    :mod:`abcore.quantile_sql` for the query a file's rows get)."""
-    quantiles = [m.name for m in mapping.metrics if m.summary_fields]
-    if quantiles:
-        raise InputError(
-            f"Metric '{quantiles[0]}' is a quantile, which the warehouse query cannot compute "
-            "yet: it returns sums per arm, day and segment, and no quantile can be rebuilt from "
-            "sums. Read the metric as continuous (its mean) here, or upload the per-unit rows "
-            "to read its quantile."
-        )
 
 
 _NO_BOOLEAN_TO_FLOAT = ("postgres", "bigquery")
@@ -466,11 +458,13 @@ def stats_expression(
     if shifts is not None:
         ctes.append(("__ab_shifts", shifts))
     ctes += [("__ab_cells", _cells(mapping)), ("__ab_checks", _arm_checks(mapping))]
+    ctes += quantile_ctes(mapping, "__ab_units" if mapping.aggregate_units else "__ab_rows")
     ctes.append(("__ab_no_variant", _no_variant(mapping)))
     if mapping.unit:
         ctes.append(("__ab_unit_checks", _unit_checks(mapping)))
     cols: list[exp.Expression] = [exp.Column(this=exp.Star(), table=_id("__ab_cells"))]
     cols += [_col(name, "__ab_checks") for name in _arm_check_columns(mapping)]
+    cols += quantile_columns(mapping)
     cols += [_col(name, "__ab_no_variant") for name in _NO_VARIANT[: 1 + bool(mapping.unit)]]
     if mapping.unit:
         names = _UNIT_CHECKS if mapping.timestamp else _UNIT_CHECKS[:4]
@@ -479,6 +473,8 @@ def stats_expression(
     cols.append(_alias(exp.Literal.string(doc), MAPPING_COLUMN))
     join = exp.EQ(this=_col("variant", "__ab_cells"), expression=_col("variant", "__ab_checks"))
     select = exp.select(*cols).from_("__ab_cells").join("__ab_checks", on=join, join_type="left")
+    for name, on in quantile_joins(mapping, "__ab_cells"):
+        select = select.join(name, on=on, join_type="left")
     select = select.join("__ab_no_variant", join_type="cross")
     if mapping.unit:
         select = select.join("__ab_unit_checks", join_type="cross")
@@ -555,7 +551,6 @@ def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
             be compared (as for a file).
     """
     mapping = _output_mapping(frame)
-    _refuse_quantiles(mapping)
     arms = frame[frame["variant"].notna()]
     cells, shifts = _cell_sums(arms, mapping)
     by = ("variant",) + (("day",) if mapping.timestamp else ())
@@ -567,6 +562,10 @@ def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
         stats = con.execute(sql, params).df()
     finally:
         con.close()
+    try:
+        stats = read_summaries(arms, stats, mapping)
+    except ValueError as exc:
+        raise InputError(f"The query's output cannot be read: {exc}") from None
     overall = stats[stats["level"] == "overall"]
     mapping = check_arms(mapping, [str(v) for v in overall["variant"]], overall)
     check_metrics(mapping, overall)

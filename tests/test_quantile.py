@@ -269,28 +269,37 @@ def test_a_plan_quantile_never_reads_the_mean_of_the_same_name() -> None:
         limits.check_plan_payload({"metrics": [{"name": "x", "type": "quantile", "quantile": 2}]})
 
 
-def test_the_warehouse_query_refuses_a_quantile_with_a_sentence() -> None:
-    """The warehouse query returns sums per cell, from which no quantile can be rebuilt: it
-    refuses a quantile metric, and so does the reader of an output that names one."""
-    with pytest.raises(InputError, match="is a quantile, which the warehouse query cannot"):
-        warehouse.stats_query(DEMO_MAPPING, "exposures", dialect="postgres")
-    plain = dataclasses.replace(
-        DEMO_MAPPING, metrics=(MetricMapping("load", "continuous", column="page_load_ms"),)
-    )
+def test_the_warehouse_query_gives_each_arms_exact_order_statistics() -> None:
+    """The warehouse query (run here in DuckDB, rendered for every engine) ranks each arm's
+    values: its summaries are numpy's at the exact levels (``n_star = n``), the p90's test is
+    compare_quantiles on them, and the quantile has no segment breakdown from it (its rows
+    are cells; the arm's summary only travels)."""
+    rows = pd.read_parquet(DEMO)
+    for dialect in warehouse.DIALECTS:
+        assert "ROW_NUMBER()" in warehouse.stats_query(DEMO_MAPPING, "t", dialect=dialect)
     con = duckdb.connect()
     try:
-        con.register("exposures", pd.read_parquet(DEMO))
-        output = con.execute(warehouse.stats_query(plain, "exposures")).df()
+        con.register("exposures", rows)
+        output = con.execute(warehouse.stats_query(DEMO_MAPPING, "exposures")).df()
     finally:
         con.close()
-    warehouse.read_output(output)  # reads as a mean
-    doc = json.loads(output[warehouse.MAPPING_COLUMN].iloc[0])
-    doc["metrics"] = [
-        {"name": "load", "kind": "quantile", "column": "page_load_ms", "quantile": 0.9}
-    ]
-    output[warehouse.MAPPING_COLUMN] = json.dumps(doc)
-    with pytest.raises(InputError, match="is a quantile, which the warehouse query cannot"):
-        warehouse.read_output(output)
+    agg, _ = warehouse.read_output(output)
+    want = {}
+    for arm in agg.variants:
+        x = rows.loc[rows["variant"] == arm, "page_load_ms"].to_numpy(float)
+        want[arm] = summarize(x, 0.9)
+        got = agg.quantile("load_p90", arm)
+        assert (got.n, got.n_star) == (len(x), len(x))
+        assert (got.value, got.lower, got.upper) == pytest.approx(
+            (float(want[arm].value), float(want[arm].lower), float(want[arm].upper)), rel=1e-12
+        )
+    c = compare_metric(agg, "load_p90", "treatment")
+    assert c.p_value == pytest.approx(
+        float(compare_quantiles(want["control"], want["treatment"]).p_value), rel=1e-9
+    )
+    segments = analysis.segment_effects(agg)
+    assert "load_p90" not in set(segments["metric"])
+    assert "revenue" in set(segments["metric"])
 
 
 def test_small_cells_and_missing_values_read_as_untestable_not_as_errors() -> None:
