@@ -345,8 +345,3 @@ QUANTILE_BOUND_ALPHA: Final = 0.05
 """Level of the order-statistic interval each arm's quantile carries (the "outer CI"): its
 width estimates the density at the quantile, hence the quantile's standard error, whatever
 alpha the readout is tested at (GrowthBook's gbstats fixes it at 0.05 too)."""
-QUANTILE_NSTAR_GRID: Final[tuple[int, ...]] = tuple(8 * 2**i for i in range(24))
-"""Sample sizes at which a query takes the interval's ranks (8 to 67 million units). A query
-cannot know each cell's units before it scans them, so it asks for the bounds at every size
-of this grid in one ``quantile_cont`` call and keeps those of the largest size not above the
-cell's units; the variance is rescaled by ``n_star / n`` (GrowthBook's grid is 100 * 2**i)."""

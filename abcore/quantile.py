@@ -10,10 +10,10 @@ estimates the density at the quantile, so the quantile's variance is
 estimating ``f``); the difference between arms is then a z-test by the delta method, its
 relative interval by the readout's relative method. This is the "outer CI" method of
 GrowthBook's gbstats (``gbstats/models/statistics.py`` ``QuantileStatistic``, its
-``variance_init``) and Eppo's quantile metrics. The bounds may be taken at ranks for a
-smaller sample ``n_star <= n`` (a query asks for them on a grid of sizes before it knows
-each cell's units, ``config.QUANTILE_NSTAR_GRID``); the variance is then scaled by
-``n_star / n``.
+``variance_init``) and Eppo's quantile metrics. Our queries rank each cell's values, so the
+bounds are at the cell's own size (``n_star = n``); a summary whose bounds were taken for a
+smaller sample ``n_star < n`` (gbstats' SQL takes them on a grid of sizes) has its variance
+scaled by ``n_star / n``.
 
 The interval is valid when the units are independent (users are the unit: the metric is
 one value per unit, summed over its rows first); a quantile of events (page loads of many
@@ -48,8 +48,7 @@ __all__ = [
     "bound_levels",
     "bound_z",
     "compare_quantiles",
-    "grid_levels",
-    "pick_bounds",
+    "interpolate",
     "summarize",
 ]
 
@@ -74,26 +73,18 @@ def bound_levels(q: float, n_star: Any) -> tuple[Any, Any]:
     return q - half, q + half
 
 
-def grid_levels(q: float) -> list[float]:
-    """The levels a query asks ``quantile_cont`` for: ``q``, then each size's lower and upper
-    bound over ``config.QUANTILE_NSTAR_GRID``, clipped to [0, 1] (a clipped pair is never
-    picked, see :func:`pick_bounds`)."""
-    out = [q]
-    for n_star in config.QUANTILE_NSTAR_GRID:
-        low, high = bound_levels(q, n_star)
-        out += [min(max(float(low), 0.0), 1.0), min(max(float(high), 0.0), 1.0)]
-    return out
+def interpolate(h: Any, below: Any, above: Any) -> Any:
+    """The value at position ``h = (n - 1) p`` from the values ranked ``floor(h) + 1``
+    (``below``) and ``floor(h) + 2`` (``above``, NaN past the last): linear interpolation,
+    as DuckDB's ``quantile_cont`` and numpy's default method.
 
-
-def pick_bounds(n: int, values: Any) -> tuple[int, float, float]:
-    """``(n_star, lower, upper)`` from the ``values`` a query returned for :func:`grid_levels`:
-    the bounds at the largest grid size not above ``n`` (``n_star`` 0 and NaN bounds when
-    ``n`` is below the grid)."""
-    sizes = [s for s in config.QUANTILE_NSTAR_GRID if s <= n]
-    if not sizes or values is None:
-        return 0, math.nan, math.nan
-    i = len(sizes) - 1
-    return sizes[-1], float(values[1 + 2 * i]), float(values[2 + 2 * i])
+    >>> float(interpolate(1.25, 10.0, 20.0)), float(interpolate(3.0, 7.0, float("nan")))
+    (12.5, 7.0)
+    """
+    h, below, above = (np.asarray(v, dtype=float) for v in (h, below, above))
+    frac = h - np.floor(h)
+    with np.errstate(invalid="ignore"):
+        return np.where((frac == 0) | np.isnan(above), below, below + frac * (above - below))
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,10 @@ import pandas as pd
 from sqlglot import exp
 
 from abcore.model import Mapping, MetricMapping, stat_column
-from abcore.quantile import SUMMARY_FIELDS, bound_z
+from abcore.quantile import SUMMARY_FIELDS, interpolate
+from abcore.quantile_sql import LEVEL_COUNT, levels_sql
 
 __all__ = ["quantile_columns", "quantile_ctes", "quantile_joins", "read_summaries"]
-
-_LEVELS = 3  # the quantile, the lower bound, the upper bound
 
 
 def _metrics(mapping: Mapping) -> list[tuple[int, MetricMapping]]:
@@ -38,13 +37,9 @@ def _id(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
 
-def _number(value: float) -> str:
-    return repr(float(value))
-
-
 def _output_names(m: MetricMapping) -> list[str]:
     names = [stat_column(m.name, "q_n")]
-    for k in range(_LEVELS):
+    for k in range(LEVEL_COUNT):
         names += [stat_column(m.name, f"q_h{k}"), stat_column(m.name, f"q_a{k}")]
         names.append(stat_column(m.name, f"q_b{k}"))
     return names
@@ -54,9 +49,7 @@ def quantile_ctes(mapping: Mapping, source: str) -> list[tuple[str, exp.Select]]
     """The CTEs of each quantile metric over ``source`` (the rows, or the units rolled up):
     the ranked values, their levels' positions, and one row per arm (``__ab_qs<i>``)."""
     out: list[tuple[str, exp.Select]] = []
-    z = _number(bound_z())
     for i, m in _metrics(mapping):
-        q = _number(float(m.quantile or 0.5))
         ranked = (
             exp.select(
                 "__ab_variant AS __ab_v",
@@ -67,13 +60,7 @@ def quantile_ctes(mapping: Mapping, source: str) -> list[tuple[str, exp.Select]]
             .from_(source)
             .where(f"__ab_y{i} IS NOT NULL AND __ab_variant IS NOT NULL")
         )
-        half = f"{z} * SQRT({q} * (1 - {q}) / __ab_n)"
-        low, high = f"{q} - {half}", f"{q} + {half}"
-        levels = [
-            q,
-            f"CASE WHEN {low} < 0 THEN 0 ELSE {low} END",
-            f"CASE WHEN {high} > 1 THEN 1 ELSE {high} END",
-        ]
+        levels = levels_sql(float(m.quantile or 0.5), "__ab_n")
         positioned = exp.select(
             "__ab_v",
             "__ab_x",
@@ -86,7 +73,7 @@ def quantile_ctes(mapping: Mapping, source: str) -> list[tuple[str, exp.Select]]
             exp.alias_(exp.column("__ab_v"), _id("variant")),
             exp.alias_(exp.maybe_parse("MAX(__ab_n)"), _id(names[0])),
         ]
-        for k in range(_LEVELS):
+        for k in range(LEVEL_COUNT):
             h, a, b = names[1 + 3 * k : 4 + 3 * k]
             cols.append(exp.alias_(exp.maybe_parse(f"MAX(__ab_h{k})"), _id(h)))
             for offset, name in ((1, a), (2, b)):
@@ -138,11 +125,10 @@ def read_summaries(arms: pd.DataFrame, stats: pd.DataFrame, mapping: Mapping) ->
         for f in fields:
             out[f] = np.nan
         for arm, row in first.iterrows():
-            values = []
-            for k in range(_LEVELS):
-                h, a, b = (float(row[n]) for n in names[1 + 3 * k : 4 + 3 * k])
-                frac = h - np.floor(h)
-                values.append(a if frac == 0 or np.isnan(b) else a + frac * (b - a))
+            values = [
+                float(interpolate(*(float(row[n]) for n in names[1 + 3 * k : 4 + 3 * k])))
+                for k in range(LEVEL_COUNT)
+            ]
             n = float(row[names[0]])
             mask = (out["level"] == "overall") & (out["variant"].astype(str) == arm)
             out.loc[mask, fields] = [n, n, *values]

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as sps
 
 import abcore
-from abcore import analysis, config, ingest, limits, planning, share, warehouse
+from abcore import analysis, ingest, limits, planning, share, warehouse
 from abcore.compare import compare_metric, plan_comparisons
 from abcore.errors import InputError
 from abcore.model import Aggregates, Mapping, MetricMapping
@@ -22,8 +22,7 @@ from abcore.quantile import (
     QuantileSummary,
     bound_levels,
     compare_quantiles,
-    grid_levels,
-    pick_bounds,
+    interpolate,
     summarize,
 )
 
@@ -51,25 +50,27 @@ def test_matches_growthbook_reference_numbers() -> None:
     assert r.error is None
 
 
-def _grid_summaries(values: np.ndarray, q: float) -> QuantileSummary:
-    """What the DuckDB query gives: the bounds at the grid's size below n (1,024 of 2,000)."""
+def _smaller_bounds(values: np.ndarray, q: float) -> QuantileSummary:
+    """Bounds taken for a smaller sample (1,024 of 2,000 units), as gbstats' SQL grid takes
+    them: the variance must be rescaled by n_star / n."""
     runs, n = values.shape
-    n_star = max(v for v in config.QUANTILE_NSTAR_GRID if v <= n)
+    n_star = 1024
     value, lower, upper = np.quantile(values, [q, *bound_levels(q, n_star)], axis=-1)
     return QuantileSummary(q, np.full(runs, n), np.full(runs, n_star), value, lower, upper)
 
 
-@pytest.mark.parametrize("grid", [False, True], ids=["exact", "grid"])
+@pytest.mark.parametrize("grid", [False, True], ids=["exact", "n_star"])
 @pytest.mark.parametrize("q", [0.5, 0.9])
 def test_calibrated_on_lognormal_tails(q: float, grid: bool) -> None:
     """Lognormal(0, 1.5), 2,000 units per arm, 2,000 seeded runs: the 95% interval of the
     difference covers the true one (treatment's log shifted by 0.1) and the null test rejects
-    at 5%, each within 3 binomial standard errors; with the bounds at n (exact) and at the
-    query's grid size (1,024). (p99 at this size is conservative: 3.6% false positives and
-    97% coverage exact, 1.5% and 98% on the grid, in the same simulation.)"""
+    at 5%, each within 3 binomial standard errors; with the bounds at n (exact, as our
+    queries take them) and at a smaller n_star (1,024, as gbstats' grid may). (p99 at this
+    size is conservative: 3.6% false positives and 97% coverage exact, 1.5% and 98% at
+    n_star 1,024, in the same simulation.)"""
     rng = np.random.default_rng(20261207)
     runs, n, sigma, shift = 2000, 2000, 1.5, 0.1
-    summary = _grid_summaries if grid else summarize
+    summary = _smaller_bounds if grid else summarize
     control = summary(rng.lognormal(0, sigma, (runs, n)), q)
     same = summary(rng.lognormal(0, sigma, (runs, n)), q)
     lifted = summary(rng.lognormal(shift, sigma, (runs, n)), q)
@@ -86,23 +87,15 @@ def test_calibrated_on_lognormal_tails(q: float, grid: bool) -> None:
     assert abs(np.mean(rel_covered) - 0.95) < tol
 
 
-def test_grid_bounds_are_the_exact_bounds_at_the_grid_size() -> None:
-    """The query's grid (``quantile_cont`` at every size's levels) picks the bounds numpy
-    takes at the largest grid size not above the units; their variance is rescaled to n."""
+def test_interpolation_is_numpys_linear_quantile() -> None:
+    """The queries' two neighbouring order statistics, interpolated, are numpy's quantile."""
     rng = np.random.default_rng(3)
-    x = rng.lognormal(0, 1.5, 3000)
-    n_star, lower, upper = pick_bounds(len(x), np.quantile(x, grid_levels(0.9)))
-    assert n_star == max(s for s in config.QUANTILE_NSTAR_GRID if s <= 3000) == 2048
-    exact = summarize(x[:n_star], 0.9)  # the levels depend on n_star only
-    low_level, high_level = (
-        0.9 - 1.959963984540054 * np.sqrt(0.09 / n_star),
-        0.9 + 1.959963984540054 * np.sqrt(0.09 / n_star),
-    )
-    assert (lower, upper) == pytest.approx(tuple(np.quantile(x, [low_level, high_level])))
-    assert exact.n == n_star
-    s = QuantileSummary(0.9, len(x), n_star, float(np.quantile(x, 0.9)), lower, upper)
-    full = summarize(x, 0.9)
-    assert s.se == pytest.approx(full.se, rel=0.25)  # a wider bandwidth, the same scale
+    x = np.sort(rng.lognormal(0, 1.5, 3001))
+    for p in (0.0, 0.013, 0.5, 0.9, 0.99, 1.0):
+        h = (len(x) - 1) * p
+        below = x[int(np.floor(h))]
+        above = x[int(np.floor(h)) + 1] if np.floor(h) + 1 < len(x) else np.nan
+        assert float(interpolate(h, below, above)) == pytest.approx(float(np.quantile(x, p)))
 
 
 def test_untestable_cells_say_why() -> None:
@@ -140,8 +133,8 @@ def _demo_aggregates(rows: pd.DataFrame, mapping: Mapping = DEMO_MAPPING) -> Agg
 
 
 def test_duckdb_summaries_are_numpys_order_statistics() -> None:
-    """Overall and in each segment, the query's quantile is numpy's (linear) and its bounds
-    are numpy's at the grid size's levels; the test reads them as compare_quantiles does."""
+    """Overall and in a segment, the query's quantile and bounds are numpy's (linear) at the
+    exact levels (n_star = n); the test reads them as compare_quantiles does."""
     rows = pd.read_parquet(DEMO)
     agg = _demo_aggregates(rows)
     for arm in agg.variants:
@@ -151,10 +144,11 @@ def test_duckdb_summaries_are_numpys_order_statistics() -> None:
         ):
             x = part.loc[part["variant"] == arm, "page_load_ms"].to_numpy(float)
             s = agg.quantile("load_p90", arm, **where)
-            n_star = max(v for v in config.QUANTILE_NSTAR_GRID if v <= len(x))
-            levels = [0.9, *bound_levels(0.9, n_star)]
-            assert (s.n, s.n_star) == (len(x), n_star)
-            assert (s.value, s.lower, s.upper) == pytest.approx(tuple(np.quantile(x, levels)))
+            want = summarize(x, 0.9)
+            assert (s.n, s.n_star) == (len(x), len(x))
+            assert (s.value, s.lower, s.upper) == pytest.approx(
+                (float(want.value), float(want.lower), float(want.upper)), rel=1e-12
+            )
     c = compare_metric(agg, "load_p90", "treatment")
     want = compare_quantiles(
         agg.quantile("load_p90", "control"), agg.quantile("load_p90", "treatment")
@@ -272,7 +266,7 @@ def test_a_plan_quantile_never_reads_the_mean_of_the_same_name() -> None:
 def test_the_warehouse_query_gives_each_arms_exact_order_statistics() -> None:
     """The warehouse query (run here in DuckDB, rendered for every engine) ranks each arm's
     values: its summaries are numpy's at the exact levels (``n_star = n``), the p90's test is
-    compare_quantiles on them, and the quantile has no segment breakdown from it (its rows
+    compare_quantiles on them and the file's, and the quantile has no segment breakdown from it (its rows
     are cells; the arm's summary only travels)."""
     rows = pd.read_parquet(DEMO)
     for dialect in warehouse.DIALECTS:
@@ -296,6 +290,10 @@ def test_the_warehouse_query_gives_each_arms_exact_order_statistics() -> None:
     c = compare_metric(agg, "load_p90", "treatment")
     assert c.p_value == pytest.approx(
         float(compare_quantiles(want["control"], want["treatment"]).p_value), rel=1e-9
+    )
+    from_file = compare_metric(_demo_aggregates(rows), "load_p90", "treatment")
+    assert (c.abs_ci_low, c.abs_ci_high, c.p_value) == pytest.approx(
+        (from_file.abs_ci_low, from_file.abs_ci_high, from_file.p_value), rel=1e-12
     )
     segments = analysis.segment_effects(agg)
     assert "load_p90" not in set(segments["metric"])

@@ -23,7 +23,7 @@ from abcore.model import (
     canonical_stats,
     stat_column,
 )
-from abcore.quantile_sql import merge_summaries, quantile_stats_sql, summary_frame
+from abcore.quantile_sql import cell_levels, merge_summaries, quantile_stats_sql, summary_frame
 from abcore.sql import (
     DAY_ORDER,
     cap_percentiles,
@@ -233,9 +233,10 @@ def _with_quantiles(
 ) -> pd.DataFrame:
     """The sums' ``frame`` with the quantile metrics' summaries added: a second query (a
     quantile is no sum, :mod:`abcore.quantile_sql`), over the overall and segment levels."""
-    sql, params = quantile_stats_sql(dataset.table, mapping, by=by)
+    levels = cell_levels(frame, mapping)
+    sql, params = quantile_stats_sql(dataset.table, mapping, levels, by=by)
     result = _run_data(con, dataset, sql, params).df()
-    return merge_summaries(frame, summary_frame(result, mapping))
+    return merge_summaries(frame, summary_frame(result, mapping, levels))
 
 
 def _shifts(
