@@ -12,8 +12,9 @@ quoted by the dialect's own rules, types and functions spelled as the engine spe
 the library tea-tasting renders its queries with and Ibis compiles through; it is pure
 Python with no dependency, where Ibis would bring a dataframe layer (and a backend package
 per engine) to emit the same text. The query holds no value of the user's: the table and
-column names are identifiers, and the only literals are the engine's own constants (0, 1)
-and the mapping's JSON, a string literal escaped by the dialect's rules.
+column names are identifiers, and the only literals are the engine's own constants (0, 1),
+the mapping's JSON, a string literal escaped by the dialect's rules, and a quantile metric's
+level and interval constant, numbers (:mod:`abcore.warehouse_quantile`).
 
 **Precision.** Per cell the query asks for means and the engines' native sample variances
 and covariances (``VAR_SAMP`` / ``COVAR_SAMP``, computed by stable one-pass updates in
