@@ -126,3 +126,21 @@ def test_metrics_and_plan_editors_keep_a_quantiles_level_or_ask_for_it():
     roles = mv.roles_frame([guard]).assign(quantile=None)
     with pytest.raises(InputError, match="load_p99 is a quantile: choose its level"):
         mv.metrics_from_roles(roles, [guard], None)
+
+
+def test_the_plan_page_says_it_does_not_size_a_quantile_guardrail():
+    """The guardrail editor shows the level; the sizing notes say the quantile is not sized
+    (its variance needs the density at the quantile) instead of sizing it as a mean."""
+    guard = MetricSpec(
+        "page_load_ms_p90", "guardrail", "quantile", "decrease", margin=0.02, quantile=0.9
+    )
+    plan = dataclasses.replace(demo_plan(), metrics=(*demo_plan().metrics, guard))
+    at = AppTest.from_file(str(ROOT / "app_pages" / "plan.py"), default_timeout=90)
+    at.session_state[PLAN_KEY] = plan
+    at.run()
+    assert not at.exception, at.exception
+    text = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning))
+    assert "page_load_ms_p90" in text
+    assert "a quantile is not sized" in text
+    seeded = at.session_state["plan__guard_seed"].set_index("name")
+    assert seeded.loc["page_load_ms_p90", "quantile"] == "p90"
