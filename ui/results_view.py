@@ -225,7 +225,8 @@ def effects_display(
         out["p-value"] = fmt.p_value(r.get("p_value"))
         out["Adjusted p"] = fmt.p_value(r.get("p_value_adjusted"))
         if isinstance(r.get("method"), str):
-            stratified = strata if kind in KINDS and not KINDS[kind].pair else None
+            # post-stratified: what compare_metric stratifies (samples; not pairs, quantiles)
+            stratified = strata if kind in KINDS and KINDS[kind].statistic == "sample" else None
             out["Test"] = method_label(r["method"], stratified)
         rows.append(out)
     return pd.DataFrame(rows)
@@ -526,7 +527,7 @@ def aggregate_metric_frame(mapping: Mapping) -> pd.DataFrame:
             "sd_column": m.sd_column,
         }
         for m in mapping.metrics
-        if not KINDS[m.kind].pair
+        if not KINDS[m.kind].pair and KINDS[m.kind].adds_up
     ]
     columns = ["analyse", "name", "kind", "sum_column", "sum_sq_column", "mean_column"]
     return pd.DataFrame(rows, columns=[*columns, "sd_column"]).astype(
