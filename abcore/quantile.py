@@ -10,8 +10,9 @@ estimates the density at the quantile, so the quantile's variance is
 estimating ``f``); the difference between arms is then a z-test by the delta method, its
 relative interval by the readout's relative method. This is the "outer CI" method of
 GrowthBook's gbstats (``gbstats/models/statistics.py`` ``QuantileStatistic``, its
-``variance_init``) and Eppo's quantile metrics. Our queries rank each cell's values, so the
-bounds are at the cell's own size (``n_star = n``); a summary whose bounds were taken for a
+``variance_init``) and Eppo's quantile metrics. Our queries take the bounds at each cell's
+own size (``n_star = n``: :mod:`abcore.quantile_sql`, :mod:`abcore.warehouse_quantile`); a
+summary whose bounds were taken for a
 smaller sample ``n_star < n`` (gbstats' SQL takes them on a grid of sizes) has its variance
 scaled by ``n_star / n``.
 
