@@ -144,3 +144,26 @@ def test_the_plan_page_says_it_does_not_size_a_quantile_guardrail():
     assert "a quantile is not sized" in text
     seeded = at.session_state["plan__guard_seed"].set_index("name")
     assert seeded.loc["page_load_ms_p90", "quantile"] == "p90"
+
+
+def test_the_plan_page_refuses_to_size_a_quantile_success_metric():
+    """A quantile success metric (set on the Metrics page) stays a quantile on the Plan
+    page, which says why it cannot size it, instead of reading it as a mean."""
+    success = MetricSpec(
+        "page_load_ms_p90",
+        "success",
+        "quantile",
+        "decrease",
+        baseline=1300,
+        sd=400,
+        mde=0.02,
+        quantile=0.9,
+        column="page_load_ms",
+    )
+    plan = dataclasses.replace(demo_plan(), metrics=(success,))
+    at = AppTest.from_file(str(ROOT / "app_pages" / "plan.py"), default_timeout=90)
+    at.session_state[PLAN_KEY] = plan
+    at.run()
+    assert not at.exception, at.exception
+    assert any("is a quantile: its test's variance" in str(e.value) for e in at.error)
+    assert at.session_state[PLAN_KEY].success.type == "quantile"

@@ -266,8 +266,8 @@ def test_a_plan_quantile_never_reads_the_mean_of_the_same_name() -> None:
 def test_the_warehouse_query_gives_each_arms_exact_order_statistics() -> None:
     """The warehouse query (run here in DuckDB, rendered for every engine) ranks each arm's
     values: its summaries are numpy's at the exact levels (``n_star = n``), the p90's test is
-    compare_quantiles on them and the file's, and the quantile has no segment breakdown from it (its rows
-    are cells; the arm's summary only travels)."""
+    compare_quantiles on them and the file's, and the quantile has no segment breakdown from
+    it (its rows are cells; the arm's summary only travels)."""
     rows = pd.read_parquet(DEMO)
     for dialect in warehouse.DIALECTS:
         assert "ROW_NUMBER()" in warehouse.stats_query(DEMO_MAPPING, "t", dialect=dialect)

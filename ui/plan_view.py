@@ -175,15 +175,20 @@ def plan_from_form(
     Raises:
         ValueError: a value the plan refuses (a sentence naming the field).
     """
+    # a quantile success metric (from the Metrics page) stays one, so sizing refuses it with
+    # its sentence instead of the form silently turning it into a mean
+    kept = success.type == "quantile" and form.metric_type != "binary"
     success_spec = MetricSpec(
         name=form.metric_name.strip() or "success metric",
         role="success",
-        type=form.metric_type,
+        type="quantile" if kept else form.metric_type,
         direction=form.direction,
         baseline=form.baseline,
         sd=form.sd,
         mde=form.mde,
         relative=form.relative,
+        quantile=success.quantile if kept else None,
+        column=success.column if kept else None,
         extra=success.extra,
     )
     others = [m for m in plan.metrics if m.role == "secondary"]
