@@ -365,6 +365,8 @@ def cumulative_effects(
     units = np.cumsum([sum(aggregates.counts(day=day).values()) for day in days])
     rows: list[dict[str, Any]] = []
     for spec in aggregates.mapping.metrics:
+        if not spec.metric_kind.adds_up:  # a quantile: no daily cells to add up
+            continue
         per_control = daily_stats(aggregates, spec, aggregates.control)
         cum_c = _cumulate(per_control)
         for arm in aggregates.treatments:
@@ -615,13 +617,14 @@ def success_trends(
     """Novelty/primacy trends of the plan's success metrics (or the first metric) per arm."""
     if len(aggregates.days) < 4:
         return []
-    known = {m.name for m in aggregates.mapping.metrics}
+    known = {m.name for m in aggregates.mapping.metrics if m.metric_kind.adds_up}
     if plan is not None:
         targets = [
             (m.name, m.direction) for m in plan.metrics if m.role == "success" and m.name in known
         ]
     else:
-        targets = [(aggregates.mapping.metrics[0].name, "increase")] if known else []
+        first = [m.name for m in aggregates.mapping.metrics if m.name in known][:1]
+        targets = [(name, "increase") for name in first]
     return [
         validity.effect_trend(aggregates, name, arm, direction=direction, options=options)
         for name, direction in targets
@@ -630,13 +633,17 @@ def success_trends(
 
 
 def plan_metric_mappings(plan: ExperimentPlan, columns: Sequence[str]) -> list[MetricMapping]:
-    """The plan's ratio metrics as mappings, when their numerator and denominator exist."""
+    """The plan's ratio metrics as mappings, when their numerator and denominator exist, and
+    its quantile metrics, when their column exists."""
     out = []
     for m in plan.metrics:
         if m.type == "ratio" and m.numerator in columns and m.denominator in columns:
             out.append(
                 MetricMapping(m.name, "ratio", numerator=m.numerator, denominator=m.denominator)
             )
+        elif m.type == "quantile" and (m.column or m.name) in columns:
+            column = m.column or m.name
+            out.append(MetricMapping(m.name, "quantile", column=column, quantile=m.quantile))
     return out
 
 
@@ -744,7 +751,8 @@ def _file_mapping(
     mapping = dataclasses.replace(detected, **changes)
     chosen = _choose_metrics(mapping, metrics, covariates)
     if plan is not None and metrics is None:
-        chosen += tuple(plan_metric_mappings(plan, dataset.names))
+        have = {m.name for m in chosen}
+        chosen += tuple(m for m in plan_metric_mappings(plan, dataset.names) if m.name not in have)
     chosen = tuple(m for m in chosen if m.name not in taken)
     return dataclasses.replace(mapping, metrics=chosen)
 

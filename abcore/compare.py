@@ -25,6 +25,7 @@ from abcore.errors import InputError
 from abcore.model import Aggregates, MetricMapping, ReadoutOptions
 from abcore.plan import ExperimentPlan
 from abcore.planning import planned_tuning_n
+from abcore.quantile import QuantileSummary
 from abcore.stats import Comparison
 from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
@@ -57,13 +58,18 @@ def _uses_pair(spec: MetricMapping) -> bool:
     return spec.metric_kind.statistic == "pair" or spec.covariate is not None
 
 
-Statistic = SampleMean | PairStatistic | MomentStatistic
+Statistic = SampleMean | PairStatistic | MomentStatistic | QuantileSummary
 
 
 def metric_stat(aggregates: Aggregates, spec: MetricMapping, arm: str, **where: Any) -> Statistic:
     """The statistic :func:`compare_stats` needs for ``spec`` in one arm (``where``: a
     ``day=`` or a ``segment=``/``value=``); ValueError when the arm has no row there.
-    A metric with several covariates (or a ratio with any) carries moments."""
+    A metric with several covariates (or a ratio with any) carries moments; a quantile
+    metric its bounded summary (overall or in a segment: it has no daily cells)."""
+    if spec.metric_kind.statistic == "quantile":
+        if where.get("day") is not None:
+            raise ValueError(f"metric {spec.name!r} is a quantile: it has no daily statistics.")
+        return aggregates.quantile(spec.name, arm, **where)
     if spec.moments:
         return aggregates.moments(spec.name, arm, **where)
     getter = aggregates.pair if _uses_pair(spec) else aggregates.sample_mean
@@ -247,7 +253,12 @@ def plan_comparisons(
     """What the decision reads: every plan metric in every treatment arm (None when the
     metric is not in the data), tested two-sided with ``options`` as the table is; the
     decision derives its one-sided tests from these."""
-    known = {m.name for m in aggregates.mapping.metrics}
+    known = {
+        spec.name
+        for spec in plan.metrics
+        for m in aggregates.mapping.metrics
+        if m.name == spec.name and _same_quantile(spec.type, spec.quantile, m)
+    }
     return {
         arm: {
             spec.name: compare_metric(aggregates, spec.name, arm, options)
@@ -257,6 +268,15 @@ def plan_comparisons(
         }
         for arm in aggregates.treatments
     }
+
+
+def _same_quantile(plan_type: str, level: float | None, m: MetricMapping) -> bool:
+    """Whether the data's metric reads as the plan's: a quantile at the plan's level for a
+    quantile, a mean (or rate, or ratio) otherwise; never the mean for the p90 of the same
+    name, nor the other way round."""
+    if plan_type == "quantile" or m.quantile is not None:
+        return plan_type == "quantile" and m.quantile is not None and level == m.quantile
+    return True
 
 
 def daily_stats(aggregates: Aggregates, spec: MetricMapping, arm: str) -> list[Statistic]:

@@ -366,3 +366,11 @@ pre-period longer than the longest test says nothing more about a test's duratio
 ESTIMATE_GROWTH_DAYS: Final = 14
 """Days at the end of the file whose growth in unique units is carried forward when the
 plan needs more units than the file's days hold (the last two weeks: whole weekly cycles)."""
+# Quantile metrics (abcore.quantile): p50, p90, p99 of a per-unit amount.
+QUANTILE_LEVELS: Final[tuple[float, ...]] = (0.5, 0.9, 0.95, 0.99)
+"""The quantile levels the Results page offers (p50, p90, p95, p99); the engine takes any
+level strictly between 0 and 1."""
+QUANTILE_BOUND_ALPHA: Final = 0.05
+"""Level of the order-statistic interval each arm's quantile carries (the "outer CI"): its
+width estimates the density at the quantile, hence the quantile's standard error, whatever
+alpha the readout is tested at (GrowthBook's gbstats fixes it at 0.05 too)."""

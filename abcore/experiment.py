@@ -89,6 +89,7 @@ PLAN_TYPES = {
     "binary": "binary",
     "continuous": "continuous",
     "ratio": "ratio",
+    "quantile": "quantile",
     "proportion_of_counts": "binary",
 }
 """A data metric's kind as a plan metric's type (kinds not listed are sized as means)."""
@@ -356,6 +357,10 @@ def _spec_from_data(
         keep["sd"] = round(sd, 6)
     if kind == "ratio":
         keep.update(numerator=metric.numerator, denominator=metric.denominator)
+    if kind == "quantile":
+        keep.update(quantile=metric.quantile, column=metric.column)
+    else:
+        keep.pop("quantile", None)
     if role == "guardrail" and keep.get("margin") is None:
         keep["margin"] = config.GUARDRAIL_MARGIN
     return MetricSpec.from_dict(keep)

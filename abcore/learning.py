@@ -663,6 +663,8 @@ def observed_numbers(analysis: Any, metric: str | None = None) -> ObservedNumber
     kind = spec.metric_kind
     if kind.statistic == "pair":
         baseline = stat.y.mean / stat.x.mean if stat.x.mean else None
+    elif kind.statistic == "quantile":  # the control's quantile, not its mean
+        baseline = aggregates.quantile(metric, aggregates.control).value
     else:
         baseline = stat.mean
     sd = stat.sd if kind.statistic == "sample" and not kind.zero_one else None

@@ -275,7 +275,7 @@ def _check_metric(metric: Any, where: str) -> None:
     where = f"metric {metric['name']!r}"
     for key, allowed in (
         ("role", ("success", "secondary", "guardrail")),
-        ("type", ("binary", "continuous", "ratio")),
+        ("type", ("binary", "continuous", "ratio", "quantile")),
         ("direction", ("increase", "decrease")),
     ):
         if key in metric:
@@ -294,7 +294,9 @@ def _check_metric(metric: Any, where: str) -> None:
         _number(metric["margin"], f"The margin of {where}", ge=0, le=big)
     if "relative" in metric:
         _boolean(metric["relative"], f"Whether the effect of {where} is relative")
-    for key in ("numerator", "denominator"):
+    if metric.get("quantile") is not None:
+        _number(metric["quantile"], f"The quantile of {where}", gt=0, lt=1)
+    for key in ("numerator", "denominator", "column"):
         _optional_text(metric.get(key), f"The {key} of {where}")
     _finite_everywhere(metric, where)
 
@@ -384,7 +386,7 @@ def _check_funnel(funnel: Any) -> None:
 
 # ---- results ---------------------------------------------------------------------------------
 _MAPPING_TEXT = ("variant", "control", "unit", "timestamp", "n_column")
-_METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts")
+_METRIC_KINDS = ("binary", "continuous", "ratio", "proportion_of_counts", "quantile")
 _KEY_COLUMNS = ("level", "variant", "day", "segment", "segment_value")
 
 
@@ -409,6 +411,8 @@ def _check_mapping(mapping: Any) -> None:
                     _text(name, f"A name in {where[0].lower()}{where[1:]}", empty=False)
             elif key == "capping" and value is not None:
                 _check_capping(value, f"The capping of results metric {metric['name']!r}")
+            elif key == "quantile":
+                _number(value, f"The quantile of results metric {metric['name']!r}", gt=0, lt=1)
             elif key not in ("name", "kind", "capping"):
                 _optional_text(value, f"The {key} of results metric {metric['name']!r}")
     for key, most in (

@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abcore import config, stats
+from abcore import config, quantile, stats
 from abcore._checks import check_scalar, check_shares
 from abcore.capping import Capping
+from abcore.quantile import QuantileSummary
 from abcore.suffstats import MomentStatistic, PairStatistic, SampleMean
 
 __all__ = [
@@ -113,7 +114,8 @@ class MetricKind:
             :data:`PAIR_FIELDS` with a covariate).
         statistic: what its test reads: ``"sample"`` a :class:`SampleMean` of units,
             ``"trials"`` a :class:`SampleMean` of trials built from the pair sums (successes
-            out of trials), ``"pair"`` a :class:`PairStatistic`.
+            out of trials), ``"pair"`` a :class:`PairStatistic`, ``"quantile"`` a
+            :class:`~abcore.quantile.QuantileSummary` (:meth:`Aggregates.quantile`).
         zero_one: each value is 0 or 1 (a conversion): read as yes/no, rolled up per unit
             by ``max`` (converted on any row), checked against 0/1, its sum is its own sum
             of squares.
@@ -125,6 +127,10 @@ class MetricKind:
         test: the fixed-horizon test, ``test(control, treatment, **kwargs)`` with the
             :func:`abcore.stats.compare_samples` keywords (alpha, alternative,
             relative_method).
+        summary_fields: per-cell statistics that are not sums (a quantile's bounded summary,
+            :data:`abcore.quantile.SUMMARY_FIELDS`): computed per level by their own query,
+            they do not add across days, so such a kind has no daily (cumulative) effects.
+            Its cells also carry :data:`STAT_FIELDS` (the mean, the value checks).
 
     >>> KINDS["proportion_of_counts"].statistic, KINDS["ratio"].fields == PAIR_FIELDS
     ('trials', True)
@@ -139,6 +145,12 @@ class MetricKind:
     cappable: bool
     range_check: str
     test: Callable[..., Any]
+    summary_fields: tuple[str, ...] = ()
+
+    @property
+    def adds_up(self) -> bool:
+        """Whether its cells' statistics add across days and segments (sums only)."""
+        return not self.summary_fields
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -199,6 +211,18 @@ KINDS: dict[str, MetricKind] = {
             range_check="out_of_range",
             test=functools.partial(stats.compare_samples, binary=True),
         ),
+        MetricKind(
+            "quantile",
+            "a quantile (p50, p90, p99) of a number per unit: outer-CI delta method",
+            pair=False,
+            statistic="quantile",
+            zero_one=False,
+            shifted=True,
+            cappable=False,
+            range_check="negative",
+            test=quantile.compare_quantiles,
+            summary_fields=quantile.SUMMARY_FIELDS,
+        ),
     )
 }
 """Every metric kind, by name (see :class:`MetricKind`)."""
@@ -222,6 +246,9 @@ class MetricMapping:
             analysed with the delta method on the per-unit pairs.
         ``proportion_of_counts``: ``numerator`` successes out of ``denominator`` trials summed
             over rows, e.g. Enrollments / Clicks in daily count data; the trials are the units.
+        ``quantile``: the ``quantile`` level (0.9: p90) of a number per unit (load time,
+            order value), compared by :func:`abcore.quantile.compare_quantiles`; unit-level
+            rows only, no covariates.
 
     ``column`` defaults to ``name`` for binary and continuous metrics. ``covariate`` (a
     pre-period column of the same unit) enables CUPED. ``covariates`` (several pre-period
@@ -252,6 +279,7 @@ class MetricMapping:
     sd_column: str | None = None
     variance_column: str | None = None
     capping: Capping | None = None
+    quantile: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -259,6 +287,7 @@ class MetricMapping:
         check_scalar(self.kind, "kind", in_=tuple(KINDS))
         self._normalise_covariates()
         self._check_capping()
+        self._check_quantile()
         if self.metric_kind.pair:
             if not self.numerator or not self.denominator:
                 raise ValueError(
@@ -297,6 +326,28 @@ class MetricMapping:
                 "denominator capped apart would change what the ratio means)."
             )
         object.__setattr__(self, "capping", capping)
+
+    def _check_quantile(self) -> None:
+        """A quantile metric names its level (0 < q < 1) and has no covariates; no other
+        kind has a level."""
+        if self.metric_kind.statistic != "quantile":
+            if self.quantile is not None:
+                raise ValueError(
+                    f"metric {self.name!r}: quantile is for quantile metrics only, got "
+                    f"{self.quantile!r} on a {self.kind} metric."
+                )
+            return
+        q = self.quantile
+        if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q < 1:
+            raise ValueError(
+                f"metric {self.name!r}: quantile must be a level strictly between 0 and 1 "
+                f"(0.9 for p90), got {q!r}."
+            )
+        object.__setattr__(self, "quantile", float(q))
+        if self.adjusters:
+            raise ValueError(
+                f"metric {self.name!r}: covariates are not supported on a quantile metric."
+            )
 
     def _normalise_covariates(self) -> None:
         """One list of covariates, however given: ``covariate`` first, no repeats; a single
@@ -349,6 +400,11 @@ class MetricMapping:
     def is_pair(self) -> bool:
         """Whether the metric carries pair statistics (ratio, counts or CUPED)."""
         return self.metric_kind.pair or self.covariate is not None
+
+    @property
+    def summary_fields(self) -> tuple[str, ...]:
+        """Names of its non-additive statistics in a result row (a quantile's summary)."""
+        return self.metric_kind.summary_fields
 
     @property
     def stat_fields(self) -> tuple[str, ...]:
@@ -1070,6 +1126,26 @@ class Aggregates:
             cross4[3, 3] = n
             out = MomentStatistic(n, ones, cross4, np.append(shifts, 0.0))
         return out
+
+    def quantile(
+        self, metric: str, variant: str, *, segment: str | None = None, value: Any = None
+    ) -> QuantileSummary:
+        """The bounded summary of a quantile metric in one arm (overall or in a segment; a
+        quantile has no daily cells: its summaries do not add up). ValueError where the cell
+        has no summary (a day; a segment of a warehouse query's output, which carries the
+        arms' only)."""
+        m = self.mapping.metric(metric)
+        if m.quantile is None:
+            raise ValueError(f"metric {metric!r} is a {m.kind}: use stat() for its statistics.")
+        r = self._row(variant, None, segment, value)
+        n, n_star, q_value, lower, upper = (r.get(stat_column(metric, f)) for f in m.summary_fields)
+        if n is None or pd.isna(n):
+            raise ValueError(f"metric {metric!r} has no quantile summary in this cell.")
+        if int(n) == 0:
+            return QuantileSummary(m.quantile, 0, 0, math.nan, math.nan, math.nan)
+        return QuantileSummary(
+            m.quantile, int(n), int(n_star), float(q_value), float(lower), float(upper)
+        )
 
     def stat(
         self,

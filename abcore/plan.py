@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 METRIC_ROLES = ("success", "secondary", "guardrail")
-METRIC_TYPES = ("binary", "continuous", "ratio")
+METRIC_TYPES = ("binary", "continuous", "ratio", "quantile")
 METRIC_DIRECTIONS = ("increase", "decrease")
 QUERY_KEY = "plan"
 SCHEMA_VERSION = 1
@@ -67,6 +67,9 @@ class MetricSpec:
     ``baseline`` is the control's rate (binary) or mean (continuous, ratio); ``sd`` the
     per-unit standard deviation of a continuous metric. ``margin`` is the relative harm a
     guardrail may show and still pass non-inferiority (0.02: at most 2% worse).
+    A ``"quantile"`` metric names its level ``quantile`` (0.9: p90) and the data ``column``
+    it is taken of (default: its name); the Plan page does not size it
+    (:func:`abcore.planning.size_plan` says why).
     """
 
     name: str
@@ -80,6 +83,8 @@ class MetricSpec:
     margin: float | None = None
     numerator: str | None = None
     denominator: str | None = None
+    quantile: float | None = None
+    column: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,6 +97,18 @@ class MetricSpec:
             _check_finite(getattr(self, key), key, self.name)
         if self.margin is not None:
             check_scalar(self.margin, "margin", ge=0)
+        if self.type == "quantile":
+            q = self.quantile
+            if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q < 1:
+                raise InputError(
+                    f"quantile of {self.name!r} must be a level strictly between 0 and 1 (0.9 "
+                    f"for p90), got {q!r}."
+                )
+        elif self.quantile is not None:
+            raise InputError(
+                f"quantile of {self.name!r} is for quantile metrics only; its type is "
+                f"{self.type!r}."
+            )
         if self.type == "binary" and self.baseline is not None and not 0 <= self.baseline <= 1:
             raise InputError(
                 f"baseline of {self.name!r} is a rate: it must be between 0 and 1, got "

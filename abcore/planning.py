@@ -165,6 +165,12 @@ def _options(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> dict:
 def _check_success(metric: MetricSpec | None) -> MetricSpec:
     if metric is None:
         raise ValueError("The plan has no success metric: choose one on the Metrics page.")
+    if metric.type == "quantile":
+        raise ValueError(
+            f"{metric.name!r} is a quantile: its test's variance depends on the density at the "
+            "quantile, which a baseline and an sd do not give, so the plan cannot size it. "
+            "Make a mean (continuous) the success metric and keep the quantile as a guardrail."
+        )
     if metric.baseline is None:
         raise ValueError(f"baseline of {metric.name!r} is missing.")
     if not metric.mde:
@@ -208,6 +214,8 @@ def _success_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> in
 def _guardrail_size(plan: ExperimentPlan, metric: MetricSpec, power_: float) -> GuardrailSize:
     if not metric.margin:
         return GuardrailSize(metric.name, None, "no non-inferiority margin set")
+    if metric.type == "quantile":  # its variance needs the density at the quantile
+        return GuardrailSize(metric.name, None, "a quantile is not sized (no density known)")
     if metric.baseline is None:
         return GuardrailSize(metric.name, None, "no baseline set")
     options = {

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from abcore import config, limits
 from abcore.errors import InputError
 from abcore.model import Aggregates, Check, PrepStep, stat_column
@@ -189,12 +191,40 @@ def _check_columns(aggregates: Aggregates) -> None:
     analysis would fail on the first lookup)."""
     have = set(aggregates.frame.columns)
     for metric in aggregates.mapping.metrics:
-        for name in (stat_column(metric.name, f) for f in metric.stat_fields):
+        fields = metric.stat_fields + metric.summary_fields
+        for name in (stat_column(metric.name, f) for f in fields):
             if name not in have:
                 raise InputError(
                     f"This link's results have no column {name!r} for metric {metric.name!r}: "
                     "ask for the link again."
                 )
+        if metric.summary_fields:
+            _check_summaries(aggregates, metric.name)
+
+
+def _check_summaries(aggregates: Aggregates, metric: str) -> None:
+    """A quantile's summary in every overall and segment row is whole counts within the
+    arm's units, and a quantile between its bounds (a link is typed by anyone)."""
+    frame = aggregates.frame
+    n_col, star_col = stat_column(metric, "q_n"), stat_column(metric, "q_nstar")
+    for row in frame[frame["level"] != "day"].to_dict("records"):
+        if row["level"] == "segment" and pd.isna(row["segment_value"]):
+            continue  # units without a value: no lookup reads them
+        n, n_star = float(row[n_col]), float(row[star_col])
+        if pd.isna(n) and row["level"] == "segment":
+            continue  # no summary (a warehouse output's segment): the readout leaves it out
+        if not (n.is_integer() and n_star.is_integer() and 0 <= n_star <= n <= row["n"]):
+            raise InputError(
+                f"This link's quantile summary of metric {metric!r} counts {n:g} units (its "
+                f"bounds {n_star:g}) in arm {row['variant']!r} of {row['n']:,} units: ask for "
+                "the link again."
+            )
+        where = (
+            {}
+            if row["level"] == "overall"
+            else {"segment": row["segment"], "value": row["segment_value"]}
+        )
+        aggregates.quantile(metric, str(row["variant"]), **where)  # ValueError: bad bounds
 
 
 def preparation_from_query_params(params: Mapping[str, Any]) -> tuple[PrepStep, ...]:

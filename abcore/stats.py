@@ -77,12 +77,17 @@ ZERO_DENOMINATOR = "zero_denominator"
 ZERO_CONTROL_MEAN = "zero_control_mean"
 UNBOUNDED_RELATIVE_CI = "unbounded_relative_ci"
 LOG_UNDEFINED = "log_undefined"
+TOO_FEW_FOR_QUANTILE = "too_few_for_quantile"
 
 ERRORS: dict[str, str] = {
     EMPTY_ARM: "One arm has no units, so there is nothing to compare.",
     TOO_FEW_UNITS: "One arm has fewer than two units, so its variance is unknown.",
     ZERO_VARIANCE: "The metric does not vary in either arm, so no test is possible.",
     ZERO_DENOMINATOR: "The ratio's denominator sums to zero in one arm.",
+    TOO_FEW_FOR_QUANTILE: (
+        "One arm has too few units to bound this quantile: its interval would reach past the "
+        "largest or smallest value (p99 needs about 400 units per arm)."
+    ),
     ZERO_CONTROL_MEAN: "The control mean is zero, so a relative effect is undefined.",
     UNBOUNDED_RELATIVE_CI: (
         "The control mean is not distinguishable from zero, so the relative interval is "

@@ -357,6 +357,11 @@ def simulate_aa(
     """Run a simulated A/A on the control arm of the uploaded data (see :class:`AAResult`)."""
     check_scalar(simulations, "simulations", ge=100, le=100_000)
     spec = mapping.metric(metric)
+    if not spec.metric_kind.adds_up:
+        raise ValueError(
+            f"metric {metric!r} is a {spec.kind}: the simulated A/A re-splits sums, so it "
+            "checks means; run it on the same column read as a continuous metric."
+        )
     sql, params = aa_simulation_sql(
         dataset.table,
         mapping,
@@ -480,6 +485,8 @@ def effect_trend(
     alpha = options.alpha
     arm = arm or aggregates.treatments[0]
     spec = aggregates.mapping.metric(metric)
+    if not spec.metric_kind.adds_up:
+        raise ValueError(f"metric {metric!r} is a {spec.kind}: it has no effect by day.")
     days = list(aggregates.days)
     stats_c = daily_stats(aggregates, spec, aggregates.control)
     stats_t = daily_stats(aggregates, spec, arm)

@@ -13,8 +13,9 @@ the library tea-tasting renders its queries with and Ibis compiles through; it i
 Python with no dependency, where Ibis would bring a dataframe layer (and a backend package
 per engine) to emit the same text. The query holds no value of the user's: the table and
 column names are identifiers, and the only literals are the engine's own constants (0, 1),
-the mapping's JSON, a string literal escaped by the dialect's rules, and a capped metric's
-bounds, finite floats checked by :class:`abcore.capping.Capping` and rendered as numbers.
+the mapping's JSON, a string literal escaped by the dialect's rules, a capped metric's
+bounds, finite floats checked by :class:`abcore.capping.Capping` and rendered as numbers, and
+a quantile metric's level and interval constant, numbers (:mod:`abcore.warehouse_quantile`).
 
 **Capping.** A metric's :class:`~abcore.capping.Capping` is applied as in the file path:
 a one-row CTE holds the bounds (an exact percentile of every arm's units at once, linear
@@ -73,6 +74,12 @@ from abcore.model import (
     stat_column,
 )
 from abcore.sql import rollup_stats_sql
+from abcore.warehouse_quantile import (
+    quantile_columns,
+    quantile_ctes,
+    quantile_joins,
+    read_summaries,
+)
 
 __all__ = [
     "DIALECTS",
@@ -592,11 +599,13 @@ def stats_expression(
     if shifts is not None:
         ctes.append(("__ab_shifts", shifts))
     ctes += [("__ab_cells", _cells(mapping)), ("__ab_checks", _arm_checks(mapping))]
+    ctes += quantile_ctes(mapping, "__ab_units" if mapping.aggregate_units else "__ab_rows")
     ctes.append(("__ab_no_variant", _no_variant(mapping)))
     if mapping.unit:
         ctes.append(("__ab_unit_checks", _unit_checks(mapping)))
     cols: list[exp.Expression] = [exp.Column(this=exp.Star(), table=_id("__ab_cells"))]
     cols += [_col(name, "__ab_checks") for name in _arm_check_columns(mapping)]
+    cols += quantile_columns(mapping)
     cols += [_col(name, "__ab_no_variant") for name in _NO_VARIANT[: 1 + bool(mapping.unit)]]
     if mapping.unit:
         names = _UNIT_CHECKS if mapping.timestamp else _UNIT_CHECKS[:4]
@@ -605,6 +614,8 @@ def stats_expression(
     cols.append(_alias(exp.Literal.string(doc), MAPPING_COLUMN))
     join = exp.EQ(this=_col("variant", "__ab_cells"), expression=_col("variant", "__ab_checks"))
     select = exp.select(*cols).from_("__ab_cells").join("__ab_checks", on=join, join_type="left")
+    for name, on in quantile_joins(mapping, "__ab_cells"):
+        select = select.join(name, on=on, join_type="left")
     select = select.join("__ab_no_variant", join_type="cross")
     if mapping.unit:
         select = select.join("__ab_unit_checks", join_type="cross")
@@ -693,6 +704,10 @@ def read_output(frame: pd.DataFrame) -> tuple[Aggregates, Instrumentation]:
         stats = con.execute(sql, params).df()
     finally:
         con.close()
+    try:
+        stats = read_summaries(arms, stats, mapping)
+    except ValueError as exc:
+        raise InputError(f"The query's output cannot be read: {exc}") from None
     overall = stats[stats["level"] == "overall"]
     mapping = check_arms(mapping, [str(v) for v in overall["variant"]], overall)
     check_metrics(mapping, overall)

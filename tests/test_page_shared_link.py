@@ -9,7 +9,6 @@ failed gate, Investigate), and Results showed the bundled demo with its "Ship".
 from __future__ import annotations
 
 import dataclasses
-
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 

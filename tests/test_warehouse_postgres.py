@@ -40,6 +40,7 @@ from engines import (
 )
 
 from abcore import warehouse
+from abcore.model import MetricMapping
 from abcore.plan import ExperimentPlan
 from sample_data.generate import make_experiment
 
@@ -187,3 +188,23 @@ def test_capping_in_postgres_reads_as_the_file(pg):
     assert got.aggregates.caps == pytest.approx(want.aggregates.caps, rel=1e-12)
     assert got.aggregates.floors == pytest.approx(want.aggregates.floors, rel=1e-12)
     assert_same_readout(got, want)
+
+
+def test_a_quantile_in_postgres_reads_as_the_file(pg):
+    """A p90 and a p50 (issue 21 item 1): PostgreSQL ranks each arm's values by window
+    functions, the file path asks DuckDB's quantile_cont; the arms' summaries and the tests
+    agree to 1e-9 (the segment breakdown is the file's only)."""
+    quantiles = (
+        MetricMapping("load_p90", "quantile", column="page_load_ms", quantile=0.9),
+        MetricMapping("revenue_p50", "quantile", column="revenue", quantile=0.5),
+    )
+    mapping = dataclasses.replace(DEMO_MAPPING, metrics=(*DEMO_MAPPING.metrics[:1], *quantiles))
+    got = warehouse.analyze_connection(pg, "demo_experiment", mapping, dialect="postgres")
+    want = file_readout(DEMO, mapping)
+    for m in quantiles:
+        for arm in want.aggregates.variants:
+            assert got.aggregates.quantile(m.name, arm) == want.aggregates.quantile(m.name, arm)
+        g = got.effects.set_index("metric").loc[m.name]
+        w = want.effects.set_index("metric").loc[m.name]
+        for col in ("abs_effect", "abs_ci_low", "abs_ci_high", "rel_ci_low", "p_value"):
+            assert g[col] == pytest.approx(w[col], rel=1e-9, nan_ok=True), (m.name, col)

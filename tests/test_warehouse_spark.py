@@ -13,6 +13,7 @@ the JVM, once (the ``spark`` fixture is session-scoped).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from engines import (
 )
 
 from abcore import config, warehouse
+from abcore.model import MetricMapping
 from abcore.plan import ExperimentPlan
 from sample_data.generate import make_experiment
 
@@ -144,3 +146,19 @@ def test_capping_in_spark_reads_as_the_file(spark):
     assert got.aggregates.caps == pytest.approx(want.aggregates.caps, rel=1e-12)
     assert got.aggregates.floors == pytest.approx(want.aggregates.floors, rel=1e-12)
     assert_same_readout(got, want)
+
+
+def test_a_quantile_in_spark_reads_as_the_file(spark):
+    """A p90 (issue 21 item 1): Spark ranks each arm's values by window functions (exact,
+    not ``percentile_approx``); the arms' summaries and the test equal the file's."""
+    p90 = MetricMapping("load_p90", "quantile", column="page_load_ms", quantile=0.9)
+    mapping = dataclasses.replace(DEMO_MAPPING, metrics=(DEMO_MAPPING.metrics[0], p90))
+    demo_view(spark).createOrReplaceGlobalTempView("demo_quantile")
+    got = warehouse.analyze_spark(spark, ("global_temp", "demo_quantile"), mapping)
+    want = file_readout(DEMO, mapping)
+    for arm in want.aggregates.variants:
+        assert got.aggregates.quantile("load_p90", arm) == want.aggregates.quantile("load_p90", arm)
+    g = got.effects.set_index("metric").loc["load_p90"]
+    w = want.effects.set_index("metric").loc["load_p90"]
+    for col in ("abs_effect", "abs_ci_low", "abs_ci_high", "p_value"):
+        assert g[col] == pytest.approx(w[col], rel=1e-9), col

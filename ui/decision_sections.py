@@ -81,7 +81,8 @@ def render_aa(loaded: LoadedAnalysis, analysis: Analysis) -> None:
         "means the metric's variance is underestimated (often: several rows per randomized "
         "unit), and its p-values cannot be trusted."
     )
-    metrics = [m.name for m in analysis.aggregates.mapping.metrics]
+    # a quantile's A/A would re-split sums: the simulation checks means only
+    metrics = [m.name for m in analysis.aggregates.mapping.metrics if m.metric_kind.adds_up]
     if loaded.dataset is None:
         st.info(
             "The simulated A/A needs the uploaded rows; results opened from a link, or "
@@ -121,7 +122,10 @@ def render_trend(analysis: Analysis, plan: ExperimentPlan | None) -> None:
     if len(agg.days) < 4:
         st.info("The data has fewer than 4 days (or no date column): no trend to look at.")
         return
-    names = [m.name for m in agg.mapping.metrics]
+    names = [m.name for m in agg.mapping.metrics if m.metric_kind.adds_up]
+    if not names:  # quantiles only: their daily cells do not add up, so no daily effect
+        st.info("A quantile metric has no effect by day: no trend to look at.")
+        return
     default = (
         plan.success.name if plan and plan.success and (plan.success.name in names) else names[0]
     )

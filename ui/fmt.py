@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from abcore import config
 from abcore.model import KINDS
 from abcore.quote import quote_p
 
@@ -165,3 +166,16 @@ def interval(low: Any, high: Any) -> str:
         return f"below {pct(high)}"
     digits = _auto_digits(max(abs(low), abs(high)))
     return f"{pct(low, digits=digits)} to {pct(high, digits=digits)}"
+
+
+def quantile_label(q: float) -> str:
+    """A quantile level as the pages name it: 0.9 is p90, 0.999 is p99.9.
+
+    >>> quantile_label(0.9), quantile_label(0.999)
+    ('p90', 'p99.9')
+    """
+    return f"p{q * 100:g}"
+
+
+QUANTILE_LABELS = {quantile_label(q): q for q in config.QUANTILE_LEVELS}
+"""The quantile levels the pages offer, by label (p50, p90, p95, p99)."""

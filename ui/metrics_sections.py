@@ -248,6 +248,15 @@ def render_roles_table(seed: pd.DataFrame) -> pd.DataFrame:
             "unit": st.column_config.SelectboxColumn(
                 "Measured per", options=list(UNITS), help="The unit the metric is measured on"
             ),
+            "quantile": st.column_config.SelectboxColumn(
+                "Quantile",
+                options=list(fmt.QUANTILE_LABELS),
+                help="Quantile metrics: the level (p90: the value 90% of users stay below)",
+                width="small",
+            ),
+            "column": st.column_config.TextColumn(
+                "Of column", help="Quantile metrics: the data column (default: the name)"
+            ),
         },
     )
 

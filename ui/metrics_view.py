@@ -48,6 +48,8 @@ ROLE_COLUMNS = [
     "unit",
     "numerator",
     "denominator",
+    "quantile",
+    "column",
 ]
 
 
@@ -111,6 +113,8 @@ def roles_frame(metrics: list[MetricSpec]) -> pd.DataFrame:
             "numerator": m.numerator,
             "denominator": m.denominator,
             "unit": m.extra.get("unit"),
+            "quantile": fmt.quantile_label(m.quantile) if m.quantile is not None else None,
+            "column": m.column,
         }
         for m in metrics
     ]
@@ -163,6 +167,12 @@ def metrics_from_roles(
         margin = _number(row.get("margin_pct"))
         if margin is not None and margin < 0:
             raise InputError(f"The margin of {name} must be 0% or more.")
+        level = fmt.QUANTILE_LABELS.get(str(_text(row.get("quantile"))))
+        if kind == "quantile" and level is None:
+            raise InputError(
+                f"{name} is a quantile: choose its level ({', '.join(fmt.QUANTILE_LABELS)}) in "
+                "the Quantile column."
+            )
         before = old.get(name)
         extra = dict(before.extra) if before else {}
         unit = row.get("unit")
@@ -185,6 +195,8 @@ def metrics_from_roles(
                 margin=None if margin is None else margin / 100,
                 numerator=_text(row.get("numerator")),
                 denominator=_text(row.get("denominator")),
+                quantile=level if kind == "quantile" else None,
+                column=_text(row.get("column")) if kind == "quantile" else None,
                 extra=extra,
             )
         )

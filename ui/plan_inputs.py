@@ -15,6 +15,8 @@ import streamlit as st
 
 from abcore import config
 from abcore.plan import ExperimentPlan, MetricSpec
+from ui import fmt
+from ui import plan_view as pv
 from ui.plan_view import PlanForm, arm_text, guardrail_frame
 from ui.state import WIDGET_PREFIX
 from ui.state import seed as seed_widget
@@ -329,9 +331,16 @@ def render_guardrails(plan: ExperimentPlan) -> pd.DataFrame:
             "name": st.column_config.TextColumn("Guardrail", required=True),
             "type": st.column_config.SelectboxColumn(
                 "Type",
-                options=["binary", "continuous", "ratio"],
+                options=list(pv.GUARD_TYPES),
                 default="continuous",
                 width="small",
+            ),
+            "quantile": st.column_config.SelectboxColumn(
+                "Quantile",
+                options=list(fmt.QUANTILE_LABELS),
+                width="small",
+                help="Quantile guardrails: the level. The plan does not size them (their "
+                "variance needs the density at the quantile).",
             ),
             "direction": st.column_config.SelectboxColumn(
                 "Better if",

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from abcore import config, planning
+from abcore.errors import InputError
 from abcore.plan import ExperimentPlan, MetricSpec
+from ui import fmt
 from ui.text import md
 
 LABELS = {
@@ -26,7 +28,8 @@ LABELS = {
     "expected share": "Split",
 }
 """How the page labels the plan's fields, so an engine error names what the user sees."""
-GUARD_COLUMNS = ["name", "type", "direction", "baseline", "sd", "margin_pct"]
+GUARD_COLUMNS = ["name", "type", "direction", "baseline", "sd", "margin_pct", "quantile"]
+GUARD_TYPES = ("binary", "continuous", "ratio", "quantile")
 
 
 def friendly(exc: Exception) -> str:
@@ -58,6 +61,7 @@ def guardrail_frame(plan: ExperimentPlan) -> pd.DataFrame:
             "baseline": g.baseline,
             "sd": g.sd,
             "margin_pct": (g.margin or 0) * 100,
+            "quantile": fmt.quantile_label(g.quantile) if g.quantile is not None else None,
         }
         for g in plan.guardrails
     ]
@@ -69,6 +73,7 @@ def guardrail_frame(plan: ExperimentPlan) -> pd.DataFrame:
             "baseline": "float64",
             "sd": "float64",
             "margin_pct": "float64",
+            "quantile": "object",
         }
     )
 
@@ -88,17 +93,26 @@ def guardrails_from(frame: pd.DataFrame, previous: tuple[MetricSpec, ...]) -> li
         if not name or name == "nan":
             continue
         old = extras.get(name)
+        kind = pick(row.get("type"), GUARD_TYPES, "continuous")
+        level = fmt.QUANTILE_LABELS.get(str(row.get("quantile")))
+        if kind == "quantile" and level is None:
+            raise InputError(
+                f"Guardrail {name} is a quantile: choose its level "
+                f"({', '.join(fmt.QUANTILE_LABELS)}) in the Quantile column."
+            )
         out.append(
             MetricSpec(
                 name=name,
                 role="guardrail",
-                type=pick(row.get("type"), ("binary", "continuous", "ratio"), "continuous"),
+                type=kind,
                 direction=pick(row.get("direction"), ("increase", "decrease"), "decrease"),
                 baseline=None if pd.isna(row.get("baseline")) else float(row["baseline"]),
                 sd=None if pd.isna(row.get("sd")) else float(row["sd"]),
                 margin=None if pd.isna(row.get("margin_pct")) else float(row["margin_pct"]) / 100,
                 numerator=old.numerator if old else None,
                 denominator=old.denominator if old else None,
+                quantile=level if kind == "quantile" else None,
+                column=old.column if old and kind == "quantile" else None,
                 extra=old.extra if old else {},
             )
         )
@@ -193,15 +207,20 @@ def plan_from_form(
     Raises:
         ValueError: a value the plan refuses (a sentence naming the field).
     """
+    # a quantile success metric (from the Metrics page) stays one, so sizing refuses it with
+    # its sentence instead of the form silently turning it into a mean
+    kept = success.type == "quantile" and form.metric_type != "binary"
     success_spec = MetricSpec(
         name=form.metric_name.strip() or "success metric",
         role="success",
-        type=form.metric_type,
+        type="quantile" if kept else form.metric_type,
         direction=form.direction,
         baseline=form.baseline,
         sd=form.sd,
         mde=form.mde,
         relative=form.relative,
+        quantile=success.quantile if kept else None,
+        column=success.column if kept else None,
         extra=success.extra,
     )
     planned = (plan.control, *plan.treatments)

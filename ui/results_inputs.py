@@ -40,6 +40,10 @@ PAIR_KIND_HELP = (
 )
 
 
+QUANTILE_HELP = (
+    "The value below which that share of users fall (p90: 90%), per arm; the difference is "
+    "tested with the order-statistic interval of each arm's quantile (the outer-CI method)."
+)
 COVARIATE_HELP = (
     "The same metric (or any number) measured before the test. One covariate is CUPED; "
     "several are one regression on all of them."
@@ -228,6 +232,8 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
                         sd_column=rv.cell_text(row.get("sd_column")),
                     )
                 )
+    if shape == "unit":
+        metrics += render_quantiles(k, detected, numeric, roles | set(segments))
     st.markdown("**Ratio metrics** (add a row: a name, a numerator and a denominator)")
     pkey = f"{k}pairs::{shape}"
     pairs = st.data_editor(
@@ -287,6 +293,31 @@ def render_role_editor(loaded: rs.Loaded, detected: Mapping, plan_control: str) 
         day_label=False if timestamp != detected.timestamp else detected.day_label,
         aggregate_units=detected.aggregate_units if unit == detected.unit else True,
     )
+
+
+def render_quantiles(
+    k: str, detected: Mapping, numeric: list[str], excluded: set[str | None]
+) -> list[MetricMapping]:
+    """The quantile metrics editor (unit-level rows only): a column and a level per row."""
+    st.markdown("**Quantile metrics** (add a row: a column and p50, p90, p95 or p99)")
+    qkey = f"{k}quantiles"
+    edited = st.data_editor(
+        editor_seed(qkey + "::seed", rv.quantile_metric_frame(detected)),
+        key=qkey,
+        hide_index=True,
+        width="stretch",
+        num_rows="dynamic",
+        column_config={
+            "name": st.column_config.TextColumn("Metric name (optional)"),
+            "column": st.column_config.SelectboxColumn(
+                "Column", options=[c for c in numeric if c not in excluded]
+            ),
+            "quantile": st.column_config.SelectboxColumn(
+                "Quantile", options=list(rv.QUANTILE_LABELS), default="p90", help=QUANTILE_HELP
+            ),
+        },
+    )
+    return rv.quantile_metrics(edited)
 
 
 def render_covariates(

@@ -272,6 +272,15 @@ def render_forest(result: Analysis, *, roles: dict[str, Role]) -> None:
 def render_lift(result: Analysis, *, roles: dict[str, Role]) -> None:
     """The cumulative lift of one metric, the day it left zero behind, and day by day."""
     st.subheader("Lift over time", divider="gray")
+    mapping = result.aggregates.mapping
+    quantiles = [m.name for m in mapping.metrics if not m.metric_kind.adds_up]
+    if quantiles and mapping.timestamp:
+        st.caption(
+            f"{md(', '.join(quantiles))}: a quantile has no lift over time (a day's quantile "
+            "does not add to the days' before it), so only the other metrics are shown here."
+        )
+    if result.daily.empty and mapping.timestamp and quantiles:
+        return
     if result.daily.empty:
         st.caption(
             "No date column is mapped, so there is no lift over time or units per day to "

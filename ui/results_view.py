@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from abcore import ingest, stats
-from abcore.model import KINDS, Mapping, PrepStep
+from abcore.errors import InputError
+from abcore.model import KINDS, Mapping, MetricMapping, PrepStep
 from abcore.plan import ExperimentPlan
 from ui import fmt
 from ui.text import md
@@ -87,6 +88,7 @@ TEST_NAMES = {
     "cuped_welch_t": "CUPED (one covariate)",
     "ols_adjusted": "Regression adjustment (OLS)",
     "cuped_delta_ratio": "CUPED on a ratio (delta method)",
+    "quantile_outer_ci": "Quantile (order-statistic interval)",
 }
 """What the effects table calls each test (the effects' ``method``), in words."""
 METHOD_BANDS = {
@@ -223,7 +225,8 @@ def effects_display(
         out["p-value"] = fmt.p_value(r.get("p_value"))
         out["Adjusted p"] = fmt.p_value(r.get("p_value_adjusted"))
         if isinstance(r.get("method"), str):
-            stratified = strata if kind in KINDS and not KINDS[kind].pair else None
+            # post-stratified: what compare_metric stratifies (samples; not pairs, quantiles)
+            stratified = strata if kind in KINDS and KINDS[kind].statistic == "sample" else None
             out["Test"] = method_label(r["method"], stratified)
         rows.append(out)
     return pd.DataFrame(rows)
@@ -495,7 +498,9 @@ NONE = "(none)"
 def unit_metric_frame(mapping: Mapping, candidates: list[str]) -> pd.DataFrame:
     """The unit-level metric editor: which columns to analyse and their kind (the covariates
     are a multi-select per metric beside it)."""
-    found = {m.column: m for m in mapping.metrics if not KINDS[m.kind].pair}
+    found = {
+        m.column: m for m in mapping.metrics if not KINDS[m.kind].pair and KINDS[m.kind].adds_up
+    }
     rows = []
     for column in candidates:
         m = found.get(column)
@@ -522,7 +527,7 @@ def aggregate_metric_frame(mapping: Mapping) -> pd.DataFrame:
             "sd_column": m.sd_column,
         }
         for m in mapping.metrics
-        if not KINDS[m.kind].pair
+        if not KINDS[m.kind].pair and KINDS[m.kind].adds_up
     ]
     columns = ["analyse", "name", "kind", "sum_column", "sum_sq_column", "mean_column"]
     return pd.DataFrame(rows, columns=[*columns, "sd_column"]).astype(
@@ -538,6 +543,41 @@ def pair_metric_frame(mapping: Mapping) -> pd.DataFrame:
         if KINDS[m.kind].pair
     ]
     return pd.DataFrame(rows, columns=["name", "numerator", "denominator", "kind"]).astype(object)
+
+
+QUANTILE_LABELS = fmt.QUANTILE_LABELS
+quantile_label = fmt.quantile_label
+
+
+def quantile_metric_frame(mapping: Mapping) -> pd.DataFrame:
+    """The quantile editor: a column and its level per row (the name is optional)."""
+    rows = [
+        {"name": m.name, "column": m.column, "quantile": quantile_label(float(m.quantile or 0))}
+        for m in mapping.metrics
+        if m.quantile is not None
+    ]
+    return pd.DataFrame(rows, columns=["name", "column", "quantile"]).astype(object)
+
+
+def quantile_metrics(frame: pd.DataFrame) -> list[MetricMapping]:
+    """The quantile editor's rows as metrics; a row with a column but no level, or a level
+    the page does not offer, gets a sentence."""
+    out = []
+    for row in frame.to_dict("records"):
+        name, column = cell_text(row.get("name")), cell_text(row.get("column"))
+        label = cell_text(row.get("quantile"))
+        if not (name or column or label):
+            continue
+        if not column:
+            raise InputError(f"Quantile metric '{name or label}' needs a column.")
+        q = QUANTILE_LABELS.get(str(label)) if label else None
+        if q is None:
+            offered = ", ".join(QUANTILE_LABELS)
+            raise InputError(f"Quantile metric '{name or column}' needs a level: one of {offered}.")
+        out.append(
+            MetricMapping(name or f"{column}_{label}", "quantile", column=column, quantile=q)
+        )
+    return out
 
 
 def cell_text(value: Any) -> str | None:

@@ -23,6 +23,7 @@ from abcore.model import (
     canonical_stats,
     stat_column,
 )
+from abcore.quantile_sql import cell_levels, merge_summaries, quantile_stats_sql, summary_frame
 from abcore.sql import (
     DAY_ORDER,
     capped_mapping,
@@ -63,6 +64,12 @@ def _validated(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mappin
         raise InputError(
             f"Column '{mapping.variant}' holds {types[mapping.variant]} values, which cannot "
             "name an arm. Pick the column with the arm names."
+        )
+    quantiles = [m.name for m in mapping.metrics if m.summary_fields]
+    if mapping.is_aggregated and quantiles:
+        raise InputError(
+            f"Metric '{quantiles[0]}' is a quantile: it needs one row per unit (the values "
+            "themselves), not totals per arm. Read it as a continuous metric (its mean) instead."
         )
     needs_n = [m.name for m in mapping.metrics if not m.metric_kind.pair]
     if mapping.is_aggregated and mapping.n_column is None and needs_n:
@@ -202,6 +209,8 @@ def _compute_stats(
             dataset.table, mapping, by=by, finest=finest, shifts=shifts
         )
         frame = _run_data(con, dataset, sql, params).df()
+    if any(m.summary_fields for m in mapping.metrics):
+        frame = _with_quantiles(con, dataset, mapping, by, frame)
     overall = frame[frame["level"] == "overall"]
     variants = [str(v) for v in overall["variant"]]
     mapping = check_arms(mapping, variants, overall)
@@ -235,6 +244,21 @@ def _bounds(
             if value is not None and pd.notna(value):
                 out[m.name] = float(value)
     return out
+
+
+def _with_quantiles(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    mapping: Mapping,
+    by: Iterable[str],
+    frame: pd.DataFrame,
+) -> pd.DataFrame:
+    """The sums' ``frame`` with the quantile metrics' summaries added: a second query (a
+    quantile is no sum, :mod:`abcore.quantile_sql`), over the overall and segment levels."""
+    levels = cell_levels(frame, mapping)
+    sql, params = quantile_stats_sql(dataset.table, mapping, levels, by=by)
+    result = _run_data(con, dataset, sql, params).df()
+    return merge_summaries(frame, summary_frame(result, mapping, levels))
 
 
 def _shifts(
