@@ -12,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.secrets import secrets_singleton
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.util import patch_config_options
 
 from abcore.plan import ExperimentPlan
 from abcore.registry import open_registry
-from ui.auth import LOCAL, identity_for, login_providers, team_workspaces
+from ui.auth import LOCAL, UNREADABLE, identity_for, login_providers, team_workspaces
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -213,3 +215,20 @@ def test_a_logged_in_user_sees_their_name_a_logout_and_their_experiments(tmp_pat
     text = main_text(at)
     assert "log in (in the sidebar) to open it" in text
     assert "Alice's test" not in text
+
+
+def test_an_unreadable_secrets_file_closes_saved_experiments(tmp_path):
+    # a typo in the host's secrets must not make every visitor the single `local` user
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback\n', "utf-8")
+    assert identity_for(ALICE, UNREADABLE).workspaces == ()
+    secrets_singleton._reset()
+    try:
+        with patch_config_options({"secrets.files": [str(bad)]}):
+            at = app()
+    finally:
+        secrets_singleton._reset()
+    warnings = "\n".join(str(w.value) for w in at.sidebar.warning)
+    assert "secrets file cannot be read" in warnings
+    assert "Log in" not in sidebar_buttons(at)
+    assert "Saved experiments need an account" in main_text(at)

@@ -22,16 +22,20 @@ and the self-contained share links (``?plan=``, ``?results=``) work, saved exper
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit import config as st_config
 from streamlit.errors import StreamlitAuthError
 
 from ui.text import md
 
+_LOG = logging.getLogger(__name__)
 LOCAL = "local"
 USER_PREFIX = "user:"
 TEAM_PREFIX = "team:"
@@ -39,6 +43,11 @@ _TEAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ANONYMOUS_SENTENCE = (
     "You are not logged in: the calculators and shared plan and results links work as "
     "usual; log in to save experiments and to open saved ones."
+)
+
+SECRETS_SENTENCE = (
+    "The app's secrets file cannot be read (see the server's log), so nobody can log in and "
+    "saved experiments are closed until it is fixed; the calculators and share links work."
 )
 
 
@@ -70,14 +79,42 @@ class Identity:
         return not self.workspaces
 
 
-def _secrets() -> Mapping[str, Any]:
-    """The app's secrets, empty when there is no (readable) secrets file."""
+UNREADABLE: Mapping[str, Any] = {"auth": {}, "abcore": {"unreadable": True}}
+"""What :func:`read_secrets` returns for a secrets file that exists but cannot be read: login
+configured (so nobody is the single ``local`` user) and no client to log in with."""
+
+
+def read_secrets(load: Callable[[], Mapping[str, Any]], paths: Iterable[str]) -> Mapping[str, Any]:
+    """The secrets ``load`` returns; empty when none of ``paths`` exists (a single-user app);
+    :data:`UNREADABLE` when one exists but cannot be read.
+
+    Failing closed matters on a host: a typo in a secrets file that holds ``[auth]`` must not
+    turn every visitor into the single ``local`` user. The calculators keep working.
+
+    >>> def broken(): raise ValueError("bad TOML")
+    >>> read_secrets(broken, ["/nonexistent/secrets.toml"])
+    {}
+    >>> read_secrets(broken, ["/nonexistent/secrets.toml", "/"]) is UNREADABLE
+    True
+    """
     try:
-        return st.secrets.to_dict()
-    except (FileNotFoundError, KeyError, OSError):  # no secrets file: single-user
-        return {}
-    except Exception:  # a malformed secrets file must not take the calculators down
-        return {}
+        return load()
+    except Exception as exc:  # a malformed secrets file must not take the calculators down
+        if not any(Path(p).exists() for p in paths):
+            return {}
+        _LOG.warning("The secrets cannot be read, so logins are closed: %s", exc)
+        return UNREADABLE
+
+
+def _secrets() -> Mapping[str, Any]:
+    """The app's secrets (Streamlit's ``secrets.files``: ``.streamlit/secrets.toml`` beside
+    the app and in the home folder, unless configured)."""
+    return read_secrets(st.secrets.to_dict, st_config.get_option("secrets.files") or ())
+
+
+def secrets_unreadable(secrets: Mapping[str, Any]) -> bool:
+    abcore = secrets.get("abcore")
+    return isinstance(abcore, Mapping) and abcore.get("unreadable") is True
 
 
 def login_configured() -> bool:
@@ -160,6 +197,8 @@ def identity_for(user: Mapping[str, Any], secrets: Mapping[str, Any]) -> Identit
     """
     if not isinstance(secrets.get("auth"), Mapping):
         return Identity(LOCAL, LOCAL, (LOCAL,))
+    if secrets_unreadable(secrets):
+        return Identity("", "", (), problem=SECRETS_SENTENCE)
     if not user.get("is_logged_in"):
         return Identity("", "", ())
     who = str(user.get("email") or user.get("sub") or "").strip().lower()
@@ -223,8 +262,8 @@ def render_account() -> None:
     st.caption(ANONYMOUS_SENTENCE)
     if who.problem:
         st.warning(who.problem, icon=":material/warning:")
-    providers = login_providers(auth)
-    if not providers:
+    providers = () if secrets_unreadable(secrets) else login_providers(auth)
+    if not providers and not who.problem:
         st.warning(
             "Login is set up in the secrets ([auth]) without a client_id: see the README's "
             '"Hosting for a team".',
