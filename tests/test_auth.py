@@ -64,9 +64,10 @@ def test_a_logged_in_user_reads_their_own_workspace_only():
     assert who.workspaces == ("user:1234",)
 
 
-def test_an_unverified_email_opens_no_workspace():
+@pytest.mark.parametrize("verified", [False, "false", "False"])
+def test_an_unverified_email_opens_no_workspace(verified):
     # else anyone who typed alice's address at a lax provider would read her experiments
-    who = identity_for({**ALICE, "email_verified": False}, {"auth": AUTH})
+    who = identity_for({**ALICE, "email_verified": verified}, {"auth": AUTH})
     assert who.logged_in
     assert who.workspaces == ()
     assert "not verified" in who.problem

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import streamlit as st
@@ -59,7 +60,8 @@ class Identity:
     ``workspaces`` is empty for an anonymous visitor (and for a login whose email the provider
     did not verify): such a session reads no saved experiment. ``problem`` is a sentence for
     the sidebar when the secrets' team table cannot be read (the user then keeps their own
-    workspace only) or the login cannot be trusted.
+    workspace only), when the secrets file cannot be read at all (nobody reads any), or when
+    the login cannot be trusted.
     """
 
     user: str
@@ -79,7 +81,7 @@ class Identity:
         return not self.workspaces
 
 
-UNREADABLE: Mapping[str, Any] = {"auth": {}, "abcore": {"unreadable": True}}
+UNREADABLE: Mapping[str, Any] = MappingProxyType({"auth": {}, "abcore": {"unreadable": True}})
 """What :func:`read_secrets` returns for a secrets file that exists but cannot be read: login
 configured (so nobody is the single ``local`` user) and no client to log in with."""
 
@@ -205,7 +207,8 @@ def identity_for(user: Mapping[str, Any], secrets: Mapping[str, Any]) -> Identit
     if not who:
         return Identity("", "", (), problem="The login named no user; log in again.")
     name = str(user.get("name") or who)
-    if user.get("email") and user.get("email_verified") is False:
+    # some providers send the claim as text ("false")
+    if user.get("email") and str(user.get("email_verified", "")).strip().lower() == "false":
         # an unverified address could be anyone's: it opens nobody's workspace
         return Identity(
             who,
