@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.auth import render_account
 from ui.decision_state import load_results_from_link
 from ui.experiment_state import is_demo
 from ui.state import get_plan, load_plan_from_link
@@ -52,3 +53,4 @@ with st.sidebar:
     st.caption(f"Plan fingerprint `{plan.fingerprint()}`")
     if is_demo():
         st.page_link("app_pages/start.py", label="Start your own", icon=":material/add:")
+    render_account()

@@ -17,6 +17,8 @@ from abcore import config
 from abcore.funnel import TEMPLATES, FunnelSetup, plan_with_funnel
 from abcore.plan import ExperimentPlan
 from ui import experiment_state as es
+from ui.auth import identity, login_configured
+from ui.saved import render_saved
 from ui.state import get_plan
 from ui.text import md
 
@@ -104,4 +106,6 @@ st.caption(
     "Metrics → Plan → Results → Validity & decision."
 )
 render_current()
+if login_configured():  # a host with accounts: the user's saved experiments
+    render_saved(identity())
 render_new()

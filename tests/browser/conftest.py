@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -52,10 +52,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run app.py`` and wait until it answers its health check."""
+def start_server(
+    port: int | None = None, *, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` and wait until it answers its health check; ``args``
+    are more ``streamlit run`` options (``--secrets.files``...), ``env`` more variables."""
     port = port or _free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(env or {})}
     # ABCORE_SERVER_LOG=path keeps the server's log (its tracebacks) for debugging
     where = os.environ.get("ABCORE_SERVER_LOG")
     log = open(where, "a") if where else subprocess.DEVNULL  # noqa: SIM115 (the server's life)
@@ -75,6 +78,7 @@ def start_server(port: int | None = None) -> tuple[subprocess.Popen, str]:
             # Editing the code while a test runs must not reload modules under a session.
             "--server.fileWatcherType",
             "none",
+            *args,
         ],
         cwd=ROOT,
         env=env,
