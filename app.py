@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui.decision_state import load_results_from_link
 from ui.experiment_state import is_demo
+from ui.experiments_sections import render_save
 from ui.state import get_plan, load_plan_from_link
 from ui.text import md
 
@@ -17,6 +18,12 @@ pages = [
     # the home is its own page, so every other page has its own address (/plan...): the
     # default page is served at / only
     st.Page("app_pages/start.py", title="Start", icon=":material/home:", default=True),
+    st.Page(
+        "app_pages/experiments.py",
+        title="Experiments",
+        icon=":material/inventory_2:",
+        url_path="experiments",
+    ),
     st.Page(
         "app_pages/metrics.py", title="Metrics", icon=":material/filter_alt:", url_path="metrics"
     ),
@@ -52,3 +59,4 @@ with st.sidebar:
     st.caption(f"Plan fingerprint `{plan.fingerprint()}`")
     if is_demo():
         st.page_link("app_pages/start.py", label="Start your own", icon=":material/add:")
+    render_save()

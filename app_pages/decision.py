@@ -8,6 +8,7 @@ them and this file only draws them.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -28,6 +29,7 @@ from ui.decision_state import (
     matching_plan,
     without_days,
 )
+from ui.experiments_sections import render_amendments, render_decision_record
 from ui.results_view import progress_sentence
 from ui.state import get_plan
 from ui.text import md
@@ -72,7 +74,12 @@ def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
 
 
 def render_share(
-    analysis: Analysis, *, plan: ExperimentPlan, usable_plan: ExperimentPlan | None, source: str
+    analysis: Analysis,
+    *,
+    plan: ExperimentPlan,
+    usable_plan: ExperimentPlan | None,
+    source: str,
+    amendments: Sequence[str] = (),
 ) -> None:
     """The share link (plan and aggregates) and the Markdown and JSON reports."""
     st.subheader("Report and share", divider="gray")
@@ -95,7 +102,9 @@ def render_share(
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download report (Markdown)",
-        analysis_report_markdown(analysis, plan=usable_plan, source=source, link=link),
+        analysis_report_markdown(
+            analysis, plan=usable_plan, source=source, link=link, amendments=amendments
+        ),
         file_name="experiment_report.md",
         mime="text/markdown",
         icon=":material/description:",
@@ -119,6 +128,7 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
     )
     if plan_note:
         st.warning(md(plan_note), icon=":material/link_off:")
+    amended = render_amendments()
     full_days = list(analysis.aggregates.days)
     if excluded:
         try:
@@ -152,7 +162,10 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
         render_trend(analysis, usable_plan)
     with tab_dates:
         render_dates(full_days, day_label=agg.mapping.day_label, excluded=excluded)
-    render_share(analysis, plan=plan, usable_plan=usable_plan, source=loaded.label)
+    render_decision_record(rec)
+    render_share(
+        analysis, plan=plan, usable_plan=usable_plan, source=loaded.label, amendments=amended
+    )
 
 
 st.title("Validity & decision")

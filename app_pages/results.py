@@ -23,6 +23,7 @@ from abcore.errors import InputError
 from abcore.model import Mapping
 from abcore.plan import ExperimentPlan
 from ui import experiment_state as es
+from ui import experiments_state as ers
 from ui import results_readout as readout
 from ui import results_state as rs
 from ui import warehouse_view as wv
@@ -259,6 +260,16 @@ def render_readout(
     readout.render_units_and_segments(result, roles=roles)
 
 
+def render_saved(result: Analysis, label: str, plan: ExperimentPlan) -> None:
+    """A reopened saved experiment's latest readout, read from its saved cells (no file)."""
+    st.info(
+        f"Showing {md(label)}: its saved totals, no file needed.", icon=":material/inventory_2:"
+    )
+    opts = result.options
+    settings = Settings(opts.alpha, opts.correction, opts.relative_method, False, 0.0, opts.cuped)
+    render_readout(result, source=label, plan=plan, settings=settings, shares_default=None)
+
+
 plan = get_plan()
 st.title("Results")
 st.caption(
@@ -267,6 +278,9 @@ st.caption(
     "the success, guardrail and exploratory families, as the decision does)."
 )
 result, source, settings, shares_default = render_inputs(plan)
+if result is None and not source and (saved := ers.saved_readout()) is not None:
+    render_saved(*saved, get_plan())
+    st.stop()
 if result is None:
     if source:
         st.info("Fix the columns and roles above to see results.", icon=":material/arrow_upward:")
@@ -274,6 +288,7 @@ if result is None:
 render_readout(
     result, source=source, plan=get_plan(), settings=settings, shares_default=shares_default
 )
+ers.snapshot_if_new(result)  # a saved experiment's readout, once per distinct data (not the demo)
 with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
     st.page_link(
         "app_pages/decision.py",
