@@ -264,3 +264,76 @@ def test_a_damaged_database_is_a_sentence_and_the_calculators_work(tmp_path, mon
         assert at.title[0].value == "Plan the experiment"
     finally:
         ers._open.clear()
+
+
+def decided(db, name: str, lift: float, seed: int, verdict: str) -> None:
+    """A decided experiment whose readout saw ``lift`` on a 10% baseline."""
+    rng = np.random.default_rng(seed)
+    n = 6000
+    arm = np.where(rng.random(n) < 0.5, "a", "b")
+    converted = (rng.random(n) < np.where(arm == "b", 0.10 * (1 + lift), 0.10)).astype(int)
+    frame = pd.DataFrame({"arm": arm, "converted": converted})
+    analysis = analyze(frame, variant="arm", control="a", plan=PLAN)
+    exp = db.create("local", name=name, owner="local", plan=PLAN)
+    db.add_snapshot("local", exp.id, analysis.aggregates, {"alpha": 0.05}, by="local")
+    db.record_decision("local", exp.id, verdict=verdict, reasons=(), by="local")
+
+
+def test_learning_views_over_decided_experiments_offer_the_prior_to_results(db):
+    lifts = (0.12, -0.03, 0.02, 0.08, -0.05, 0.01)
+    for i, lift in enumerate(lifts):
+        decided(db, f"Test {i}", lift, seed=i, verdict="ship" if lift > 0.05 else "dont_ship")
+    db.create("local", name="Undecided", owner="local", plan=PLAN)
+    at = app()
+    assert "converted (6 decided)" in at.selectbox(key="experiments__metric").options[0]
+    shown = texts(at.markdown)
+    assert "Empirical-Bayes prior** from 6 experiments" in shown
+    assert "Win rate" in [m.label for m in at.metric]
+    assert [m.value for m in at.metric if m.label == "Win rate"] == ["33%"]  # 2 of 6 shipped
+    wins = next(d.value for d in at.dataframe if "Shrunken lift" in d.value.columns)
+    assert set(wins["Experiment"]) == {"Test 0", "Test 3"}
+    assert (wins["Shrunken lift"].abs() < wins["Raw lift"].abs()).all()  # pulled toward mu
+    button(at, "Use it as the prior of the Bayesian view on Results").click().run()
+    assert at.session_state["results__prior"] == "proper"
+    assert at.session_state["results__bayes"] is True
+
+
+def test_relative_se_reads_the_standard_error_back_from_a_normal_interval():
+    from scipy.stats import norm
+
+    from abcore.learning import relative_se
+
+    z = norm.ppf(0.975)  # scipy 1.x: the 97.5% normal quantile, 1.959964
+    assert relative_se(0.03 - z * 0.011, 0.03 + z * 0.011) == pytest.approx(0.011, rel=1e-12)
+    assert relative_se(-np.inf, 0.1) is None  # a one-sided interval has no such SE
+    assert relative_se(None, 0.1) is None
+
+
+def test_an_analysed_upload_of_a_saved_experiment_is_snapshotted_once(db, monkeypatch):
+    from real_data import real
+
+    from abcore import ingest
+    from ui import results_state as rs
+
+    con = ingest.connect()
+    monkeypatch.setattr(rs, "get_connection", con.cursor)
+    path = real("cookie_cats.csv")
+    loaded = rs._load("upload-key", Path(path).name, path, is_demo=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["duckdb_con"] = con
+    at.session_state[rs.DATASETS_KEY] = {loaded.key: loaded}
+    at.session_state[rs.CURRENT_KEY] = loaded.key
+    at.run()
+    at.switch_page("app_pages/results.py").run()
+    assert not at.exception, at.exception
+    button(at, "Save").click().run()
+    (exp,) = db.list("local")
+    (snap,) = db.snapshots("local", exp.id)
+    assert snap.fingerprint.rows == 90189  # cookie_cats.csv's rows; the rows are not stored
+    assert snap.fingerprint.file_hash == loaded.key
+    assert len(str(snap.results)) < 20_000  # totals per arm: 90,189 rows would be ~2 MB
+    assert db.get("local", exp.id).status == "running"
+    at.run()
+    at.switch_page(DECISION).run()
+    at.switch_page("app_pages/results.py").run()
+    assert len(db.snapshots("local", exp.id)) == 1  # the same data again: no new snapshot
