@@ -279,16 +279,16 @@ st.caption(
 )
 result, source, settings, shares_default = render_inputs(plan)
 if result is None and not source and (saved := ers.saved_readout()) is not None:
-    render_saved(*saved, get_plan())
-    st.stop()
-if result is None:
+    render_saved(*saved, get_plan())  # a reopened experiment: no st.stop, the sidebar follows
+elif result is None:
     if source:
         st.info("Fix the columns and roles above to see results.", icon=":material/arrow_upward:")
     st.stop()
-render_readout(
-    result, source=source, plan=get_plan(), settings=settings, shares_default=shares_default
-)
-ers.snapshot_if_new(result)  # a saved experiment's readout, once per distinct data (not the demo)
+else:
+    render_readout(
+        result, source=source, plan=get_plan(), settings=settings, shares_default=shares_default
+    )
+    ers.snapshot_if_new(result)  # a saved experiment's readout, once per distinct data
 with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
     st.page_link(
         "app_pages/decision.py",

@@ -232,7 +232,8 @@ def render_actions(reg: Registry, exp: Experiment) -> None:
     try:
         if c1.button("Open", key=K + "open", icon=":material/folder_open:", type="primary"):
             ers.reopen(reg, exp.id)
-            _go("app_pages/plan.py")
+            # its results when it has some (the Plan page re-sizes the plan it opens)
+            _go("app_pages/results.py" if ers.saved_readout() else "app_pages/plan.py")
             st.rerun()
         if c2.button("Duplicate", key=K + "duplicate", icon=":material/content_copy:"):
             copy = reg.duplicate(me.workspaces, exp.id, owner=me.user)
