@@ -64,6 +64,9 @@ def render_save(where: Any = st) -> None:
     if es.is_demo():  # checked first: a demo session never opens the database
         where.caption("The demo is not saved: start your own experiment to save it.")
         return
+    if not ers.who().workspaces:  # login configured, nobody logged in: nothing is saved
+        where.caption("Log in to save this experiment.")
+        return
     reg = ers.registry()
     if reg is None:
         where.caption(ers.unavailable())
@@ -219,16 +222,20 @@ def render_list(experiments: tuple[Experiment, ...]) -> Experiment | None:
     rec = ers.record()
     index = ids.index(rec["id"]) if rec is not None and rec["id"] in by_id else 0
     chosen = st.selectbox(
-        "Experiment", ids, index=index, format_func=lambda i: ev.option_label(by_id[i]),
+        "Experiment to open or change",
+        ids,
+        index=index,
+        format_func=lambda i: ev.option_label(by_id[i]),
         key=K + "chosen",
-    )  # fmt: skip
+    )
     return by_id.get(chosen)
 
 
 def render_actions(reg: Registry, exp: Experiment) -> None:
     """Open, duplicate, archive, export and delete (with a confirmation) one experiment."""
     me = ers.who()
-    c1, c2, c3, c4, c5 = st.columns(5, gap="small")
+    row = st.container(horizontal=True, gap="small")  # wraps on a phone
+    c1 = c2 = c3 = c4 = c5 = row
     try:
         if c1.button("Open", key=K + "open", icon=":material/folder_open:", type="primary"):
             ers.reopen(reg, exp.id)
@@ -383,15 +390,15 @@ def render_learning(reg: Registry) -> None:
         help=f"Shipped {s.n_won} of {s.n}; {1 - s.alpha:.0%} interval "
         f"{s.win_rate_ci_low:.0%} to {s.win_rate_ci_high:.0%} (Wilson).",
     )
-    c3.metric("Typical observed lift", _pct(s.quantile(0.5)))
+    c3.metric("Median observed lift", _pct(s.quantile(0.5)))
     frame = ev.distribution_frame(per_metric[metric])
     chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
             x=alt.X("Observed lift:Q", bin=alt.Bin(maxbins=20), axis=alt.Axis(format="%")),
-            y=alt.Y("count():Q", title="Experiments"),
-            color=alt.Color("Won:N", title=None),
+            y=alt.Y("count():Q", title="Experiments", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("Won:N", title=None, legend=alt.Legend(orient="top")),
         )
         .properties(height=220)
     )
@@ -422,19 +429,23 @@ def render_prior(learned: learning.MetricLearning) -> None:
         pct = st.column_config.NumberColumn(format="percent")
         st.dataframe(
             wins, hide_index=True, width="stretch",
-            column_config={c: pct for c in wins.columns[1:]},
+            column_config={c: pct for c in ("Raw lift", "Shrunken lift")},
         )  # fmt: skip
 
 
 def render_plan_actual(comparisons: list[Any]) -> None:
     if not comparisons:
         return
-    st.markdown("**Plan versus actual** (observed over planned, the median across experiments)")
+    frame = ev.plan_actual_frame(learning.team_numbers(comparisons))
+    if frame.empty:
+        return
+    st.markdown(
+        "**Plan versus actual:** what the decided experiments saw over what their plans "
+        "assumed (the median; 0.70x is 30% less than planned)."
+    )
     st.dataframe(
-        ev.plan_actual_frame(learning.team_numbers(comparisons)),
+        frame,
         hide_index=True,
         width="stretch",
-        column_config={
-            "Observed / planned (median)": st.column_config.NumberColumn(format="%.2fx")
-        },
+        column_config={"Observed / planned": st.column_config.NumberColumn(format="%.2fx")},
     )

@@ -167,28 +167,27 @@ def distribution_frame(results: Sequence[learning.PastResult]) -> pd.DataFrame:
         {
             "Experiment": [r.name for r in results],
             "Observed lift": [r.estimate for r in results],
-            "Won": ["won" if r.won else "not shipped" for r in results],
+            "Won": ["shipped" if r.won else "not shipped" for r in results],
         }
     )
 
 
 def shrinkage_frame(s: learning.Shrinkage) -> pd.DataFrame:
-    """Each win's raw estimate beside its shrunken one (the winner's curse)."""
+    """Each win's raw estimate beside its shrunken one and interval (the winner's curse)."""
+    level = f"{1 - s.alpha:.0%}"
     rows = [
         {
             "Experiment": e.name,
             "Raw lift": e.estimate,
             "Shrunken lift": e.shrunk,
-            "Shrunken CI low": e.shrunk_ci_low,
-            "Shrunken CI high": e.shrunk_ci_high,
+            f"Shrunken {level} CI": f"{e.shrunk_ci_low:+.1%} to {e.shrunk_ci_high:+.1%}",
         }
         for e in s.estimates
         if e.won
     ]
     return pd.DataFrame(
-        rows, columns=["Experiment", "Raw lift", "Shrunken lift", "Shrunken CI low",
-                       "Shrunken CI high"]
-    )  # fmt: skip
+        rows, columns=["Experiment", "Raw lift", "Shrunken lift", f"Shrunken {level} CI"]
+    )
 
 
 PLAN_LABELS = {
@@ -201,12 +200,14 @@ PLAN_LABELS = {
 
 
 def plan_actual_frame(rows: Sequence[learning.TeamNumber]) -> pd.DataFrame:
-    """The team's observed-over-planned ratios, one row per assumption."""
+    """The team's observed-over-planned ratios, one row per assumption some experiment
+    recorded both planned and observed (the others have nothing to say)."""
+    kept = [r for r in rows if r.n and r.median_ratio is not None]
     return pd.DataFrame(
         {
-            "Assumption": [PLAN_LABELS.get(r.quantity, r.quantity) for r in rows],
-            "Experiments": [r.n for r in rows],
-            "Observed / planned (median)": [r.median_ratio for r in rows],
-            "In words": [r.sentence for r in rows],
+            "Assumption": [PLAN_LABELS.get(r.quantity, r.quantity) for r in kept],
+            "Observed / planned": [r.median_ratio for r in kept],
+            "Middle half": [f"{r.low:.2f}x to {r.high:.2f}x" for r in kept],
+            "Experiments": [r.n for r in kept],
         }
     )
