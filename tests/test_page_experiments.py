@@ -103,7 +103,7 @@ def test_reopen_brings_back_plan_notes_days_and_the_saved_readout_without_the_fi
     own = SessionExperiment(
         plan=PLAN,
         mapping=analysis.aggregates.mapping,
-        options={"alpha": 0.05},
+        options={"alpha": 0.1, "correction": "bh"},
         preparation=(PrepStep("duplicate_rows", rows_removed=3),),
         notes=({"date": "2026-01-02", "text": "outage"},),
         excluded_days=("2026-01-02",),
@@ -121,6 +121,8 @@ def test_reopen_brings_back_plan_notes_days_and_the_saved_readout_without_the_fi
     assert at.session_state["decision__exclude"] == ["2026-01-02"]
     assert at.session_state["decision__notes"] == [{"date": "2026-01-02", "text": "outage"}]
     assert at.session_state[ers.RECORD_KEY]["id"] == exp.id
+    assert at.session_state["results__alpha"] == 0.1  # the Test settings for the next upload
+    assert at.session_state["results__correction"] == "bh"
     at.switch_page(DECISION).run()
     assert not at.exception, at.exception
     assert "has no results yet" not in texts(at.info)

@@ -35,6 +35,7 @@ from ui import experiment_state as es
 from ui import experiments_view as ev
 from ui import results_state as rs
 from ui.auth import Identity, identity
+from ui.results_inputs import CORRECTIONS, METHODS
 
 RECORD_KEY = "registry_record"
 """``{"id", "version", "name"}`` of the saved experiment the session has open."""
@@ -191,6 +192,7 @@ def reopen(reg: Registry, experiment_id: str) -> Experiment:
     es.mark_own()
     st.session_state["decision__notes"] = [dict(n) for n in own.notes]
     st.session_state["decision__exclude"] = list(own.excluded_days)
+    seed_settings(own.options)
     remember(exp)
     snaps = reg.snapshots(me.workspaces, exp.id)
     if snaps:
@@ -204,6 +206,23 @@ def reopen(reg: Registry, experiment_id: str) -> Experiment:
                 f"{exp.id}|{ev.aggregates_digest(s.results)}" for s in snaps
             }
     return exp
+
+
+def seed_settings(options: dict[str, Any]) -> None:
+    """The Results page's Test settings as saved, for the next upload of the file (the
+    reopened readout itself is read with them already)."""
+    alpha = options.get("alpha")
+    if (
+        isinstance(alpha, int | float)
+        and config.RESULTS_MIN_ALPHA <= alpha <= config.RESULTS_MAX_ALPHA
+    ):
+        st.session_state[rs.PREFIX + "alpha"] = float(alpha)
+    if options.get("correction") in CORRECTIONS:
+        st.session_state[rs.PREFIX + "correction"] = options["correction"]
+    if options.get("relative_method") in METHODS:
+        st.session_state[rs.PREFIX + "method"] = options["relative_method"]
+    if isinstance(options.get("cuped"), bool):
+        st.session_state[rs.PREFIX + "cuped"] = options["cuped"]
 
 
 def saved_readout() -> tuple[Analysis, str] | None:
