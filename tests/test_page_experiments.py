@@ -339,3 +339,14 @@ def test_an_analysed_upload_of_a_saved_experiment_is_snapshotted_once(db, monkey
     at.switch_page(DECISION).run()
     at.switch_page("app_pages/results.py").run()
     assert len(db.snapshots("local", exp.id)) == 1  # the same data again: no new snapshot
+
+
+def test_archiving_the_open_experiment_is_not_a_conflict_with_its_next_save(db):
+    exp = db.create("local", name=PLAN.name, owner="local", plan=PLAN)
+    at = app()
+    button(at, "Open").click().run()
+    at.switch_page(PAGE).run()
+    button(at, "Archive").click().run()
+    button(at, "Save changes").click().run()
+    assert "someone else saved" not in texts(at.sidebar.warning)
+    assert db.get("local", exp.id).version == 3  # archived, then saved

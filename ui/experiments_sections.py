@@ -250,7 +250,9 @@ def render_actions(reg: Registry, exp: Experiment) -> None:
             "Archive", key=K + "archive", icon=":material/archive:",
             disabled=exp.status == "archived",
         ):  # fmt: skip
-            reg.archive(me.workspaces, exp.id, expected_version=exp.version, by=me.user)
+            archived = reg.archive(me.workspaces, exp.id, expected_version=exp.version, by=me.user)
+            if (ers.record() or {}).get("id") == exp.id:  # the open one: its next save is ours
+                ers.remember(archived)
             st.session_state[K + "flash"] = f"Archived {exp.name!r}; its records stay."
             st.rerun()
         c4.download_button(
