@@ -38,7 +38,8 @@ def render_saved(reg: Registry) -> None:
             icon=":material/inventory_2:",
         )
     else:
-        st.caption(f"{len(experiments)} of {total} experiments · workspace {md(me.workspace)}")
+        where = f" · workspace {md(me.workspace)}" if me.logged_in else ""
+        st.caption(f"{len(experiments)} of {total} experiments{where}")
         chosen = sections.render_list(experiments)
         if chosen is not None:
             sections.render_actions(reg, chosen)
