@@ -7,6 +7,7 @@ import streamlit as st
 from ui.auth import render_account
 from ui.decision_state import load_results_from_link
 from ui.experiment_state import is_demo
+from ui.experiments_sections import render_save
 from ui.state import get_plan, load_plan_from_link
 from ui.text import md
 
@@ -18,6 +19,12 @@ pages = [
     # the home is its own page, so every other page has its own address (/plan...): the
     # default page is served at / only
     st.Page("app_pages/start.py", title="Start", icon=":material/home:", default=True),
+    st.Page(
+        "app_pages/experiments.py",
+        title="Experiments",
+        icon=":material/inventory_2:",
+        url_path="experiments",
+    ),
     st.Page(
         "app_pages/metrics.py", title="Metrics", icon=":material/filter_alt:", url_path="metrics"
     ),
@@ -54,3 +61,4 @@ with st.sidebar:
     if is_demo():
         st.page_link("app_pages/start.py", label="Start your own", icon=":material/add:")
     render_account()
+    render_save()

@@ -138,9 +138,9 @@ class Experiment:
     ``is_demo`` marks the bundled demo: an upload made while it is open starts a new
     experiment from the file instead of being judged by the demo's plan. ``options`` are the
     readout's settings as the Results page holds them (alpha, correction, relative interval,
-    CUPED, strata); ``notes`` the dated notes (``{"date", "text"}``) drawn on time charts;
-    ``excluded_days`` the days the Decision page leaves out. The fingerprint is the plan's:
-    it hashes the user's inputs only.
+    CUPED, strata); ``notes`` the dated notes drawn on time charts (``{"day", "note"}``, as
+    the Decision page keeps them); ``excluded_days`` the days the Decision page leaves out.
+    The fingerprint is the plan's: it hashes the user's inputs only.
     """
 
     plan: ExperimentPlan = field(default_factory=ExperimentPlan)
@@ -197,8 +197,7 @@ class Experiment:
                 options=dict(data.get("options") or {}),
                 preparation=tuple(PrepStep.from_dict(s) for s in data.get("preparation") or ()),
                 notes=tuple(
-                    {"date": str(n["date"]), "text": str(n["text"])}
-                    for n in data.get("notes") or ()
+                    {"day": str(n["day"]), "note": str(n["note"])} for n in data.get("notes") or ()
                 ),
                 excluded_days=tuple(data.get("excluded_days") or ()),
             )

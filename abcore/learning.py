@@ -61,6 +61,7 @@ __all__ = [
     "ml_fit",
     "observed_numbers",
     "plan_vs_actual",
+    "relative_se",
     "shrink",
     "shrink_arrays",
     "summarize_effects",
@@ -116,6 +117,25 @@ class PastResult:
         check_scalar(self.se, "se", gt=0)
         if not math.isfinite(float(self.se)):
             raise ValueError(f"se must be a finite number, got {self.se!r}.")
+
+
+def relative_se(ci_low: Any, ci_high: Any, *, alpha: float = config.ALPHA) -> float | None:
+    """The standard error of a relative lift read back from its two-sided ``1 - alpha``
+    interval, ``(high - low) / (2 z)``: how a saved readout's effect enters a
+    :class:`PastResult`. Exact for a symmetric (delta-method) interval, the average half-width
+    of an asymmetric one (Fieller's); None for an open or degenerate interval (a one-sided
+    test's, a failed row's).
+
+    >>> round(relative_se(-0.0196, 0.0196, alpha=0.05), 4)
+    0.01
+    """
+    try:
+        low, high = float(ci_low), float(ci_high)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return None
+    return (high - low) / (2 * float(norm.ppf(1 - alpha / 2)))
 
 
 def _arrays(results: Sequence[PastResult]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ after launch.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -187,13 +188,25 @@ def _sides(analysis: Any) -> str:
 
 
 def analysis_report_markdown(
-    analysis: Any, *, plan: ExperimentPlan | None = None, source: str = "", link: str | None = None
+    analysis: Any,
+    *,
+    plan: ExperimentPlan | None = None,
+    source: str = "",
+    link: str | None = None,
+    amendments: Sequence[str] = (),
 ) -> str:
-    """The whole readout as Markdown: plan fingerprint, data preparation (each step with the
-    rows it removed), decision, checks, effects."""
+    """The whole readout as Markdown: plan fingerprint, amendments, data preparation (each
+    step with the rows it removed), decision, checks, effects.
+
+    ``amendments`` are the registered plan's dated changes, one line each (``2026-12-07
+    14:02 UTC, ana: changed after launch: power 80% → 90%``), listed under the plan so a
+    reader sees what changed after launch."""
     lines = ["# Experiment report", ""]
     if plan is not None:
         lines += [f"Plan: {_md(plan.name)} (fingerprint `{plan.fingerprint()}`)", ""]
+    if amendments:
+        lines += ["## Amendments after registration", ""]
+        lines += [f"- {_md(a)}" for a in amendments] + [""]
     if source:
         lines += [f"Data: {_md(source)}", ""]
     if analysis.preparation:

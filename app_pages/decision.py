@@ -8,6 +8,7 @@ them and this file only draws them.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +37,7 @@ from ui.decision_state import (
     matching_plan,
     without_days,
 )
+from ui.experiments_sections import render_amendments, render_decision_record
 from ui.results_view import progress_sentence
 from ui.state import get_plan
 from ui.text import md
@@ -84,11 +86,18 @@ def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
         )
 
 
-def render_share(analysis: Analysis, *, plan: ExperimentPlan, source: str) -> None:
+def render_share(
+    analysis: Analysis,
+    *,
+    plan: ExperimentPlan,
+    source: str,
+    amendments: Sequence[str] = (),
+) -> None:
     """The share link (plan and aggregates) and the Markdown and JSON reports.
 
     The reports name the user's plan and its fingerprint, the one every page shows, even
-    when the decision fitted the plan to the data's arms (``matching_plan``).
+    when the decision fitted the plan to the data's arms (``matching_plan``); ``amendments``
+    are the registered plan's dated changes.
     """
     st.subheader("Report and share", divider="gray")
     options: dict[str, Any] = {
@@ -121,7 +130,9 @@ def render_share(analysis: Analysis, *, plan: ExperimentPlan, source: str) -> No
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download report (Markdown)",
-        analysis_report_markdown(analysis, plan=plan, source=source, link=link),
+        analysis_report_markdown(
+            analysis, plan=plan, source=source, link=link, amendments=amendments
+        ),
         file_name="experiment_report.md",
         mime="text/markdown",
         icon=":material/description:",
@@ -145,6 +156,7 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
     )
     if plan_note:
         st.warning(md(plan_note), icon=":material/link_off:")
+    amended = render_amendments()
     full_days = list(analysis.aggregates.days)
     if excluded:
         try:
@@ -179,7 +191,8 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
         render_trend(analysis, usable_plan)
     with tab_dates:
         render_dates(full_days, day_label=agg.mapping.day_label, excluded=excluded)
-    render_share(analysis, plan=plan, source=loaded.label)
+    render_decision_record(rec)
+    render_share(analysis, plan=plan, source=loaded.label, amendments=amended)
 
 
 st.title("Validity & decision")

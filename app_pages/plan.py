@@ -16,6 +16,7 @@ from abcore import charts, config, planning
 from abcore.plan import ExperimentPlan, MetricSpec
 from abcore.report import plan_brief_json, plan_brief_markdown
 from ui import plan_view as pv
+from ui.experiments_sections import render_register
 from ui.plan_estimate import render_plan_from_data
 from ui.plan_inputs import K, render_form, render_guardrails, seed
 from ui.state import get_plan, set_plan, sync_link
@@ -204,3 +205,4 @@ st.caption(
     "Every number updates as you type; the page address is the share link."
 )
 render_page(get_plan())
+render_register(get_plan())

@@ -17,27 +17,25 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAPIException
 
-from abcore import warehouse
 from abcore.analysis import Analysis
 from abcore.errors import InputError
-from abcore.model import Mapping
 from abcore.plan import ExperimentPlan
 from ui import experiment_state as es
+from ui import experiments_state as ers
 from ui import results_readout as readout
 from ui import results_state as rs
-from ui import warehouse_view as wv
 from ui.binding_inputs import render_binding, render_split
 from ui.decision_state import SHARED_KEY, SHARED_LABEL, shared_analysis
-from ui.prep_inputs import apply_preparation, render_findings
+from ui.prep_inputs import apply_preparation
 from ui.results_inputs import (
     CORRECTIONS,
     Settings,
-    render_role_editor,
+    render_roles,
     render_settings,
     render_warehouse_query,
 )
 from ui.results_view import plan_roles, preparation_lines
-from ui.state import get_plan, seed, upload_limit_mb
+from ui.state import get_plan, upload_limit_mb
 from ui.text import md
 
 P = rs.PREFIX
@@ -115,38 +113,6 @@ def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
             icon=":material/error:",
         )
     return selection, prepared_box
-
-
-def render_roles(
-    selection: rs.Selection, detected: Mapping, plan: ExperimentPlan
-) -> tuple[Mapping | None, str | None]:
-    """The roles: from the warehouse result itself, or the editor (opened when detection
-    was unsure). Returns the mapping, or None and the sentence saying why there is none."""
-    loaded = selection.loaded
-    if loaded.output is not None:
-        st.caption(
-            ":material/table_chart: Columns and roles came with this file (the query wrote "
-            f"them in its {warehouse.MAPPING_COLUMN} column), so there is nothing to map: "
-            + md(wv.output_roles_sentence(detected))
-        )
-        return detected, None
-    unsure = (
-        selection.new or detected.variant is None or not detected.metrics or bool(detected.guessed)
-    )
-    # Decided once per dataset, so the expander does not fold up after the first edit in it.
-    open_key = seed(loaded.widget_prefix + "roles_open", bool(unsure and not loaded.is_demo))
-    with st.expander(
-        "Columns and roles",
-        expanded=st.session_state[open_key],
-        icon=":material/table_chart:",
-        key=loaded.widget_prefix + "roles_expander",
-    ):
-        render_findings(detected)
-        try:
-            return render_role_editor(loaded, detected, plan.control), None
-        except (InputError, ValueError) as exc:
-            st.error(md(exc), icon=":material/error:")
-            return None, str(exc)
 
 
 def render_inputs(
@@ -267,6 +233,16 @@ def render_readout(
     readout.render_units_and_segments(result, roles=roles)
 
 
+def render_saved(result: Analysis, label: str, plan: ExperimentPlan) -> None:
+    """A reopened saved experiment's latest readout, read from its saved cells (no file)."""
+    st.info(
+        f"Showing {md(label)}: its saved totals, no file needed.", icon=":material/inventory_2:"
+    )
+    opts = result.options
+    settings = Settings(opts.alpha, opts.correction, opts.relative_method, False, 0.0, opts.cuped)
+    render_readout(result, source=label, plan=plan, settings=settings, shares_default=None)
+
+
 plan = get_plan()
 st.title("Results")
 st.caption(
@@ -275,13 +251,17 @@ st.caption(
     "the success, guardrail and exploratory families, as the decision does)."
 )
 result, source, settings, shares_default = render_inputs(plan)
-if result is None:
+if result is None and not source and (saved := ers.saved_readout()) is not None:
+    render_saved(*saved, get_plan())  # a reopened experiment: no st.stop, the sidebar follows
+elif result is None:
     if source:
         st.info("Fix the columns and roles above to see results.", icon=":material/arrow_upward:")
     st.stop()
-render_readout(
-    result, source=source, plan=get_plan(), settings=settings, shares_default=shares_default
-)
+else:
+    render_readout(
+        result, source=source, plan=get_plan(), settings=settings, shares_default=shares_default
+    )
+    ers.snapshot_if_new(result)  # a saved experiment's readout, once per distinct data
 with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
     st.page_link(
         "app_pages/decision.py",

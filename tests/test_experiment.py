@@ -41,7 +41,7 @@ def test_experiment_round_trips_through_json():
         mapping=Mapping(variant="version", metrics=(MetricMapping("retention_7", "binary"),)),
         options={"alpha": 0.05, "cuped": True},
         preparation=(PrepStep("duplicate_rows", rows_removed=3),),
-        notes=({"date": "2024-03-02", "text": "outage"},),
+        notes=({"day": "2024-03-02", "note": "outage"},),
         excluded_days=("2024-03-02",),
     )
     again = Experiment.from_json(exp.to_json())

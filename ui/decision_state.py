@@ -29,6 +29,8 @@ SHARED_LABEL = "a shared link (aggregates only)"
 LOADED_RESULTS_PARAM = "_loaded_results_param"
 NOTES_KEY = "decision__notes"
 NOTES_SEED_KEY = "decision__notes_seed"
+READOUT_KEY = "registry_readout"
+"""A reopened saved experiment's readout (:mod:`ui.experiments_state` sets it)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,6 +184,15 @@ def _results_analysis() -> LoadedAnalysis | None:
     return LoadedAnalysis(analysis, label, rows)
 
 
+def _saved_analysis() -> LoadedAnalysis | None:
+    """A reopened saved experiment's latest snapshot, read from its cells (no file)."""
+    saved = st.session_state.get(READOUT_KEY)
+    if saved is None:
+        return None
+    analysis, label = saved
+    return LoadedAnalysis(analysis, label)
+
+
 def _demo_analysis() -> LoadedAnalysis:
     plan = get_plan()
     selection = rs.select_data(None)
@@ -207,7 +218,7 @@ def current_analysis() -> LoadedAnalysis | None:
     The demo's data only for the demo experiment: the user's own experiment without results
     of its own gets None (the page says so), never the demo's verdict.
     """
-    loaded = shared_analysis() or _results_analysis()
+    loaded = shared_analysis() or _results_analysis() or _saved_analysis()
     if loaded is None and not is_demo():
         return None
     loaded = loaded or _demo_analysis()

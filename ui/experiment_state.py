@@ -42,8 +42,12 @@ RESULT_KEYS = (
     "shared_results",
     "decision__notes",
     "decision__exclude",
+    "registry_record",
+    "registry_readout",
+    "registry_conflict",
 )
-"""Session keys that hold one experiment's readout; a new experiment starts without them."""
+"""Session keys that hold one experiment's readout and its saved record; a new experiment
+starts without them."""
 
 
 def is_demo() -> bool:

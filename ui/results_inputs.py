@@ -21,6 +21,7 @@ from abcore.plan import ExperimentPlan
 from ui import results_state as rs
 from ui import results_view as rv
 from ui import warehouse_view as wv
+from ui.prep_inputs import render_findings
 from ui.results_view import NONE, pick
 from ui.state import editor_seed, seed
 from ui.text import md
@@ -539,3 +540,35 @@ def render_settings(
     return Settings(
         float(alpha), correction, method, bool(show_all), float(cap), bool(cuped), strata
     )
+
+
+def render_roles(
+    selection: rs.Selection, detected: Mapping, plan: ExperimentPlan
+) -> tuple[Mapping | None, str | None]:
+    """The roles: from the warehouse result itself, or the editor (opened when detection
+    was unsure). Returns the mapping, or None and the sentence saying why there is none."""
+    loaded = selection.loaded
+    if loaded.output is not None:
+        st.caption(
+            ":material/table_chart: Columns and roles came with this file (the query wrote "
+            f"them in its {warehouse.MAPPING_COLUMN} column), so there is nothing to map: "
+            + md(wv.output_roles_sentence(detected))
+        )
+        return detected, None
+    unsure = (
+        selection.new or detected.variant is None or not detected.metrics or bool(detected.guessed)
+    )
+    # Decided once per dataset, so the expander does not fold up after the first edit in it.
+    open_key = seed(loaded.widget_prefix + "roles_open", bool(unsure and not loaded.is_demo))
+    with st.expander(
+        "Columns and roles",
+        expanded=st.session_state[open_key],
+        icon=":material/table_chart:",
+        key=loaded.widget_prefix + "roles_expander",
+    ):
+        render_findings(detected)
+        try:
+            return render_role_editor(loaded, detected, plan.control), None
+        except (InputError, ValueError) as exc:
+            st.error(md(exc), icon=":material/error:")
+            return None, str(exc)
