@@ -40,6 +40,7 @@ from ui.decision_state import (
 from ui.experiments_sections import render_amendments, render_decision_record
 from ui.results_view import progress_sentence
 from ui.state import get_plan
+from ui.tables import pinned
 from ui.text import md
 
 K = "decision__"
@@ -71,10 +72,14 @@ def render_verdict(analysis: Analysis, rec: Recommendation) -> None:
             dv.judged_frame(rec),
             hide_index=True,
             width="stretch",
-            column_config={
-                c: st.column_config.NumberColumn(c, format="percent")
-                for c in ("Lift", "CI low", "CI high")
-            },
+            column_config=pinned(
+                "Arm",
+                "Metric",
+                **{
+                    c: st.column_config.NumberColumn(c, format="percent")
+                    for c in ("Lift", "CI low", "CI high")
+                },
+            ),
         )
         st.caption(
             dv.judged_caption(
@@ -176,7 +181,12 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
     st.subheader("Trust checks", divider="gray")
     worst = dv.worst_status(analysis.checks)
     st.markdown(f"**{dv.STATUS_LABELS[worst]}:** {dv.WORST_SUMMARY[worst]}")
-    st.dataframe(dv.checks_table(analysis.checks), hide_index=True, width="stretch")
+    st.dataframe(
+        dv.checks_table(analysis.checks),
+        hide_index=True,
+        width="stretch",
+        column_config=pinned("Status", "Check"),
+    )
     render_preparation(analysis.preparation)
     tab_srm, tab_aa, tab_trend, tab_dates = st.tabs(
         ["Sample ratio", "A/A test", "Novelty & primacy", "Dates & exclusions"]

@@ -20,10 +20,12 @@ from ui.experiments_sections import render_register
 from ui.plan_estimate import render_plan_from_data
 from ui.plan_inputs import K, render_form, render_guardrails, seed
 from ui.state import get_plan, set_plan, sync_link
+from ui.tables import pinned
 
 
-def render_needs(plan: ExperimentPlan, sizing: planning.PlanSizing) -> None:
-    """What the test needs: users, duration, what each way of reading costs, the notes."""
+def render_answer(sizing: planning.PlanSizing) -> None:
+    """The answer: users per arm, in total, and days. Drawn above the form, so on a phone
+    (where columns stack) it comes first, not after every input."""
     st.subheader("What the test needs", divider="gray")
     safe = sizing.peeking_safe
     extra = f"{sizing.inflation - 1:+.1%} vs fixed horizon" if safe else None
@@ -49,12 +51,17 @@ def render_needs(plan: ExperimentPlan, sizing: planning.PlanSizing) -> None:
         help=f"{sizing.method_days} days to enrol, rounded up to whole weeks: behaviour "
         "differs by weekday.",
     )
+
+
+def render_needs(plan: ExperimentPlan, sizing: planning.PlanSizing) -> None:
+    """Beside the form: when the test ends, what each way of reading costs, the notes."""
     st.info(pv.duration_sentence(plan, sizing), icon=":material/event:")
     st.markdown("**What each way of reading the results costs**")
     st.dataframe(
         pv.costs_display(planning.method_costs_frame(plan, sizing)),
         hide_index=True,
         width="stretch",
+        column_config=pinned("Analysis"),
     )
     st.caption(
         "Same power for each. The peeking-safe methods' numbers are the most they can take: "
@@ -166,6 +173,7 @@ def render_page(plan: ExperimentPlan) -> None:
     """The form on the left, what the plan needs on the right, guardrails, hypothesis and
     sharing below; the plan is written whenever the form changes it."""
     success = plan.success or MetricSpec("converted", baseline=0.10, mde=0.05)
+    answer = st.container()  # filled once the form is read: the answer comes first
     name = st.text_input(
         "Experiment name", max_chars=config.NAME_MAX_CHARS, key=seed("name", plan.name)
     )
@@ -180,14 +188,16 @@ def render_page(plan: ExperimentPlan) -> None:
     try:
         new_plan, sizing = pv.plan_from_form(plan, form, guard_frame, success)
     except ValueError as exc:
-        with right:
+        with answer:
             st.error(pv.friendly(exc), icon=":material/error:")
         st.stop()
+    if new_plan != plan:
+        set_plan(new_plan)
+        plan = new_plan
+    sync_link(plan)
+    with answer:
+        render_answer(sizing)
     with right:
-        if new_plan != plan:
-            set_plan(new_plan)
-            plan = new_plan
-        sync_link(plan)
         render_needs(plan, sizing)
         render_curves(plan, sizing)
         render_plan_from_data(plan, sizing)

@@ -79,7 +79,9 @@ def render_upload() -> tuple[rs.Selection, DeltaGenerator]:
     if selection is None or selection.loaded is None:
         with info_col:
             st.markdown(f"**Experiment:** {md(get_plan().name)}")
-            st.caption("No data yet: upload this experiment's results on the left.")
+            st.caption(
+                "No data yet: upload this experiment's results (CSV, Parquet) with the uploader."
+            )
         if selection is not None:
             st.error(md(selection.error), icon=":material/error:")
         return selection, st.container()

@@ -31,6 +31,7 @@ from ui import experiment_state as es
 from ui import experiments_state as ers
 from ui import experiments_view as ev
 from ui.state import upload_limit_mb
+from ui.tables import pinned
 from ui.text import md
 
 K = "experiments__"
@@ -216,7 +217,9 @@ def render_filters() -> tuple[str, list[str]]:
 
 def render_list(experiments: tuple[Experiment, ...]) -> Experiment | None:
     """The table, and the picker of the experiment the actions below act on."""
-    st.dataframe(ev.list_frame(experiments), hide_index=True, width="stretch")
+    st.dataframe(
+        ev.list_frame(experiments), hide_index=True, width="stretch", column_config=pinned("Name")
+    )
     ids = [e.id for e in experiments]
     by_id = {e.id: e for e in experiments}
     rec = ers.record()

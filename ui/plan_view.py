@@ -40,7 +40,7 @@ def friendly(exc: Exception) -> str:
 
     >>> from abcore.errors import ParameterError
     >>> friendly(ParameterError("power must be < 1, got 1.2.", parameter="power"))
-    'Power must be < 1, got 1.2. Change it on the left and the numbers will update.'
+    'Power must be < 1, got 1.2. Change it in the form and the numbers will update.'
     """
     text = str(exc)
     parameter = getattr(exc, "parameter", None)
@@ -48,7 +48,7 @@ def friendly(exc: Exception) -> str:
         if parameter is not None and parameter.startswith(name) and text.startswith(parameter):
             text = label + text[len(name) :]
             break
-    return f"{md(text)} Change it on the left and the numbers will update."
+    return f"{md(text)} Change it in the form and the numbers will update."
 
 
 def guardrail_frame(plan: ExperimentPlan) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from ui.decision_state import SHARED_LABEL
 from ui.results_inputs import Settings
 from ui.results_view import Role, pick
 from ui.state import seed
+from ui.tables import pinned
 from ui.text import md
 
 P = rs.PREFIX
@@ -152,6 +153,7 @@ def render_effects(
         table.style.map(rv.colour_result, subset=["Result"]),
         hide_index=True,
         width="stretch",
+        column_config=pinned("Metric"),
     )
     corr_name = "no correction" if result.correction == "none" else correction_name
     families = set(result.effects["family"]) if "family" in result.effects else {"all"}
