@@ -133,6 +133,9 @@ def render_inputs(
         rs.unpublish()
         return None, "", None, None
     loaded = selection.loaded
+    # the plan for this data (success metric, guardrails, questions) under the upload, where a
+    # new user looks first; filled once the statistics are known
+    bind_box = st.container()
     # Filled once the roles and settings are known; placed here, next to the upload.
     warehouse_box = st.expander(
         "Run this in your warehouse", icon=":material/database:", key=P + "warehouse_expander"
@@ -175,7 +178,8 @@ def render_inputs(
     if computed is not None:
         if not loaded.is_demo:
             plan = es.bind(loaded.key, computed.aggregates, loaded.label)
-            render_binding(plan, computed.aggregates)
+            with bind_box:
+                render_binding(plan, computed.aggregates)
         matched_plan = rs.plan_for(computed.aggregates, plan)
         with settings_box:
             shares, shares_default = render_split(loaded, computed, mapping, matched_plan)
