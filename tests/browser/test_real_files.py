@@ -133,3 +133,20 @@ def test_marketing_designed_96_4_is_no_sample_ratio_mismatch(page, app_url):
     assert "rerun the test" not in text
     assert "sample ratio mismatch" not in text.lower()
     assert_no_demo(page)
+
+
+def test_a_file_that_cannot_be_analysed_shows_no_verdict(page, app_url, tmp_path):
+    """One arm only: a sentence on Results, and on Decision no verdict (not the demo's Ship)."""
+    path = tmp_path / "one_arm.csv"
+    rows = "\n".join(f"{i},only_arm,{i % 2}" for i in range(300))
+    path.write_text("user_id,bucket,converted\n" + rows + "\n", encoding="utf-8")
+    page.goto(app_url)
+    wait_for_app(page)
+    go(page, "Results")
+    page.locator(UPLOAD).set_input_files(str(path))
+    expect(page.get_by_test_id("stAlert").first).to_be_visible(timeout=90_000)
+    wait_for_app(page, timeout=90_000)
+    go(page, "Validity & decision")
+    expect(page.get_by_text("has no results yet", exact=False).first).to_be_visible()
+    assert page.locator("[data-testid=stAlert] h3").count() == 0  # no verdict banner
+    assert_no_demo(page)
