@@ -24,10 +24,12 @@ from abcore.registry import (
     ConflictError,
     DataFingerprint,
     Experiment,
+    ExperimentNotFound,
     Registry,
     RegistryError,
     RegistryUnavailable,
     Snapshot,
+    database_url,
     open_registry,
 )
 from abcore.share import results_to_dict
@@ -45,20 +47,27 @@ READOUT_KEY = "registry_readout"
 """The reopened readout: ``(Analysis, label)`` of the latest snapshot, shown without the file."""
 SNAPPED_KEY = "registry_snapped"
 """``record id|digest`` of the readouts already snapshotted this session."""
+LINK_PARAM = "experiment"
+"""The query parameter of a saved experiment's address: ``/experiments?experiment=<id>``."""
+LINKED_KEY = "registry_linked"
+"""``(id, opened, sentence)`` of the address this session has already followed."""
 READOUT_OPTIONS = ("alpha", "correction", "relative_method", "cuped", "strata")
 
 
 @st.cache_resource(show_spinner=False)
-def _open() -> Registry:
-    """One registry per process (its engine pools the connections); a failure is not cached:
-    st.cache_resource does not keep a function that raised, so the next run tries again."""
-    return open_registry()
+def _open(url: str) -> Registry:
+    """One registry per database URL and process (its engine pools the connections); a
+    failure is not cached: st.cache_resource does not keep a function that raised, so the
+    next run tries again. Keyed by the URL so a changed ``ABCORE_DB_URL`` (a test's own
+    file) never reads another database's experiments."""
+    return open_registry(url)
 
 
 def registry() -> Registry | None:
-    """The registry, or None when the database cannot be used (:func:`unavailable` says why)."""
+    """The app's one registry (``ABCORE_DB_URL``, else the SQLite file beside the app), or
+    None when the database cannot be used (:func:`unavailable` says why)."""
     try:
-        return _open()
+        return _open(database_url())
     except RegistryUnavailable as exc:
         st.session_state["registry_error"] = str(exc)
         return None
@@ -274,6 +283,35 @@ def snapshot_if_new(analysis: Analysis) -> Snapshot | None:
     done.add(f"{rec['id']}|{digest}")
     st.session_state.pop(READOUT_KEY, None)  # the file's readout is the current one now
     return snap
+
+
+def linked_id() -> str:
+    """The experiment id the address names (``?experiment=<id>``), '' without one."""
+    return str(st.query_params.get(LINK_PARAM, "")).strip()[:200]
+
+
+def open_link(reg: Registry, wanted: str) -> tuple[bool, str]:
+    """Follow a saved experiment's address once per session: reopen it when it is in the
+    user's workspaces; else a sentence that says it is not in them, never whether it exists
+    in another workspace (the registry reads both the same). Returns (opened, sentence);
+    the same address again in this session returns the first answer without reopening, so
+    a rerun never undoes the user's changes since."""
+    done = st.session_state.get(LINKED_KEY)
+    if done is not None and done[0] == wanted:
+        return done[1], done[2]
+    try:
+        exp = reopen(reg, wanted)
+    except ExperimentNotFound:
+        answer = (
+            False,
+            f"No experiment {wanted!r} is in your workspaces: check the link, or ask its "
+            "owner to share it with a results link or to add you to their team.",
+        )
+    else:
+        answer = (True, f"Opened {exp.name!r} from its link: its plan and latest results are "
+                  "on every page.")  # fmt: skip
+    st.session_state[LINKED_KEY] = (wanted, *answer)
+    return answer
 
 
 def reload_current(reg: Registry) -> Experiment | None:
