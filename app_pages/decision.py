@@ -205,23 +205,30 @@ def render_page(loaded: LoadedAnalysis, plan: ExperimentPlan, excluded: list[str
     render_share(analysis, plan=plan, source=loaded.label, amendments=amended)
 
 
+def main() -> None:
+    """The page, or a sentence when there is nothing to judge. It returns rather than calls
+    st.stop: app.py draws the sidebar (Save, the account) after the page."""
+    try:
+        current = current_analysis()
+    except (InputError, ValueError) as exc:
+        st.error(f"The results could not be prepared: {md(exc)}", icon=":material/error:")
+        return
+    if current is None:
+        st.info(
+            f"**{md(get_plan().name)}** has no results yet: upload its data on the Results "
+            "page (or open a results link). No verdict is given on data that is not this "
+            "experiment's.",
+            icon=":material/upload_file:",
+        )
+        with contextlib.suppress(StreamlitAPIException):  # the page run alone: no router
+            st.page_link("app_pages/results.py", label="Upload results", icon=":material/upload:")
+        return
+    render_page(current, get_plan(), st.session_state.get(K + "exclude", []))
+
+
 st.title("Validity & decision")
 st.caption(
     "First: can these numbers be trusted? Then: given the plan's success metric, guardrails "
     "and cost of launching, should the change ship?"
 )
-try:
-    current = current_analysis()
-except (InputError, ValueError) as exc:
-    st.error(f"The results could not be prepared: {md(exc)}", icon=":material/error:")
-    st.stop()
-if current is None:
-    st.info(
-        f"**{md(get_plan().name)}** has no results yet: upload its data on the Results page "
-        "(or open a results link). No verdict is given on data that is not this experiment's.",
-        icon=":material/upload_file:",
-    )
-    with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
-        st.page_link("app_pages/results.py", label="Upload results", icon=":material/upload:")
-    st.stop()
-render_page(current, get_plan(), st.session_state.get(K + "exclude", []))
+main()

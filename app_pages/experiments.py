@@ -1,5 +1,9 @@
 """Experiments: the saved experiments of the user's workspaces, and what they teach.
 
+A saved experiment's address is this page with ``?experiment=<id>`` (the "Copy link"
+under the list): it reopens the experiment when it is in the user's workspaces, and says
+it is not otherwise (whether it exists elsewhere is never said).
+
 Thin page: the registry (:mod:`abcore.registry`) is opened once per process by
 ``ui.experiments_state``; ``ui.experiments_sections`` draws the list, the actions, the
 timeline, the import and the learning views (statistics from :mod:`abcore.learning`). When
@@ -47,14 +51,24 @@ def render_saved(reg: Registry) -> None:
     sections.render_import(reg)
 
 
+LOGIN_SENTENCE = (
+    "Log in to open saved experiments (the button is in the sidebar); only the members of an "
+    "experiment's workspace can open it. Without an account the calculators and the shared "
+    "plan and results links work as usual."
+)
+
+
 def render_page() -> None:
+    # checked first: an anonymous visitor reads no workspace (the registry refuses an empty
+    # list) and opens no database; a link's id is not looked up, so nothing about it leaks
+    if not ers.who().workspaces:
+        st.info(LOGIN_SENTENCE, icon=":material/login:")
+        return
     reg = ers.registry()
     if reg is None:
         st.warning(md(ers.unavailable()), icon=":material/database_off:")
         return
-    if not ers.who().workspaces:
-        st.info("Log in to see your saved experiments.", icon=":material/login:")
-        return
+    sections.render_link(reg)
     render_saved(reg)
     sections.render_learning(reg)
 

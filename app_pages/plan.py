@@ -169,9 +169,11 @@ def render_share(plan: ExperimentPlan, sizing: planning.PlanSizing) -> None:
     )
 
 
-def render_page(plan: ExperimentPlan) -> None:
+def render_page(plan: ExperimentPlan) -> bool:
     """The form on the left, what the plan needs on the right, guardrails, hypothesis and
-    sharing below; the plan is written whenever the form changes it."""
+    sharing below; the plan is written whenever the form changes it. False when the form
+    cannot make a plan (said beside it): it returns rather than calls st.stop, since app.py
+    draws the sidebar (Save, the account) after the page."""
     success = plan.success or MetricSpec("converted", baseline=0.10, mde=0.05)
     answer = st.container()  # filled once the form is read: the answer comes first
     name = st.text_input(
@@ -190,7 +192,7 @@ def render_page(plan: ExperimentPlan) -> None:
     except ValueError as exc:
         with answer:
             st.error(pv.friendly(exc), icon=":material/error:")
-        st.stop()
+        return False
     if new_plan != plan:
         set_plan(new_plan)
         plan = new_plan
@@ -207,6 +209,7 @@ def render_page(plan: ExperimentPlan) -> None:
         plan = render_hypothesis(plan)
     with share_col:
         render_share(plan, sizing)
+    return True
 
 
 st.title("Plan the experiment")
@@ -214,5 +217,5 @@ st.caption(
     "How many users and how many days does the test need, and what lift can it detect? "
     "Every number updates as you type; the page address is the share link."
 )
-render_page(get_plan())
-render_register(get_plan())
+if render_page(get_plan()):  # a plan the form cannot make is not registered
+    render_register(get_plan())

@@ -140,11 +140,13 @@ def render_inputs(
     warehouse_box = st.expander(
         "Run this in your warehouse", icon=":material/database:", key=P + "warehouse_expander"
     )
-    detected = (
-        loaded.detected
-        if loaded.output is not None
-        else rs.with_plan_metrics(loaded.detected, plan, loaded.dataset)
-    )
+    if loaded.output is None:  # a reopened experiment's file: its saved roles and steps
+        detected = rs.with_plan_metrics(
+            ers.saved_roles(loaded.key, loaded.detected), plan, loaded.dataset
+        )
+        ers.seed_preparation(loaded.key, loaded.widget_prefix)
+    else:
+        detected = loaded.detected
     mapping, error = render_roles(selection, detected, plan)
     prep_box = None
     if loaded.output is None:
@@ -257,20 +259,23 @@ st.caption(
     "the success, guardrail and exploratory families, as the decision does)."
 )
 result, source, settings, shares_default = render_inputs(plan)
+# no st.stop on any path: app.py draws the sidebar (Save, the account) after the page
+shown = True
 if result is None and not source and (saved := ers.saved_readout()) is not None:
-    render_saved(*saved, get_plan())  # a reopened experiment: no st.stop, the sidebar follows
+    render_saved(*saved, get_plan())  # a reopened experiment, read from its saved cells
 elif result is None:
+    shown = False
     if source:
         st.info("Fix the columns and roles above to see results.", icon=":material/arrow_upward:")
-    st.stop()
 else:
     render_readout(
         result, source=source, plan=get_plan(), settings=settings, shares_default=shares_default
     )
     ers.snapshot_if_new(result)  # a saved experiment's readout, once per distinct data
-with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
-    st.page_link(
-        "app_pages/decision.py",
-        label="Next: validity checks and the launch decision",
-        icon=":material/arrow_forward:",
-    )
+if shown:
+    with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
+        st.page_link(
+            "app_pages/decision.py",
+            label="Next: validity checks and the launch decision",
+            icon=":material/arrow_forward:",
+        )

@@ -17,17 +17,28 @@ from abcore import config
 from abcore.funnel import TEMPLATES, FunnelSetup, plan_with_funnel
 from abcore.plan import ExperimentPlan
 from ui import experiment_state as es
-from ui.auth import identity, login_configured
-from ui.saved import render_saved
+from ui import experiments_state as ers
 from ui.state import get_plan
 from ui.text import md
 
 K = "start__"
 
 
-def _go(page: str) -> None:
+def _go(page: str, **query: str) -> None:
     with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
-        st.switch_page(page)
+        st.switch_page(page, query_params=query or None)
+
+
+def render_saved_link() -> None:
+    """The way to the saved experiments (the Experiments page is their one list); an old
+    ``/?experiment=<id>`` address goes on to the Experiments page, which opens it."""
+    wanted = ers.linked_id()
+    if wanted:
+        _go("app_pages/experiments.py", **{ers.LINK_PARAM: wanted})
+    with contextlib.suppress(StreamlitAPIException):  # the page run alone (tests): no router
+        st.page_link(
+            "app_pages/experiments.py", label="Saved experiments →", icon=":material/inventory_2:"
+        )
 
 
 def render_current() -> None:
@@ -106,6 +117,5 @@ st.caption(
     "Metrics → Plan → Results → Validity & decision."
 )
 render_current()
-if login_configured():  # a host with accounts: the user's saved experiments
-    render_saved(identity())
+render_saved_link()
 render_new()

@@ -134,15 +134,30 @@ def test_login_providers():
 # ---- the pages -----------------------------------------------------------------------------
 
 
-def app(*, secrets: dict | None = None, user: dict | None = None, query: str = "") -> AppTest:
+EXPERIMENTS = "app_pages/experiments.py"
+
+
+def app(
+    *,
+    secrets: dict | None = None,
+    user: dict | None = None,
+    query: str = "",
+    page: str | None = None,
+) -> AppTest:
+    """The app as ``user`` under ``secrets``, on ``page`` (Start by default), at the address
+    ``?experiment=<query>`` when given."""
     at = AppTest.from_file(APP, default_timeout=90)
     if secrets:
         at.secrets.update(secrets)
     if user is not None:
         at.user = user
+    at.run()
+    if page is not None:
+        at.switch_page(page)
     if query:
         at.query_params["experiment"] = query
-    at.run()
+    if page is not None or query:
+        at.run()
     assert not at.exception, at.exception
     return at
 
@@ -152,7 +167,10 @@ def sidebar_buttons(at: AppTest) -> list[str]:
 
 
 def main_text(at: AppTest) -> str:
-    parts = [*at.main.markdown, *at.main.caption, *at.main.error, *at.main.info]
+    parts = [
+        *at.main.markdown, *at.main.caption, *at.main.error, *at.main.info, *at.main.success,
+        *at.main.code, *at.main.dataframe,
+    ]  # fmt: skip
     return "\n".join(str(e.value) for e in parts).replace("\u200b", "")
 
 
@@ -169,7 +187,10 @@ def test_a_visitor_is_offered_a_login_and_told_what_works_without_one():
     sidebar = "\n".join(str(c.value) for c in at.sidebar.caption)
     assert "You are not logged in" in sidebar
     assert "shared plan and results links work" in sidebar
-    assert "Saved experiments need an account" in main_text(at)
+    at.switch_page(EXPERIMENTS).run()
+    assert not at.exception, at.exception
+    assert "Log in to open saved experiments" in main_text(at)
+    assert not at.main.dataframe
 
 
 def test_a_login_that_cannot_start_is_a_sentence():
@@ -199,23 +220,48 @@ def test_a_logged_in_user_sees_their_name_a_logout_and_their_experiments(tmp_pat
     assert "Log out" in sidebar_buttons(at)
     assert "Log in" not in sidebar_buttons(at)
     assert "Alice Example" in "\n".join(str(m.value) for m in at.sidebar.markdown)
-    text = main_text(at)
-    assert "Alice's test" in text
-    assert "Bob's test" not in text
-    assert "1 saved experiment in" in text
 
-    at = app(secrets={"auth": AUTH}, user=ALICE, query=theirs.id)
+    # by list: the Experiments page is the one list, of her workspaces only
+    at = app(secrets={"auth": AUTH}, user=ALICE, page=EXPERIMENTS)
+    assert list(at.main.dataframe[0].value["Name"]) == ["Alice's test"]
+    assert "Bob's test" not in main_text(at)
+    # its address, to copy, names the Experiments page
+    assert f"/experiments?experiment={mine.id}" in [c.value for c in at.main.code]
+
+    # by address: another workspace's experiment reads as not in hers, and opens nothing
+    at = app(secrets={"auth": AUTH}, user=ALICE, page=EXPERIMENTS, query=theirs.id)
     text = main_text(at)
-    assert f"No experiment '{theirs.id}'" in text
-    assert "Opened from the link" not in text
-    at = app(secrets={"auth": AUTH}, user=ALICE, query=mine.id)
-    assert "Opened from the link: **Alice's test**" in main_text(at)
+    assert f"No experiment '{theirs.id}' is in your workspaces" in text
+    assert "Bob's test" not in text
+    assert "registry_record" not in at.session_state or (
+        at.session_state["registry_record"]["id"] != theirs.id
+    )
+    # her own opens into the session (reopened: every page has it)
+    at = app(secrets={"auth": AUTH}, user=ALICE, page=EXPERIMENTS, query=mine.id)
+    assert 'Opened "Alice\'s test" from its link' in main_text(at)
+    assert at.session_state["registry_record"]["id"] == mine.id
 
     # a visitor with the link is asked to log in and sees nothing of it
-    at = app(secrets={"auth": AUTH}, query=mine.id)
+    at = app(secrets={"auth": AUTH}, page=EXPERIMENTS, query=mine.id)
     text = main_text(at)
-    assert "log in (in the sidebar) to open it" in text
+    assert "Log in to open saved experiments" in text
     assert "Alice's test" not in text
+    assert "registry_record" not in at.session_state
+
+
+def test_an_old_start_page_address_goes_on_to_the_experiments_page(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    monkeypatch.setenv("ABCORE_DB_URL", url)
+    reg = open_registry(url)
+    try:
+        mine = reg.create(
+            "user:alice@example.com", name="Alice's test", owner="alice", plan=ExperimentPlan()
+        )
+    finally:
+        reg.close()
+    at = app(secrets={"auth": AUTH}, user=ALICE, query=mine.id)  # /?experiment=<id>
+    assert 'Opened "Alice\'s test" from its link' in main_text(at)
+    assert at.session_state["registry_record"]["id"] == mine.id
 
 
 def test_an_unreadable_secrets_file_closes_saved_experiments(tmp_path):
@@ -226,10 +272,10 @@ def test_an_unreadable_secrets_file_closes_saved_experiments(tmp_path):
     secrets_singleton._reset()
     try:
         with patch_config_options({"secrets.files": [str(bad)]}):
-            at = app()
+            at = app(page=EXPERIMENTS)
     finally:
         secrets_singleton._reset()
     warnings = "\n".join(str(w.value) for w in at.sidebar.warning)
     assert "secrets file cannot be read" in warnings
     assert "Log in" not in sidebar_buttons(at)
-    assert "Saved experiments need an account" in main_text(at)
+    assert "Log in to open saved experiments" in main_text(at)

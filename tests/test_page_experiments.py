@@ -350,3 +350,105 @@ def test_archiving_the_open_experiment_is_not_a_conflict_with_its_next_save(db):
     button(at, "Save changes").click().run()
     assert "someone else saved" not in texts(at.sidebar.warning)
     assert db.get("local", exp.id).version == 3  # archived, then saved
+
+
+@pytest.mark.parametrize("page", ["app_pages/results.py", DECISION])
+def test_save_shows_on_a_page_without_data(db, page):
+    # the sidebar is drawn after the page: a page that stopped early (no data yet) hid Save
+    at = app(page=None)
+    button(at, "Upload results").click().run()  # a new experiment, no file yet
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.sidebar.button if b.label == "Save"] == ["Save"]
+    next(b for b in at.sidebar.button if b.label == "Save").click().run()
+    assert [e.name for e in db.list("local")] == ["Untitled experiment"]
+
+
+def test_an_address_opens_the_experiment_once_and_a_rerun_keeps_the_users_changes(db):
+    exp = db.create("local", name="Checkout copy", owner="local", plan=PLAN)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params["experiment"] = exp.id
+    at.run()
+    assert "Opened 'Checkout copy' from its link" in texts(at.success)
+    assert at.session_state[ers.RECORD_KEY]["id"] == exp.id
+    at.switch_page("app_pages/plan.py").run()
+    at.text_input(key="plan__name").input("Checkout copy v2").run()
+    at.switch_page(PAGE)
+    at.query_params["experiment"] = exp.id
+    at.run()  # the same address again in this session: not reopened over the change
+    assert not at.exception, at.exception
+    assert "Checkout copy v2" in texts(at.sidebar.markdown)
+
+
+def test_a_test_without_its_own_database_writes_none_in_the_checkout():
+    # tests/conftest.py points ABCORE_DB_URL at a temporary file for every test
+    checkout_db = ROOT / "data" / "abcore.sqlite"
+    existed = checkout_db.exists()
+    at = app(page=None)
+    button(at, "Plan it").click().run()
+    at.switch_page(PAGE).run()
+    button(at, "Save").click().run()
+    assert not at.exception, at.exception
+    assert checkout_db.exists() == existed
+    reg = ers.registry()
+    assert reg is not None
+    assert [e.name for e in reg.list("local")] == ["Untitled experiment"]
+
+
+def test_reopening_then_uploading_the_same_file_restores_its_roles_and_preparation(
+    db, tmp_path, monkeypatch
+):
+    from abcore import ingest
+    from ui import results_state as rs
+
+    rng = np.random.default_rng(5)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "user": np.arange(n),
+            "arm": np.where(rng.random(n) < 0.5, "a", "b"),
+            "country": rng.choice(["DE", "FR"], n),
+            "converted": (rng.random(n) < 0.1).astype(int),
+        }
+    )
+    path = tmp_path / "checkout.csv"
+    frame.to_csv(path, index=False)
+    con = ingest.connect()
+    monkeypatch.setattr(rs, "get_connection", con.cursor)
+
+    def with_file() -> tuple[AppTest, str]:
+        loaded = rs._load("checkout-key", path.name, str(path), is_demo=False)
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.session_state["duckdb_con"] = con
+        at.session_state[rs.DATASETS_KEY] = {loaded.key: loaded}
+        at.session_state[rs.CURRENT_KEY] = loaded.key
+        return at, loaded.widget_prefix
+
+    at, k = with_file()
+    at.run()
+    at.switch_page("app_pages/results.py").run()
+    assert at.multiselect(key=k + "segments").value == ["country"]  # detection's
+    at.multiselect(key=k + "segments").set_value([]).run()
+    at.checkbox(key=k + "prep::duplicate_rows::").check().run()
+    at.selectbox(key=k + "prep::filter::0::column").set_value("country").run()
+    at.selectbox(key=k + "prep::filter::0::op").set_value("=").run()
+    at.text_input(key=k + "prep::filter::0::value").input("DE").run()
+    assert not at.exception, at.exception
+    button(at, "Save").click().run()
+    (exp,) = db.list("local")
+    assert [s["kind"] for s in exp.options[ev.PREPARATION]] == ["duplicate_rows", "filter"]
+
+    # another session opens it, and the same file is uploaded again
+    at = app()
+    button(at, "Open").click().run()
+    fresh, k = with_file()
+    for key in (rs.DATASETS_KEY, rs.CURRENT_KEY, "duckdb_con"):
+        at.session_state[key] = fresh.session_state[key]
+    at.switch_page("app_pages/results.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key=k + "segments").value == []  # the saved roles, not detection's
+    assert at.checkbox(key=k + "prep::duplicate_rows::").value is True
+    assert at.selectbox(key=k + "prep::filter::0::column").value == "country"
+    assert at.text_input(key=k + "prep::filter::0::value").value == "DE"

@@ -270,8 +270,37 @@ def render_actions(reg: Registry, exp: Experiment) -> None:
             st.session_state[K + "confirm"] = exp.id
         if st.session_state.get(K + "confirm") == exp.id:
             render_delete_confirm(reg, exp)
+        render_copy_link(exp)
     except RegistryError as exc:
         st.error(md(exc), icon=":material/error:")
+
+
+def render_copy_link(exp: Experiment) -> None:
+    """The chosen experiment's address, to copy: it opens the experiment for the members of
+    its workspace only (a reviewer without an account needs a results link instead)."""
+    st.caption(
+        "Copy link: opens it for anyone logged in to its workspace. For a reviewer without "
+        "an account, share the results link on the Validity & decision page."
+    )
+    st.code(ev.experiment_address(st.context.url, exp.id), language=None, wrap_lines=True)
+
+
+def render_link(reg: Registry) -> None:
+    """Open the experiment the address names (``?experiment=<id>``), or say in a sentence
+    that it is not in the user's workspaces."""
+    wanted = ers.linked_id()
+    if not wanted:
+        return
+    try:
+        opened, sentence = ers.open_link(reg, wanted)
+    except RegistryError as exc:
+        st.error(md(exc), icon=":material/error:")
+        return
+    if opened:
+        st.success(md(sentence), icon=":material/link:")
+        st.session_state.setdefault(K + "chosen", wanted)
+    else:
+        st.error(md(sentence), icon=":material/link_off:")
 
 
 def render_delete_confirm(reg: Registry, exp: Experiment) -> None:

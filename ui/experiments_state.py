@@ -12,6 +12,8 @@ is overwritten) that the page words with the other save's time and a way to relo
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import Any
 
 import streamlit as st
@@ -20,14 +22,17 @@ from abcore import config
 from abcore.analysis import Analysis, analyze_aggregates, readout_options
 from abcore.experiment import DataSource
 from abcore.experiment import Experiment as SessionExperiment
+from abcore.model import Mapping, PrepStep
 from abcore.registry import (
     ConflictError,
     DataFingerprint,
     Experiment,
+    ExperimentNotFound,
     Registry,
     RegistryError,
     RegistryUnavailable,
     Snapshot,
+    database_url,
     open_registry,
 )
 from abcore.share import results_to_dict
@@ -35,7 +40,9 @@ from ui import experiment_state as es
 from ui import experiments_view as ev
 from ui import results_state as rs
 from ui.auth import Identity, identity
+from ui.prep_view import OP_LABELS
 from ui.results_inputs import CORRECTIONS, METHODS
+from ui.state import seed
 
 RECORD_KEY = "registry_record"
 """``{"id", "version", "name"}`` of the saved experiment the session has open."""
@@ -45,20 +52,32 @@ READOUT_KEY = "registry_readout"
 """The reopened readout: ``(Analysis, label)`` of the latest snapshot, shown without the file."""
 SNAPPED_KEY = "registry_snapped"
 """``record id|digest`` of the readouts already snapshotted this session."""
+RESTORE_KEY = "registry_restore"
+"""``(file hash, column roles, preparation steps)`` of the reopened experiment: the next
+upload of that same file starts from them instead of from detection."""
+RESTORED_KEY = "registry_restored"
+"""The widget prefixes whose preparation steps were seeded from the record (once each)."""
+LINK_PARAM = "experiment"
+"""The query parameter of a saved experiment's address: ``/experiments?experiment=<id>``."""
+LINKED_KEY = "registry_linked"
+"""``(id, opened, sentence)`` of the address this session has already followed."""
 READOUT_OPTIONS = ("alpha", "correction", "relative_method", "cuped", "strata")
 
 
 @st.cache_resource(show_spinner=False)
-def _open() -> Registry:
-    """One registry per process (its engine pools the connections); a failure is not cached:
-    st.cache_resource does not keep a function that raised, so the next run tries again."""
-    return open_registry()
+def _open(url: str) -> Registry:
+    """One registry per database URL and process (its engine pools the connections); a
+    failure is not cached: st.cache_resource does not keep a function that raised, so the
+    next run tries again. Keyed by the URL so a changed ``ABCORE_DB_URL`` (a test's own
+    file) never reads another database's experiments."""
+    return open_registry(url)
 
 
 def registry() -> Registry | None:
-    """The registry, or None when the database cannot be used (:func:`unavailable` says why)."""
+    """The app's one registry (``ABCORE_DB_URL``, else the SQLite file beside the app), or
+    None when the database cannot be used (:func:`unavailable` says why)."""
     try:
-        return _open()
+        return _open(database_url())
     except RegistryUnavailable as exc:
         st.session_state["registry_error"] = str(exc)
         return None
@@ -86,7 +105,7 @@ def remember(exp: Experiment) -> None:
 
 def forget() -> None:
     """The open experiment is no longer a saved one (a new experiment, the demo)."""
-    for key in (RECORD_KEY, CONFLICT_KEY, READOUT_KEY):
+    for key in (RECORD_KEY, CONFLICT_KEY, READOUT_KEY, RESTORE_KEY):
         st.session_state.pop(key, None)
 
 
@@ -193,6 +212,10 @@ def reopen(reg: Registry, experiment_id: str) -> Experiment:
     st.session_state["decision__notes"] = [dict(n) for n in own.notes]
     st.session_state["decision__exclude"] = list(own.excluded_days)
     seed_settings(own.options)
+    if own.source is not None and own.source.kind == "file" and own.mapping is not None:
+        st.session_state[RESTORE_KEY] = (own.source.sha256, own.mapping, own.preparation)
+    else:
+        st.session_state.pop(RESTORE_KEY, None)
     remember(exp)
     snaps = reg.snapshots(me.workspaces, exp.id)
     if snaps:
@@ -223,6 +246,55 @@ def seed_settings(options: dict[str, Any]) -> None:
         st.session_state[rs.PREFIX + "method"] = options["relative_method"]
     if isinstance(options.get("cuped"), bool):
         st.session_state[rs.PREFIX + "cuped"] = options["cuped"]
+
+
+def saved_roles(file_key: str, detected: Mapping) -> Mapping:
+    """The column roles the Results page starts from for the file ``file_key``: the
+    reopened experiment's, when it is the file it was saved with (the same bytes, so the same
+    columns); else detection's. Detection's notes (arm proxies, empty days) are kept."""
+    saved = st.session_state.get(RESTORE_KEY)
+    if saved is None or saved[0] != file_key:
+        return detected
+    return dataclasses.replace(
+        saved[1],
+        notes=detected.notes,
+        guessed=(),
+        arm_proxies=detected.arm_proxies,
+        empty_days=detected.empty_days,
+        id_columns=detected.id_columns,
+    )
+
+
+def seed_preparation(file_key: str, prefix: str) -> None:
+    """Tick the reopened experiment's preparation steps on the Results page (keys as
+    :mod:`ui.prep_inputs` names them), once per dataset, when ``file_key`` is its file."""
+    saved = st.session_state.get(RESTORE_KEY)
+    done = st.session_state.setdefault(RESTORED_KEY, set())
+    if saved is None or saved[0] != file_key or prefix in done:
+        return
+    done.add(prefix)
+    filters = 0
+    for step in saved[2]:
+        _seed_step(prefix, step, filters)
+        filters += step.kind == "filter"
+
+
+def _seed_step(prefix: str, step: PrepStep, filter_row: int) -> None:
+    key = f"{prefix}prep::{step.kind}::{step.column or ''}"
+    if step.kind == "filter":
+        row = f"{prefix}prep::filter::{filter_row}"
+        label = next((k for k, v in OP_LABELS.items() if v == step.op), None)
+        if label is None:
+            return
+        seed(row + "::column", step.column)
+        seed(row + "::op", label)
+        seed(row + "::value", ", ".join(str(v) for v in step.values))
+        return
+    seed(key, True)
+    if step.kind == "date_window":
+        for end, value in zip(("::from", "::to"), step.values, strict=False):
+            if value is not None:
+                seed(key + end, dt.date.fromisoformat(str(value)[:10]))
 
 
 def saved_readout() -> tuple[Analysis, str] | None:
@@ -274,6 +346,35 @@ def snapshot_if_new(analysis: Analysis) -> Snapshot | None:
     done.add(f"{rec['id']}|{digest}")
     st.session_state.pop(READOUT_KEY, None)  # the file's readout is the current one now
     return snap
+
+
+def linked_id() -> str:
+    """The experiment id the address names (``?experiment=<id>``), '' without one."""
+    return str(st.query_params.get(LINK_PARAM, "")).strip()[:200]
+
+
+def open_link(reg: Registry, wanted: str) -> tuple[bool, str]:
+    """Follow a saved experiment's address once per session: reopen it when it is in the
+    user's workspaces; else a sentence that says it is not in them, never whether it exists
+    in another workspace (the registry reads both the same). Returns (opened, sentence);
+    the same address again in this session returns the first answer without reopening, so
+    a rerun never undoes the user's changes since."""
+    done = st.session_state.get(LINKED_KEY)
+    if done is not None and done[0] == wanted:
+        return done[1], done[2]
+    try:
+        exp = reopen(reg, wanted)
+    except ExperimentNotFound:
+        answer = (
+            False,
+            f"No experiment {wanted!r} is in your workspaces: check the link, or ask its "
+            "owner to share it with a results link or to add you to their team.",
+        )
+    else:
+        answer = (True, f"Opened {exp.name!r} from its link: its plan and latest results are "
+                  "on every page.")  # fmt: skip
+    st.session_state[LINKED_KEY] = (wanted, *answer)
+    return answer
 
 
 def reload_current(reg: Registry) -> Experiment | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -109,6 +110,28 @@ def option_label(exp: Experiment) -> str:
     """How the experiment is named in the picker: name, status and last save."""
     status = STATUS_LABELS.get(exp.status, exp.status).lower()
     return f"{exp.name} · {status} · saved {exp.updated_at:%Y-%m-%d}"
+
+
+EXPERIMENTS_PATH = "experiments"
+"""The Experiments page's address (app.py's ``url_path``)."""
+
+
+def experiment_address(page_url: str | None, experiment_id: str) -> str:
+    """A saved experiment's address: the Experiments page with ``?experiment=<id>``.
+    ``page_url`` is ``st.context.url`` (the browser's address without its query; None in a
+    test), so the link names the host the user sees, behind a proxy's path too.
+
+    >>> experiment_address("https://ab.example.com/team/experiments", "e1")
+    'https://ab.example.com/team/experiments?experiment=e1'
+    >>> experiment_address("http://localhost:8501/", "e 1")
+    'http://localhost:8501/experiments?experiment=e%201'
+    >>> experiment_address(None, "e1")
+    '/experiments?experiment=e1'
+    """
+    base = (page_url or "").split("?")[0].split("#")[0].rstrip("/")
+    if not base.endswith("/" + EXPERIMENTS_PATH):
+        base = f"{base}/{EXPERIMENTS_PATH}"
+    return f"{base}?experiment={urllib.parse.quote(experiment_id, safe='')}"
 
 
 def timeline_frame(entries: Iterable[TimelineEntry]) -> pd.DataFrame:

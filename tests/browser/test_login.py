@@ -3,9 +3,10 @@
 temporary file (``--secrets.files``: the repository's files are untouched) and whose registry
 is a temporary SQLite file (``ABCORE_DB_URL``), and two users in two browser contexts.
 
-Each user sees their own saved experiments and not the other's, by list and by address
-(``/?experiment=<id>``); logging out ends access; a reviewer without an account opens a
-self-contained plan link.
+Each user starts and saves an experiment through the UI (Start → Plan it → Save in the
+sidebar), and sees their own saved experiments and not the other's, in the Experiments
+page's list and by address (``/experiments?experiment=<id>``, the page's "Copy link");
+logging out ends access; a reviewer without an account opens a self-contained plan link.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import re
 import secrets
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -23,7 +23,6 @@ from conftest import _free_port, start_server, wait_for_app
 from playwright.sync_api import expect
 
 from abcore.plan import ExperimentPlan
-from abcore.registry import open_registry
 
 oidc_provider_mock = pytest.importorskip("oidc_provider_mock")
 
@@ -49,7 +48,7 @@ def provider() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def hosted(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """The app with login configured, its database, and one saved experiment per user."""
+    """The app with login configured and an empty database of its own."""
     folder = tmp_path_factory.mktemp("hosted")
     port = _free_port()
     secrets_file = folder / "secrets.toml"
@@ -63,23 +62,10 @@ def hosted(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         encoding="utf-8",
     )
     db_url = f"sqlite:///{folder / 'registry.sqlite'}"
-    registry = open_registry(db_url)
-    try:
-        ids = {
-            email: registry.create(
-                f"user:{email}",
-                name=f"{email.split('@')[0].title()}'s checkout test",
-                owner=email,
-                plan=ExperimentPlan(name=f"{email} plan"),
-            ).id
-            for email in USERS
-        }
-    finally:
-        registry.close()
     proc, url = start_server(
         port, args=["--secrets.files", str(secrets_file)], env={"ABCORE_DB_URL": db_url}
     )
-    yield {"url": url, "ids": ids, "db": Path(folder / "registry.sqlite")}
+    yield {"url": url}
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -103,67 +89,104 @@ def _log_in(page: object, url: str, email: str) -> None:
     expect(sidebar.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def _saved_list(page: object) -> str:
-    box = page.locator(".st-key-saved__list")
-    expect(box).to_be_visible()
-    return box.inner_text().replace("\u200b", "")  # ui.text breaks "user:" links with a ZWSP
+def _main_text(page: object) -> str:
+    return page.get_by_test_id("stMain").inner_text().replace("\u200b", "")  # ui.text's ZWSP
+
+
+def _start_and_save(page: object, url: str, name: str) -> None:
+    """Start → name → Plan it → Save in the sidebar, as a person would."""
+    page.goto(url)
+    wait_for_app(page)
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Name").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Plan it").click()
+    page.wait_for_selector("h1:has-text('Plan the experiment')")
+    wait_for_app(page, timeout=90_000)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("button", name="Save", exact=True).click()
+    expect(sidebar).to_contain_text("Saved ")
+    wait_for_app(page)
+
+
+def _own_list(page: object, url: str) -> tuple[str, str]:
+    """The Experiments page's list (its text) and the chosen experiment's address."""
+    page.goto(f"{url}/experiments")
+    wait_for_app(page, timeout=90_000)
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    address = page.locator("[data-testid=stCode] code").first
+    expect(address).to_contain_text("/experiments?experiment=")
+    return _main_text(page), address.inner_text().strip()
 
 
 def test_two_users_see_only_their_own_experiments(browser, hosted):
-    url, ids = hosted["url"], hosted["ids"]
+    url = hosted["url"]
     alice = _context_page(browser)
     bob = _context_page(browser)
     try:
         # before login: a visitor is told what works without an account, and sees no list
-        alice.goto(url)
+        alice.goto(f"{url}/experiments")
         wait_for_app(alice)
         expect(alice.get_by_test_id("stSidebar")).to_contain_text("You are not logged in")
-        expect(alice.get_by_test_id("stMain")).to_contain_text("Saved experiments need an account")
-        assert alice.locator(".st-key-saved__list").count() == 0
+        expect(alice.get_by_test_id("stMain")).to_contain_text("Log in to open saved experiments")
+        assert alice.get_by_test_id("stDataFrame").count() == 0
 
         _log_in(alice, url, "alice@example.com")
         _log_in(bob, url, "bob@example.com")
+        _start_and_save(alice, url, "Alice's checkout test")
+        _start_and_save(bob, url, "Bob's pricing test")
 
         # by list: each sees their own experiment only
-        listed = _saved_list(alice)
+        listed, alice_address = _own_list(alice, url)
         assert "Alice's checkout test" in listed
         assert "Bob's" not in listed
-        assert "1 saved experiment in user:alice@example.com" in listed
-        listed = _saved_list(bob)
-        assert "Bob's checkout test" in listed
+        assert "1 of 1 experiments · workspace user:alice@example.com" in listed
+        listed, bob_address = _own_list(bob, url)
+        assert "Bob's pricing test" in listed
         assert "Alice's" not in listed
+        assert alice_address.startswith(f"{url}/experiments?experiment=")
+        alice_id = alice_address.rsplit("=", 1)[1]
+        bob_id = bob_address.rsplit("=", 1)[1]
 
-        # by address: alice's link opens for her, bob's reads as missing
-        alice.goto(f"{url}/?experiment={ids['alice@example.com']}")
-        wait_for_app(alice)
-        expect(alice.locator(".st-key-saved__linked")).to_contain_text("Alice's checkout test")
-        alice.goto(f"{url}/?experiment={ids['bob@example.com']}")
-        wait_for_app(alice)
-        main = alice.get_by_test_id("stMain")
-        expect(main).to_contain_text(f"No experiment '{ids['bob@example.com']}'")
-        assert "Bob's checkout test" not in main.inner_text()
-        assert alice.locator(".st-key-saved__linked").count() == 0
-
-        # and bob, sent alice's link, cannot open it either
-        bob.goto(f"{url}/?experiment={ids['alice@example.com']}")
-        wait_for_app(bob)
-        expect(bob.get_by_test_id("stMain")).to_contain_text(
-            f"No experiment '{ids['alice@example.com']}'"
+        # by address: alice's opens for her (into her session), bob's reads as not hers
+        alice.goto(alice_address)
+        wait_for_app(alice, timeout=90_000)
+        expect(alice.get_by_test_id("stMain")).to_contain_text(
+            'Opened "Alice\'s checkout test" from its link'
         )
+        expect(alice.get_by_test_id("stSidebar")).to_contain_text("Alice's checkout test")
+        alice.goto(bob_address)
+        wait_for_app(alice, timeout=90_000)
+        expect(alice.get_by_test_id("stMain")).to_contain_text(
+            f"No experiment '{bob_id}' is in your workspaces"
+        )
+        assert "Bob's pricing test" not in _main_text(alice)
+        assert "Bob's pricing test" not in alice.get_by_test_id("stSidebar").inner_text()
 
-        # logging out ends access: the link asks for a login, the list is gone
+        # and bob, sent alice's address, cannot open it either
+        bob.goto(alice_address)
+        wait_for_app(bob, timeout=90_000)
+        expect(bob.get_by_test_id("stMain")).to_contain_text(
+            f"No experiment '{alice_id}' is in your workspaces"
+        )
+        assert "Alice's checkout test" not in _main_text(bob)
+
+        # logging out ends access: her own address asks for a login and shows nothing of it
         alice.get_by_test_id("stSidebar").get_by_role("button", name="Log out").click()
         end = alice.get_by_role("button", name="End session")  # the provider's logout page
         end.wait_for(timeout=30_000)
         end.click()
         alice.wait_for_url(re.compile(re.escape(url)), timeout=30_000)
-        alice.goto(f"{url}/?experiment={ids['alice@example.com']}")
+        alice.goto(alice_address)
         wait_for_app(alice)
         sidebar = alice.get_by_test_id("stSidebar")
         expect(sidebar.get_by_role("button", name="Log in")).to_be_visible()
-        expect(alice.get_by_test_id("stMain")).to_contain_text("log in (in the sidebar) to open it")
-        assert alice.locator(".st-key-saved__list").count() == 0
-        assert "Alice's checkout test" not in alice.get_by_test_id("stMain").inner_text()
+        expect(alice.get_by_test_id("stMain")).to_contain_text("Log in to open saved experiments")
+        assert alice.get_by_test_id("stDataFrame").count() == 0
+        assert "Alice's checkout test" not in _main_text(alice)
+        assert "Alice's checkout test" not in sidebar.inner_text()
+        assert alice.get_by_test_id("stException").count() == 0
+        assert bob.get_by_test_id("stException").count() == 0
     finally:
         alice.context.close()
         bob.context.close()
