@@ -128,7 +128,8 @@ def bind(data_key: str, aggregates: Aggregates, label: str) -> ExperimentPlan:
     if st.session_state.get(BOUND_KEY) == key:
         return plan
     if follows_file():
-        name = plan.name if not is_demo() else experiment_name(label)
+        untitled = is_demo() or plan.name == ExperimentPlan().name  # named after the file
+        name = experiment_name(label) if untitled else plan.name
         success = plan.success.name if plan.success is not None else None
         binding = plan_from_data(aggregates, name=name, base=plan, success=success)
         st.session_state[FOLLOW_KEY] = False

@@ -142,8 +142,10 @@ def assert_decision_shows(page, own: Upload, others: list[Upload]) -> None:
     )
     text = page.get_by_test_id("stMain").inner_text()
     assert f"Data: {own.name}" in text
-    # The plan's arms are control/treatment, so the page names the data's arms.
-    assert f"this data's arms ({', '.join(sorted(own.arms))})" in text
+    # the upload started this session's own experiment: its plan follows the file's arms
+    sidebar = page.get_by_test_id("stSidebar").inner_text()
+    assert own.name.rsplit(".", 1)[0] in sidebar  # the experiment is named after the file
+    assert "not this data's arms" not in text
     assert page.get_by_test_id("stException").count() == 0
     assert_nothing_of(page, others)
 
@@ -182,8 +184,12 @@ def test_two_sessions_see_only_their_own_uploads(browser, app_url, uploads):
         go(b, "Validity & decision")
         assert_decision_shows(b, b_file, [a_file, b_again])
 
-        # B uploads another experiment; A switches pages and still sees only its own data.
-        go(b, "Results")
+        # B starts another experiment and uploads its file; A switches pages and still sees
+        # only its own data.
+        b.get_by_test_id("stSidebarNav").get_by_role("link", name="Start").click()
+        b.get_by_role("button", name="Upload results").click()
+        b.wait_for_selector("h1:has-text('Results')", timeout=TIMEOUT)
+        wait_for_app(b, timeout=TIMEOUT)
         upload(b, b_again)
         assert_results_show(b, b_again, [a_file])
         go(a, "Plan")

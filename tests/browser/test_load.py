@@ -120,7 +120,7 @@ def sessions_left_nothing(browser, url: str, spill: Path, visits: int = 6) -> in
         try:
             page = context.new_page()
             page.goto(url, wait_until="commit", timeout=TIMEOUT)
-            arrived(page, "Plan the experiment")
+            arrived(page, "A/B planner & interpreter")
         finally:
             context.close()
         if spill.exists() and not any(spill.iterdir()):
@@ -193,8 +193,9 @@ def test_sessions_through_the_whole_flow(browser, own_server, tmp_path, record_p
         phase(
             "open",
             lambda i, p: p.goto(url, wait_until="commit", timeout=TIMEOUT),
-            lambda i, p: arrived(p, "Plan the experiment"),
+            lambda i, p: arrived(p, "A/B planner & interpreter"),
         )
+        phase("plan", lambda i, p: go(p, "Plan"), lambda i, p: arrived(p, "Plan the experiment"))
         phase("plan input", plan_input, plan_kept)
         phase("results", lambda i, p: go(p, "Results"), lambda i, p: arrived(p, "Results"))
         phase("upload", lambda i, p: p.locator(UPLOAD).set_input_files(str(files[i])), uploaded)
@@ -329,7 +330,7 @@ def test_hostile_mix(browser, own_server, tmp_path, record_property):
 
         def open_page(i: int, page) -> None:
             link = links.get(roles[i])
-            target = f"{url}/?plan={link}" if link else url
+            target = f"{url}/plan?plan={link}" if link else url
             safely(i, "open", lambda: page.goto(target, wait_until="commit", timeout=TIMEOUT))
 
         def opened(i: int, page) -> None:

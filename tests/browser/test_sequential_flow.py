@@ -31,8 +31,9 @@ def main_text(page) -> str:
 
 
 def test_group_sequential_plan_then_results_show_the_sequence_and_verdict(page, app_url):
-    page.goto(f"{app_url}/plan")
+    page.goto(app_url)  # a direct /plan makes the frontend probe /plan/_stcore (404s logged)
     settle(page)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Plan").click()
     page.wait_for_selector("h1:has-text('Plan the experiment')", timeout=TIMEOUT)
 
     page.get_by_text("Group sequential: a few planned looks", exact=True).click()

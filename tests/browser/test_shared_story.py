@@ -60,7 +60,11 @@ def results_view(page) -> dict[str, object]:
     """What Results says: the effects table, the summary and the checks box, the plan."""
     return {
         "effects": effects_rows(page),
-        "alerts": [a for a in alerts(page) if "shared link" not in a],
+        # what the readout says; not how the owner's upload was bound to the plan (a step
+        # of the owner's session: the link carries the plan it ended with)
+        "alerts": [
+            a for a in alerts(page) if "shared link" not in a and "The plan follows" not in a
+        ],
         "fingerprints": fingerprints(page),
     }
 
