@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from abcore import bayes, config, ingest, peeking, stats, validity
-from abcore.capping import capping_sentences
 from abcore.compare import (
     compare_metric,
     compare_stats,
@@ -99,6 +98,29 @@ SECONDARY_CORRECTION = "bh"
 instead of the chance of any, so a long list of them does not hide a real one."""
 
 
+def capping_sentences(aggregates: Aggregates) -> dict[str, str]:
+    """Per capped metric, what was cut, for the readout, the report and the Results page:
+    the metric's capping with the values its percentiles came to. An old readout (a link
+    from before per-metric capping) has only the value each metric was cut at from above.
+
+    >>> from abcore.model import Mapping, MetricMapping
+    >>> import pandas as pd
+    >>> m = Mapping(variant="v", metrics=[MetricMapping("r", "continuous")])
+    >>> capping_sentences(Aggregates(pd.DataFrame(), m, caps={"r": 12.5}))
+    {'r': 'capped from above at 12.5'}
+    """
+    out = {}
+    for m in aggregates.mapping.metrics:
+        lower, upper = aggregates.floors.get(m.name), aggregates.caps.get(m.name)
+        if m.capping is not None:
+            out[m.name] = "capped " + m.capping.sentence(lower, upper)
+        elif upper is not None or lower is not None:
+            parts = [f"from above at {upper:,.6g}"] if upper is not None else []
+            parts += [f"from below at {lower:,.6g}"] if lower is not None else []
+            out[m.name] = "capped " + ", ".join(parts)
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Analysis:
     """The readout of one experiment.
@@ -142,7 +164,7 @@ class Analysis:
 
     @property
     def capping(self) -> dict[str, str]:
-        """Per capped metric, what was cut and where (:func:`abcore.capping.capping_sentences`):
+        """Per capped metric, what was cut and where (:func:`capping_sentences`):
         the effects of a capped metric are of its capped values, and the readout says so."""
         return capping_sentences(self.aggregates)
 

@@ -41,14 +41,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from abcore import config
 
-if TYPE_CHECKING:
-    from abcore.model import Aggregates
-
-__all__ = ["CAPPING_KINDS", "Capping", "capping_sentences"]
+__all__ = ["CAPPING_KINDS", "Capping"]
 
 CAPPING_KINDS = ("percentile", "absolute")
 """How a bound is read: a percentile (0 to 100) of the pooled values, or the amount itself."""
@@ -165,29 +162,6 @@ class Capping:
     def pooled_percentile(cls, fraction: float) -> Capping:
         """The old page's shortcut: one upper cap at a quantile fraction (0.99)."""
         return cls(upper=round(float(fraction) * 100, 10))
-
-
-def capping_sentences(aggregates: Aggregates) -> dict[str, str]:
-    """Per capped metric, what was cut, for the readout, the report and the Results page:
-    the metric's capping with the values its percentiles came to. An old readout (a link
-    from before per-metric capping) has only the value each metric was cut at from above.
-
-    >>> from abcore.model import Aggregates, Mapping, MetricMapping
-    >>> import pandas as pd
-    >>> m = Mapping(variant="v", metrics=[MetricMapping("r", "continuous")])
-    >>> capping_sentences(Aggregates(pd.DataFrame(), m, caps={"r": 12.5}))
-    {'r': 'capped from above at 12.5'}
-    """
-    out = {}
-    for m in aggregates.mapping.metrics:
-        lower, upper = aggregates.floors.get(m.name), aggregates.caps.get(m.name)
-        if m.capping is not None:
-            out[m.name] = "capped " + m.capping.sentence(lower, upper)
-        elif upper is not None or lower is not None:
-            parts = [f"from above at {upper:,.6g}"] if upper is not None else []
-            parts += [f"from below at {lower:,.6g}"] if lower is not None else []
-            out[m.name] = "capped " + ", ".join(parts)
-    return out
 
 
 def _ordinal(value: float) -> str:
