@@ -236,7 +236,7 @@ def _percent(share: float) -> str:
     return f"{share * 100:.3g}%"
 
 
-def design_split(counts: MappingABC[str, int], *, control: str | None = None) -> SplitGuess:
+def design_split(counts: MappingABC[str, int]) -> SplitGuess:
     """The split a test with these arm sizes was most likely designed with.
 
     Equal shares when the sample-ratio test does not reject them; else, with two arms, the
@@ -395,7 +395,7 @@ def plan_from_data(
         kept = planned.get(n)
         role = kept.role if kept is not None and kept.role != "success" else "secondary"
         specs.append(_spec_from_data(aggregates, m, role, kept))
-    split = design_split(aggregates.counts(), control=aggregates.control)
+    split = design_split(aggregates.counts())
     shares = {aggregates.control: split.shares[aggregates.control]}
     shares.update({a: split.shares[a] for a in aggregates.treatments})
     plan = dataclasses.replace(
@@ -434,7 +434,7 @@ def bind_plan(plan: ExperimentPlan, aggregates: Aggregates) -> Binding:
     missing = tuple(m.name for m in plan.metrics if m.name not in data)
     arms = aggregates.variants
     if set(plan.expected_shares) != set(arms) or plan.control != aggregates.control:
-        split = design_split(aggregates.counts(), control=aggregates.control)
+        split = design_split(aggregates.counts())
         shares = {a: split.shares[a] for a in arms}
         notes.append(
             f"The plan's arms ({', '.join(plan.expected_shares)}, control {plan.control!r}) "

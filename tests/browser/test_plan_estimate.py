@@ -8,11 +8,9 @@ rate (12.11%) and the 23 days' curve of unique users, put into the demo plan.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-from conftest import wait_for_app
+from conftest import real, wait_for_app
 from playwright.sync_api import expect
 
 from abcore import ingest, planning
@@ -44,10 +42,7 @@ def expected() -> tuple[str, str, str]:
 
 
 def test_upload_ab_data_and_adopt_its_estimates(page, app_url):
-    if not AB_DATA.exists():  # CI has the real data: there a missing file fails
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{AB_DATA} is missing (CI=true: reference tests must run)")
-        pytest.skip(f"{AB_DATA} is not available")
+    real("ab_data.csv")
     n_control, duration, baseline = expected()
     page.goto(app_url)
     wait_for_app(page)

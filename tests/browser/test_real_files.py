@@ -12,14 +12,11 @@ Published results (../shared/data/real/README.md, never copied here):
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-from conftest import choose, effects_rows, wait_for_app
+from conftest import choose, effects_rows, real, wait_for_app
 from playwright.sync_api import expect
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 UPLOAD = "[data-testid=stFileUploader] input[type=file]"
 DEMO_LEFTOVERS = (
     "page_load_ms",
@@ -29,14 +26,8 @@ DEMO_LEFTOVERS = (
 )
 
 
-def real(*names: str) -> list[Path]:
-    paths = [REAL / n for n in names]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{missing[0]} is missing (CI=true: reference tests must run)")
-        pytest.skip(f"{missing[0]} is not available")
-    return paths
+def real_files(*names: str) -> list[Path]:
+    return [real(n) for n in names]
 
 
 def main_text(page) -> str:
@@ -88,7 +79,7 @@ def tick(page, label: str) -> None:
 
 
 def test_ab_data_cleaned_reads_no_significant_change(page, app_url):
-    files = real("ab_data.csv")
+    files = real_files("ab_data.csv")
     new_experiment_from(page, app_url, "New landing page", files)
     page.get_by_text("Data preparation", exact=True).click()
     tick(page, "Drop rows where landing_page disagrees with the arm")
@@ -105,7 +96,7 @@ def test_ab_data_cleaned_reads_no_significant_change(page, app_url):
 
 
 def test_cookie_cats_on_seven_day_retention_is_refused(page, app_url):
-    files = real("cookie_cats.csv")
+    files = real_files("cookie_cats.csv")
     new_experiment_from(page, app_url, "Gate at level 40", files)
     assert choose(page, "results__bind__success", "retention_7") == "retention_7"
     go(page, "Validity & decision")
@@ -115,7 +106,9 @@ def test_cookie_cats_on_seven_day_retention_is_refused(page, app_url):
 
 
 def test_udacity_gross_conversion_falls(page, app_url):
-    files = real("udacity_free_trial/control_data.csv", "udacity_free_trial/experiment_data.csv")
+    files = real_files(
+        "udacity_free_trial/control_data.csv", "udacity_free_trial/experiment_data.csv"
+    )
     new_experiment_from(page, app_url, "Free trial screener", files)
     go(page, "Validity & decision")
     assert verdict(page) == "Don't ship"
@@ -124,7 +117,7 @@ def test_udacity_gross_conversion_falls(page, app_url):
 
 
 def test_marketing_designed_96_4_is_no_sample_ratio_mismatch(page, app_url):
-    files = real("marketing_AB_sample_ferilab.csv")
+    files = real_files("marketing_AB_sample_ferilab.csv")
     new_experiment_from(page, app_url, "Ads vs PSA", files)
     assert "read as a 4/96 design" in main_text(page)
     go(page, "Validity & decision")

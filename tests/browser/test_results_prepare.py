@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from conftest import wait_for_app
+from conftest import real, wait_for_app
 from playwright.sync_api import expect
 
 AB_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "ab_data.csv"
@@ -36,8 +35,7 @@ def expected_sentence() -> str:
 
 
 def test_a_date_window_on_ab_data_is_listed_on_results_and_decision(page, app_url):
-    if not AB_DATA.exists():
-        pytest.skip(f"{AB_DATA} is not available")
+    real("ab_data.csv")
     sentence = expected_sentence()
     page.goto(app_url)
     wait_for_app(page)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from conftest import wait_for_app
+from conftest import real, wait_for_app
 from playwright.sync_api import expect
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
@@ -56,8 +55,7 @@ def results_heading(page) -> str:
 
 
 def test_upload_cookie_cats_then_a_bad_file(page, app_url):
-    if not COOKIE_CATS.exists():
-        pytest.skip(f"{COOKIE_CATS} is not available")
+    real("cookie_cats.csv")
     open_results(page, app_url)
     assert "demo" in results_heading(page)
     assert "converted" in table_rows(page)
@@ -100,10 +98,8 @@ def test_upload_cookie_cats_then_a_bad_file(page, app_url):
 
 
 def test_udacity_arms_in_two_files(page, app_url):
-    folder = REAL / "udacity_free_trial"
+    folder = real("udacity_free_trial")
     files = [folder / "control_data.csv", folder / "experiment_data.csv"]
-    if not all(f.exists() for f in files):
-        pytest.skip(f"{folder} is not available")
     open_results(page, app_url)
     upload(page, *files)
     page.wait_for_selector("h3:has-text('experiment_data.csv')", timeout=90_000)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-from conftest import effects_rows, wait_for_app
+from conftest import effects_rows, real, wait_for_app
 from playwright.sync_api import expect
 
 AB_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "ab_data.csv"
@@ -84,8 +83,7 @@ def decision_view(page) -> dict[str, object]:
 
 
 def test_the_reviewer_reads_the_owners_story(browser, page, app_url):
-    if not AB_DATA.exists():
-        pytest.skip(f"{AB_DATA} is not available")
+    real("ab_data.csv")
     page.goto(app_url)
     wait_for_app(page)
     go(page, "Results")
